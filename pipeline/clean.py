@@ -1,0 +1,86 @@
+"""Clean stage: RawArticle -> Article (plain text paragraphs, title, publication date, language) or Rejection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import py3langid
+
+from pipeline.dates import InvalidDate, parse_published
+from pipeline.html import extract_page
+from pipeline.ids import canonical_url, document_id
+from pipeline.models import Article, RawArticle, Rejection
+from pipeline.text import first_sentence, join_paragraphs, normalize_text, paragraphs_from_blank_lines
+
+MIN_WORDS = 5  # fewer words than this is not an article (an empty page, a stub, a lone caption)
+LANGUAGE_SAMPLE_CHARS = 2000
+
+
+def clean_article(raw: RawArticle, *, now: datetime, default_language: str | None = None) -> Article | Rejection:
+    """Turn one raw input into a clean Article; bad input becomes a Rejection with a specific reason."""
+    title = normalize_text(raw.title) if raw.title else None
+    url = raw.url
+    published_raw = raw.published
+    published_source = "input" if raw.published else None
+    language = raw.language
+    if raw.format == "html":
+        page = extract_page(raw.content, url=url)
+        paragraphs_text = page.text
+        title = title or page.title
+        url = url or page.canonical_url
+        if not published_raw and page.published:
+            published_raw, published_source = page.published, "page"
+        language = language or page.language
+    else:
+        paragraphs_text = join_paragraphs(paragraphs_from_blank_lines(raw.content))
+
+    word_count = len(paragraphs_text.split())
+    if word_count == 0:
+        return Rejection(raw.ref, "clean", "no article text found" + (" in the HTML page" if raw.format == "html" else ""))
+    if word_count < MIN_WORDS:
+        return Rejection(raw.ref, "clean", f"too little text to be an article ({word_count} words)")
+
+    if not title:
+        title = first_sentence(paragraphs_text)
+        title_source = "first_sentence"
+    else:
+        title_source = "input"
+
+    published_at = None
+    extra = dict(raw.extra)
+    if published_raw:
+        try:
+            published_at = parse_published(published_raw, now).value
+        except InvalidDate as exc:
+            # Keep the article, undated, and say why; never fall back to the ingest time.
+            extra["published_error"] = str(exc)
+            published_source = None
+    else:
+        published_source = None
+
+    if not language:
+        language = detect_language(paragraphs_text) or default_language
+    if title_source == "first_sentence":
+        extra["title_source"] = title_source
+
+    return Article(
+        doc_id=document_id(source=raw.source, own_id=raw.id, url=url, body=paragraphs_text),
+        ref=raw.ref,
+        source=raw.source,
+        title=title,
+        body=paragraphs_text,
+        url=canonical_url(url) if url else None,
+        language=language.lower().split("-")[0] if language else None,
+        published_at=published_at,
+        published_at_source=published_source,
+        extra=extra,
+    )
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of the text's language (py3langid), None for too little text."""
+    sample = text[:LANGUAGE_SAMPLE_CHARS]
+    if len(sample.split()) < 3:
+        return None
+    code, _score = py3langid.classify(sample)
+    return code

@@ -1,0 +1,242 @@
+"""`newsetl`: ingest files without Airflow, search the index, and the JSONL contracts of extract and enrich."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.settings import Settings, load_settings
+
+EXIT_OK, EXIT_INFRA, EXIT_USAGE = 0, 1, 2
+
+err = Console(stderr=True, highlight=False)
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="newsetl", description=__doc__)
+    parser.add_argument("--config", type=Path, help="settings file (default: config/settings.yml or $NEWSETL_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="run the whole pipeline on files or folders")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--json", action="store_true", help="print the run report as JSON")
+
+    p = sub.add_parser("search", help="full-text and faceted search")
+    p.add_argument("query", nargs="?", default=None)
+    p.add_argument("--person", action="append", default=[], help="filter by person (repeatable)")
+    p.add_argument("--org", action="append", default=[], help="filter by organisation (repeatable)")
+    p.add_argument("--place", action="append", default=[], help="filter by place (repeatable)")
+    p.add_argument("--from", dest="date_from", type=_parse_date, help="published on or after (YYYY-MM-DD)")
+    p.add_argument("--to", dest="date_to", type=_parse_date, help="published on or before (YYYY-MM-DD)")
+    p.add_argument("--size", type=int, default=10, help="number of hits (default 10)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("extract", help="HTML -> article fields, JSONL on stdin/stdout")
+    p.add_argument("--jsonl", action="store_true", required=True, help='stdin {"id","url","html"} per line')
+
+    p = sub.add_parser("enrich", help="text -> entities and dates, JSONL on stdin/stdout")
+    p.add_argument("--jsonl", action="store_true", required=True, help='stdin {"id","text","published"} per line')
+
+    p = sub.add_parser("server", help="the embedded Elasticsearch-compatible server (when ELASTICSEARCH_URL is unset)")
+    p.add_argument("action", choices=["start", "stop", "status"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `newsetl` console script."""
+    args = build_parser().parse_args(argv)
+    from pipeline.errors import InfrastructureError
+    from pipeline.nlp import ModelNotInstalled
+
+    try:
+        settings = load_settings(args.config)
+        handler = {"ingest": cmd_ingest, "search": cmd_search, "extract": cmd_extract, "enrich": cmd_enrich,
+                   "server": cmd_server}[args.command]
+        return handler(args, settings)
+    except (InfrastructureError, ModelNotInstalled) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        return EXIT_INFRA
+    except FileNotFoundError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        return EXIT_USAGE
+    except ValueError as exc:  # invalid settings
+        err.print(f"[bold red]error:[/] invalid configuration: {exc}")
+        return EXIT_USAGE
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl ingest PATH...: the whole pipeline, with a progress bar in a terminal and a run summary."""
+    from pipeline.run import ingest
+    from pipeline.sources.files import iter_files
+
+    files = list(iter_files(args.paths))
+    if err.is_terminal and not args.json:
+        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err, transient=True) as progress:
+            task = progress.add_task("ingesting files", total=len(files))
+            report = ingest(args.paths, settings, files=files, on_file=lambda n: progress.advance(task, n))
+    else:
+        report = ingest(args.paths, settings, files=files)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_report(report.to_dict(), Console(highlight=False))
+    return EXIT_OK
+
+
+def print_report(report: dict[str, Any], console: Console) -> None:
+    """Human-readable run summary: counts, then each rejection with its reason."""
+    console.print(
+        f"[bold]Run summary[/]  files {report['files']} · seen {report['seen']} · indexed {report['indexed']} · "
+        f"unchanged {report['unchanged']} · rejected {report['rejected']} · undated {report['undated']}"
+    )
+    for rejection in report["rejections"]:
+        console.print(f"  [yellow]rejected[/] [{rejection['stage']}] {rejection['ref']}: {rejection['reason']}")
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl search: hits with highlights and top facet values."""
+    from pipeline.index.client import connect
+    from pipeline.index.search import SearchRequest, search
+
+    request = SearchRequest(
+        query=args.query, person=tuple(args.person), org=tuple(args.org), place=tuple(args.place),
+        date_from=args.date_from, date_to=args.date_to, size=args.size,
+    )
+    result = search(connect(settings), settings.index.alias, request)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    console = Console(highlight=False)
+    console.print(f"[bold]{result.total}[/] article(s) in [cyan]{settings.index.alias}[/]")
+    for hit in result.hits:
+        published = (hit.get("published_at") or "undated")[:10]
+        console.print(f"\n[bold]{hit.get('title')}[/]  [dim]{published} · {hit.get('source')} · {hit['id'][:12]}[/]")
+        if hit.get("url"):
+            console.print(f"  [blue]{hit['url']}[/]", markup=True)
+        for fragment in hit.get("highlight", {}).get("body", [])[:2]:
+            console.print("  … " + " ".join(fragment.split()) + " …", markup=False)
+    table = Table(title="Top facet values", show_lines=False)
+    columns = ["person", "org", "place", "source", "language"]
+    for column in columns:
+        table.add_column(column)
+    table.add_column("mentioned date")
+    rows = max([len(result.facets.get(c, [])) for c in columns] + [len(result.mentioned_dates)] + [0])
+    cells = {c: [f"{v} ({n})" for v, n in result.facets.get(c, [])] for c in columns}
+    cells["mentioned date"] = [f"{v} ({n})" for v, n in result.mentioned_dates]
+    for i in range(rows):
+        table.add_row(*[cells[c][i] if i < len(cells[c]) else "" for c in [*columns, "mentioned date"]])
+    console.print()
+    console.print(table)
+    return EXIT_OK
+
+
+def _jsonl_records(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    for line_no, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield line_no, None, f"line {line_no}: invalid JSON: {exc}"
+            continue
+        if not isinstance(record, dict):
+            yield line_no, None, f"line {line_no}: expected a JSON object"
+            continue
+        yield line_no, record, None
+
+
+def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
+    """stdin {"id","url","html"} -> stdout {"id","title","text","published",...}, one line per input line."""
+    from pipeline.html import extract_page
+
+    for _line_no, record, error in _jsonl_records(sys.stdin):
+        if record is None:
+            print(json.dumps({"id": None, "error": error}))
+            continue
+        html = record.get("html")
+        if not isinstance(html, str):
+            print(json.dumps({"id": record.get("id"), "error": "missing 'html' string"}))
+            continue
+        page = extract_page(html, url=record.get("url"))
+        print(json.dumps({
+            "id": record.get("id"), "url": record.get("url"), "title": page.title, "text": page.text,
+            "published": page.published, "authors": page.authors, "language": page.language,
+            "site_name": page.site_name, "canonical_url": page.canonical_url, "extractor": page.extractor,
+        }, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
+    """stdin {"id","text","published"} -> stdout {"id","entities":[...],"dates":[...]} in input order."""
+    from pipeline.dates import InvalidDate, parse_published
+    from pipeline.enrich import enrich_texts
+    from pipeline.nlp import load_nlp
+
+    nlp = load_nlp(settings.nlp.model)
+    now = datetime.now(UTC)
+
+    def items() -> Iterator[tuple[str, date | None, dict[str, Any]]]:
+        for _line_no, record, error in _jsonl_records(sys.stdin):
+            if record is None or not isinstance(record.get("text"), str):
+                # Keep output aligned with input: errors pass through as their own line.
+                yield "", None, {"id": (record or {}).get("id"), "error": error or "missing 'text' string"}
+                continue
+            day = None
+            if record.get("published"):
+                try:
+                    day = parse_published(str(record["published"]), now).day
+                except InvalidDate as exc:
+                    yield record["text"], None, {"id": record.get("id"), "warning": str(exc)}
+                    continue
+            yield record["text"], day, {"id": record.get("id")}
+
+    for enrichment, context in enrich_texts(nlp, items(), batch_size=settings.nlp.batch_size):
+        if "error" in context:
+            print(json.dumps(context, ensure_ascii=False))
+            continue
+        print(json.dumps({**context, **enrichment.to_dict()}, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_server(args: argparse.Namespace, settings: Settings) -> int:
+    """Start, stop or show the embedded server."""
+    from pipeline.index.embedded import ensure_embedded_server, running_url, stop_embedded_server
+
+    if not settings.elasticsearch.embedded:
+        err.print("ELASTICSEARCH_URL is set: the embedded server is not used.")
+        return EXIT_OK
+    data_dir = settings.embedded_es_dir
+    if args.action == "start":
+        print(ensure_embedded_server(data_dir))
+    elif args.action == "stop":
+        stop_embedded_server(data_dir)
+        print(f"stopped (data kept in {data_dir})")
+    else:
+        url = running_url(data_dir) if data_dir.exists() else None
+        print(url or f"not running (data folder {data_dir})")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,319 @@
+"""Dates: the publication date of an article, and calendar dates mentioned in its text resolved against it.
+
+Pure functions. A mentioned date is only produced for expressions that denote a calendar day, month or year
+("June 28, 2019", "on Wednesday", "last month", "in 2009", "two years ago"); durations ("two days", "over a year"),
+sets ("every year") and vague references ("recently") match no rule and produce nothing.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from pipeline.models import DateMention
+
+EARLIEST_PUBLICATION = date(1990, 1, 1)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Publication date
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedDate:
+    """A validated publication date: ISO value (a day, or a UTC timestamp) and the day it falls on."""
+
+    value: str
+    day: date
+
+
+class InvalidDate(ValueError):
+    """A publication date that cannot be parsed or is outside the plausible range."""
+
+
+def parse_published(value: str, now: datetime) -> PublishedDate:
+    """Parse an ISO date/datetime or RFC 2822 timestamp; raise InvalidDate if malformed, before 1990 or future."""
+    text = value.strip()
+    parsed: date | datetime
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            parsed = date.fromisoformat(text)
+        else:
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                parsed = parsedate_to_datetime(text)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise InvalidDate(f"unparseable date {value!r}: {exc}") from None
+    if isinstance(parsed, datetime):
+        aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        utc = aware.astimezone(UTC)
+        result = PublishedDate(utc.strftime("%Y-%m-%dT%H:%M:%SZ"), utc.date())
+        latest = now + timedelta(hours=14)  # publishers east of UTC are already "tomorrow"
+        if utc > latest:
+            raise InvalidDate(f"date {value!r} is in the future")
+    else:
+        result = PublishedDate(parsed.isoformat(), parsed)
+        if parsed > (now + timedelta(hours=14)).date():
+            raise InvalidDate(f"date {value!r} is in the future")
+    if result.day < EARLIEST_PUBLICATION:
+        raise InvalidDate(f"date {value!r} is before {EARLIEST_PUBLICATION.year}")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Mentioned dates
+
+MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+MONTHS["sept"] = 9
+WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+
+_MONTH = r"(?P<month>January|February|March|April|May|June|July|August|September|October|November|December" \
+         r"|Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sept?\.?|Oct\.?|Nov\.?|Dec\.?)"
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d{2})"
+_WEEKDAY = r"(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "several": None, "few": None, "many": None,
+}
+_COUNT = r"(?P<count>\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+# Not part of a longer number, code or amount ("S-400", "2,019", "$2019", "2019%").
+_NB = r"(?<![\w$€£,.\-/])"
+_NA = r"(?![\w%/]|,\d|\.\d|-\d)"
+
+# Cues that a sentence talks about the future or the past; they decide which "Wednesday" is meant.
+_FUTURE_CUES = re.compile(
+    r"\b(?:will|won't|'ll|shall|going to|is to|are to|due to|scheduled|set to|expected to|plans? to|planned|"
+    r"planning|upcoming|coming|next|ahead|would|intends? to|aims? to|tomorrow)\b",
+    re.IGNORECASE,
+)
+_PAST_CUES = re.compile(r"\b(?:was|were|had|did|said|says|told|last|ago|yesterday|earlier)\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+
+
+def _clause(text: str, start: int, end: int) -> str:
+    """The sentence around a match, the context in which tense cues are read."""
+    left = max(text.rfind(".", 0, start), text.rfind("\n", 0, start), text.rfind("?", 0, start),
+               text.rfind("!", 0, start))
+    right_candidates = [i for i in (text.find(".", end), text.find("\n", end), text.find("?", end)) if i != -1]
+    right = min(right_candidates) if right_candidates else len(text)
+    return text[left + 1: right]
+
+
+def _tense(text: str, start: int, end: int) -> int:
+    """+1 future, -1 past, 0 unknown, for the sentence containing text[start:end]."""
+    clause = _clause(text, start, end)
+    if _FUTURE_CUES.search(clause):
+        return 1
+    if _PAST_CUES.search(clause):
+        return -1
+    return 0
+
+
+def _month_number(token: str) -> int:
+    return MONTHS[token.lower().rstrip(".")]
+
+
+def _valid_day(year: int, month: int, day: int) -> str | None:
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _shift_months(day: date, months: int) -> tuple[int, int]:
+    index = day.year * 12 + (day.month - 1) + months
+    return index // 12, index % 12 + 1
+
+
+def _nearest_year(dct: date, month: int, day: int | None, tense: int) -> int:
+    """Year for a month (and day) written without one: the occurrence the sentence's tense points at,
+    else the one nearest the publication date."""
+    def key(year: int) -> date:
+        return date(year, month, min(day or 1, calendar.monthrange(year, month)[1]))
+
+    anchor = dct if day is not None else dct.replace(day=1)  # month precision compares whole months
+    candidates = [dct.year - 1, dct.year, dct.year + 1]
+    if tense > 0:
+        return min(y for y in candidates if key(y) >= anchor)
+    if tense < 0:
+        return max(y for y in candidates if key(y) <= anchor)
+    return min(candidates, key=lambda y: abs((key(y) - anchor).days))
+
+
+Resolver = Callable[[re.Match[str], str, date | None], str | None]
+
+
+def _explicit_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    return _valid_day(int(m["year"]), _month_number(m["month"]), int(m["day"]))
+
+
+def _iso_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    return _valid_day(int(m["year"]), int(m["month"]), int(m["day"]))
+
+
+def _us_numeric_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    return _valid_day(int(m["year"]), int(m["month"]), int(m["day"]))
+
+
+def _month_year(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    return f"{int(m['year']):04d}-{_month_number(m['month']):02d}"
+
+
+def _day_month(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    if dct is None:
+        return None
+    month, day = _month_number(m["month"]), int(m["day"])
+    year = _nearest_year(dct, month, day, _tense(text, m.start(), m.end()))
+    return _valid_day(year, month, day)
+
+
+def _bare_month(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    if dct is None:
+        return None
+    month = _month_number(m["month"])
+    modifier = (m["mod"] or "").lower()
+    if m["month"] == "May" and not (m["lead"] or modifier):
+        return None
+    if modifier == "last":
+        year = dct.year if month < dct.month else dct.year - 1
+    elif modifier == "next":
+        year = dct.year if month > dct.month else dct.year + 1
+    elif modifier == "this":
+        year = dct.year
+    else:
+        year = _nearest_year(dct, month, None, _tense(text, m.start(), m.end()))
+    return f"{year:04d}-{month:02d}"
+
+
+def _weekday(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    if dct is None:
+        return None
+    target = WEEKDAYS[m["weekday"].lower()]
+    modifier = (m["mod"] or "").lower()
+    back = (dct.weekday() - target) % 7      # days back to the most recent such weekday (0 = today)
+    forward = (target - dct.weekday()) % 7   # days forward to the next one (0 = today)
+    if modifier in ("last", "past"):
+        offset = -(back or 7)
+    elif modifier in ("next", "coming"):
+        offset = forward or 7
+    elif modifier == "this":
+        offset = target - dct.weekday()  # the one in the publication date's week
+    else:
+        tense = _tense(text, m.start(), m.end())
+        offset = forward if tense > 0 else -back if tense < 0 else (-back if back <= forward else forward)
+    return (dct + timedelta(days=offset)).isoformat()
+
+
+_RELATIVE_DAYS = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}
+
+
+def _relative_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    if dct is None:
+        return None
+    word = m["word"].lower()
+    if word.startswith("the day before"):
+        offset = -2
+    elif word.startswith("the day after"):
+        offset = 2
+    elif word in ("last night",) or word.startswith("yesterday"):
+        offset = -1
+    elif word.startswith("this "):
+        offset = 0
+    else:
+        offset = _RELATIVE_DAYS[word.split()[0]]
+    return (dct + timedelta(days=offset)).isoformat()
+
+
+def _relative_period(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    if dct is None:
+        return None
+    step = {"last": -1, "previous": -1, "past": -1, "next": 1, "coming": 1, "this": 0, "current": 0}[
+        m["mod"].lower().split()[-1]]
+    if m["unit"].lower() == "year":
+        return f"{dct.year + step:04d}"
+    year, month = _shift_months(dct, step)
+    return f"{year:04d}-{month:02d}"
+
+
+def _ago(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    if dct is None:
+        return None
+    count_word = m["count"].lower()
+    count = int(count_word) if count_word.isdigit() else _NUMBER_WORDS.get(count_word)
+    if not count:
+        return None
+    unit = m["unit"].lower().rstrip("s")
+    if unit == "day":
+        return (dct - timedelta(days=count)).isoformat()
+    if unit == "month":
+        year, month = _shift_months(dct, -count)
+        return f"{year:04d}-{month:02d}"
+    return f"{dct.year - count:04d}"
+
+
+def _year(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    return m["year"]
+
+
+# Ordered from most to least specific; overlapping matches are resolved in favour of the longest, then earliest rule.
+_RULES: list[tuple[re.Pattern[str], Resolver]] = [
+    (re.compile(_NB + r"(?P<year>(?:19|20)\d{2})-(?P<month>[01]\d)-(?P<day>[0-3]\d)" + _NA), _iso_day),
+    (re.compile(_NB + r"(?P<month>1[0-2]|0?[1-9])/(?P<day>[0-3]?\d)/(?P<year>(?:19|20)\d{2})" + _NA), _us_numeric_day),
+    (re.compile(_MONTH + r"\s+" + _DAY + r",?\s+" + _YEAR + _NA), _explicit_day),
+    (re.compile(_NB + _DAY + r"\s+(?:of\s+)?" + _MONTH + r",?\s+" + _YEAR + _NA), _explicit_day),
+    (re.compile(_MONTH + r",?\s+" + _YEAR + _NA), _month_year),
+    (re.compile(r"\b" + _MONTH + r"\s+" + _DAY + r"(?![\w:])(?!,?\s+(?:19|20)\d{2})"), _day_month),
+    (re.compile(_NB + _DAY + r"\s+(?:of\s+)?" + _MONTH + r"\b"), _day_month),
+    # "May" is also a verb: as a bare month it needs a preposition or modifier in front.
+    (re.compile(r"(?:\b(?P<lead>in|In|of|by|until|since|from|early|late|mid)[\s-]+)?"
+                r"(?P<expr>(?:(?P<mod>last|next|this)\s+)?"
+                r"(?P<month>January|February|March|April|May|June|July|August|September|October|November"
+                r"|December))\b(?!\s+\d)"), _bare_month),
+    (re.compile(r"\b(?:(?P<mod>last|next|this|coming|past)\s+)?" + _WEEKDAY + r"\b"), _weekday),
+    (re.compile(r"\b(?P<word>the day before yesterday|the day after tomorrow|yesterday|today|tonight|tomorrow"
+                r"|last night|this (?:morning|afternoon|evening))\b", re.IGNORECASE), _relative_day),
+    (re.compile(r"(?<!\bthe )(?<!\bthe past )\b(?P<mod>last|next|this|earlier this|later this|previous|current)"
+                r"\s+(?P<unit>month|year)\b", re.IGNORECASE), _relative_period),
+    (re.compile(r"\b" + _COUNT + r"\s+(?P<unit>days?|months?|years?)\s+ago\b", re.IGNORECASE), _ago),
+    (re.compile(r"(?<![\w$€£,.\-/])(?<!No\. )" + _YEAR + r"(?![\w%/]|,\d|\.\d|-\d|\s*(?:percent|people|troops|km|"
+                r"miles|tons|tonnes|units|votes|dollars|euros)\b)(?!-(?:19|20)?\d{2}\b)"), _year),
+]
+
+
+def find_dates(text: str, dct: date | None) -> list[DateMention]:
+    """Every calendar-date expression in text, resolved against the publication day `dct` (None: absolute only)."""
+    candidates: list[tuple[int, int, int, re.Match[str], Resolver]] = []
+    for priority, (pattern, resolve) in enumerate(_RULES):
+        # A rule may match context it does not own (a leading preposition); its "expr" group is the mention.
+        group = "expr" if "expr" in pattern.groupindex else 0
+        for match in pattern.finditer(text):
+            start, end = match.span(group)
+            candidates.append((start, end, priority, match, resolve))
+    # Longest first; among equals the more specific rule; accept a span only if it overlaps nothing taken.
+    candidates.sort(key=lambda c: (c[0] - c[1], c[2], c[0]))
+    taken: list[tuple[int, int]] = []
+    found: list[DateMention] = []
+    for start, end, _priority, match, resolve in candidates:
+        if any(start < t_end and t_start < end for t_start, t_end in taken):
+            continue
+        value = resolve(match, text, dct)
+        if value is None:
+            continue
+        taken.append((start, end))
+        found.append(DateMention(text=text[start:end], start=start, end=end, value=value))
+    return sorted(found, key=lambda d: d.start)
+
+
+def iter_date_values(mentions: list[DateMention]) -> Iterator[str]:
+    """Distinct values in first-mention order, for the `mentioned_dates` facet."""
+    seen: set[str] = set()
+    for mention in mentions:
+        if mention.value not in seen:
+            seen.add(mention.value)
+            yield mention.value

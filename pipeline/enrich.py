@@ -1,0 +1,59 @@
+"""Enrichment: spaCy entities (canonicalised per article) and mentioned dates, over batches with nlp.pipe."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import TypeVar
+
+from spacy.language import Language
+
+from pipeline.dates import find_dates
+from pipeline.entities import RawMention, canonicalize
+from pipeline.models import Article, EnrichedArticle, Enrichment
+
+Context = TypeVar("Context")
+
+
+def enrich_texts(
+    nlp: Language,
+    items: Iterable[tuple[str, date | None, Context]],
+    *,
+    batch_size: int = 64,
+    n_process: int = 1,
+) -> Iterator[tuple[Enrichment, Context]]:
+    """Enrich (text, publication day, context) triples in order; the context is passed through untouched."""
+    as_tuples = ((text, (day, context)) for text, day, context in items)
+    for doc, (day, context) in nlp.pipe(as_tuples, as_tuples=True, batch_size=batch_size, n_process=n_process):
+        raw = [RawMention(ent.text, ent.label_, ent.start_char, ent.end_char) for ent in doc.ents]
+        entities = canonicalize(doc.text, raw)
+        dates = find_dates(doc.text, day)
+        yield Enrichment(entities=tuple(entities), dates=tuple(dates)), context
+
+
+def text_for_nlp(article: Article, max_chars: int) -> str:
+    """Title and body as one text (title first, unless it is just the body's first sentence), capped in length."""
+    body = article.body
+    text = body if body.startswith(article.title.rstrip("…")) else f"{article.title}\n\n{body}"
+    return text[:max_chars]
+
+
+def enrich_articles(
+    nlp: Language,
+    articles: Iterable[Article],
+    *,
+    batch_size: int = 64,
+    n_process: int = 1,
+    max_chars: int = 200_000,
+) -> Iterator[EnrichedArticle]:
+    """Enrich cleaned articles in batches; yields EnrichedArticle in input order."""
+    items = (
+        (text_for_nlp(a, max_chars), _day(a.published_at), a)
+        for a in articles
+    )
+    for enrichment, article in enrich_texts(nlp, items, batch_size=batch_size, n_process=n_process):
+        yield EnrichedArticle(article, enrichment)
+
+
+def _day(published_at: str | None) -> date | None:
+    return date.fromisoformat(published_at[:10]) if published_at else None

@@ -1,0 +1,91 @@
+"""HTML news page -> main text (paragraphs), title and metadata: trafilatura first, a bs4 cleaner as fallback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import trafilatura
+from bs4 import BeautifulSoup
+
+from pipeline.text import join_paragraphs, normalize_text
+
+# Elements that never hold article text.
+_NON_CONTENT = ["script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside", "form",
+                "iframe", "button", "select", "figure", "figcaption"]
+_BLOCKS = ["p", "h2", "h3", "h4", "li", "blockquote", "pre"]
+MAX_TREE_SIZE = 200_000  # elements; deeper or larger trees are refused by trafilatura instead of exhausting memory
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedPage:
+    """What a page yields: main text with blank-line paragraphs, and the metadata found on the page."""
+
+    text: str
+    title: str | None
+    published: str | None
+    language: str | None
+    site_name: str | None
+    canonical_url: str | None
+    authors: str | None
+    extractor: str
+
+
+def extract_page(html: str, url: str | None = None) -> ExtractedPage:
+    """Extract the article from an HTML page; text is '' when the page has no article text."""
+    doc = None
+    try:
+        doc = trafilatura.bare_extraction(
+            html, url=url, with_metadata=True, include_comments=False, include_tables=False,
+            include_images=False, max_tree_size=MAX_TREE_SIZE,
+        )
+    except (ValueError, TypeError, RecursionError):  # trafilatura raises these on pathological markup
+        doc = None
+    if doc is not None and (doc.text or "").strip():
+        paragraphs = [p for p in (normalize_text(line) for line in doc.text.split("\n")) if p]
+        title = normalize_text(doc.title) if doc.title else None
+        if paragraphs and title and paragraphs[0] == title:
+            paragraphs = paragraphs[1:]  # the headline repeated as the first block
+        return ExtractedPage(
+            text=join_paragraphs(paragraphs),
+            title=title,
+            published=doc.date,
+            language=doc.language,
+            site_name=doc.sitename,
+            canonical_url=doc.url,
+            authors=doc.author,
+            extractor="trafilatura",
+        )
+    return _fallback(html, doc)
+
+
+def _fallback(html: str, doc: object | None) -> ExtractedPage:
+    """All text blocks of <article>, <main> or <body> once non-content elements are gone."""
+    soup = BeautifulSoup(html, "lxml")
+    for element in soup(_NON_CONTENT):
+        element.decompose()
+    root = soup.find("article") or soup.find("main") or soup.body or soup
+    paragraphs = []
+    for block in root.find_all(_BLOCKS):
+        if block.find(_BLOCKS):  # an outer block; its inner blocks are visited on their own
+            continue
+        text = normalize_text(block.get_text(" "))
+        if text:
+            paragraphs.append(" ".join(text.split()))
+    if not paragraphs:
+        loose = normalize_text(root.get_text("\n")) if root else ""
+        paragraphs = [" ".join(line.split()) for line in loose.split("\n") if line.strip()]
+    heading = soup.find("h1")
+    title_tag = soup.find("title")
+    title = (heading or title_tag).get_text(" ") if (heading or title_tag) else None
+    html_tag = soup.find("html")
+    lang = html_tag.get("lang") if html_tag else None
+    return ExtractedPage(
+        text=join_paragraphs(paragraphs),
+        title=normalize_text(title) if title else None,
+        published=getattr(doc, "date", None),
+        language=str(lang).split("-")[0].lower() if lang else None,
+        site_name=getattr(doc, "sitename", None),
+        canonical_url=getattr(doc, "url", None),
+        authors=getattr(doc, "author", None),
+        extractor="bs4",
+    )

@@ -1,0 +1,135 @@
+"""The only place that writes to Elasticsearch: template, versioned index behind an alias, and bulk upserts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+from elasticsearch import exceptions as es_exceptions
+
+from pipeline.documents import to_document
+from pipeline.errors import InfrastructureError
+from pipeline.index.mapping import concrete_index_name, index_template, template_name
+from pipeline.models import EnrichedArticle, Rejection
+from pipeline.settings import IndexSettings
+
+_INFRA_ERRORS = (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout, es_exceptions.TransportError,
+                 es_exceptions.ApiError, helpers.BulkIndexError)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexOutcome:
+    """What happened to one article at the index stage."""
+
+    doc_id: str
+    ref: str
+    status: str  # "indexed" | "unchanged" | "rejected"
+    reason: str | None = None
+
+    def as_rejection(self) -> Rejection:
+        """The outcome as a Rejection record (status must be 'rejected')."""
+        return Rejection(self.ref, "index", self.reason or "rejected")
+
+
+def ensure_index(client: Elasticsearch, settings: IndexSettings) -> str:
+    """Install the template and make sure the alias points at a concrete index; return that index's name."""
+    alias = settings.alias
+    try:
+        client.indices.put_index_template(
+            name=template_name(alias), **index_template(alias, shards=settings.shards, replicas=settings.replicas)
+        )
+        if client.indices.exists_alias(name=alias):
+            return next(iter(client.indices.get_alias(name=alias)))
+        index = concrete_index_name(alias)
+        if not client.indices.exists(index=index):
+            client.indices.create(index=index)
+        client.indices.put_alias(index=index, name=alias)
+        return index
+    except _INFRA_ERRORS as exc:
+        raise InfrastructureError(f"cannot prepare index {alias!r}: {_describe(exc)}") from None
+
+
+def index_articles(
+    client: Elasticsearch,
+    items: Iterable[EnrichedArticle],
+    settings: IndexSettings,
+    *,
+    pipeline_version: str,
+    now: datetime,
+) -> Iterator[IndexOutcome]:
+    """Bulk-upsert enriched articles by deterministic id; unchanged documents are skipped, rejections reported."""
+    alias = settings.alias
+    ingested_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    iterator = iter(items)
+    try:
+        while chunk := list(islice(iterator, settings.bulk_chunk_size)):
+            yield from _index_chunk(client, chunk, settings, alias, pipeline_version, ingested_at)
+        client.indices.refresh(index=alias)
+    except _INFRA_ERRORS as exc:
+        raise InfrastructureError(f"indexing into {alias!r} failed: {_describe(exc)}") from None
+
+
+def _index_chunk(
+    client: Elasticsearch,
+    chunk: list[EnrichedArticle],
+    settings: IndexSettings,
+    alias: str,
+    pipeline_version: str,
+    ingested_at: str,
+) -> Iterator[IndexOutcome]:
+    docs: dict[str, tuple[str, dict[str, Any]]] = {}
+    for item in chunk:
+        # A later duplicate id in the same chunk wins, as it would in sequential writes.
+        docs[item.article.doc_id] = (item.article.ref, to_document(item, pipeline_version=pipeline_version))
+    existing = _existing_hashes(client, alias, list(docs))
+    actions = []
+    for doc_id, (ref, doc) in docs.items():
+        if existing.get(doc_id) == doc["content_hash"]:
+            yield IndexOutcome(doc_id, ref, "unchanged")
+            continue
+        actions.append({"_op_type": "index", "_index": alias, "_id": doc_id, "_source": {**doc, "ingested_at": ingested_at}})
+    if not actions:
+        return
+    results = helpers.streaming_bulk(
+        client, actions, chunk_size=len(actions), max_retries=settings.bulk_max_retries,
+        initial_backoff=1, max_backoff=30, raise_on_error=False, raise_on_exception=True, yield_ok=True,
+    )
+    for ok, result in results:
+        item = next(iter(result.values()))
+        doc_id = item.get("_id", "")
+        ref = docs.get(doc_id, ("?", {}))[0]
+        if ok:
+            yield IndexOutcome(doc_id, ref, "indexed")
+        else:
+            yield IndexOutcome(doc_id, ref, "rejected", _item_reason(item))
+
+
+def _existing_hashes(client: Elasticsearch, alias: str, ids: list[str]) -> dict[str, str]:
+    """content_hash of the documents that already exist, in one round trip per chunk."""
+    response = client.mget(index=alias, ids=ids, source_includes=["content_hash"])
+    return {
+        doc["_id"]: doc["_source"].get("content_hash")
+        for doc in response["docs"]
+        if doc.get("found") and doc.get("_source")
+    }
+
+
+def _item_reason(item: dict[str, Any]) -> str:
+    error = item.get("error")
+    if isinstance(error, dict):
+        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = error.get("caused_by")
+        if isinstance(cause, dict) and cause.get("reason"):
+            reason += f" ({cause['reason']})"
+        return f"Elasticsearch rejected the document (HTTP {item.get('status')}): {reason}"
+    return f"Elasticsearch rejected the document (HTTP {item.get('status')}): {error}"
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, es_exceptions.ApiError):
+        return f"HTTP {exc.meta.status} {exc.message}"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,64 @@
+"""The index template as code: settings, analysers and a strict mapping of the documents Kibana users see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.entities import FACETS
+
+# Bump when the mapping changes; a new concrete index `<alias>-v<N>` is then built behind the alias.
+MAPPING_VERSION = 1
+
+# Mentioned dates keep their precision: "2019", "2019-06" and "2019-06-26" are all valid values.
+DATE_WITH_PRECISION = "strict_date_optional_time||yyyy-MM||yyyy"
+
+
+def concrete_index_name(alias: str, version: int = MAPPING_VERSION) -> str:
+    """The versioned index behind the alias."""
+    return f"{alias}-v{version}"
+
+
+def template_name(alias: str) -> str:
+    """Name of the composable index template for this alias."""
+    return f"{alias}-template"
+
+
+def mappings() -> dict[str, Any]:
+    """The document mapping; `dynamic: strict` so a typo in the pipeline fails loudly instead of adding fields."""
+    keyword = {"type": "keyword", "ignore_above": 512}
+    return {
+        "dynamic": "strict",
+        "_meta": {"mapping_version": MAPPING_VERSION},
+        "properties": {
+            "url": {"type": "keyword", "ignore_above": 2048},
+            "source": keyword,
+            "title": {"type": "text", "analyzer": "english", "fields": {"keyword": keyword}},
+            "body": {"type": "text", "analyzer": "english"},
+            "language": {"type": "keyword"},
+            "published_at": {"type": "date"},
+            "published_at_source": {"type": "keyword"},
+            "undated": {"type": "boolean"},
+            "mentioned_dates": {"type": "date", "format": DATE_WITH_PRECISION},
+            "entities": {"properties": {facet: keyword for facet in FACETS}},
+            "word_count": {"type": "integer"},
+            "ingested_at": {"type": "date"},
+            "pipeline_version": {"type": "keyword"},
+            "content_hash": {"type": "keyword", "index": False, "doc_values": False},
+            "input_ref": {"type": "keyword", "ignore_above": 1024},
+            # Unknown input keys are kept in _source for reference but not indexed or searchable.
+            "extra": {"type": "object", "enabled": False},
+        },
+    }
+
+
+def index_template(alias: str, *, shards: int = 1, replicas: int = 0) -> dict[str, Any]:
+    """Body of PUT _index_template/<alias>-template, matching every versioned index of the alias."""
+    return {
+        "index_patterns": [f"{alias}-v*"],
+        "priority": 200,
+        "template": {
+            "settings": {"number_of_shards": shards, "number_of_replicas": replicas},
+            "mappings": mappings(),
+        },
+        "_meta": {"managed_by": "newsetl", "mapping_version": MAPPING_VERSION},
+    }

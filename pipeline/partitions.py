@@ -1,0 +1,47 @@
+"""Which landing files belong to a run: files are partitioned by the day in their path (or their mtime)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from pipeline.sources.files import has_supported_suffix, iter_files
+
+_PATH_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+
+def partition_window(logical_date: datetime, interval_start: datetime | None,
+                     interval_end: datetime | None) -> tuple[date, date]:
+    """Days [start, end) a run covers: its data interval, aligned to begin at the logical date.
+
+    Scheduled runs already have logical_date == data_interval_start. A manual run (`airflow dags test
+    news_nightly 2019-06-25`) gets the interval that *ends* at the logical date from Airflow; shifting it keeps
+    "the date you typed is the day processed" for every kind of run.
+    """
+    length = (interval_end - interval_start) if interval_start and interval_end else timedelta(0)
+    days = max(1, round(length / timedelta(days=1)))
+    start = logical_date.astimezone(UTC).date()
+    return start, start + timedelta(days=days)
+
+
+def file_partition(path: Path, root: Path) -> date:
+    """The day a landing file belongs to: the last YYYY-MM-DD in its path below root, else its mtime (UTC)."""
+    relative = path.relative_to(root) if path.is_relative_to(root) else Path(path.name)
+    for part in reversed(relative.parts):
+        for match in reversed(list(_PATH_DATE.finditer(part))):
+            try:
+                return date(int(match[1]), int(match[2]), int(match[3]))
+            except ValueError:
+                continue
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).date()
+
+
+def files_in_window(root: Path, start: date, end: date) -> Iterator[Path]:
+    """Supported landing files whose partition day falls in [start, end)."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"landing folder {root} does not exist")
+    for path in iter_files([root]):
+        if has_supported_suffix(path) and start <= file_partition(path, root) < end:
+            yield path

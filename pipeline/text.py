@@ -1,0 +1,58 @@
+"""Plain-text normalisation shared by every input format: Unicode repair, control characters, paragraphs."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import ftfy
+
+# C0/C1 control characters except tab and newline; they break JSON consumers and terminals.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff]")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# Candidate sentence ends: . ! ? (optionally closed by a quote) then space and an upper-case start.
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]?\s+(?=[\"“‘'(]?[A-Z0-9])")
+# Words after which a full stop does not end a sentence ("U.S. President", "Mr. Smith").
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:[A-Z]\.)+[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Jr|Sr|No|vs|Inc|Corp|Co))$")
+
+TITLE_MAX_CHARS = 160
+
+
+def normalize_text(text: str) -> str:
+    """Repair mojibake, NFC-normalise, drop control characters and collapse spaces, keeping lines."""
+    text = ftfy.fix_text(text, normalization="NFC")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n")).strip()
+
+
+def paragraphs_from_blank_lines(text: str) -> list[str]:
+    """Split plain text on blank lines; lines inside a paragraph are joined with a space."""
+    return [" ".join(p.split()) for p in _PARAGRAPH_BREAK.split(normalize_text(text)) if p.strip()]
+
+
+def join_paragraphs(paragraphs: list[str]) -> str:
+    """The body format used everywhere downstream: paragraphs separated by one blank line."""
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a text, for articles without a title; cut at a word boundary if very long."""
+    paragraph = text.strip().split("\n", 1)[0]
+    sentence = paragraph
+    for match in _SENTENCE_END.finditer(paragraph):
+        if not _ABBREVIATION.search(paragraph[: match.start()]):
+            sentence = paragraph[: match.end()]
+            break
+    sentence = sentence.strip()
+    if len(sentence) <= TITLE_MAX_CHARS:
+        return sentence
+    cut = sentence[:TITLE_MAX_CHARS].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def strip_accents_casefold(text: str) -> str:
+    """A comparison key: case- and accent-insensitive."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

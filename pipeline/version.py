@@ -1,0 +1,21 @@
+"""The pipeline version recorded on every document: code version plus NLP model and version."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+import spacy.util
+
+
+def code_version() -> str:
+    """Installed version of the newsetl distribution."""
+    try:
+        return version("newsetl")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def pipeline_version(model: str) -> str:
+    """'newsetl-<code>/<model>-<model version>' for the documents' `pipeline_version` field."""
+    model_version = spacy.util.get_package_version(model) or "unknown"
+    return f"newsetl-{code_version()}/{model}-{model_version}"
