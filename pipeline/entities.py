@@ -139,11 +139,18 @@ def _vote(votes: Counter[str]) -> str:
     return max(votes, key=lambda label: (votes[label], preference.get(label, 0)))
 
 
+# A short form is only taken for a surname when NER itself read it as a person or (a frequent confusion) an
+# organisation; a name it reads as a place ("Washington" beside "Denzel Washington") is a different entity.
+_SURNAME_LABELS = frozenset({"PERSON", "ORG"})
+
+
 def _resolve_short_forms(label_of: dict[str, str]) -> dict[str, str]:
     """Map a name that is the tail of exactly one longer person name in the article onto that name."""
     persons = [key for key, label in label_of.items() if label == "PERSON" and " " in key]
     mapping: dict[str, str] = {}
-    for key in label_of:
+    for key, label in label_of.items():
+        if label not in _SURNAME_LABELS:
+            continue
         tokens = key.split()
         candidates = [
             full for full in persons

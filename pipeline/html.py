@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import trafilatura
 from bs4 import BeautifulSoup
+from trafilatura.settings import use_config
 
 from pipeline.text import join_paragraphs, normalize_text
 
@@ -13,7 +14,17 @@ from pipeline.text import join_paragraphs, normalize_text
 _NON_CONTENT = ["script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside", "form",
                 "iframe", "button", "select", "figure", "figcaption"]
 _BLOCKS = ["p", "h2", "h3", "h4", "li", "blockquote", "pre"]
-MAX_TREE_SIZE = 200_000  # elements; deeper or larger trees are refused by trafilatura instead of exhausting memory
+MAX_TREE_SIZE = 200_000  # elements; larger trees are refused by trafilatura instead of exhausting memory
+
+
+def _trafilatura_config():
+    config = use_config()
+    config["DEFAULT"]["max_tree_size"] = str(MAX_TREE_SIZE)
+    config["DEFAULT"]["extraction_timeout"] = "0"  # its timeout uses signals, which fail outside the main thread
+    return config
+
+
+_CONFIG = _trafilatura_config()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +47,9 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
     try:
         doc = trafilatura.bare_extraction(
             html, url=url, with_metadata=True, include_comments=False, include_tables=False,
-            include_images=False, max_tree_size=MAX_TREE_SIZE,
+            include_images=False, config=_CONFIG,
+            # Navigation is never article text; on short pages trafilatura's own fallback would keep it.
+            prune_xpath=["//nav", "//*[@role='navigation']"],
         )
     except (ValueError, TypeError, RecursionError):  # trafilatura raises these on pathological markup
         doc = None
@@ -55,11 +68,11 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
             authors=doc.author,
             extractor="trafilatura",
         )
-    return _fallback(html, doc)
+    return extract_with_bs4(html, doc)
 
 
-def _fallback(html: str, doc: object | None) -> ExtractedPage:
-    """All text blocks of <article>, <main> or <body> once non-content elements are gone."""
+def extract_with_bs4(html: str, doc: object | None = None) -> ExtractedPage:
+    """Fallback: all text blocks of <article>, <main> or <body> once non-content elements are gone."""
     soup = BeautifulSoup(html, "lxml")
     for element in soup(_NON_CONTENT):
         element.decompose()

@@ -27,7 +27,7 @@ from pipeline.index.client import connect
 from pipeline.index.indexer import ensure_index, index_articles
 from pipeline.models import Article, EnrichedArticle, Rejection
 from pipeline.nlp import load_nlp
-from pipeline.partitions import files_in_window
+from pipeline.partitions import files_in_window, partition_window  # noqa: F401 - re-exported for the DAG
 from pipeline.settings import Settings
 from pipeline.sources.files import iter_files, read_articles
 from pipeline.version import pipeline_version

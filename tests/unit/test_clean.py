@@ -1,0 +1,103 @@
+"""Cleaning keeps paragraphs and the title, drops page furniture, and rejects input without article text."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from pipeline.clean import clean_article
+from pipeline.html import extract_page, extract_with_bs4
+from pipeline.models import Article, RawArticle, Rejection
+from pipeline.text import first_sentence, normalize_text
+
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+
+PAGE = """<html lang="en"><head><title>Port strike ends | Ledger</title>
+<meta property="article:published_time" content="2019-06-24T16:30:00+02:00">
+<style>p { color: red }</style><script>var tracking = "do not index me";</script></head>
+<body><nav><a href="/">Home</a><a href="/ports">Ports</a></nav>
+<article><h1>Port strike ends</h1>
+<p>Dock workers returned to work on Monday after their union reached a wage agreement.</p>
+<p>The union said members would vote on the agreement on Thursday, and the backlog should clear soon.</p>
+</article><footer>Copyright 2019 Ledger</footer></body></html>"""
+
+
+def test_html_page_keeps_paragraphs_and_drops_furniture():
+    page = extract_page(PAGE)
+    assert page.title == "Port strike ends"
+    assert page.published == "2019-06-24"
+    paragraphs = page.text.split("\n\n")
+    assert paragraphs[0].startswith("Dock workers returned")
+    assert len(paragraphs) == 2
+    for furniture in ("do not index me", "color: red", "Home", "Copyright"):
+        assert furniture not in page.text
+
+
+@pytest.mark.parametrize("extract", [extract_page, extract_with_bs4])
+def test_short_pages_lose_navigation_and_keep_paragraphs(extract):
+    page = extract("<html><body><nav>Menu</nav><div><p>Short one.</p><p>Two words.</p></div>"
+                   "<footer><p>Footer</p></footer><script>s()</script></body></html>")
+    assert page.text == "Short one.\n\nTwo words."
+
+
+def raw(content, fmt="text", **fields):
+    return RawArticle(ref="ref", source="landing", format=fmt, content=content, **fields)
+
+
+def test_text_article_gets_title_from_first_sentence_and_keeps_paragraphs():
+    article = clean_article(raw("First sentence of the U.S. story here. Second.\n\nNext  paragraph\nwraps."), now=NOW)
+    assert isinstance(article, Article)
+    assert article.title == "First sentence of the U.S. story here."
+    assert article.body == "First sentence of the U.S. story here. Second.\n\nNext paragraph wraps."
+    assert article.language == "en"
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt", "reason"),
+    [
+        ("<html><head><script>x()</script><style>a{}</style></head><body></body></html>", "html",
+         "no article text found in the HTML page"),
+        ("Too short.", "text", "too little text"),
+    ],
+)
+def test_input_without_article_text_is_rejected(content, fmt, reason):
+    result = clean_article(raw(content, fmt), now=NOW)
+    assert isinstance(result, Rejection) and result.stage == "clean" and reason in result.reason
+
+
+def test_impossible_date_keeps_the_article_undated_with_the_reason():
+    article = clean_article(raw("A perfectly good article body with words.", published="2019-02-30"), now=NOW)
+    assert article.published_at is None and article.published_at_source is None
+    assert "unparseable date '2019-02-30'" in article.extra["published_error"]
+
+
+def test_published_input_field_wins_over_page_metadata():
+    article = clean_article(raw(PAGE, "html", published="2019-06-25T08:00:00Z"), now=NOW)
+    assert (article.published_at, article.published_at_source) == ("2019-06-25T08:00:00Z", "input")
+    page_dated = clean_article(raw(PAGE, "html"), now=NOW)
+    assert (page_dated.published_at, page_dated.published_at_source) == ("2019-06-24", "page")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("caf\u00c3\u00a9", "caf\u00e9"),  # mojibake repaired
+        ("a\x00b\x07c", "abc"),  # control characters dropped
+        ("a \u00a0  b\r\nc", "a b\nc"),  # spaces collapsed, newlines kept
+        ("e\u0301", "\u00e9"),  # NFC
+    ],
+)
+def test_normalize_text(text, expected):
+    assert normalize_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The U.S. said it will go. Then more.", "The U.S. said it will go."),
+        ("\u201cIt is over.\u201d Said Mr. Smith. Next.", "\u201cIt is over.\u201d"),
+        ("No full stop at all", "No full stop at all"),
+        ("word " * 60, ("word " * 32).strip() + "\u2026"),
+    ],
+)
+def test_first_sentence(text, expected):
+    assert first_sentence(text) == expected
