@@ -136,18 +136,16 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             console.print(f"  [blue]{hit['url']}[/]", markup=True)
         for fragment in hit.get("highlight", {}).get("body", [])[:2]:
             console.print("  … " + " ".join(fragment.split()) + " …", markup=False)
-    table = Table(title="Top facet values", show_lines=False)
-    columns = ["person", "org", "place", "source", "language"]
-    for column in columns:
-        table.add_column(column)
-    table.add_column("mentioned date")
-    rows = max([len(result.facets.get(c, [])) for c in columns] + [len(result.mentioned_dates)] + [0])
-    cells = {c: [f"{v} ({n})" for v, n in result.facets.get(c, [])] for c in columns}
-    cells["mentioned date"] = [f"{v} ({n})" for v, n in result.mentioned_dates]
-    for i in range(rows):
-        table.add_row(*[cells[c][i] if i < len(cells[c]) else "" for c in [*columns, "mentioned date"]])
     console.print()
-    console.print(table)
+    console.print("[bold]Top facet values[/]")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="cyan", no_wrap=True)
+    grid.add_column()
+    rows = [(facet, result.facets.get(facet, [])) for facet in ("person", "org", "place", "source", "language")]
+    rows.append(("mentioned", result.mentioned_dates))
+    for facet, values in rows:
+        grid.add_row(facet, " · ".join(f"{value} ({count})" for value, count in values) or "—")
+    console.print(grid)
     return EXIT_OK
 
 

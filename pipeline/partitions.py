@@ -20,8 +20,9 @@ def partition_window(logical_date: datetime, interval_start: datetime | None,
     news_nightly 2019-06-25`) gets the interval that *ends* at the logical date from Airflow; shifting it keeps
     "the date you typed is the day processed" for every kind of run.
     """
-    length = (interval_end - interval_start) if interval_start and interval_end else timedelta(0)
-    days = max(1, round(length / timedelta(days=1)))
+    # total_seconds(): Airflow hands in pendulum objects, whose Duration does not divide by a timedelta.
+    seconds = (interval_end - interval_start).total_seconds() if interval_start and interval_end else 0
+    days = max(1, round(seconds / 86400))
     start = logical_date.astimezone(UTC).date()
     return start, start + timedelta(days=days)
 
