@@ -66,7 +66,10 @@ def alias(es_url: str) -> Iterator[str]:
     from elasticsearch import Elasticsearch
 
     client = Elasticsearch(es_url, **_auth_from_env())
-    client.options(ignore_status=404).indices.delete(index=f"{name}-v*")
+    # Real clusters refuse wildcard deletes (action.destructive_requires_name): delete by concrete name.
+    for index in client.options(ignore_status=404).indices.get(index=f"{name}-v*", expand_wildcards="all"):
+        if index.startswith(f"{name}-v"):
+            client.indices.delete(index=index)
     client.options(ignore_status=404).indices.delete_index_template(name=f"{name}-template")
 
 

@@ -1,0 +1,76 @@
+"""The DAG file: it imports cleanly, is shaped as intended, and a dag.test() run indexes a day's partition."""
+
+import ast
+import json
+import shutil
+from datetime import datetime, timezone
+
+import pytest
+
+from tests.conftest import REPO, SEED, make_settings
+
+pytestmark = pytest.mark.airflow
+
+
+@pytest.fixture(scope="module")
+def dagbag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(REPO / "dags"), known_pools={"default_pool"})
+
+
+def test_dagbag_imports_without_errors_or_warnings(dagbag):
+    assert dagbag.import_errors == {}
+    assert not dagbag.dag_warnings
+    assert "news_nightly" in dagbag.dag_ids
+
+
+def test_dag_shape(dagbag):
+    dag = dagbag.get_dag("news_nightly")
+    assert [t.task_id for t in dag.topological_sort()] == ["discover", "clean", "enrich", "index", "report"]
+    assert dag.timetable.summary == "0 0 * * *"
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    for task in dag.tasks:
+        assert task.retries >= 3
+        assert task.retry_exponential_backoff
+    assert dag.get_task("index").retries == 5
+
+
+def test_dag_file_stays_thin():
+    """The DAG only orchestrates: it imports Airflow and pipeline entry points, never NLP or ES libraries."""
+    tree = ast.parse((REPO / "dags" / "news_nightly.py").read_text())
+    modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    modules |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert modules <= {"__future__", "datetime", "pendulum", "airflow.sdk", "airflow.timetables.interval",
+                       "pipeline", "pipeline.settings"}
+
+
+def test_dag_run_indexes_only_its_partition(airflow_db, tmp_path, es_url, alias, monkeypatch):
+    landing = tmp_path / "landing"
+    (landing / "2019-06-25").mkdir(parents=True)
+    (landing / "2019-06-26").mkdir()
+    shutil.copy(SEED, landing / "2019-06-25" / "seed.txt")
+    (landing / "2019-06-25" / "empty.txt").write_bytes(b"")
+    (landing / "2019-06-26" / "next.txt").write_text("date 2019-06-26\nThe mayor of Lyon opened a bridge today.")
+    settings = make_settings(tmp_path, es_url, alias, landing=landing)
+    for var, value in {"NEWSETL_LANDING_DIR": landing, "NEWSETL_DATA_DIR": settings.data_dir,
+                       "NEWSETL_INDEX_ALIAS": alias, "ELASTICSEARCH_URL": es_url}.items():
+        monkeypatch.setenv(var, str(value))
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(REPO / "dags")).get_dag("news_nightly")
+    run = dag.test(logical_date=datetime(2019, 6, 25, tzinfo=timezone.utc))
+    assert run.state == "success"
+
+    report = json.loads((settings.runs_dir / "2019-06-25" / "report.json").read_text())
+    assert (report["files"], report["indexed"], report["rejected"]) == (2, 1, 1)
+    assert report["rejections"][0]["reason"] == "empty file"
+    from pipeline.index.client import connect
+
+    client = connect(settings)
+    docs = client.search(index=alias)["hits"]["hits"]
+    assert [d["_source"]["published_at"] for d in docs] == ["2019-06-25"]
+    assert "Hulusi Akar" in docs[0]["_source"]["entities"]["person"]
+    # Articles travel between tasks in the partition's work folder; XCom carries paths and counts only.
+    assert "Hulusi Akar" in (settings.runs_dir / "2019-06-25" / "enriched.jsonl").read_text()

@@ -1,0 +1,115 @@
+"""The newsetl command line: ingest, search, and the exact JSONL contracts of extract and enrich."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.index.embedded import free_port
+from tests.conftest import REPO, SEED
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cli_env(monkeypatch, es_settings, es_url):
+    """Point the CLI (which reads settings from the environment) at the test server and alias."""
+    monkeypatch.setenv("ELASTICSEARCH_URL", es_url)
+    monkeypatch.setenv("NEWSETL_INDEX_ALIAS", es_settings.index.alias)
+    monkeypatch.setenv("NEWSETL_DATA_DIR", str(es_settings.data_dir))
+    return es_settings
+
+
+def run_cli(args, capsys, stdin=None, monkeypatch=None):
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ingest_then_search_with_filters_and_facets(cli_env, capsys):
+    code, out, _ = run_cli(["ingest", str(REPO / "samples" / "landing")], capsys)
+    assert code == 0
+    assert "seen 5 · indexed 5" in out
+
+    code, out, _ = run_cli(["search", "air defence", "--person", "Hulusi Akar", "--json"], capsys)
+    result = json.loads(out)
+    assert code == 0 and result["total"] == 2
+    assert all("Hulusi Akar" in hit["entities"]["person"] for hit in result["hits"])
+    assert any("«" in frag for hit in result["hits"] for frag in hit["highlight"].get("body", []))
+    persons = {f["value"]: f["count"] for f in result["facets"]["person"]}
+    assert persons["Hulusi Akar"] == 2
+
+    code, out, _ = run_cli(["search", "--from", "2019-06-25", "--to", "2019-06-25", "--place", "Osaka", "--json"],
+                           capsys)
+    assert {h["title"] for h in json.loads(out)["hits"]} == {
+        "Osaka prepares for G20 summit", "Turkish lira slips as investors weigh U.S. sanctions risk"}
+
+    code, out, _ = run_cli(["search", "--to", "2019-06-24", "--json"], capsys)
+    assert [h["title"] for h in json.loads(out)["hits"]] == ["Dock workers in Rotterdam end three-day strike"]
+
+    code, out, _ = run_cli(["search", "Rotterdam"], capsys)
+    assert code == 0 and "Dock workers in Rotterdam end three-day strike" in out and "Top facet values" in out
+
+
+def test_ingest_reports_rejections_but_succeeds(cli_env, capsys, tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "ok.txt").write_text("date 2019-06-25\nThe mayor of Lyon opened a new bridge on Monday.")
+    code, out, _ = run_cli(["ingest", str(tmp_path), "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0
+    assert (report["indexed"], report["rejected"]) == (1, 1)
+    assert report["rejections"][0]["reason"] == "empty file"
+
+
+def test_ingest_fails_clearly_when_elasticsearch_is_unreachable(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("ELASTICSEARCH_URL", f"http://elastic:s3cret@127.0.0.1:{free_port()}")
+    monkeypatch.setenv("NEWSETL_DATA_DIR", str(tmp_path))
+    code, out, err = run_cli(["ingest", str(SEED)], capsys)
+    assert code == 1
+    assert "is unreachable" in err and "127.0.0.1" in err
+    assert "s3cret" not in err + out
+
+
+def test_extract_jsonl_contract(cli_env, capsys, monkeypatch):
+    html = ("<html><head><title>Strike ends</title><meta property='article:published_time' content='2019-06-24'>"
+            "</head><body><article><h1>Strike ends</h1><p>Dock workers returned to work on Monday after a deal "
+            "with terminal operators was reached late on Sunday night.</p></article></body></html>")
+    stdin = json.dumps({"id": "p1", "url": "https://x.example/a", "html": html}) + "\n" + "not json\n"
+    code, out, _ = run_cli(["extract", "--jsonl"], capsys, stdin=stdin, monkeypatch=monkeypatch)
+    first, second = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert first["id"] == "p1" and first["title"] == "Strike ends" and first["published"] == "2019-06-24"
+    assert first["text"].startswith("Dock workers returned")
+    assert second["id"] is None and "invalid JSON" in second["error"]
+
+
+def test_enrich_jsonl_contract_on_the_seed(cli_env, capsys, monkeypatch):
+    text = SEED.read_text(encoding="utf-8").split("2019-06-25", 1)[1].strip()
+    stdin = json.dumps({"id": "seed", "text": text, "published": "2019-06-25"}) + "\n"
+    code, out, _ = run_cli(["enrich", "--jsonl"], capsys, stdin=stdin, monkeypatch=monkeypatch)
+    (record,) = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and record["id"] == "seed"
+    for entity in record["entities"]:
+        assert set(entity) == {"text", "label", "start", "end", "canonical"}
+        assert text[entity["start"]:entity["end"]] == entity["text"]
+    akar = [e for e in record["entities"] if e["text"] == "Akar"]
+    assert akar and {e["canonical"] for e in akar} == {"Hulusi Akar"}
+    assert {e["label"] for e in record["entities"] if e["canonical"] == "Donald Trump"} == {"PERSON"}
+    dates = {d["text"]: d["value"] for d in record["dates"]}
+    assert dates == {"Wednesday": "2019-06-26", "Thursday": "2019-06-27"}
+    for d in record["dates"]:
+        assert text[d["start"]:d["end"]] == d["text"]
+
+
+def test_console_script_is_installed():
+    exe = Path(sys.executable).parent / "newsetl"
+    result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    for command in ("ingest", "search", "extract", "enrich"):
+        assert command in result.stdout

