@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from pipeline.sources.files import has_supported_suffix, iter_files
+from pipeline.sources.files import iter_files
 
 _PATH_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
@@ -40,9 +40,9 @@ def file_partition(path: Path, root: Path) -> date:
 
 
 def files_in_window(root: Path, start: date, end: date) -> Iterator[Path]:
-    """Supported landing files whose partition day falls in [start, end)."""
+    """Landing files whose partition day falls in [start, end); unsupported ones are reported downstream."""
     if not root.is_dir():
         raise FileNotFoundError(f"landing folder {root} does not exist")
     for path in iter_files([root]):
-        if has_supported_suffix(path) and start <= file_partition(path, root) < end:
+        if start <= file_partition(path, root) < end:
             yield path

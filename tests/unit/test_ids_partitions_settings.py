@@ -1,0 +1,103 @@
+"""Deterministic ids, landing partitions, and settings from config + environment."""
+
+import os
+from datetime import UTC, date, datetime, timedelta
+
+import pendulum
+import pytest
+from pydantic import ValidationError
+
+from pipeline.ids import canonical_url, document_id
+from pipeline.partitions import file_partition, files_in_window, partition_window
+from pipeline.settings import load_settings
+from tests.conftest import REPO
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        (dict(own_id="1", url="https://a.example/x"), dict(own_id="1", url="https://a.example/other"), True),
+        (dict(own_id="1"), dict(own_id="2"), False),
+        (dict(url="https://A.example/x?utm_source=rss#top"), dict(url="https://a.example/x"), True),
+        (dict(url="https://a.example/x"), dict(url="https://a.example/y"), False),
+        (dict(body="Same  words\n\nhere."), dict(body="same words here."), True),
+        (dict(body="Some words."), dict(body="Other words."), False),
+    ],
+)
+def test_document_id_prefers_own_id_then_url_then_content(a, b, same):
+    def doc_id(fields):
+        return document_id(source="s", own_id=fields.get("own_id"), url=fields.get("url"),
+                           body=fields.get("body", "body"))
+
+    assert (doc_id(a) == doc_id(b)) is same
+
+
+def test_own_ids_are_namespaced_by_source():
+    assert document_id(source="a", own_id="1", url=None, body="") != document_id(source="b", own_id="1", url=None,
+                                                                                    body="")
+
+
+def test_canonical_url_drops_tracking_and_fragment():
+    assert canonical_url("HTTPS://News.Example/a/?utm_source=x&id=2#frag") == "https://news.example/a/?id=2"
+
+
+@pytest.mark.parametrize(
+    ("logical", "start", "end", "expected"),
+    [
+        # scheduled nightly run: the interval is the day itself
+        (datetime(2019, 6, 25, tzinfo=UTC), datetime(2019, 6, 25, tzinfo=UTC), datetime(2019, 6, 26, tzinfo=UTC),
+         (date(2019, 6, 25), date(2019, 6, 26))),
+        # manual run / `airflow dags test news_nightly 2019-06-25`: Airflow hands the interval ending that day
+        (pendulum.datetime(2019, 6, 25), pendulum.datetime(2019, 6, 24), pendulum.datetime(2019, 6, 25),
+         (date(2019, 6, 25), date(2019, 6, 26))),
+        # a trigger timetable with an empty interval still covers one day
+        (datetime(2019, 6, 25, 3, tzinfo=UTC), datetime(2019, 6, 25, 3, tzinfo=UTC),
+         datetime(2019, 6, 25, 3, tzinfo=UTC), (date(2019, 6, 25), date(2019, 6, 26))),
+        # a weekly interval covers seven days
+        (datetime(2019, 6, 24, tzinfo=UTC), datetime(2019, 6, 24, tzinfo=UTC), datetime(2019, 7, 1, tzinfo=UTC),
+         (date(2019, 6, 24), date(2019, 7, 1))),
+    ],
+)
+def test_partition_window(logical, start, end, expected):
+    assert partition_window(logical, start, end) == expected
+
+
+def test_files_belong_to_the_day_in_their_path_or_their_mtime(tmp_path):
+    paths = {
+        "2019-06-25/a.txt": date(2019, 6, 25),
+        "dt=2019-06-26/b.jsonl": date(2019, 6, 26),
+        "inbox/story_2019-06-27.html": date(2019, 6, 27),
+        "2019-06-25/late_2019-06-28.txt": date(2019, 6, 28),  # the most specific (innermost) date wins
+        "undated.txt": date(2020, 1, 2),
+    }
+    for rel in paths:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    stamp = datetime(2020, 1, 2, 12, tzinfo=UTC).timestamp()
+    os.utime(tmp_path / "undated.txt", (stamp, stamp))
+    for rel, expected in paths.items():
+        assert file_partition(tmp_path / rel, tmp_path) == expected
+    window = [p.name for p in files_in_window(tmp_path, date(2019, 6, 25), date(2019, 6, 27))]
+    assert window == ["a.txt", "b.jsonl"]
+    with pytest.raises(FileNotFoundError, match="landing folder"):
+        list(files_in_window(tmp_path / "missing", date(2019, 6, 25), date(2019, 6, 25) + timedelta(days=1)))
+
+
+def test_settings_from_config_and_environment():
+    settings = load_settings(REPO / "config" / "settings.yml", env={
+        "NEWSETL_INDEX_ALIAS": "newsroom", "NEWSETL_SPACY_MODEL": "en_core_web_md", "NEWSETL_NLP_BATCH_SIZE": "16",
+        "ELASTICSEARCH_URL": "https://es.example:9200", "ELASTICSEARCH_API_KEY": "c2VjcmV0",
+    })
+    assert settings.index.alias == "newsroom"
+    assert (settings.nlp.model, settings.nlp.batch_size) == ("en_core_web_md", 16)
+    assert settings.landing_dir == REPO / "samples" / "landing"
+    assert not settings.elasticsearch.embedded
+    assert "c2VjcmV0" not in repr(settings) and "c2VjcmV0" not in str(settings.model_dump())
+    default = load_settings(REPO / "config" / "settings.yml", env={})
+    assert default.elasticsearch.embedded and default.embedded_es_dir == REPO / ".newsetl" / "es"
+
+
+@pytest.mark.parametrize("alias", ["News", "has space", "a*b", ""])
+def test_invalid_alias_is_a_clear_error(alias):
+    with pytest.raises(ValidationError, match="lowercase Elasticsearch name"):
+        load_settings(REPO / "config" / "settings.yml", env={"NEWSETL_INDEX_ALIAS": alias or " "})
