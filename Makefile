@@ -10,7 +10,6 @@ DATA := $(CURDIR)/.newsetl
 export AIRFLOW_HOME ?= $(DATA)/airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
-export AIRFLOW__CORE__UNIT_TEST_MODE := False
 
 DEMO_DATE ?= 2019-06-25
 

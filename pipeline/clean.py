@@ -6,7 +6,7 @@ from datetime import datetime
 
 import py3langid
 
-from pipeline.dates import InvalidDate, parse_published
+from pipeline.dates import EARLIEST_PUBLICATION, EARLIEST_STATED_PUBLICATION, InvalidDate, parse_published
 from pipeline.html import extract_page
 from pipeline.ids import canonical_url, document_id
 from pipeline.models import Article, RawArticle, Rejection
@@ -36,7 +36,8 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
 
     word_count = len(paragraphs_text.split())
     if word_count == 0:
-        return Rejection(raw.ref, "clean", "no article text found" + (" in the HTML page" if raw.format == "html" else ""))
+        where = " in the HTML page" if raw.format == "html" else ""
+        return Rejection(raw.ref, "clean", f"no article text found{where}")
     if word_count < MIN_WORDS:
         return Rejection(raw.ref, "clean", f"too little text to be an article ({word_count} words)")
 
@@ -50,7 +51,8 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
     extra = dict(raw.extra)
     if published_raw:
         try:
-            published_at = parse_published(published_raw, now).value
+            earliest = EARLIEST_STATED_PUBLICATION if published_source == "input" else EARLIEST_PUBLICATION
+            published_at = parse_published(published_raw, now, earliest).value
         except InvalidDate as exc:
             # Keep the article, undated, and say why; never fall back to the ingest time.
             extra["published_error"] = str(exc)

@@ -14,7 +14,9 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # Candidate sentence ends: . ! ? (optionally closed by a quote) then space and an upper-case start.
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]?\s+(?=[\"“‘'(]?[A-Z0-9])")
 # Words after which a full stop does not end a sentence ("U.S. President", "Mr. Smith").
-_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:[A-Z]\.)+[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Jr|Sr|No|vs|Inc|Corp|Co))$")
+_ABBREVIATION = re.compile(
+    r"(?:\b[A-Z]|\b(?:[A-Z]\.)+[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Jr|Sr|No|vs|Inc|Corp|Co))$"
+)
 
 TITLE_MAX_CHARS = 160
 

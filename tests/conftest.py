@@ -23,7 +23,6 @@ _AIRFLOW_HOME = tempfile.mkdtemp(prefix="newsetl-airflow-")
 os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 from pipeline.index.embedded import ensure_embedded_server, stop_embedded_server  # noqa: E402
 from pipeline.settings import Settings, load_settings  # noqa: E402

@@ -46,6 +46,7 @@ def check_reachable(client: Elasticsearch, url: str) -> None:
     try:
         client.info()
     except es_exceptions.AuthenticationException as exc:
-        raise InfrastructureError(f"Elasticsearch at {redact(url)} rejected the credentials ({exc.meta.status})") from None
+        status = exc.meta.status
+        raise InfrastructureError(f"Elasticsearch at {redact(url)} rejected the credentials ({status})") from None
     except (es_exceptions.ConnectionError, es_exceptions.TransportError, es_exceptions.ApiError) as exc:
         raise InfrastructureError(f"Elasticsearch at {redact(url)} is unreachable: {type(exc).__name__}") from None

@@ -91,7 +91,8 @@ def _index_chunk(
         if existing.get(doc_id) == doc["content_hash"]:
             yield IndexOutcome(doc_id, ref, "unchanged")
             continue
-        actions.append({"_op_type": "index", "_index": alias, "_id": doc_id, "_source": {**doc, "ingested_at": ingested_at}})
+        source = {**doc, "ingested_at": ingested_at}
+        actions.append({"_op_type": "index", "_index": alias, "_id": doc_id, "_source": source})
     if not actions:
         return
     results = helpers.streaming_bulk(

@@ -96,7 +96,8 @@ def search(client: Elasticsearch, alias: str, request: SearchRequest) -> SearchR
     try:
         response = client.search(index=alias, **build_query(request))
     except es_exceptions.NotFoundError:
-        raise InfrastructureError(f"index {alias!r} does not exist yet: run `newsetl ingest` or the DAG first") from None
+        message = f"index {alias!r} does not exist yet: run `newsetl ingest` or the DAG first"
+        raise InfrastructureError(message) from None
     except (es_exceptions.ConnectionError, es_exceptions.TransportError, es_exceptions.ApiError) as exc:
         raise InfrastructureError(f"search on {alias!r} failed: {type(exc).__name__}") from None
     hits = []

@@ -3,7 +3,7 @@
 import ast
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -60,7 +60,7 @@ def test_dag_run_indexes_only_its_partition(airflow_db, tmp_path, es_url, alias,
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(REPO / "dags")).get_dag("news_nightly")
-    run = dag.test(logical_date=datetime(2019, 6, 25, tzinfo=timezone.utc))
+    run = dag.test(logical_date=datetime(2019, 6, 25, tzinfo=UTC))
     assert run.state == "success"
 
     report = json.loads((settings.runs_dir / "2019-06-25" / "report.json").read_text())

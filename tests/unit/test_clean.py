@@ -70,6 +70,14 @@ def test_impossible_date_keeps_the_article_undated_with_the_reason():
     assert "unparseable date '2019-02-30'" in article.extra["published_error"]
 
 
+def test_stated_dates_are_trusted_further_back_than_page_dates():
+    # Page dates before 1990 are refused (see test_dates); a date the input states is kept back to 1900.
+    wire = clean_article(raw("Cocoa showers continued in Bahia this week.", published="1987-02-26T15:01:01"), now=NOW)
+    assert wire.published_at == "1987-02-26T15:01:01Z"
+    ancient = clean_article(raw("Cocoa showers continued in Bahia this week.", published="1850-01-01"), now=NOW)
+    assert ancient.published_at is None and "before 1900" in ancient.extra["published_error"]
+
+
 def test_published_input_field_wins_over_page_metadata():
     article = clean_article(raw(PAGE, "html", published="2019-06-25T08:00:00Z"), now=NOW)
     assert (article.published_at, article.published_at_source) == ("2019-06-25T08:00:00Z", "input")

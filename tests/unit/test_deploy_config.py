@@ -9,7 +9,7 @@ import yaml
 from pipeline.documents import to_document
 from pipeline.index.mapping import index_template, mappings
 from pipeline.kibana.saved_objects import NDJSON_PATH, build_saved_objects, main, mapped_fields, validate
-from pipeline.models import Article, DateMention, EnrichedArticle, EntityMention, Enrichment
+from pipeline.models import Article, DateMention, EnrichedArticle, Enrichment, EntityMention
 from tests.conftest import REPO, have_docker_compose
 
 COMPOSE = REPO / "docker-compose.yml"
