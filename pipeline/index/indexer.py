@@ -13,7 +13,7 @@ from elasticsearch import exceptions as es_exceptions
 
 from pipeline.documents import to_document
 from pipeline.errors import InfrastructureError
-from pipeline.index.mapping import concrete_index_name, index_template, template_name
+from pipeline.index.mapping import MAPPING_VERSION, concrete_index_name, index_template, template_name
 from pipeline.models import EnrichedArticle, Rejection
 from pipeline.settings import IndexSettings
 
@@ -43,7 +43,9 @@ def ensure_index(client: Elasticsearch, settings: IndexSettings) -> str:
             name=template_name(alias), **index_template(alias, shards=settings.shards, replicas=settings.replicas)
         )
         if client.indices.exists_alias(name=alias):
-            return next(iter(client.indices.get_alias(name=alias)))
+            index = next(iter(client.indices.get_alias(name=alias)))
+            _check_mapping_version(client, alias, index)
+            return index
         index = concrete_index_name(alias)
         if not client.indices.exists(index=index):
             client.indices.create(index=index)
@@ -51,6 +53,18 @@ def ensure_index(client: Elasticsearch, settings: IndexSettings) -> str:
         return index
     except _INFRA_ERRORS as exc:
         raise InfrastructureError(f"cannot prepare index {alias!r}: {_describe(exc)}") from None
+
+
+def _check_mapping_version(client: Elasticsearch, alias: str, index: str) -> None:
+    """Refuse to write into an index built for another mapping version: documents would be silently wrong."""
+    meta = client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {})
+    found = meta.get("mapping_version")
+    if found != MAPPING_VERSION:
+        raise InfrastructureError(
+            f"alias {alias!r} points at {index!r}, built for mapping version {found}, but this version of newsetl "
+            f"writes mapping version {MAPPING_VERSION}; rebuild the index (delete it and re-run, or ingest into a "
+            f"new alias with NEWSETL_INDEX_ALIAS)"
+        )
 
 
 def index_articles(

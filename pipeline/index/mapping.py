@@ -7,7 +7,7 @@ from typing import Any
 from pipeline.entities import FACETS
 
 # Bump when the mapping changes; a new concrete index `<alias>-v<N>` is then built behind the alias.
-MAPPING_VERSION = 1
+MAPPING_VERSION = 1  # no released index yet; from the first release on, every change bumps this
 
 # Mentioned dates keep their precision: "2019", "2019-06" and "2019-06-26" are all valid values.
 DATE_WITH_PRECISION = "strict_date_optional_time||yyyy-MM||yyyy"
@@ -38,7 +38,10 @@ def mappings() -> dict[str, Any]:
             "published_at": {"type": "date"},
             "published_at_source": {"type": "keyword"},
             "undated": {"type": "boolean"},
-            "mentioned_dates": {"type": "date", "format": DATE_WITH_PRECISION},
+            # The date field charts and range-filters; `.value` keeps the exact value ("2019", "2019-06",
+            # "2019-06-26") so a facet never shows a year as its first of January.
+            "mentioned_dates": {"type": "date", "format": DATE_WITH_PRECISION,
+                                "fields": {"value": {"type": "keyword"}}},
             "entities": {"properties": {facet: keyword for facet in FACETS}},
             "word_count": {"type": "integer"},
             "ingested_at": {"type": "date"},

@@ -72,10 +72,7 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
     aggs: dict[str, Any] = {
         facet: {"terms": {"field": fld, "size": request.facet_size}} for facet, fld in FACET_FIELDS.items()
     }
-    # A day histogram, not a terms aggregation: terms over a date field is not portable (noida-db splits it).
-    aggs["mentioned_dates"] = {
-        "date_histogram": {"field": "mentioned_dates", "calendar_interval": "day", "min_doc_count": 1}
-    }
+    aggs["mentioned_dates"] = {"terms": {"field": "mentioned_dates.value", "size": request.facet_size}}
     return {
         "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
         "sort": ["_score", {"published_at": {"order": "desc", "missing": "_last"}}],
@@ -109,7 +106,5 @@ def search(client: Elasticsearch, alias: str, request: SearchRequest) -> SearchR
         facet: [(str(b["key"]), int(b["doc_count"])) for b in aggs.get(facet, {}).get("buckets", [])]
         for facet in FACET_FIELDS
     }
-    buckets = aggs.get("mentioned_dates", {}).get("buckets", [])
-    top_days = sorted(buckets, key=lambda b: (-int(b["doc_count"]), b["key"]))[: request.facet_size]
-    dates = [(str(b.get("key_as_string", b["key"]))[:10], int(b["doc_count"])) for b in top_days]
+    dates = [(str(b["key"]), int(b["doc_count"])) for b in aggs.get("mentioned_dates", {}).get("buckets", [])]
     return SearchResult(total=int(response["hits"]["total"]["value"]), hits=hits, facets=facets, mentioned_dates=dates)

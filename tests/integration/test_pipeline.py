@@ -105,3 +105,14 @@ def test_elasticsearch_rejections_are_reported_with_reason(es_settings, es_clien
     assert by_id["good"].status == "indexed"
     assert by_id["bad"].status == "rejected" and by_id["bad"].ref == "in:2"
     assert "rejected the document" in by_id["bad"].reason and "published_at" in by_id["bad"].reason
+
+
+def test_writing_into_an_index_of_another_mapping_version_fails_loudly(es_settings, es_client):
+    from pipeline.errors import InfrastructureError
+    from pipeline.index.indexer import ensure_index
+
+    alias = es_settings.index.alias
+    es_client.indices.create(index=f"{alias}-v0", mappings={"_meta": {"mapping_version": 0}})
+    es_client.indices.put_alias(index=f"{alias}-v0", name=alias)
+    with pytest.raises(InfrastructureError, match="mapping version 0"):
+        ensure_index(es_client, es_settings.index)
