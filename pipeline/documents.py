@@ -8,7 +8,7 @@ from typing import Any
 
 from pipeline.dates import iter_date_values
 from pipeline.entities import facet_values
-from pipeline.models import EnrichedArticle
+from pipeline.models import Article, EnrichedArticle
 
 
 def to_document(item: EnrichedArticle, *, pipeline_version: str) -> dict[str, Any]:
@@ -30,12 +30,17 @@ def to_document(item: EnrichedArticle, *, pipeline_version: str) -> dict[str, An
         "input_ref": article.ref,
         "extra": article.extra,
     }
-    doc["content_hash"] = content_hash(doc)
+    doc["content_hash"] = content_hash(article, pipeline_version)
     return doc
 
 
-def content_hash(doc: dict[str, Any]) -> str:
-    """Stable hash of a document's content; equal hashes mean a re-write would change nothing."""
-    payload = json.dumps({k: v for k, v in doc.items() if k not in ("content_hash", "ingested_at", "input_ref")},
-                         sort_keys=True, ensure_ascii=False, default=str)
+def content_hash(article: Article, pipeline_version: str) -> str:
+    """Hash of a cleaned article and the pipeline version that enriches it.
+
+    Enrichment is deterministic for a given article and pipeline version, so equal hashes mean the stored
+    document would not change: the article can skip NLP and indexing entirely. `ref` (where the input was read
+    from) is left out, so moving a file does not count as a change.
+    """
+    fields = {k: v for k, v in article.to_dict().items() if k != "ref"}
+    payload = json.dumps([fields, pipeline_version], sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha1(payload.encode("utf-8")).hexdigest()

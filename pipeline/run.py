@@ -24,7 +24,7 @@ from pipeline.clean import clean_article
 from pipeline.enrich import enrich_articles
 from pipeline.errors import InfrastructureError
 from pipeline.index.client import connect
-from pipeline.index.indexer import ensure_index, index_articles
+from pipeline.index.indexer import ensure_index, index_articles, skip_unchanged
 from pipeline.models import Article, EnrichedArticle, Rejection
 from pipeline.nlp import load_nlp
 from pipeline.partitions import files_in_window, partition_window  # noqa: F401 - re-exported for the DAG
@@ -112,6 +112,16 @@ def write_index(client: Elasticsearch, items: Iterable[EnrichedArticle], setting
             report.reject(outcome.as_rejection())
 
 
+def changed_only(client: Elasticsearch, articles: Iterable[Article], settings: Settings,
+                 report: RunReport) -> Iterator[Article]:
+    """Drop articles whose indexed document is already up to date, so they cost no NLP and no write."""
+    def count(_article: Article) -> None:
+        report.unchanged += 1
+
+    return skip_unchanged(client, articles, settings.index, pipeline_version=pipeline_version(settings.nlp.model),
+                          on_unchanged=count)
+
+
 def _counted(items: Iterable[EnrichedArticle], report: RunReport) -> Iterator[EnrichedArticle]:
     for item in items:
         report.enriched += 1
@@ -132,7 +142,8 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, client: Elasticse
     ensure_index(client, settings.index)
     nlp = load_nlp(settings.nlp.model)
     started = time.perf_counter()
-    articles = read_and_clean(files, settings, report, now=now, on_file=on_file)
+    articles = changed_only(client, read_and_clean(files, settings, report, now=now, on_file=on_file), settings,
+                            report)
     enriched = enrich_articles(nlp, articles, batch_size=settings.nlp.batch_size, n_process=settings.nlp.n_process,
                                max_chars=settings.nlp.max_chars)
     write_index(client, _counted(enriched, report), settings, report, now=now)
@@ -178,14 +189,18 @@ def clean_stage(settings: Settings, files: list[str], workdir: str) -> dict[str,
 
 
 def enrich_stage(settings: Settings, workdir: str) -> dict[str, Any]:
-    """Enrich articles.jsonl into enriched.jsonl with the configured spaCy model (loaded once)."""
+    """Enrich the changed articles of articles.jsonl into enriched.jsonl (spaCy model loaded once)."""
     started = time.perf_counter()
+    report = RunReport(started_at=utcnow().isoformat())
+    client = connect(settings)
+    ensure_index(client, settings.index)
     nlp = load_nlp(settings.nlp.model)
     articles = (Article.from_dict(d) for d in _read_jsonl(Path(workdir) / "articles.jsonl"))
-    enriched = enrich_articles(nlp, articles, batch_size=settings.nlp.batch_size, n_process=settings.nlp.n_process,
+    enriched = enrich_articles(nlp, changed_only(client, articles, settings, report),
+                               batch_size=settings.nlp.batch_size, n_process=settings.nlp.n_process,
                                max_chars=settings.nlp.max_chars)
     count = _write_jsonl(Path(workdir) / "enriched.jsonl", (e.to_dict() for e in enriched))
-    return {"enriched": count, "seconds": round(time.perf_counter() - started, 3)}
+    return {"enriched": count, "unchanged": report.unchanged, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def index_stage(settings: Settings, workdir: str) -> dict[str, Any]:
@@ -210,7 +225,7 @@ def finish_report(workdir: str, partition: str, stages: dict[str, dict[str, Any]
         finished_at=utcnow().isoformat(),
         files=clean.get("files", 0), seen=clean.get("seen", 0), cleaned=clean.get("cleaned", 0),
         undated=clean.get("undated", 0), enriched=enrich.get("enriched", 0), indexed=index.get("indexed", 0),
-        unchanged=index.get("unchanged", 0),
+        unchanged=enrich.get("unchanged", 0) + index.get("unchanged", 0),
         seconds={name: s.get("seconds", 0.0) for name, s in stages.items()},
     )
     for name in ("rejections.clean.jsonl", "rejections.index.jsonl"):

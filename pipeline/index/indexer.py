@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -11,10 +11,10 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 from elasticsearch import exceptions as es_exceptions
 
-from pipeline.documents import to_document
+from pipeline.documents import content_hash, to_document
 from pipeline.errors import InfrastructureError
 from pipeline.index.mapping import MAPPING_VERSION, concrete_index_name, index_template, template_name
-from pipeline.models import EnrichedArticle, Rejection
+from pipeline.models import Article, EnrichedArticle, Rejection
 from pipeline.settings import IndexSettings
 
 _INFRA_ERRORS = (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout, es_exceptions.TransportError,
@@ -121,6 +121,28 @@ def _index_chunk(
             yield IndexOutcome(doc_id, ref, "indexed")
         else:
             yield IndexOutcome(doc_id, ref, "rejected", _item_reason(item))
+
+
+def skip_unchanged(
+    client: Elasticsearch,
+    articles: Iterable[Article],
+    settings: IndexSettings,
+    *,
+    pipeline_version: str,
+    on_unchanged: Callable[[Article], None],
+) -> Iterator[Article]:
+    """Pass on only articles whose stored document differs (or is missing): one mget per chunk, before NLP."""
+    iterator = iter(articles)
+    try:
+        while chunk := list(islice(iterator, settings.bulk_chunk_size)):
+            existing = _existing_hashes(client, settings.alias, list(dict.fromkeys(a.doc_id for a in chunk)))
+            for article in chunk:
+                if existing.get(article.doc_id) == content_hash(article, pipeline_version):
+                    on_unchanged(article)
+                else:
+                    yield article
+    except _INFRA_ERRORS as exc:
+        raise InfrastructureError(f"reading {settings.alias!r} failed: {_describe(exc)}") from None
 
 
 def _existing_hashes(client: Elasticsearch, alias: str, ids: list[str]) -> dict[str, str]:

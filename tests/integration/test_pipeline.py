@@ -47,6 +47,7 @@ def test_rerun_updates_and_never_duplicates(es_settings, es_client):
 
     assert first.indexed == len(before) == 5
     assert (second.indexed, second.unchanged) == (0, 5)
+    assert second.enriched == 0  # unchanged articles skip NLP entirely
     assert after == before  # same ids, same content, even the same ingested_at
 
 
