@@ -80,6 +80,8 @@ _MONTH = r"(?P<month>January|February|March|April|May|June|July|August|September
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
 _WEEKDAY = r"(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+# "Saturday, April 25": the weekday is part of the date expression, the month and day decide its value.
+_WEEKDAY_PREFIX = r"(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\s*,?\s+)?"
 _NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "several": None, "few": None, "many": None,
@@ -89,33 +91,38 @@ _COUNT = r"(?P<count>\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|t
 _NB = r"(?<![\w$€£,.\-/])"
 _NA = r"(?![\w%/]|,\d|\.\d|-\d)"
 
-# Cues that a sentence talks about the future or the past; they decide which "Wednesday" is meant.
+# Cues that a sentence talks about the future or the past; the cue nearest to the expression decides which
+# "Wednesday" is meant ("said he will attend on Wednesday": the coming one). "would" is no cue: in news it is
+# mostly reported speech about the past.
 _FUTURE_CUES = re.compile(
     r"\b(?:will|won't|'ll|shall|going to|is to|are to|due to|scheduled|set to|expected to|plans? to|planned|"
-    r"planning|upcoming|coming|next|ahead|would|intends? to|aims? to|tomorrow)\b",
+    r"planning|upcoming|coming|next|ahead|intends? to|aims? to|tomorrow|expires?|starting|begins?)\b",
     re.IGNORECASE,
 )
-_PAST_CUES = re.compile(r"\b(?:was|were|had|did|said|says|told|last|ago|yesterday|earlier)\b", re.IGNORECASE)
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+_PAST_CUES = re.compile(
+    r"\b(?:was|were|had|did|said|told|last|ago|yesterday|earlier|met|began|came|went|took|gave|saw|made|held|"
+    r"left|sent|won|lost|fell|rose|got|led|spoke|broke|struck|found|brought|bought|sold|paid|ran|became|"
+    r"kept|\w+ed)\b",
+    re.IGNORECASE,
+)
 
 
-def _clause(text: str, start: int, end: int) -> str:
-    """The sentence around a match, the context in which tense cues are read."""
-    left = max(text.rfind(".", 0, start), text.rfind("\n", 0, start), text.rfind("?", 0, start),
-               text.rfind("!", 0, start))
-    right_candidates = [i for i in (text.find(".", end), text.find("\n", end), text.find("?", end)) if i != -1]
+def _clause(text: str, start: int, end: int) -> tuple[str, int]:
+    """The sentence around a match and the match's offset in it: where tense cues are read."""
+    left = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start), text.rfind("? ", 0, start),
+               text.rfind("! ", 0, start))
+    right_candidates = [i for i in (text.find(". ", end), text.find("\n", end), text.find("? ", end)) if i != -1]
     right = min(right_candidates) if right_candidates else len(text)
-    return text[left + 1: right]
+    return text[left + 1: right], start - (left + 1)
 
 
 def _tense(text: str, start: int, end: int) -> int:
-    """+1 future, -1 past, 0 unknown, for the sentence containing text[start:end]."""
-    clause = _clause(text, start, end)
-    if _FUTURE_CUES.search(clause):
-        return 1
-    if _PAST_CUES.search(clause):
-        return -1
-    return 0
+    """+1 future, -1 past, 0 unknown: the nearest tense cue in the sentence around text[start:end]."""
+    clause, position = _clause(text, start, end)
+    cues = [(abs(m.start() - position), 1) for m in _FUTURE_CUES.finditer(clause)]
+    cues += [(abs(m.start() - position), -1) for m in _PAST_CUES.finditer(clause)
+             if not _FUTURE_CUES.fullmatch(m.group(0))]
+    return min(cues)[1] if cues else 0
 
 
 def _month_number(token: str) -> int:
@@ -134,6 +141,9 @@ def _shift_months(day: date, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+CLOSE_DAYS = 92
+
+
 def _nearest_year(dct: date, month: int, day: int | None, tense: int) -> int:
     """Year for a month (and day) written without one: the occurrence the sentence's tense points at,
     else the one nearest the publication date."""
@@ -142,6 +152,8 @@ def _nearest_year(dct: date, month: int, day: int | None, tense: int) -> int:
 
     anchor = dct if day is not None else dct.replace(day=1)  # month precision compares whole months
     candidates = [dct.year - 1, dct.year, dct.year + 1]
+    if abs((key(dct.year) - anchor).days) <= CLOSE_DAYS:
+        return dct.year  # close to the publication date: the tense of the sentence cannot move it a year away
     if tense > 0:
         return min(y for y in candidates if key(y) >= anchor)
     if tense < 0:
@@ -166,6 +178,13 @@ def _us_numeric_day(m: re.Match[str], text: str, dct: date | None) -> str | None
 
 def _month_year(m: re.Match[str], text: str, dct: date | None) -> str | None:
     return f"{int(m['year']):04d}-{_month_number(m['month']):02d}"
+
+
+def _month_of_relative_year(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    if dct is None:
+        return None
+    year = dct.year + {"last": -1, "this": 0, "next": 1}[m["mod"]]
+    return f"{year:04d}-{_month_number(m['month']):02d}"
 
 
 def _day_month(m: re.Match[str], text: str, dct: date | None) -> str | None:
@@ -209,11 +228,12 @@ def _weekday(m: re.Match[str], text: str, dct: date | None) -> str | None:
         offset = target - dct.weekday()  # the one in the publication date's week
     else:
         tense = _tense(text, m.start(), m.end())
-        offset = forward if tense > 0 else -back if tense < 0 else (-back if back <= forward else forward)
+        # News mostly reports what happened: without a future cue, a bare weekday is the most recent one.
+        offset = forward if tense > 0 else -back
     return (dct + timedelta(days=offset)).isoformat()
 
 
-_RELATIVE_DAYS = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}
+_RELATIVE_DAYS = {"today": 0, "yesterday": -1, "tomorrow": 1}
 
 
 def _relative_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
@@ -224,12 +244,8 @@ def _relative_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
         offset = -2
     elif word.startswith("the day after"):
         offset = 2
-    elif word in ("last night",) or word.startswith("yesterday"):
-        offset = -1
-    elif word.startswith("this "):
-        offset = 0
     else:
-        offset = _RELATIVE_DAYS[word.split()[0]]
+        offset = _RELATIVE_DAYS[word]
     return (dct + timedelta(days=offset)).isoformat()
 
 
@@ -244,8 +260,16 @@ def _relative_period(m: re.Match[str], text: str, dct: date | None) -> str | Non
     return f"{year:04d}-{month:02d}"
 
 
+# "net income of $1.1 million a year ago": in a financial comparison "a year ago" means the same reporting
+# period a year earlier (a quarter, TimeML "1988-Q3"), not the calendar year.
+_FINANCIAL_COMPARISON = re.compile(r"[$€£%]|\b(?:cents?|percent|compared|versus|from)\b", re.IGNORECASE)
+
+
 def _ago(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if dct is None:
+        return None
+    clause, position = _clause(text, m.start(), m.end())
+    if _FINANCIAL_COMPARISON.search(clause[max(0, position - 80): position]):
         return None
     count_word = m["count"].lower()
     count = int(count_word) if count_word.isdigit() else _NUMBER_WORDS.get(count_word)
@@ -268,22 +292,30 @@ def _year(m: re.Match[str], text: str, dct: date | None) -> str | None:
 _RULES: list[tuple[re.Pattern[str], Resolver]] = [
     (re.compile(_NB + r"(?P<year>(?:19|20)\d{2})-(?P<month>[01]\d)-(?P<day>[0-3]\d)" + _NA), _iso_day),
     (re.compile(_NB + r"(?P<month>1[0-2]|0?[1-9])/(?P<day>[0-3]?\d)/(?P<year>(?:19|20)\d{2})" + _NA), _us_numeric_day),
-    (re.compile(_MONTH + r"\s+" + _DAY + r",?\s+" + _YEAR + _NA), _explicit_day),
-    (re.compile(_NB + _DAY + r"\s+(?:of\s+)?" + _MONTH + r",?\s+" + _YEAR + _NA), _explicit_day),
-    (re.compile(_MONTH + r",?\s+" + _YEAR + _NA), _month_year),
-    (re.compile(r"\b" + _MONTH + r"\s+" + _DAY + r"(?![\w:])(?!,?\s+(?:19|20)\d{2})"), _day_month),
-    (re.compile(_NB + _DAY + r"\s+(?:of\s+)?" + _MONTH + r"\b"), _day_month),
+    (re.compile(_WEEKDAY_PREFIX + _MONTH + r"\s+" + _DAY + r"\s*,?\s+" + _YEAR + _NA), _explicit_day),
+    (re.compile(_NB + _WEEKDAY_PREFIX + _DAY + r"\s+(?:of\s+)?" + _MONTH + r"\s*,?\s+" + _YEAR + _NA), _explicit_day),
+    (re.compile(_MONTH + r"\s*,?\s+" + _YEAR + _NA), _month_year),
+    (re.compile(_MONTH + r"\s+(?:of\s+)?(?P<mod>last|this|next)\s+year\b"), _month_of_relative_year),
+    (re.compile(r"\b" + _WEEKDAY_PREFIX + _MONTH + r"\s+" + _DAY + r"(?!\w|:\d)(?!\s*,?\s+(?:19|20)\d{2})"),
+     _day_month),
+    (re.compile(_NB + _WEEKDAY_PREFIX + _DAY + r"\s+(?:of\s+)?" + _MONTH + r"\b"), _day_month),
     # "May" is also a verb: as a bare month it needs a preposition or modifier in front.
     (re.compile(r"(?:\b(?P<lead>in|In|of|by|until|since|from|early|late|mid)[\s-]+)?"
                 r"(?P<expr>(?:(?P<mod>last|next|this)\s+)?"
                 r"(?P<month>January|February|March|April|May|June|July|August|September|October|November"
                 r"|December))\b(?!\s+\d)"), _bare_month),
-    (re.compile(r"\b(?:(?P<mod>last|next|this|coming|past)\s+)?" + _WEEKDAY + r"\b"), _weekday),
-    (re.compile(r"\b(?P<word>the day before yesterday|the day after tomorrow|yesterday|today|tonight|tomorrow"
-                r"|last night|this (?:morning|afternoon|evening))\b", re.IGNORECASE), _relative_day),
+    # A weekday with a time of day ("Thursday evening", "noon Friday") is a TimeML TIME, with "each"/"every" a
+    # SET, and "the previous Friday" is relative to another date: none of them is resolved against the DCT.
+    (re.compile(r"(?<!each )(?<!every )(?<!previous )(?<!following )(?<!noon )(?<!midnight )(?<!a\.m\. )"
+                r"(?<!p\.m\. )\b(?:(?P<mod>last|next|this|coming|past)\s+)?" + _WEEKDAY +
+                r"\b(?!\s+(?:nights?|mornings?|afternoons?|evenings?)\b)"), _weekday),
+    # "tonight", "this morning", "last night" denote a time of day (TimeML TIME), not a calendar day.
+    (re.compile(r"\b(?P<word>the day before yesterday|the day after tomorrow|yesterday|today|tomorrow)\b"
+                r"(?!\s+(?:night|morning|afternoon|evening)\b)", re.IGNORECASE), _relative_day),
     (re.compile(r"(?<!\bthe )(?<!\bthe past )\b(?P<mod>last|next|this|earlier this|later this|previous|current)"
                 r"\s+(?P<unit>month|year)\b", re.IGNORECASE), _relative_period),
     (re.compile(r"\b" + _COUNT + r"\s+(?P<unit>days?|months?|years?)\s+ago\b", re.IGNORECASE), _ago),
+    (re.compile(r"(?<=\bmid-)" + _YEAR + r"\b"), _year),
     (re.compile(r"(?<![\w$€£,.\-/])(?<!No\. )" + _YEAR + r"(?![\w%/]|,\d|\.\d|-\d|\s*(?:percent|people|troops|km|"
                 r"miles|tons|tonnes|units|votes|dollars|euros)\b)(?!-(?:19|20)?\d{2}\b)"), _year),
 ]

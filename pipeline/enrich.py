@@ -9,8 +9,9 @@ from typing import TypeVar
 from spacy.language import Language
 
 from pipeline.dates import find_dates
-from pipeline.entities import RawMention, canonicalize
+from pipeline.entities import EntityConfig, RawMention, canonicalize
 from pipeline.models import Article, EnrichedArticle, Enrichment
+from pipeline.text import recase_shouting
 
 Context = TypeVar("Context")
 
@@ -21,13 +22,20 @@ def enrich_texts(
     *,
     batch_size: int = 64,
     n_process: int = 1,
+    entity_config: EntityConfig | None = None,
 ) -> Iterator[tuple[Enrichment, Context]]:
-    """Enrich (text, publication day, context) triples in order; the context is passed through untouched."""
-    as_tuples = ((text, (day, context)) for text, day, context in items)
-    for doc, (day, context) in nlp.pipe(as_tuples, as_tuples=True, batch_size=batch_size, n_process=n_process):
-        raw = [RawMention(ent.text, ent.label_, ent.start_char, ent.end_char) for ent in doc.ents]
-        entities = canonicalize(doc.text, raw)
-        dates = find_dates(doc.text, day)
+    """Enrich (text, publication day, context) triples in order; the context is passed through untouched.
+
+    NER reads a copy of the text in which ALL-CAPS lines are re-cased (same length, so offsets hold);
+    mentions and dates are reported against the original text.
+    """
+    as_tuples = ((recase_shouting(text), (text, day, context)) for text, day, context in items)
+    for doc, (text, day, context) in nlp.pipe(as_tuples, as_tuples=True, batch_size=batch_size,
+                                               n_process=n_process):
+        raw = [RawMention(text[ent.start_char:ent.end_char], ent.label_, ent.start_char, ent.end_char)
+               for ent in doc.ents]
+        entities = canonicalize(doc.text, raw, entity_config)
+        dates = find_dates(text, day)
         yield Enrichment(entities=tuple(entities), dates=tuple(dates)), context
 
 
@@ -45,13 +53,15 @@ def enrich_articles(
     batch_size: int = 64,
     n_process: int = 1,
     max_chars: int = 200_000,
+    entity_config: EntityConfig | None = None,
 ) -> Iterator[EnrichedArticle]:
     """Enrich cleaned articles in batches; yields EnrichedArticle in input order."""
     items = (
         (text_for_nlp(a, max_chars), _day(a.published_at), a)
         for a in articles
     )
-    for enrichment, article in enrich_texts(nlp, items, batch_size=batch_size, n_process=n_process):
+    for enrichment, article in enrich_texts(nlp, items, batch_size=batch_size, n_process=n_process,
+                                            entity_config=entity_config):
         yield EnrichedArticle(article, enrichment)
 
 

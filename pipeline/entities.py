@@ -7,10 +7,14 @@ article ("Akar" -> "Hulusi Akar"), and one label per canonical name voted from i
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 
 from pipeline.models import EntityMention
 from pipeline.text import strip_accents_casefold
@@ -52,6 +56,48 @@ _LEADING_THE = re.compile(r"^(?:the|The|THE)\s+")
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$", re.IGNORECASE)
 _EDGE_PUNCT = re.compile(r"^[\s\"“”‘’'()\[\],.;:!?-]+|[\s\"“”‘’'()\[\],;:!?-]+$")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
+
+
+DEFAULT_ENTITY_CONFIG = Path(__file__).resolve().parent.parent / "config" / "entities.yml"
+
+
+@dataclass(frozen=True)
+class EntityConfig:
+    """Cross-article rules from config/entities.yml: aliases to one canonical name, and a blocklist."""
+
+    aliases: dict[str, str] = field(default_factory=dict)  # comparison key of a variant -> canonical name
+    blocklist: frozenset[str] = frozenset()  # comparison keys of values that are never entities
+    fingerprint: str = "none"  # changes whenever the file's content changes; part of the pipeline version
+
+    def canonical(self, value: str) -> str:
+        """The configured canonical name for value, or value itself."""
+        return self.aliases.get(_key(value), value)
+
+    def blocked(self, value: str) -> bool:
+        """True for a configured false positive."""
+        return _key(value) in self.blocklist
+
+
+def load_entity_config(path: Path | str | None = None) -> EntityConfig:
+    """Read the aliases and blocklist; a missing file means no cross-article rules."""
+    path = Path(path or DEFAULT_ENTITY_CONFIG)
+    if not path.exists():
+        return EntityConfig()
+    raw = path.read_bytes()
+    tree = yaml.safe_load(raw) or {}
+    if not isinstance(tree, dict):
+        raise ValueError(f"{path}: expected a mapping with 'aliases' and 'blocklist'")
+    aliases: dict[str, str] = {}
+    for canonical, variants in (tree.get("aliases") or {}).items():
+        if not isinstance(variants, list):
+            raise ValueError(f"{path}: aliases of {canonical!r} must be a list")
+        for variant in [canonical, *variants]:
+            key = _key(str(variant))
+            if key in aliases and aliases[key] != canonical:
+                raise ValueError(f"{path}: {variant!r} is an alias of both {aliases[key]!r} and {canonical!r}")
+            aliases[key] = str(canonical)
+    blocklist = frozenset(_key(str(v)) for v in tree.get("blocklist") or [])
+    return EntityConfig(aliases, blocklist, hashlib.sha1(raw).hexdigest()[:12])
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +142,20 @@ def _display_form(surfaces: Counter[str]) -> str:
     return max(surfaces, key=lambda s: (not s.isupper() or len(s) <= 5, surfaces[s]))
 
 
-def canonicalize(text: str, mentions: Iterable[RawMention]) -> list[EntityMention]:
-    """Turn raw NER spans of one text into mentions carrying one canonical value and one label per entity."""
+def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig | None = None) -> list[EntityMention]:
+    """Turn raw NER spans of one text into mentions carrying one canonical value and one label per entity.
+
+    `text` is the text NER read (possibly re-cased); each mention's own `text` is kept as given.
+    """
+    config = config or EntityConfig()
     kept: list[tuple[RawMention, str]] = []
     for mention in mentions:
         if mention.label not in FACET_OF_LABEL or _is_title_fragment(mention, text):
             continue
-        value = clean_surface(mention.text, mention.label)
-        if len(value) < 2 or not _HAS_LETTER.search(value):
+        value = clean_surface(text[mention.start:mention.end], mention.label)
+        if len(value) < 2 or not _HAS_LETTER.search(value) or config.blocked(value):
             continue
-        kept.append((mention, value))
+        kept.append((mention, config.canonical(value)))
 
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
     label_votes: dict[str, Counter[str]] = defaultdict(Counter)

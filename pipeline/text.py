@@ -58,3 +58,34 @@ def strip_accents_casefold(text: str) -> str:
     """A comparison key: case- and accent-insensitive."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Function words that stay lower-case when an ALL-CAPS line is re-cased; short other words stay upper-case
+# because in capitals they are mostly acronyms (NATO, US, UN, BBC).
+_LOWER_WORDS = frozenset("a an and as at but by for from in into of on or over the to with".split())
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+ACRONYM_MAX_LETTERS = 4
+
+
+def _recase_word(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if word.lower() in _LOWER_WORDS:
+        return word.lower()
+    if len(word) <= ACRONYM_MAX_LETTERS and "'" not in word and "’" not in word:
+        return word
+    head, _, tail = word.replace("’", "'").partition("'")
+    recased = head.capitalize() + ("'" + tail.lower() if _ else "")
+    return recased if "’" not in word else recased.replace("'", "’")
+
+
+def recase_shouting(text: str) -> str:
+    """Give ALL-CAPS lines (wire headlines, datelines) sensible case for NER; same length, so offsets hold."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        letters = [c for c in line if c.isalpha()]
+        if len(letters) < 5 or sum(c.isupper() for c in letters) < 0.8 * len(letters):
+            continue
+        recased = _WORD.sub(_recase_word, line)
+        if len(recased) == len(line):
+            lines[i] = recased
+    return "\n".join(lines)

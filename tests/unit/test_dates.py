@@ -84,3 +84,33 @@ def test_parse_published_accepts_iso_and_rfc2822(value, expected):
 def test_parse_published_rejects_impossible_dates(value, message):
     with pytest.raises(InvalidDate, match=message):
         parse_published(value, NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the nearest tense cue decides, not any cue in the sentence
+        ("Saddam said he will begin withdrawing troops on Friday.", [("Friday", "2019-06-28")]),
+        ("Terms announced Friday say holders would receive cash.", [("Friday", "2019-06-21")]),
+        # without any cue, news reports the past
+        ("Trading resumed Monday.", [("Monday", "2019-06-24")]),
+        # close to the publication date, the year is the publication year whatever the tense
+        ("The deal will be reviewed after Feb. 11.", [("Feb. 11", "2019-02-11")]),
+        ("The new plant will open in August.", [("August", "2019-08")]),
+        # a weekday with a time of day, a recurring weekday, or one relative to another date: no calendar day
+        ("The offer expires Friday evening.", []),
+        ("Flights leave each Thursday and on Monday nights.", []),
+        ("Shares were down from the previous Friday.", []),
+        ("He called at noon Thursday.", []),
+        ("Tonight and this morning are times of day.", []),
+        # tokenised text and weekday-prefixed dates
+        ("March 06 , 2008", [("March 06 , 2008", "2008-03-06")]),
+        ("The Times said on Saturday, April 20: the court erred.", [("Saturday, April 20", "2019-04-20")]),
+        ("Growth slowed in mid-2018 and in July last year.", [("2018", "2018"), ("July last year", "2018-07")]),
+        # a financial comparison "a year ago" is a reporting period, not a calendar year
+        ("Net income was $1.1 million, up from $0.9 million a year ago.", []),
+        ("The plant closed a year ago.", [("a year ago", "2018")]),
+    ],
+)
+def test_tense_context_and_timeml_types(text, expected):
+    assert [(d.text, d.value) for d in find_dates(text, TUESDAY)] == expected

@@ -1,0 +1,337 @@
+"""Enrichment quality and speed against real corpora, side by side with the baselines, in one run.
+
+    .venv/bin/python bench/enrichment.py ../shared/corpora [--only dates,ner,consistency,speed]
+
+- dates: calendar-date expressions (TIMEX3 DATE with a YYYY, YYYY-MM or YYYY-MM-DD value) on TempEval-3
+  (TimeBank + AQUAINT) and MEANTIME; a prediction is correct when its span overlaps a gold expression and its
+  value is identical. Baseline: spaCy DATE entities handed to dateparser with the publication date as base.
+- ner: entity-level exact-span F1 for PER/ORG/LOC on CoNLL-2003 dev (eng.testa), raw spaCy vs newsetl
+  (GPE/LOC/FAC count as LOC; other types are ignored on both sides).
+- consistency: on MEANTIME, the share of real entities (same DBpedia link / gold entity) mentioned by name twice
+  or more in an article whose found mentions all carry one facet value; and the wrong-merge rate, the share of
+  facet values that cover mentions of two or more different gold entities. Raw spaCy text vs newsetl.
+- speed: words/s of raw `nlp.pipe` vs newsetl enrichment over the same texts.
+
+Corpora are read by path and never copied into the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+from pathlib import Path
+
+from pipeline.dates import find_dates
+from pipeline.enrich import enrich_texts
+from pipeline.entities import FACET_OF_LABEL, load_entity_config
+from pipeline.nlp import load_nlp
+from pipeline.settings import load_settings
+
+CALENDAR_VALUE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
+NER_TYPES = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
+
+
+def prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
+    """Precision, recall, F1."""
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def fmt(values: tuple[float, float, float]) -> str:
+    return "P {:.3f}  R {:.3f}  F1 {:.3f}".format(*values)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Dates
+
+
+def temporal_docs(corpora: Path) -> dict[str, list[dict]]:
+    """{corpus name: [{text, dct, gold: [(start, end, value)], all: [(start, end)]}]}."""
+    result: dict[str, list[dict]] = {}
+    tbaq = corpora / "temporal_tempeval3" / "timex3_gold_tbaq.jsonl"
+    meantime = corpora / "temporal_ner_meantime_en" / "meantime_en_apple_gold.jsonl"
+    for name, path in (("TempEval-3 TBAQ", tbaq), ("MEANTIME apple", meantime)):
+        docs = []
+        for line in path.open(encoding="utf-8"):
+            record = json.loads(line)
+            dct_value = record["dct"]["value"] if isinstance(record["dct"], dict) else record["dct"]
+            try:
+                dct = date.fromisoformat(dct_value[:10])
+            except (TypeError, ValueError):
+                continue
+            timexes = [t for t in record["timexes"] if not t.get("empty") and t.get("start") is not None]
+            docs.append({
+                "text": record["text"],
+                "annotated_end": annotated_end(record["text"], name),
+                "dct": dct,
+                "gold": [(t["start"], t["end"], t["value"]) for t in timexes
+                         if t["type"] == "DATE" and CALENDAR_VALUE.fullmatch(t.get("value") or "")],
+                "all": [(t["start"], t["end"]) for t in timexes],
+            })
+        result[name] = docs
+    return result
+
+
+def annotated_end(text: str, corpus: str) -> int:
+    """MEANTIME annotates only the headline, the date line and the first four sentences (lines 0-5)."""
+    if not corpus.startswith("MEANTIME"):
+        return len(text)
+    cut = -1
+    for _ in range(6):
+        cut = text.find("\n", cut + 1)
+        if cut == -1:
+            return len(text)
+    return cut
+
+
+def score_dates(docs: list[dict], predict) -> tuple[tuple[float, float, float], list]:
+    """P/R/F1 of predicted (start, end, value) against calendar gold; also the errors for inspection."""
+    tp = n_pred = n_gold = 0
+    errors = []
+    for doc in docs:
+        predictions = [p for p in predict(doc) if p[0] < doc["annotated_end"]]
+        gold = list(doc["gold"])
+        n_gold += len(gold)
+        n_pred += len(predictions)
+        matched: set[int] = set()
+        for start, end, value in predictions:
+            hit = next((i for i, (gs, ge, gv) in enumerate(gold)
+                        if i not in matched and start < ge and gs < end and gv == value), None)
+            if hit is None:
+                overlapping = [g for g in gold if start < g[1] and g[0] < end]
+                errors.append(("FP", doc["text"][start:end], value, overlapping and overlapping[0][2], doc["dct"]))
+            else:
+                matched.add(hit)
+                tp += 1
+        for i, (gs, ge, gv) in enumerate(gold):
+            if i not in matched:
+                errors.append(("FN", doc["text"][gs:ge], gv, None, doc["dct"]))
+    return prf(tp, n_pred, n_gold), errors
+
+
+def ours_dates(doc: dict) -> list[tuple[int, int, str]]:
+    return [(d.start, d.end, d.value) for d in find_dates(doc["text"], doc["dct"])]
+
+
+def baseline_dates(nlp):
+    """spaCy DATE entities -> dateparser relative to the publication date (the issue's reference baseline)."""
+    from dateparser.date import DateDataParser
+
+    def predict(doc: dict) -> list[tuple[int, int, str]]:
+        base = datetime(doc["dct"].year, doc["dct"].month, doc["dct"].day)
+        parser = DateDataParser(languages=["en"], settings={"RELATIVE_BASE": base, "RETURN_TIME_AS_PERIOD": True})
+        found = []
+        for ent in nlp(doc["text"]).ents:
+            if ent.label_ != "DATE":
+                continue
+            data = parser.get_date_data(ent.text)
+            if not data or not data.date_obj:
+                continue
+            shape = {"year": "%Y", "month": "%Y-%m"}.get(data.period, "%Y-%m-%d")
+            found.append((ent.start_char, ent.end_char, data.date_obj.strftime(shape)))
+        return found
+
+    return predict
+
+
+def bench_dates(corpora: Path, nlp, show_errors: int) -> None:
+    print("\n## Dates: calendar-date expressions (span overlap + exact value)")
+    print("| corpus | gold | newsetl | spaCy + dateparser |")
+    print("|---|---|---|---|")
+    baseline = baseline_dates(nlp)
+    all_errors = []
+    for name, docs in temporal_docs(corpora).items():
+        ours, errors = score_dates(docs, ours_dates)
+        base, _ = score_dates(docs, baseline)
+        all_errors += errors
+        print(f"| {name} ({len(docs)} docs) | {sum(len(d['gold']) for d in docs)} | {fmt(ours)} | {fmt(base)} |")
+    if show_errors:
+        print()
+        for kind, text, value, gold_value, dct in all_errors[:show_errors]:
+            print(f"  {kind} {text!r} -> {value} (gold {gold_value}, dct {dct})")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# NER on CoNLL-2003 dev
+
+
+def conll_documents(path: Path) -> Iterable[tuple[str, set[tuple[int, int, str]]]]:
+    """(text, gold spans) per document; tokens joined by spaces, sentences by newlines."""
+    tokens_of_doc: list[list[tuple[str, str]]] = []
+    sentence: list[tuple[str, str]] = []
+
+    def flush_doc():
+        text_parts, spans, offset = [], set(), 0
+        for sent in tokens_of_doc:
+            open_span = None
+            for i, (token, tag) in enumerate(sent):
+                start = offset
+                end = start + len(token)
+                text_parts.append(token + (" " if i < len(sent) - 1 else "\n"))
+                offset = end + 1
+                if tag.startswith("B-") or (tag.startswith("I-") and (open_span is None or open_span[2] != tag[2:])):
+                    if open_span:
+                        spans.add(tuple(open_span))
+                    open_span = [start, end, tag[2:]]
+                elif tag.startswith("I-"):
+                    open_span[1] = end
+                else:
+                    if open_span:
+                        spans.add(tuple(open_span))
+                    open_span = None
+            if open_span:
+                spans.add(tuple(open_span))
+        return "".join(text_parts), {s for s in spans if s[2] in ("PER", "ORG", "LOC")}
+
+    for line in path.open(encoding="utf-8"):
+        line = line.rstrip("\n")
+        if line.startswith("-DOCSTART-"):
+            if sentence:
+                tokens_of_doc.append(sentence)
+                sentence = []
+            if tokens_of_doc:
+                yield flush_doc()
+            tokens_of_doc = []
+            continue
+        if not line.strip():
+            if sentence:
+                tokens_of_doc.append(sentence)
+                sentence = []
+            continue
+        parts = line.split()
+        sentence.append((parts[0], parts[-1]))
+    if sentence:
+        tokens_of_doc.append(sentence)
+    if tokens_of_doc:
+        yield flush_doc()
+
+
+def bench_ner(corpora: Path, nlp, entity_config) -> None:
+    docs = list(conll_documents(corpora / "ner_conll2003_en" / "eng.testa.conll"))
+    raw_tp = raw_n = ours_tp = ours_n = gold_n = 0
+    texts = [(text, None, gold) for text, gold in docs]
+    raw_docs = list(nlp.pipe([t for t, _, _ in texts], batch_size=64))
+    for (_text, _none, gold), doc in zip(texts, raw_docs, strict=True):
+        gold_n += len(gold)
+        raw = {(e.start_char, e.end_char, NER_TYPES[e.label_]) for e in doc.ents if e.label_ in NER_TYPES}
+        raw_n += len(raw)
+        raw_tp += len(raw & gold)
+    for enrichment, gold in enrich_texts(nlp, texts, entity_config=entity_config):
+        ours = {(m.start, m.end, NER_TYPES[m.label]) for m in enrichment.entities if m.label in NER_TYPES}
+        ours_n += len(ours)
+        ours_tp += len(ours & gold)
+    print("\n## NER on CoNLL-2003 dev (eng.testa), PER/ORG/LOC exact spans")
+    print("| system | P / R / F1 |")
+    print("|---|---|")
+    print(f"| raw spaCy | {fmt(prf(raw_tp, raw_n, gold_n))} |")
+    print(f"| newsetl | {fmt(prf(ours_tp, ours_n, gold_n))} |")
+    print(f"({len(docs)} documents, {gold_n} gold entities)")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Facet consistency on MEANTIME
+
+
+def bench_consistency(corpora: Path, nlp, entity_config) -> None:
+    path = corpora / "temporal_ner_meantime_en" / "meantime_en_apple_gold.jsonl"
+    docs = [json.loads(line) for line in path.open(encoding="utf-8")]
+    results = {"raw spaCy": [0, 0, 0, 0], "newsetl": [0, 0, 0, 0]}  # consistent, entities, wrong values, values
+    items = [(d["text"], date.fromisoformat(d["dct"][:10]) if re.match(r"\d{4}-", d["dct"] or "") else None, d)
+             for d in docs]
+    raw_docs = list(nlp.pipe([t for t, _, _ in items]))
+    ours = list(enrich_texts(nlp, items, entity_config=entity_config))
+    for (_text, _dct, doc), raw_doc, (enrichment, _) in zip(items, raw_docs, ours, strict=True):
+        named = [m for m in doc["entity_mentions"] if m["syntactic_type"] in ("NAM", "PRE.NAM") and m.get("entity")]
+        end = annotated_end(doc["text"], "MEANTIME")
+        raw_values = [(e.start_char, e.end_char, f"{FACET_OF_LABEL.get(e.label_)}:{e.text}") for e in raw_doc.ents
+                      if e.label_ in FACET_OF_LABEL and e.start_char < end]
+        our_values = [(m.start, m.end, f"{FACET_OF_LABEL[m.label]}:{m.canonical}") for m in enrichment.entities
+                      if m.start < end]
+        for system, values in (("raw spaCy", raw_values), ("newsetl", our_values)):
+            by_entity: dict[str, list[str]] = defaultdict(list)
+            entities_of_value: dict[str, set[str]] = defaultdict(set)
+            mention_count: dict[str, int] = defaultdict(int)
+            for m in named:
+                mention_count[m["entity"]] += 1
+                for start, end, value in values:
+                    if start < m["end"] and m["start"] < end:
+                        by_entity[m["entity"]].append(value)
+                        entities_of_value[value].add(m["entity"])
+            for entity, count in mention_count.items():
+                if count >= 2 and by_entity.get(entity):
+                    results[system][1] += 1
+                    results[system][0] += len(set(by_entity[entity])) == 1
+            results[system][3] += len(entities_of_value)
+            results[system][2] += sum(len(ents) > 1 for ents in entities_of_value.values())
+    print("\n## Facet consistency on MEANTIME (named mentions, entities mentioned 2+ times in an article)")
+    print("| system | one value per entity | wrong merges |")
+    print("|---|---|---|")
+    for system, (consistent, entities, wrong, values) in results.items():
+        print(f"| {system} | {consistent / entities:.3f} ({consistent}/{entities}) | "
+              f"{wrong / values:.3f} ({wrong}/{values} values) |")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Speed
+
+
+def bench_speed(corpora: Path, nlp, entity_config, n: int = 400) -> None:
+    import gzip
+
+    texts = []
+    with gzip.open(corpora / "news_bbc2225" / "bbc2225.jsonl.gz", "rt", encoding="utf-8") as handle:
+        for line in handle:
+            texts.append(json.loads(line)["text"])
+            if len(texts) >= n:
+                break
+    words = sum(len(t.split()) for t in texts)
+    dct = date(2005, 1, 1)
+    list(nlp.pipe(texts[:20]))  # warm-up
+    timings = {"raw nlp.pipe": [], "newsetl enrichment": []}
+    for _round in range(3):
+        started = time.perf_counter()
+        for _doc in nlp.pipe(texts, batch_size=64):
+            pass
+        timings["raw nlp.pipe"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        for _ in enrich_texts(nlp, ((t, dct, None) for t in texts), batch_size=64, entity_config=entity_config):
+            pass
+        timings["newsetl enrichment"].append(time.perf_counter() - started)
+    print(f"\n## Speed: {len(texts)} BBC articles, {words} words, 1 process, best of 3")
+    best = {name: min(values) for name, values in timings.items()}
+    for name, seconds in best.items():
+        print(f"- {name}: {words / seconds:,.0f} words/s")
+    print(f"- enrichment / raw: {best['raw nlp.pipe'] / best['newsetl enrichment']:.3f}")
+
+
+def main() -> None:
+    """Run the selected sections and print Markdown tables."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpora", type=Path, help="the shared corpora folder")
+    parser.add_argument("--only", default="dates,ner,consistency,speed")
+    parser.add_argument("--errors", type=int, default=0, help="print this many date errors")
+    args = parser.parse_args()
+    settings = load_settings()
+    nlp = load_nlp(settings.nlp.model)
+    entity_config = load_entity_config()
+    print(f"machine: {platform.machine()}, Python {platform.python_version()}, model {settings.nlp.model}")
+    sections = args.only.split(",")
+    if "dates" in sections:
+        bench_dates(args.corpora, nlp, args.errors)
+    if "ner" in sections:
+        bench_ner(args.corpora, nlp, entity_config)
+    if "consistency" in sections:
+        bench_consistency(args.corpora, nlp, entity_config)
+    if "speed" in sections:
+        bench_speed(args.corpora, nlp, entity_config)
+
+
+if __name__ == "__main__":
+    main()
