@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("enrich", help="text -> entities and dates, JSONL on stdin/stdout")
     p.add_argument("--jsonl", action="store_true", required=True, help='stdin {"id","text","published"} per line')
 
+    p = sub.add_parser("reenrich", help="re-run enrichment over indexed articles after a model or entities.yml change")
+    p.add_argument("--json", action="store_true", help="print the run report as JSON")
+
     p = sub.add_parser("server", help="the embedded Elasticsearch-compatible server (when ELASTICSEARCH_URL is unset)")
     p.add_argument("action", choices=["start", "stop", "status"])
     return parser
@@ -68,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         handler = {"ingest": cmd_ingest, "search": cmd_search, "extract": cmd_extract, "enrich": cmd_enrich,
-                   "server": cmd_server}[args.command]
+                   "reenrich": cmd_reenrich, "server": cmd_server}[args.command]
         return handler(args, settings)
     except (InfrastructureError, ModelNotInstalled) as exc:
         err.print(f"[bold red]error:[/] {exc}")
@@ -97,6 +100,18 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             report = ingest(args.paths, settings, files=files, on_file=lambda n: progress.advance(task, n))
     else:
         report = ingest(args.paths, settings, files=files)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_report(report.to_dict(), Console(highlight=False))
+    return EXIT_OK
+
+
+def cmd_reenrich(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl reenrich: bring every indexed document to the current model and entity rules."""
+    from pipeline.run import reenrich
+
+    report = reenrich(settings)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -189,6 +204,7 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
     """stdin {"id","text","published"} -> stdout {"id","entities":[...],"dates":[...]} in input order."""
     from pipeline.dates import InvalidDate, parse_published
     from pipeline.enrich import enrich_texts
+    from pipeline.entities import load_entity_config
     from pipeline.nlp import load_nlp
 
     nlp = load_nlp(settings.nlp.model)
@@ -209,7 +225,8 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
                     continue
             yield record["text"], day, {"id": record.get("id")}
 
-    for enrichment, context in enrich_texts(nlp, items(), batch_size=settings.nlp.batch_size):
+    rules = load_entity_config(settings.entities_config)
+    for enrichment, context in enrich_texts(nlp, items(), batch_size=settings.nlp.batch_size, entity_config=rules):
         if "error" in context:
             print(json.dumps(context, ensure_ascii=False))
             continue

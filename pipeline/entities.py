@@ -52,6 +52,22 @@ TITLE_HEADS = frozenset(
     "minister ministers secretary secretaries chief chiefs spokesman spokeswoman spokesperson official officials "
     "ministry's minister's secretary's".split()
 )
+# Words that follow an organisation's name without changing which organisation it is: "Apple Computer",
+# "Apple Inc." and "Apple" in one article are one company.
+ORG_DESIGNATORS = frozenset(
+    """
+    inc inc. incorporated corp corp. corporation co co. company ltd ltd. limited llc l.l.c. plc ag sa s.a. nv n.v.
+    gmbh se llp lp group holdings holding international computer computers technologies industries systems
+    communications
+    """.split()
+)
+_LEGAL_FORM = re.compile(
+    r"(?:\s*,)?\s+(?:Inc|Incorporated|Corp|Co|Ltd|Limited|LLC|L\.L\.C|plc|PLC|AG|S\.A|SA|N\.V|NV|GmbH|LLP)\.?$"
+)
+_PARENTHETICAL = re.compile(r"\s*\((?:[^()]*\)|[^()]*$)")  # "Kit (SDK)" or a span cut inside "( SDK"
+_SPACED_DASH = re.compile(r"\s+(?:-|–|—|--)\s+")
+_INNER_POSSESSIVE = re.compile(r"(?:['’]s|s['’])\s+(?=\S)")
+_ACRONYM_STOPWORDS = frozenset("of the and for de du la le des on in at to".split())
 _LEADING_THE = re.compile(r"^(?:the|The|THE)\s+")
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$", re.IGNORECASE)
 _EDGE_PUNCT = re.compile(r"^[\s\"“”‘’'()\[\],.;:!?-]+|[\s\"“”‘’'()\[\],;:!?-]+$")
@@ -113,15 +129,40 @@ class RawMention:
 def clean_surface(surface: str, label: str) -> str:
     """Strip a leading 'the', possessives, edge punctuation and (for persons) leading titles."""
     value = " ".join(surface.split())
+    value = _SPACED_DASH.split(value, maxsplit=1)[0]  # "San Jose - Cisco": two names run together
+    value = _split_coordination(value)
+    value = _after_inner_possessive(value)
     value = _EDGE_PUNCT.sub("", value)
     value = _LEADING_THE.sub("", value)
     value = _POSSESSIVE.sub("", value)
+    value = _PARENTHETICAL.sub("", value) or value
     value = _EDGE_PUNCT.sub("", value)
+    if label == "ORG":
+        stripped = _LEGAL_FORM.sub("", value)
+        value = stripped if _HAS_LETTER.search(stripped) else value
     if label == "PERSON":
         tokens = value.split()
         while len(tokens) > 1 and tokens[0].lower() in TITLE_WORDS:
             tokens.pop(0)
         value = " ".join(tokens)
+    return value
+
+
+def _split_coordination(value: str) -> str:
+    """'Macbook and Macbook Pro' names two things: keep the first. 'Procter and Gamble' stays whole."""
+    first, sep, second = value.partition(" and ")
+    if sep and first and second and first.split()[0].lower() == second.split()[0].lower():
+        return first
+    return value
+
+
+def _after_inner_possessive(value: str) -> str:
+    """'Apple's iPhone' or "Beatles' Apple Corps": the name is what is owned, when it is a name of its own."""
+    parts = _INNER_POSSESSIVE.split(value, maxsplit=1)
+    if len(parts) == 2:
+        tail = parts[1].strip()
+        if any(w[:1].isupper() and w.lower() not in ORG_DESIGNATORS for w in tail.split()):
+            return tail
     return value
 
 
@@ -166,7 +207,8 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
         label_votes[key][mention.label] += len(value.split())
 
     label_of = {key: _vote(votes) for key, votes in label_votes.items()}
-    target = _resolve_short_forms(label_of)
+    shapes = {key: max(forms, key=forms.__getitem__) for key, forms in surfaces.items()}
+    target = _resolve_short_forms(label_of, shapes)
 
     result: list[EntityMention] = []
     for mention, value in kept:
@@ -194,21 +236,57 @@ def _vote(votes: Counter[str]) -> str:
 _SURNAME_LABELS = frozenset({"PERSON", "ORG"})
 
 
-def _resolve_short_forms(label_of: dict[str, str]) -> dict[str, str]:
-    """Map a name that is the tail of exactly one longer person name in the article onto that name."""
-    persons = [key for key, label in label_of.items() if label == "PERSON" and " " in key]
+def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> dict[str, str]:
+    """Map the short forms of names in one article onto one key each (and fix the cluster's label).
+
+    - a person's surname (or other tail) of exactly one longer person name: "Akar" -> "Hulusi Akar";
+    - an organisation name followed only by designators onto the bare name: "Apple Computer" -> "Apple",
+      when the bare name occurs in the article too;
+    - an acronym onto the one name whose initials it spells: "UK" -> "United Kingdom", "SDK" -> "Software
+      Development Kit".
+    `label_of` is updated in place where a rule decides the label.
+    """
     mapping: dict[str, str] = {}
+    persons = [key for key, label in label_of.items() if label == "PERSON" and " " in key]
     for key, label in label_of.items():
         if label not in _SURNAME_LABELS:
             continue
         tokens = key.split()
-        candidates = [
-            full for full in persons
-            if full != key and len(full.split()) > len(tokens) and full.split()[-len(tokens):] == tokens
-        ]
+        candidates = [full for full in persons
+                      if len(full.split()) > len(tokens) and full.split()[-len(tokens):] == tokens]
+        if len(candidates) == 1:
+            mapping[key] = candidates[0]
+
+    for key, label in list(label_of.items()):
+        tokens = key.split()
+        if label != "ORG" or len(tokens) < 2 or key in mapping:
+            continue
+        for cut in range(len(tokens) - 1, 0, -1):
+            if all(t in ORG_DESIGNATORS for t in tokens[cut:]):
+                bare = " ".join(tokens[:cut])
+                if bare in label_of and bare not in mapping:
+                    mapping[key] = bare
+                    label_of[bare] = "ORG"
+                break
+
+    multi_word = [key for key in label_of if " " in key and key not in mapping]
+    for key in label_of:
+        letters = shapes[key].replace(".", "")
+        if key in mapping or " " in key or not (2 <= len(letters) <= 6) or not letters.isupper():
+            continue
+        candidates = [full for full in multi_word if _spells(letters, shapes[full])]
         if len(candidates) == 1:
             mapping[key] = candidates[0]
     return mapping
+
+
+def _spells(acronym: str, name: str) -> bool:
+    """True if the acronym is the initials of the name's words, or of its last words ("iPhone SDK")."""
+    words = [w for w in name.replace("-", " ").split() if w.lower() not in _ACRONYM_STOPWORDS]
+    initials = "".join(w[0] for w in words if w[0].isalpha()).upper()
+    return len(words) >= 2 and (initials == acronym.upper() or (
+        len(words) > len(acronym) and initials.endswith(acronym.upper())
+        and all(w[0].isupper() for w in words[-len(acronym):])))
 
 
 def facet_values(mentions: Sequence[EntityMention]) -> dict[str, list[str]]:

@@ -22,9 +22,10 @@ from elasticsearch import Elasticsearch
 
 from pipeline.clean import clean_article
 from pipeline.enrich import enrich_articles
+from pipeline.entities import load_entity_config
 from pipeline.errors import InfrastructureError
 from pipeline.index.client import connect
-from pipeline.index.indexer import ensure_index, index_articles, skip_unchanged
+from pipeline.index.indexer import ensure_index, index_articles, iter_indexed_articles, skip_unchanged
 from pipeline.models import Article, EnrichedArticle, Rejection
 from pipeline.nlp import load_nlp
 from pipeline.partitions import files_in_window, partition_window  # noqa: F401 - re-exported for the DAG
@@ -99,10 +100,22 @@ def read_and_clean(files: Iterable[Path], settings: Settings, report: RunReport,
             on_file(1)
 
 
+def version_of(settings: Settings) -> str:
+    """The pipeline version documents get under these settings (code, model, entity rules)."""
+    return pipeline_version(settings.nlp.model, load_entity_config(settings.entities_config).fingerprint)
+
+
+def enrich_stream(settings: Settings, articles: Iterable[Article]) -> Iterator[EnrichedArticle]:
+    """Entities and dates for a stream of articles: model loaded once per process, entity rules from config."""
+    return enrich_articles(load_nlp(settings.nlp.model), articles, batch_size=settings.nlp.batch_size,
+                           n_process=settings.nlp.n_process, max_chars=settings.nlp.max_chars,
+                           entity_config=load_entity_config(settings.entities_config))
+
+
 def write_index(client: Elasticsearch, items: Iterable[EnrichedArticle], settings: Settings, report: RunReport,
                 *, now: datetime) -> None:
     """Index enriched articles, counting indexed/unchanged and recording per-document rejections."""
-    version = pipeline_version(settings.nlp.model)
+    version = version_of(settings)
     for outcome in index_articles(client, items, settings.index, pipeline_version=version, now=now):
         if outcome.status == "indexed":
             report.indexed += 1
@@ -118,7 +131,7 @@ def changed_only(client: Elasticsearch, articles: Iterable[Article], settings: S
     def count(_article: Article) -> None:
         report.unchanged += 1
 
-    return skip_unchanged(client, articles, settings.index, pipeline_version=pipeline_version(settings.nlp.model),
+    return skip_unchanged(client, articles, settings.index, pipeline_version=version_of(settings),
                           on_unchanged=count)
 
 
@@ -140,13 +153,36 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, client: Elasticse
     files = files if files is not None else list(iter_files(paths))
     client = client or connect(settings)
     ensure_index(client, settings.index)
-    nlp = load_nlp(settings.nlp.model)
+    load_nlp(settings.nlp.model)  # fail on a missing model before reading anything
     started = time.perf_counter()
     articles = changed_only(client, read_and_clean(files, settings, report, now=now, on_file=on_file), settings,
                             report)
-    enriched = enrich_articles(nlp, articles, batch_size=settings.nlp.batch_size, n_process=settings.nlp.n_process,
-                               max_chars=settings.nlp.max_chars)
+    enriched = enrich_stream(settings, articles)
     write_index(client, _counted(enriched, report), settings, report, now=now)
+    report.seconds["total"] = round(time.perf_counter() - started, 3)
+    report.finished_at = utcnow().isoformat()
+    return report
+
+
+def reenrich(settings: Settings, *, client: Elasticsearch | None = None) -> RunReport:
+    """Re-enrich every indexed article whose pipeline version is outdated (new model or entity rules).
+
+    Reads the stored clean text back from the index, so no source has to be fetched again; documents already
+    enriched by the current version are skipped without NLP.
+    """
+    now = utcnow()
+    report = RunReport(started_at=now.isoformat(), partition="reenrich")
+    client = client or connect(settings)
+    ensure_index(client, settings.index)
+    started = time.perf_counter()
+
+    def counted(articles: Iterable[Article]) -> Iterator[Article]:
+        for article in articles:
+            report.seen += 1
+            yield article
+
+    stale = changed_only(client, counted(iter_indexed_articles(client, settings.index)), settings, report)
+    write_index(client, _counted(enrich_stream(settings, stale), report), settings, report, now=now)
     report.seconds["total"] = round(time.perf_counter() - started, 3)
     report.finished_at = utcnow().isoformat()
     return report
@@ -194,11 +230,8 @@ def enrich_stage(settings: Settings, workdir: str) -> dict[str, Any]:
     report = RunReport(started_at=utcnow().isoformat())
     client = connect(settings)
     ensure_index(client, settings.index)
-    nlp = load_nlp(settings.nlp.model)
     articles = (Article.from_dict(d) for d in _read_jsonl(Path(workdir) / "articles.jsonl"))
-    enriched = enrich_articles(nlp, changed_only(client, articles, settings, report),
-                               batch_size=settings.nlp.batch_size, n_process=settings.nlp.n_process,
-                               max_chars=settings.nlp.max_chars)
+    enriched = enrich_stream(settings, changed_only(client, articles, settings, report))
     count = _write_jsonl(Path(workdir) / "enriched.jsonl", (e.to_dict() for e in enriched))
     return {"enriched": count, "unchanged": report.unchanged, "seconds": round(time.perf_counter() - started, 3)}
 

@@ -22,6 +22,7 @@ ENV_OVERRIDES = {
     "NEWSETL_NLP_BATCH_SIZE": ("nlp", "batch_size"),
     "NEWSETL_NLP_PROCESSES": ("nlp", "n_process"),
     "NEWSETL_SOURCE_NAME": ("source_name",),
+    "NEWSETL_ENTITIES_CONFIG": ("entities_config",),
 }
 
 
@@ -77,6 +78,7 @@ class Settings(_Frozen):
 
     landing_dir: Path
     data_dir: Path
+    entities_config: Path
     source_name: str = "landing"
     default_language: str = "en"
     index: IndexSettings = IndexSettings()
@@ -126,6 +128,7 @@ def load_settings(config_path: Path | str | None = None, env: dict[str, str] | N
     base = path.resolve().parent.parent if path.exists() else PROJECT_ROOT
     tree.setdefault("landing_dir", "samples/landing")
     tree.setdefault("data_dir", ".newsetl")
-    for key in ("landing_dir", "data_dir"):
+    tree.setdefault("entities_config", "config/entities.yml")
+    for key in ("landing_dir", "data_dir", "entities_config"):
         tree[key] = (base / Path(tree[key]).expanduser()).resolve()
     return Settings.model_validate(tree)

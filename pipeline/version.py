@@ -15,7 +15,10 @@ def code_version() -> str:
         return "0+unknown"
 
 
-def pipeline_version(model: str) -> str:
-    """'newsetl-<code>/<model>-<model version>' for the documents' `pipeline_version` field."""
+def pipeline_version(model: str, entity_rules: str = "none") -> str:
+    """'newsetl-<code>/<model>-<model version>/entities-<rules fingerprint>' for `pipeline_version`.
+
+    Everything that changes what enrichment produces is in it, so a change re-enriches documents.
+    """
     model_version = spacy.util.get_package_version(model) or "unknown"
-    return f"newsetl-{code_version()}/{model}-{model_version}"
+    return f"newsetl-{code_version()}/{model}-{model_version}/entities-{entity_rules}"

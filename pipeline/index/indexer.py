@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -143,6 +144,44 @@ def skip_unchanged(
                     yield article
     except _INFRA_ERRORS as exc:
         raise InfrastructureError(f"reading {settings.alias!r} failed: {_describe(exc)}") from None
+
+
+# Fields of a stored document that rebuild the clean Article (everything enrichment did not add).
+_ARTICLE_FIELDS = ["source", "title", "body", "url", "language", "published_at", "published_at_source", "extra",
+                   "input_ref"]
+
+
+def iter_indexed_articles(client: Elasticsearch, settings: IndexSettings, page_size: int = 500) -> Iterator[Article]:
+    """Every article stored behind the alias, rebuilt from _source, paged with a point in time."""
+    try:
+        pit = client.open_point_in_time(index=settings.alias, keep_alive="5m")["id"]
+    except _INFRA_ERRORS as exc:
+        raise InfrastructureError(f"reading {settings.alias!r} failed: {_describe(exc)}") from None
+    search_after = None
+    try:
+        while True:
+            page = client.search(
+                pit={"id": pit, "keep_alive": "5m"}, size=page_size, sort=[{"_shard_doc": "asc"}],
+                source_includes=_ARTICLE_FIELDS, search_after=search_after, track_total_hits=False,
+            )
+            hits = page["hits"]["hits"]
+            if not hits:
+                return
+            pit = page.get("pit_id", pit)
+            for hit in hits:
+                doc = hit["_source"]
+                yield Article(
+                    doc_id=hit["_id"], ref=doc.get("input_ref") or hit["_id"], source=doc.get("source") or "",
+                    title=doc.get("title") or "", body=doc.get("body") or "", url=doc.get("url"),
+                    language=doc.get("language"), published_at=doc.get("published_at"),
+                    published_at_source=doc.get("published_at_source"), extra=doc.get("extra") or {},
+                )
+            search_after = hits[-1]["sort"]
+    except _INFRA_ERRORS as exc:
+        raise InfrastructureError(f"reading {settings.alias!r} failed: {_describe(exc)}") from None
+    finally:
+        with contextlib.suppress(*_INFRA_ERRORS):  # the PIT expires on its own; never hide the real outcome
+            client.close_point_in_time(id=pit)
 
 
 def _existing_hashes(client: Elasticsearch, alias: str, ids: list[str]) -> dict[str, str]:

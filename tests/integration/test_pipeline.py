@@ -117,3 +117,24 @@ def test_writing_into_an_index_of_another_mapping_version_fails_loudly(es_settin
     es_client.indices.put_alias(index=f"{alias}-v0", name=alias)
     with pytest.raises(InfrastructureError, match="mapping version 0"):
         ensure_index(es_client, es_settings.index)
+
+
+def test_reenrich_applies_changed_entity_rules_to_indexed_documents(es_settings, es_client, tmp_path):
+    from pipeline.run import reenrich
+
+    ingest([SEED], es_settings)
+    rules = tmp_path / "entities.yml"
+    rules.write_text("aliases:\n  North Atlantic Treaty Organization: [NATO]\nblocklist: [MHP]\n")
+    changed = es_settings.model_copy(update={"entities_config": rules})
+
+    report = reenrich(changed)
+    doc = seed_document(es_client, es_settings.index.alias)
+    assert (report.seen, report.indexed) == (1, 1)
+    assert "North Atlantic Treaty Organization" in doc["entities"]["org"] and "MHP" not in doc["entities"]["org"]
+    from pipeline.entities import load_entity_config
+
+    assert doc["pipeline_version"].endswith("entities-" + load_entity_config(rules).fingerprint)
+    assert es_client.count(index=es_settings.index.alias)["count"] == 1
+
+    again = reenrich(changed)
+    assert (again.indexed, again.unchanged, again.enriched) == (0, 1, 0)  # up to date: no NLP, no write

@@ -87,3 +87,68 @@ def test_all_caps_form_loses_to_mixed_case_spelling():
     text = "ANGELA MERKEL spoke. Angela Merkel left."
     raw = mentions(text, ("ANGELA MERKEL", "PERSON"), ("Angela Merkel", "PERSON"))
     assert facet_values(canonicalize(text, raw))["person"] == ["Angela Merkel"]
+
+
+@pytest.mark.parametrize(
+    ("text", "spans", "facet", "expected"),
+    [
+        # organisation designators and legal forms: one company
+        ("Apple Computer said Apple and Apple Inc. agree.", [("Apple Computer", "ORG"), ("Apple", "ORG"),
+                                                            ("Apple Inc.", "ORG")], "org", ["Apple"]),
+        ("NPD Group data: NPD said so.", [("NPD Group", "ORG"), ("NPD", "ORG")], "org", ["NPD"]),
+        # a designator alone does not invent a short form that is not in the article
+        ("General Motors cut jobs.", [("General Motors", "ORG")], "org", ["General Motors"]),
+        # acronyms spell the one name in the article whose initials they are
+        ("The United Kingdom and the UK.", [("United Kingdom", "GPE"), ("UK", "GPE")], "place", ["United Kingdom"]),
+        ("iPhone Software Development Kit (SDK) ships; the SDK is free.",
+         [("iPhone Software Development Kit (SDK", "PRODUCT"), ("SDK", "ORG")], "product",
+         ["iPhone Software Development Kit"]),
+        # names run together or coordinated in one span
+        ("San Jose - Cisco grew.", [("San Jose - Cisco", "GPE")], "place", ["San Jose"]),
+        ("Macbook and Macbook Pro sold.", [("Macbook and Macbook Pro", "ORG")], "org", ["Macbook"]),
+        ("Procter and Gamble sold.", [("Procter and Gamble", "ORG")], "org", ["Procter and Gamble"]),
+        # what is owned is the name, unless only a designator is owned
+        ("The Beatles' Apple Corps sued.", [("Beatles' Apple Corps", "ORG")], "org", ["Apple Corps"]),
+        ("McDonald's Corp. grew.", [("McDonald's Corp.", "ORG")], "org", ["McDonald's"]),
+    ],
+)
+def test_short_forms_and_span_repairs(text, spans, facet, expected):
+    assert facet_values(canonicalize(text, mentions(text, *spans)))[facet] == expected
+
+
+def test_aliases_and_blocklist_from_config(tmp_path):
+    from pipeline.entities import load_entity_config
+
+    path = tmp_path / "entities.yml"
+    path.write_text("aliases:\n  United States: [US, U.S.]\nblocklist: [Reuters]\n")
+    config = load_entity_config(path)
+    text = "US troops and U.S. ships, Reuters reported from the United States."
+    raw = mentions(text, ("US", "GPE"), ("U.S.", "GPE"), ("Reuters", "ORG"), ("United States", "GPE"))
+    facets = facet_values(canonicalize(text, raw, config))
+    assert facets["place"] == ["United States"] and facets["org"] == []
+    assert config.fingerprint != load_entity_config(tmp_path / "missing.yml").fingerprint
+
+
+def test_conflicting_aliases_are_a_clear_error(tmp_path):
+    from pipeline.entities import load_entity_config
+
+    path = tmp_path / "entities.yml"
+    path.write_text("aliases:\n  United States: [US]\n  Ultrasound: [US]\n")
+    with pytest.raises(ValueError, match="alias of both"):
+        load_entity_config(path)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("NATO CHIEF MEETS BIDEN'S ENVOY IN BRUSSELS", "NATO Chief Meets Biden's Envoy in Brussels"),
+        ("LEICESTERSHIRE TAKE OVER AT TOP", "Leicestershire TAKE over at TOP"),
+        ("LONDON 1996-08-30", "London 1996-08-30"),
+        ("Normal text with NATO stays", "Normal text with NATO stays"),
+    ],
+)
+def test_all_caps_lines_are_recased_for_ner(line, expected):
+    from pipeline.text import recase_shouting
+
+    assert recase_shouting(line) == expected
+    assert len(recase_shouting(line)) == len(line)
