@@ -46,7 +46,7 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
     doc = None
     try:
         doc = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False, include_tables=False,
+            html, url=url, with_metadata=True, include_comments=False, include_tables=True,
             include_images=False, config=_CONFIG,
             # Navigation is never article text; on short pages trafilatura's own fallback would keep it.
             prune_xpath=["//nav", "//*[@role='navigation']"],
@@ -56,8 +56,6 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
     if doc is not None and (doc.text or "").strip():
         paragraphs = [p for p in (normalize_text(line) for line in doc.text.split("\n")) if p]
         title = normalize_text(doc.title) if doc.title else None
-        if paragraphs and title and paragraphs[0] == title:
-            paragraphs = paragraphs[1:]  # the headline repeated as the first block
         return ExtractedPage(
             text=join_paragraphs(paragraphs),
             title=title,

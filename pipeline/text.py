@@ -23,7 +23,9 @@ TITLE_MAX_CHARS = 160
 
 def normalize_text(text: str) -> str:
     """Repair mojibake, NFC-normalise, drop control characters and collapse spaces, keeping lines."""
-    text = ftfy.fix_text(text, normalization="NFC")
+    # Repair encoding damage only: quotes, ligatures and full-width forms are the author's text, keep them.
+    text = ftfy.fix_text(text, normalization="NFC", uncurl_quotes=False, fix_latin_ligatures=False,
+                         fix_character_width=False)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
     return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n")).strip()

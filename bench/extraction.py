@@ -1,0 +1,221 @@
+"""Article extraction on real pages: newsetl vs trafilatura (+ htmldate), side by side in one run.
+
+    .venv/bin/python bench/extraction.py ../shared/corpora [--limit N]
+
+Per corpus and system: main-text precision/recall/F1, title/author/date accuracy, time per page (p50/p95), and
+pages that raised.
+- html_readability_testpages: main text scored by word 4-gram overlap with the text of expected.html (averaged per
+  page); metadata from expected-metadata.json.
+- html_trafilatura_eval: main text scored on the annotated snippets (a `with` snippet found = TP, missing = FN;
+  a `without` snippet found = FP), summed over pages as upstream does; title/author/date from evaldata.json.
+- html_htmldate_eval: publication-date exact-day accuracy.
+Corpora are read by path and never copied into the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import htmldate
+import trafilatura
+from bs4 import BeautifulSoup
+
+from pipeline.html import extract_page
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class Result:
+    """One system's output for one page."""
+
+    text: str = ""
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None
+
+
+def ours(html: str, url: str | None) -> Result:
+    page = extract_page(html, url=url)
+    return Result(page.text, page.title, page.authors, (page.published or "")[:10] or None)
+
+
+def reference(html: str, url: str | None) -> Result:
+    """trafilatura's own extraction with metadata; the date from htmldate as trafilatura computes it."""
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
+    if doc is None:
+        return Result()
+    return Result(doc.text or "", doc.title, doc.author, doc.date)
+
+
+def htmldate_only(html: str, url: str | None) -> Result:
+    return Result(date=htmldate.find_date(html, url=url, original_date=True))
+
+
+@dataclass
+class Tally:
+    """Accumulated scores of one system on one corpus."""
+
+    f1s: list[float] = field(default_factory=list)
+    precisions: list[float] = field(default_factory=list)
+    recalls: list[float] = field(default_factory=list)
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    meta: dict[str, list[bool]] = field(default_factory=lambda: {"title": [], "author": [], "date": []})
+    seconds: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+def ngrams(text: str, n: int = 4) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i:i + n]) for i in range(max(0, len(words) - n + 1))}
+
+
+def norm(value: str | None) -> str:
+    return " ".join(_WORD.findall((value or "").lower()))
+
+
+def same_author(found: str | None, gold: str | list | None) -> bool:
+    golds = gold if isinstance(gold, list) else re.split(r"[;,]| and ", gold or "")
+    got = norm(found)
+    return bool(got) and all(norm(g).removeprefix("by ") in got for g in golds if norm(g))
+
+
+def run(system: Callable[[str, str | None], Result], html: str, url: str | None, tally: Tally) -> Result | None:
+    started = time.perf_counter()
+    try:
+        result = system(html, url)
+    except Exception:  # noqa: BLE001 - the benchmark counts pages that raise
+        tally.errors += 1
+        return None
+    finally:
+        tally.seconds.append(time.perf_counter() - started)
+    return result
+
+
+def readability(corpus: Path, systems: dict, limit: int | None) -> dict[str, Tally]:
+    tallies = {name: Tally() for name in systems}
+    lines = (corpus / "pages_index.jsonl").read_text(encoding="utf-8").splitlines()[:limit]
+    for line in lines:
+        meta = json.loads(line)
+        folder = corpus / "pages" / meta["name"]
+        html = gzip.decompress((folder / "source.html.gz").read_bytes()).decode("utf-8", errors="replace")
+        expected = gzip.decompress((folder / "expected.html.gz").read_bytes()).decode("utf-8", errors="replace")
+        gold = ngrams(BeautifulSoup(expected, "lxml").get_text(" "))
+        for name, system in systems.items():
+            tally = tallies[name]
+            result = run(system, html, None, tally)
+            if result is None:
+                continue
+            got = ngrams(result.text)
+            p = len(got & gold) / len(got) if got else 0.0
+            r = len(got & gold) / len(gold) if gold else 0.0
+            tally.precisions.append(p)
+            tally.recalls.append(r)
+            tally.f1s.append(2 * p * r / (p + r) if p + r else 0.0)
+            if meta.get("title"):
+                tally.meta["title"].append(norm(result.title) == norm(meta["title"]))
+            if meta.get("byline"):
+                tally.meta["author"].append(same_author(result.author, re.sub(r"^\s*by\s+", "", meta["byline"],
+                                                                                 flags=re.I)))
+            if meta.get("publishedTime"):
+                tally.meta["date"].append((result.date or "") == meta["publishedTime"][:10])
+    return tallies
+
+
+def trafilatura_eval(corpus: Path, systems: dict, limit: int | None) -> dict[str, Tally]:
+    tallies = {name: Tally() for name in systems}
+    items = list(json.loads((corpus / "evaldata.json").read_text(encoding="utf-8")).items())[:limit]
+    for url, gold in items:
+        path = corpus / "html" / (gold["file"] + ".gz")
+        if not path.exists():
+            continue
+        html = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
+        for name, system in systems.items():
+            tally = tallies[name]
+            result = run(system, html, url, tally)
+            if result is None:
+                continue
+            text = " ".join(result.text.split())
+            for snippet in gold.get("with") or []:
+                if " ".join(snippet.split()) in text:
+                    tally.tp += 1
+                else:
+                    tally.fn += 1
+            tally.fp += sum(" ".join(s.split()) in text for s in gold.get("without") or [])
+            if gold.get("title"):
+                tally.meta["title"].append(norm(result.title) == norm(gold["title"]))
+            if gold.get("author"):
+                tally.meta["author"].append(same_author(result.author, gold["author"]))
+            if gold.get("date"):
+                tally.meta["date"].append((result.date or "") == gold["date"])
+    return tallies
+
+
+def htmldate_eval(corpus: Path, systems: dict, limit: int | None) -> dict[str, Tally]:
+    tallies = {name: Tally() for name in systems}
+    items = list(json.loads((corpus / "eval_default.json").read_text(encoding="utf-8")).items())[:limit]
+    for url, gold in items:
+        path = corpus / "html" / "eval" / (gold["file"] + ".gz")
+        if not path.exists() or not gold.get("date"):
+            continue
+        html = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
+        for name, system in systems.items():
+            result = run(system, html, url, tallies[name])
+            if result is not None:
+                tallies[name].meta["date"].append((result.date or "") == gold["date"])
+    return tallies
+
+
+def share(values: list[bool]) -> str:
+    return f"{sum(values) / len(values):.3f} (n={len(values)})" if values else "—"
+
+
+def report(title: str, tallies: dict[str, Tally]) -> None:
+    print(f"\n## {title}")
+    print("| system | main text P / R / F1 | title | author | date | ms/page p50 / p95 | raised |")
+    print("|---|---|---|---|---|---|---|")
+    for name, t in tallies.items():
+        if t.f1s:
+            text = (f"{statistics.mean(t.precisions):.3f} / {statistics.mean(t.recalls):.3f} / "
+                    f"{statistics.mean(t.f1s):.3f}")
+        elif t.tp + t.fn:
+            p = t.tp / (t.tp + t.fp) if t.tp + t.fp else 0.0
+            r = t.tp / (t.tp + t.fn)
+            text = f"{p:.3f} / {r:.3f} / {2 * p * r / (p + r) if p + r else 0.0:.3f}"
+        else:
+            text = "—"
+        ms = sorted(s * 1000 for s in t.seconds)
+        p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))] if ms else 0.0
+        timing = f"{statistics.median(ms):.0f} / {p95:.0f}" if ms else "—"
+        print(f"| {name} | {text} | {share(t.meta['title'])} | {share(t.meta['author'])} | "
+              f"{share(t.meta['date'])} | {timing} | {t.errors} |")
+
+
+def main() -> None:
+    """Run every corpus found under the corpora folder."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpora", type=Path)
+    parser.add_argument("--limit", type=int, default=None, help="pages per corpus (default: all)")
+    args = parser.parse_args()
+    systems = {"newsetl": ours, "trafilatura": reference}
+    report("Mozilla Readability test pages", readability(args.corpora / "html_readability_testpages", systems,
+                                                         args.limit))
+    report("trafilatura evaluation set", trafilatura_eval(args.corpora / "html_trafilatura_eval", systems,
+                                                         args.limit))
+    report("htmldate evaluation set (publication date)",
+           htmldate_eval(args.corpora / "html_htmldate_eval", {"newsetl": ours, "htmldate": htmldate_only},
+                         args.limit))
+
+
+if __name__ == "__main__":
+    main()
