@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import htmldate
 import trafilatura
 from bs4 import BeautifulSoup
 from trafilatura.settings import use_config
@@ -59,7 +60,7 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
         return ExtractedPage(
             text=join_paragraphs(paragraphs),
             title=title,
-            published=doc.date,
+            published=publication_date(html, url) or doc.date,
             language=doc.language,
             site_name=doc.sitename,
             canonical_url=doc.url,
@@ -67,6 +68,14 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
             extractor="trafilatura",
         )
     return extract_with_bs4(html, doc)
+
+
+def publication_date(html: str, url: str | None = None) -> str | None:
+    """The page's original publication day (htmldate: metadata, then URL, then the page's own markup)."""
+    try:
+        return htmldate.find_date(html, url=url, original_date=True)
+    except (ValueError, TypeError, RecursionError):
+        return None
 
 
 def extract_with_bs4(html: str, doc: object | None = None) -> ExtractedPage:
@@ -93,7 +102,7 @@ def extract_with_bs4(html: str, doc: object | None = None) -> ExtractedPage:
     return ExtractedPage(
         text=join_paragraphs(paragraphs),
         title=normalize_text(title) if title else None,
-        published=getattr(doc, "date", None),
+        published=publication_date(html) or getattr(doc, "date", None),
         language=str(lang).split("-")[0].lower() if lang else None,
         site_name=getattr(doc, "sitename", None),
         canonical_url=getattr(doc, "url", None),
