@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import warnings
+
 import htmldate
 import trafilatura
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 from trafilatura.settings import use_config
 
 from pipeline.text import join_paragraphs, normalize_text
@@ -80,7 +82,10 @@ def publication_date(html: str, url: str | None = None) -> str | None:
 
 def extract_with_bs4(html: str, doc: object | None = None) -> ExtractedPage:
     """Fallback: all text blocks of <article>, <main> or <body> once non-content elements are gone."""
-    soup = BeautifulSoup(html, "lxml")
+    with warnings.catch_warnings():
+        # Input is always markup here, even when a short page looks like a file name or URL to bs4.
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        soup = BeautifulSoup(html, "lxml")
     for element in soup(_NON_CONTENT):
         element.decompose()
     root = soup.find("article") or soup.find("main") or soup.body or soup
