@@ -168,11 +168,8 @@ def _explicit_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
     return _valid_day(int(m["year"]), _month_number(m["month"]), int(m["day"]))
 
 
-def _iso_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
-    return _valid_day(int(m["year"]), int(m["month"]), int(m["day"]))
-
-
-def _us_numeric_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
+def _numeric_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    """All-digit dates, ISO or US order: the pattern has already named year, month and day."""
     return _valid_day(int(m["year"]), int(m["month"]), int(m["day"]))
 
 
@@ -290,8 +287,8 @@ def _year(m: re.Match[str], text: str, dct: date | None) -> str | None:
 
 # Ordered from most to least specific; overlapping matches are resolved in favour of the longest, then earliest rule.
 _RULES: list[tuple[re.Pattern[str], Resolver]] = [
-    (re.compile(_NB + r"(?P<year>(?:19|20)\d{2})-(?P<month>[01]\d)-(?P<day>[0-3]\d)" + _NA), _iso_day),
-    (re.compile(_NB + r"(?P<month>1[0-2]|0?[1-9])/(?P<day>[0-3]?\d)/(?P<year>(?:19|20)\d{2})" + _NA), _us_numeric_day),
+    (re.compile(_NB + r"(?P<year>(?:19|20)\d{2})-(?P<month>[01]\d)-(?P<day>[0-3]\d)" + _NA), _numeric_day),
+    (re.compile(_NB + r"(?P<month>1[0-2]|0?[1-9])/(?P<day>[0-3]?\d)/(?P<year>(?:19|20)\d{2})" + _NA), _numeric_day),
     (re.compile(_WEEKDAY_PREFIX + _MONTH + r"\s+" + _DAY + r"\s*,?\s+" + _YEAR + _NA), _explicit_day),
     (re.compile(_NB + _WEEKDAY_PREFIX + _DAY + r"\s+(?:of\s+)?" + _MONTH + r"\s*,?\s+" + _YEAR + _NA), _explicit_day),
     (re.compile(_MONTH + r"\s*,?\s+" + _YEAR + _NA), _month_year),

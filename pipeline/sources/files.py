@@ -28,11 +28,6 @@ _DATE_HEADER = re.compile(r"\A\s*date\s+(\S+)(?:[ \t]+|\s*\n)", re.IGNORECASE)
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
-def has_supported_suffix(path: Path) -> bool:
-    """True for the file types this source reads."""
-    return path.name.lower().endswith(SUPPORTED_SUFFIXES)
-
-
 def iter_files(paths: Iterable[Path | str]) -> Iterator[Path]:
     """Expand files and folders (recursively, hidden entries skipped) into a sorted, de-duplicated file list."""
     seen: set[Path] = set()
