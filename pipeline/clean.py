@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import py3langid
@@ -14,6 +15,14 @@ from pipeline.text import first_sentence, join_paragraphs, normalize_text, parag
 
 MIN_WORDS = 5  # fewer words than this is not an article (an empty page, a stub, a lone caption)
 LANGUAGE_SAMPLE_CHARS = 2000
+# Longer bodies are cut at a paragraph boundary (and the cut recorded): the longest real news features run to
+# ~20k words, while a runaway body would cost minutes of NLP and megabytes per document in the index.
+MAX_BODY_WORDS = 100_000
+# Markup beyond this, after scripts/styles/comments are gone, is not a news page; extracting it takes minutes.
+MAX_HTML_CHARS = 5_000_000
+_NON_TEXT_MARKUP = re.compile(
+    r"<(script|style|svg|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
+)
 
 
 def clean_article(raw: RawArticle, *, now: datetime, default_language: str | None = None) -> Article | Rejection:
@@ -23,8 +32,15 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
     published_raw = raw.published
     published_source = "input" if raw.published else None
     language = raw.language
+    warnings = list(raw.warnings)
     if raw.format == "html":
-        page = extract_page(raw.content, url=url)
+        html = raw.content
+        if len(html) > MAX_HTML_CHARS:
+            html = _NON_TEXT_MARKUP.sub("", html)
+            if len(html) > MAX_HTML_CHARS:
+                return Rejection(raw.ref, "clean", f"page too large: {len(html):,} characters of markup without "
+                                 f"scripts and styles (limit {MAX_HTML_CHARS:,})")
+        page = extract_page(html, url=url)
         paragraphs_text = page.text
         title = title or page.title
         url = url or page.canonical_url
@@ -40,6 +56,12 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
         return Rejection(raw.ref, "clean", f"no article text found{where}")
     if word_count < MIN_WORDS:
         return Rejection(raw.ref, "clean", f"too little text to be an article ({word_count} words)")
+    extra = dict(raw.extra)
+    if word_count > MAX_BODY_WORDS:
+        paragraphs_text = truncate_words(paragraphs_text, MAX_BODY_WORDS)
+        extra["truncated_from_words"] = word_count
+        warnings.append(f"body cut to {len(paragraphs_text.split()):,} of {word_count:,} words "
+                        f"(limit {MAX_BODY_WORDS:,})")
 
     if not title:
         title = first_sentence(paragraphs_text)
@@ -48,7 +70,6 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
         title_source = "input"
 
     published_at = None
-    extra = dict(raw.extra)
     if published_raw:
         try:
             earliest = EARLIEST_STATED_PUBLICATION if published_source == "input" else EARLIEST_PUBLICATION
@@ -56,6 +77,7 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
         except InvalidDate as exc:
             # Keep the article, undated, and say why; never fall back to the ingest time.
             extra["published_error"] = str(exc)
+            warnings.append(f"indexed undated: {exc}")
             published_source = None
     else:
         published_source = None
@@ -76,7 +98,23 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
         published_at=published_at,
         published_at_source=published_source,
         extra=extra,
+        warnings=tuple(warnings),
     )
+
+
+def truncate_words(text: str, limit: int) -> str:
+    """The longest run of whole paragraphs within `limit` words (the first paragraph cut by words if it is longer)."""
+    kept: list[str] = []
+    count = 0
+    for paragraph in text.split("\n\n"):
+        words = len(paragraph.split())
+        if count + words > limit:
+            if not kept:
+                kept.append(" ".join(paragraph.split()[:limit]))
+            break
+        kept.append(paragraph)
+        count += words
+    return "\n\n".join(kept)
 
 
 def detect_language(text: str) -> str | None:

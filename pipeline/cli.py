@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -74,13 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "reenrich": cmd_reenrich, "server": cmd_server}[args.command]
         return handler(args, settings)
     except (InfrastructureError, ModelNotInstalled) as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_INFRA
     except FileNotFoundError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_USAGE
     except ValueError as exc:  # invalid settings
-        err.print(f"[bold red]error:[/] invalid configuration: {exc}")
+        err.print(f"[bold red]error:[/] invalid configuration: {escape(str(exc))}")
         return EXIT_USAGE
 
 
@@ -123,10 +124,16 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     """Human-readable run summary: counts, then each rejection with its reason."""
     console.print(
         f"[bold]Run summary[/]  files {report['files']} · seen {report['seen']} · indexed {report['indexed']} · "
-        f"unchanged {report['unchanged']} · rejected {report['rejected']} · undated {report['undated']}"
+        f"unchanged {report['unchanged']} · rejected {report['rejected']} · undated {report['undated']} · "
+        f"warnings {len(report.get('warnings', []))}"
     )
-    for rejection in report["rejections"]:
-        console.print(f"  [yellow]rejected[/] [{rejection['stage']}] {rejection['ref']}: {rejection['reason']}")
+    # Refs and reasons come from input files: printed as data, never as console markup.
+    for item in report["rejections"]:
+        line = f"[{item['stage']}] {item['ref']}: {item['reason']}"
+        console.print(f"  [yellow]rejected[/] {escape(line)}")
+    for item in report.get("warnings", []):
+        line = f"[{item['stage']}] {item['ref']}: {item['message']}"
+        console.print(f"  [cyan]warning[/]  {escape(line)}")
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
@@ -146,9 +153,11 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     console.print(f"[bold]{result.total}[/] article(s) in [cyan]{settings.index.alias}[/]")
     for hit in result.hits:
         published = (hit.get("published_at") or "undated")[:10]
-        console.print(f"\n[bold]{hit.get('title')}[/]  [dim]{published} · {hit.get('source')} · {hit['id'][:12]}[/]")
+        # Titles, sources and URLs are indexed input: escaped so they can never act as console markup.
+        console.print(f"\n[bold]{escape(str(hit.get('title')))}[/]  "
+                      f"[dim]{published} · {escape(str(hit.get('source')))} · {hit['id'][:12]}[/]")
         if hit.get("url"):
-            console.print(f"  [blue]{hit['url']}[/]", markup=True)
+            console.print(f"  [blue]{escape(hit['url'])}[/]")
         for fragment in hit.get("highlight", {}).get("body", [])[:2]:
             console.print("  … " + " ".join(fragment.split()) + " …", markup=False)
     console.print()
@@ -159,7 +168,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     rows = [(facet, result.facets.get(facet, [])) for facet in ("person", "org", "place", "source", "language")]
     rows.append(("mentioned", result.mentioned_dates))
     for facet, values in rows:
-        grid.add_row(facet, " · ".join(f"{value} ({count})" for value, count in values) or "—")
+        grid.add_row(facet, escape(" · ".join(f"{value} ({count})" for value, count in values)) or "—")
     console.print(grid)
     return EXIT_OK
 

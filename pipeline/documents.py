@@ -39,8 +39,9 @@ def content_hash(article: Article, pipeline_version: str) -> str:
 
     Enrichment is deterministic for a given article and pipeline version, so equal hashes mean the stored
     document would not change: the article can skip NLP and indexing entirely. `ref` (where the input was read
-    from) is left out, so moving a file does not count as a change.
+    from) is left out, so moving a file does not count as a change; so are `warnings`, which only restate what
+    the content already shows.
     """
-    fields = {k: v for k, v in article.to_dict().items() if k != "ref"}
+    fields = {k: v for k, v in article.to_dict().items() if k not in ("ref", "warnings")}
     payload = json.dumps([fields, pipeline_version], sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha1(payload.encode("utf-8")).hexdigest()

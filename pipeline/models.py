@@ -22,6 +22,8 @@ class RawArticle:
     published: str | None = None
     language: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Problems that were repaired rather than rejected (a wrong charset): they go to the run report.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ class Article:
     published_at: str | None = None
     published_at_source: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # What cleaning repaired or cut (charset, truncation, an invalid date): reported, the article still indexed.
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for staging files."""
@@ -59,7 +63,7 @@ class Article:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Article:
         """Inverse of to_dict."""
-        return cls(**data)
+        return cls(**{**data, "warnings": tuple(data.get("warnings", ()))})
 
 
 @dataclass(frozen=True, slots=True)

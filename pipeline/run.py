@@ -51,6 +51,8 @@ class RunReport:
     indexed: int = 0
     unchanged: int = 0
     rejections: list[dict[str, str]] = field(default_factory=list)
+    # Articles indexed after a repair or a cut (charset, truncation, invalid date): {ref, stage, message}.
+    warnings: list[dict[str, str]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -62,9 +64,13 @@ class RunReport:
         """Record one rejection."""
         self.rejections.append(rejection.to_dict())
 
+    def warn(self, ref: str, stage: str, message: str) -> None:
+        """Record a problem that was repaired; the article itself went on."""
+        self.warnings.append({"ref": ref, "stage": stage, "message": message})
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form, with the derived rejected count."""
-        return {**asdict(self), "rejected": self.rejected}
+        return {**asdict(self), "rejected": self.rejected, "warned": len(self.warnings)}
 
 
 def utcnow() -> datetime:
@@ -78,7 +84,12 @@ def utcnow() -> datetime:
 
 def read_and_clean(files: Iterable[Path], settings: Settings, report: RunReport, *, now: datetime,
                    on_file: ProgressCallback | None = None) -> Iterator[Article]:
-    """Read every file and clean every article in it; rejections go to the report, never stop the stream."""
+    """Read every file and clean every article in it; rejections go to the report, never stop the stream.
+
+    An article whose id was already seen in this run is rejected as a duplicate (the first one is kept), so a
+    batch never writes one document twice and the counts add up.
+    """
+    first_ref_of: dict[str, str] = {}
     for path in files:
         report.files += 1
         for raw in read_articles(path, settings.source_name):
@@ -93,6 +104,13 @@ def read_and_clean(files: Iterable[Path], settings: Settings, report: RunReport,
             if isinstance(result, Rejection):
                 report.reject(result)
                 continue
+            if result.doc_id in first_ref_of:
+                report.reject(Rejection(result.ref, "clean", f"duplicate of {first_ref_of[result.doc_id]} (same "
+                                        f"document id {result.doc_id}) earlier in this run; the first is kept"))
+                continue
+            first_ref_of[result.doc_id] = result.ref
+            for message in result.warnings:
+                report.warn(result.ref, "clean", message)
             report.cleaned += 1
             report.undated += result.published_at is None
             yield result
@@ -219,6 +237,7 @@ def clean_stage(settings: Settings, files: list[str], workdir: str) -> dict[str,
     articles = read_and_clean([Path(f) for f in files], settings, report, now=now)
     _write_jsonl(Path(workdir) / "articles.jsonl", (a.to_dict() for a in articles))
     _write_jsonl(Path(workdir) / "rejections.clean.jsonl", report.rejections)
+    _write_jsonl(Path(workdir) / "warnings.clean.jsonl", report.warnings)
     return {"files": report.files, "seen": report.seen, "cleaned": report.cleaned, "undated": report.undated,
             "rejected": report.rejected, "seconds": round(time.perf_counter() - started, 3),
             "started_at": report.started_at}
@@ -265,6 +284,9 @@ def finish_report(workdir: str, partition: str, stages: dict[str, dict[str, Any]
         path = Path(workdir) / name
         if path.exists():
             report.rejections.extend(_read_jsonl(path))
+    path = Path(workdir) / "warnings.clean.jsonl"
+    if path.exists():
+        report.warnings.extend(_read_jsonl(path))
     path = Path(workdir) / "report.json"
     with _disk_errors(path):
         tmp = path.with_name("report.json.tmp")

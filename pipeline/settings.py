@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import yaml
 from dotenv import load_dotenv
@@ -39,6 +40,10 @@ class IndexSettings(_Frozen):
     bulk_chunk_size: int = 500
     bulk_max_retries: int = 5
     request_timeout: float = 30.0
+    # A request that fails transiently (connection refused, timeout, 429/502/503/504) is retried with exponential
+    # backoff for at most this long, then the run fails so the scheduler can retry it later.
+    retry_seconds: float = Field(default=120.0, ge=0)
+    retry_initial_backoff: float = Field(default=1.0, gt=0)
 
     @field_validator("alias")
     @classmethod
@@ -102,6 +107,27 @@ def _set_path(tree: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
     tree[keys[-1]] = value
 
 
+def _move_url_credentials(es: dict[str, Any]) -> None:
+    """Credentials written into the URL (user info before the host) become username/password secrets.
+
+    The URL is then credential-free, so it can be printed or logged, and the password is a SecretStr like any other.
+    """
+    url = es.get("url")
+    if not url:
+        return
+    parts = urlsplit(str(url))
+    if parts.username is None:
+        return
+    es.setdefault("username", unquote(parts.username))
+    if parts.password is not None:
+        es.setdefault("password", unquote(parts.password))
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host  # IPv6 literals keep their brackets
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    es["url"] = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def load_settings(config_path: Path | str | None = None, env: dict[str, str] | None = None) -> Settings:
     """Read settings.yml, apply NEWSETL_* and ELASTICSEARCH_* environment overrides, validate, freeze."""
     if env is None:
@@ -124,6 +150,7 @@ def load_settings(config_path: Path | str | None = None, env: dict[str, str] | N
     ]:
         if env.get(var):
             es[key] = env[var]
+    _move_url_credentials(es)
     # Relative paths in settings.yml are relative to the project root, not to whatever the cwd is.
     base = path.resolve().parent.parent if path.exists() else PROJECT_ROOT
     tree.setdefault("landing_dir", "samples/landing")

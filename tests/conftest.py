@@ -62,6 +62,11 @@ def alias(es_url: str) -> Iterator[str]:
     """A unique alias per test; its indices and template are deleted afterwards."""
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
+    drop_alias(es_url, name)
+
+
+def drop_alias(es_url: str, name: str) -> None:
+    """Delete a test alias's versioned indices and its template."""
     from elasticsearch import Elasticsearch
 
     client = Elasticsearch(es_url, **_auth_from_env())

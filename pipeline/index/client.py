@@ -22,10 +22,18 @@ def redact(url: str) -> str:
 
 def connect(settings: Settings) -> Elasticsearch:
     """A checked client for the configured cluster, or for the embedded server (started if needed)."""
+    url = ensure_embedded_server(settings.embedded_es_dir) if settings.elasticsearch.embedded else None
+    client = build_client(settings, url)
+    check_reachable(client, url or str(settings.elasticsearch.url))
+    return client
+
+
+def build_client(settings: Settings, embedded_url: str | None = None) -> Elasticsearch:
+    """An unchecked client: credentials from settings or the URL, TLS certificates verified unless disabled."""
     cfg = settings.elasticsearch
     kwargs: dict = {"request_timeout": settings.index.request_timeout, "retry_on_timeout": True, "max_retries": 3}
-    if cfg.embedded:
-        url = ensure_embedded_server(settings.embedded_es_dir)
+    if embedded_url:
+        url = embedded_url
     else:
         url = str(cfg.url)
         if cfg.api_key:
@@ -36,9 +44,7 @@ def connect(settings: Settings) -> Elasticsearch:
             kwargs["verify_certs"] = cfg.verify_certs
             if cfg.ca_certs:
                 kwargs["ca_certs"] = cfg.ca_certs
-    client = Elasticsearch(url, **kwargs)
-    check_reachable(client, url)
-    return client
+    return Elasticsearch(url, **kwargs)
 
 
 def check_reachable(client: Elasticsearch, url: str) -> None:

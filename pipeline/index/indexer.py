@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 from elasticsearch import exceptions as es_exceptions
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from pipeline.documents import content_hash, to_document
 from pipeline.errors import InfrastructureError
@@ -20,6 +22,35 @@ from pipeline.settings import IndexSettings
 
 _INFRA_ERRORS = (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout, es_exceptions.TransportError,
                  es_exceptions.ApiError, helpers.BulkIndexError)
+# Statuses that mean "not now" rather than "never": overloaded, restarting, behind a proxy that lost it.
+_TRANSIENT_STATUS = (429, 502, 503, 504)
+
+log = logging.getLogger(__name__)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures worth retrying: the cluster is unreachable, slow, restarting or overloaded."""
+    if isinstance(exc, (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout)):
+        return True
+    return isinstance(exc, es_exceptions.ApiError) and exc.meta.status in _TRANSIENT_STATUS
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0
+    log.warning("Elasticsearch request failed (%s); attempt %d, retrying in %.1f s",
+                _describe(exc) if exc else "?", state.attempt_number, wait)
+
+
+def with_retries(settings: IndexSettings) -> Retrying:
+    """Retry transient failures with exponential backoff for at most `retry_seconds`, then re-raise."""
+    return Retrying(
+        retry=retry_if_exception(is_transient),
+        wait=wait_exponential(multiplier=settings.retry_initial_backoff, max=30),
+        stop=stop_after_delay(settings.retry_seconds),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +114,7 @@ def index_articles(
     try:
         while chunk := list(islice(iterator, settings.bulk_chunk_size)):
             yield from _index_chunk(client, chunk, settings, alias, pipeline_version, ingested_at)
-        client.indices.refresh(index=alias)
+        with_retries(settings)(client.indices.refresh, index=alias)
     except _INFRA_ERRORS as exc:
         raise InfrastructureError(f"indexing into {alias!r} failed: {_describe(exc)}") from None
 
@@ -100,7 +131,7 @@ def _index_chunk(
     for item in chunk:
         # A later duplicate id in the same chunk wins, as it would in sequential writes.
         docs[item.article.doc_id] = (item.article.ref, to_document(item, pipeline_version=pipeline_version))
-    existing = _existing_hashes(client, alias, list(docs))
+    existing = _existing_hashes(client, alias, list(docs), settings)
     actions = []
     for doc_id, (ref, doc) in docs.items():
         if existing.get(doc_id) == doc["content_hash"]:
@@ -110,11 +141,17 @@ def _index_chunk(
         actions.append({"_op_type": "index", "_index": alias, "_id": doc_id, "_source": source})
     if not actions:
         return
-    results = helpers.streaming_bulk(
-        client, actions, chunk_size=len(actions), max_retries=settings.bulk_max_retries,
-        initial_backoff=1, max_backoff=30, raise_on_error=False, raise_on_exception=True, yield_ok=True,
-    )
-    for ok, result in results:
+
+    def send() -> list[tuple[bool, dict[str, Any]]]:
+        # One request per chunk (chunk_size=len(actions)), so a retry re-sends the whole chunk; ids are
+        # deterministic, so documents already written by a failed attempt are simply overwritten.
+        return list(helpers.streaming_bulk(
+            client, actions, chunk_size=len(actions), max_retries=settings.bulk_max_retries,
+            initial_backoff=settings.retry_initial_backoff, max_backoff=30,
+            raise_on_error=False, raise_on_exception=True, yield_ok=True,
+        ))
+
+    for ok, result in with_retries(settings)(send):
         item = next(iter(result.values()))
         doc_id = item.get("_id", "")
         ref = docs.get(doc_id, ("?", {}))[0]
@@ -136,7 +173,8 @@ def skip_unchanged(
     iterator = iter(articles)
     try:
         while chunk := list(islice(iterator, settings.bulk_chunk_size)):
-            existing = _existing_hashes(client, settings.alias, list(dict.fromkeys(a.doc_id for a in chunk)))
+            ids = list(dict.fromkeys(a.doc_id for a in chunk))
+            existing = _existing_hashes(client, settings.alias, ids, settings)
             for article in chunk:
                 if existing.get(article.doc_id) == content_hash(article, pipeline_version):
                     on_unchanged(article)
@@ -184,9 +222,9 @@ def iter_indexed_articles(client: Elasticsearch, settings: IndexSettings, page_s
             client.close_point_in_time(id=pit)
 
 
-def _existing_hashes(client: Elasticsearch, alias: str, ids: list[str]) -> dict[str, str]:
+def _existing_hashes(client: Elasticsearch, alias: str, ids: list[str], settings: IndexSettings) -> dict[str, str]:
     """content_hash of the documents that already exist, in one round trip per chunk."""
-    response = client.mget(index=alias, ids=ids, source_includes=["content_hash"])
+    response = with_retries(settings)(client.mget, index=alias, ids=ids, source_includes=["content_hash"])
     return {
         doc["_id"]: doc["_source"].get("content_hash")
         for doc in response["docs"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import re
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,42 +72,97 @@ def read_articles(path: Path, source: str) -> Iterator[RawArticle | Rejection]:
     except PermissionError as exc:
         yield Rejection(ref, "read", f"cannot read file: {exc.strerror}")
         return
-    text = decode_text(data)
-    if text is None:
+    decoded = decode_text(data)
+    if decoded is None:
         yield Rejection(ref, "read", "binary content: not a text or HTML file")
         return
-    if not text.strip():
+    if not decoded.text.strip():
         yield Rejection(ref, "read", "file contains only whitespace")
         return
+    warnings = (decoded.note,) if decoded.note else ()
     if name.endswith(HTML_SUFFIXES):
-        yield RawArticle(ref=ref, source=source, format="html", content=text)
+        yield RawArticle(ref=ref, source=source, format="html", content=decoded.text, warnings=warnings)
     else:
-        yield parse_text_article(text, ref=ref, source=source)
+        yield parse_text_article(decoded.text, ref=ref, source=source, warnings=warnings)
 
 
-def parse_text_article(text: str, *, ref: str, source: str) -> RawArticle:
+def parse_text_article(text: str, *, ref: str, source: str, warnings: tuple[str, ...] = ()) -> RawArticle:
     """Parse the seed format: an optional `date YYYY-MM-DD` header, then plain text paragraphs."""
     published = None
     match = _DATE_HEADER.match(text)
     if match:
         published = match.group(1)
         text = text[match.end():]
-    return RawArticle(ref=ref, source=source, format="text", content=text, published=published)
+    return RawArticle(ref=ref, source=source, format="text", content=text, published=published, warnings=warnings)
 
 
-def decode_text(data: bytes) -> str | None:
-    """Decode bytes as text (UTF-8 first, then the detected charset); None when the bytes are binary."""
-    head = data[:8192]
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+@dataclass(frozen=True, slots=True)
+class DecodedText:
+    """Text decoded from bytes, and a note when it was not the UTF-8 it should have been."""
+
+    text: str
+    encoding: str
+    note: str | None = None
+
+
+def decode_text(data: bytes) -> DecodedText | None:
+    """Decode bytes as text: UTF-8, else the declared charset, else the detected one; None when binary."""
+    if _looks_binary(data[:8192]):
         return None
     try:
-        return data.decode("utf-8-sig")
+        return DecodedText(data.decode("utf-8-sig"), "utf-8")
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data[:1_000_000]).best()
+    declared = _declared_charset(data[:4096])
+    if declared and codecs.lookup(declared).name not in ("utf-8", "utf-8-sig"):
+        try:
+            return DecodedText(data.decode(declared), declared)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    results = from_bytes(data[:1_000_000])
+    best = results.best()
     if best is None:
         return None
-    return data.decode(best.encoding, errors="replace")
+    encoding = best.encoding
+    # Latin-family code pages often decode the same bytes equally well; windows-1252 is by far the most common
+    # legacy web encoding (browsers treat a "latin-1" label as it), so it wins a tie.
+    for match in results:
+        if "cp1252" in match.could_be_from_charset and match.chaos <= best.chaos \
+                and match.coherence >= best.coherence - 0.01:
+            encoding = "cp1252"
+            break
+    label = f"declared {declared}" if declared else "no usable charset declared"
+    note = f"not valid UTF-8 ({label}); decoded as {encoding}"
+    return DecodedText(data.decode(encoding, errors="replace"), encoding, note)
+
+
+# Control bytes other than tab/newline/carriage return/form feed/escape: plentiful in binary formats, rare in text.
+_BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
+
+
+def _looks_binary(head: bytes) -> bool:
+    """True for images, archives and other binary data; a stray NUL or control byte in text is not enough."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a byte-order mark
+        return False
+    if not head:
+        return False
+    controls = len(head) - len(head.translate(None, _BINARY_BYTES))
+    return controls / len(head) > 0.05
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+
+
+def _declared_charset(head: bytes) -> str | None:
+    match = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
+    if not match:
+        return None
+    name = match.group(1).decode("ascii", "ignore")
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
 
 
 def _open_lines(path: Path) -> Iterator[bytes]:

@@ -68,7 +68,8 @@ def test_ingest_reports_rejections_but_succeeds(cli_env, capsys, tmp_path):
 
 
 def test_ingest_fails_clearly_when_elasticsearch_is_unreachable(monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("ELASTICSEARCH_URL", f"http://elastic:s3cret@127.0.0.1:{free_port()}")
+    url = f"http://elastic:s3cret@127.0.0.1:{free_port()}"  # pragma: allowlist secret
+    monkeypatch.setenv("ELASTICSEARCH_URL", url)
     monkeypatch.setenv("NEWSETL_DATA_DIR", str(tmp_path))
     code, out, err = run_cli(["ingest", str(SEED)], capsys)
     assert code == 1

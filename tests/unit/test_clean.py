@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.clean import clean_article
+from pipeline.clean import clean_article, truncate_words
 from pipeline.html import extract_page, extract_with_bs4
 from pipeline.models import Article, RawArticle, Rejection
 from pipeline.text import first_sentence, normalize_text
@@ -111,3 +111,39 @@ def test_normalize_text(text, expected):
 )
 def test_first_sentence(text, expected):
     assert first_sentence(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("one two\n\nthree four\n\nfive", 4, "one two\n\nthree four"),
+        ("one two\n\nthree four\n\nfive", 5, "one two\n\nthree four\n\nfive"),
+        ("one two three four five", 3, "one two three"),  # a single long paragraph is cut by words
+        ("one two\n\nthree four five six", 3, "one two"),  # whole paragraphs only once one fits
+    ],
+)
+def test_truncate_words_keeps_whole_paragraphs(text, limit, expected):
+    assert truncate_words(text, limit) == expected
+
+
+def test_overlong_article_is_cut_and_the_cut_recorded(monkeypatch):
+    monkeypatch.setattr("pipeline.clean.MAX_BODY_WORDS", 10)
+    article = clean_article(raw("Seven words make up this first paragraph.\n\nAnd five more words here.\n\nEnd."),
+                            now=NOW)
+    assert article.body == "Seven words make up this first paragraph."
+    assert article.extra["truncated_from_words"] == 13
+    assert article.warnings == ("body cut to 7 of 13 words (limit 10)",)
+
+
+def test_oversized_page_is_rejected_unless_scripts_and_styles_made_it_big(monkeypatch):
+    monkeypatch.setattr("pipeline.clean.MAX_HTML_CHARS", 2000)
+    padding = "<script>var x = '" + "y" * 5000 + "';</script><!-- " + "z" * 3000 + " -->"
+    result = clean_article(raw(PAGE.replace("</head>", padding + "</head>"), "html"), now=NOW)
+    assert isinstance(result, Article) and result.title == "Port strike ends"
+    result = clean_article(raw(PAGE + "<div>" + "<span>filler</span>" * 200 + "</div>", "html"), now=NOW)
+    assert isinstance(result, Rejection) and "page too large" in result.reason
+
+
+def test_invalid_date_is_reported_as_a_warning():
+    article = clean_article(raw("A perfectly good article body with words.", published="2999-01-01"), now=NOW)
+    assert article.published_at is None and article.warnings[0].startswith("indexed undated: ")

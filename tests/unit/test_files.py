@@ -6,7 +6,7 @@ import json
 import pytest
 
 from pipeline.models import RawArticle, Rejection
-from pipeline.sources.files import iter_files, parse_text_article, read_articles
+from pipeline.sources.files import decode_text, iter_files, parse_text_article, read_articles
 
 
 @pytest.mark.parametrize(
@@ -97,3 +97,35 @@ def test_iter_files_expands_folders_and_skips_hidden(tmp_path):
     assert names == ["a.html", "b.txt", "e.jsonl"]
     with pytest.raises(FileNotFoundError, match="no such file"):
         list(iter_files([tmp_path / "missing"]))
+
+
+CAFE = "<meta charset='utf-8'><p>The café in Lyon raised its prices by 5 € on Monday, said the naïve owner.</p>"
+
+
+@pytest.mark.parametrize(
+    ("data", "text_part", "encoding", "note"),
+    [
+        ("Grüße aus Köln".encode(), "Grüße", "utf-8", None),
+        (b"\xef\xbb\xbfWith a byte-order mark", "With a", "utf-8", None),
+        (CAFE.encode("cp1252"), "café", "cp1252", "not valid UTF-8 (declared utf-8); decoded as cp1252"),
+        (CAFE.replace("utf-8", "windows-1252").encode("cp1252"), "5 €", "cp1252", None),  # declared and right
+        ("<meta charset=windows-1251><p>Правительство объявило</p>".encode("cp1251"), "Правительство", "cp1251",
+         None),
+        (b"A stray\x00 NUL and a bell\x07 in otherwise plain text of a reasonable length.", "stray", "utf-8", None),
+    ],
+)
+def test_decode_text_repairs_wrong_or_missing_charsets(data, text_part, encoding, note):
+    decoded = decode_text(data)
+    assert text_part in decoded.text
+    assert (decoded.encoding, decoded.note) == (encoding, note)
+
+
+@pytest.mark.parametrize("data", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
+                                  b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 4])
+def test_decode_text_refuses_binary_data(data):
+    assert decode_text(data) is None
+
+
+def test_wrong_charset_is_read_with_a_warning(tmp_path):
+    [raw] = read_one(tmp_path, "page.html", CAFE.encode("cp1252"))
+    assert "café" in raw.content and raw.warnings == ("not valid UTF-8 (declared utf-8); decoded as cp1252",)

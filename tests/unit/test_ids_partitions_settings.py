@@ -86,7 +86,7 @@ def test_files_belong_to_the_day_in_their_path_or_their_mtime(tmp_path):
 def test_settings_from_config_and_environment():
     settings = load_settings(REPO / "config" / "settings.yml", env={
         "NEWSETL_INDEX_ALIAS": "newsroom", "NEWSETL_SPACY_MODEL": "en_core_web_md", "NEWSETL_NLP_BATCH_SIZE": "16",
-        "ELASTICSEARCH_URL": "https://es.example:9200", "ELASTICSEARCH_API_KEY": "c2VjcmV0",
+        "ELASTICSEARCH_URL": "https://es.example:9200", "ELASTICSEARCH_API_KEY": "c2VjcmV0",  # pragma: allowlist secret
     })
     assert settings.index.alias == "newsroom"
     assert (settings.nlp.model, settings.nlp.batch_size) == ("en_core_web_md", 16)

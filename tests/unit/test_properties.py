@@ -48,7 +48,10 @@ def test_recasing_keeps_length(text):
 
 
 @settings(max_examples=150, deadline=None)
-@given(html=NEWSY, fmt=st.sampled_from(["html", "text"]), published=st.one_of(st.none(), st.text(max_size=30)))
+@given(html=NEWSY, fmt=st.sampled_from(["html", "text"]),
+       published=st.one_of(st.none(), st.text(max_size=30), st.sampled_from(
+           ["2019-02-30", "2999-01-01", "1899-12-31", "2026-11-25", "2026-11-24T23:59:59Z", "June 31, 2019",
+            "0000-00-00", "2019-06-25T10:00:00+14:00", "20190625", "1e10", "-2019-01-01"])))
 def test_clean_article_returns_an_article_or_a_rejection(html, fmt, published):
     result = clean_article(RawArticle(ref="r", source="s", format=fmt, content=html, published=published),
                            now=datetime(2026, 11, 24, tzinfo=UTC))
@@ -57,6 +60,9 @@ def test_clean_article_returns_an_article_or_a_rejection(html, fmt, published):
         if fmt == "html":  # markup is removed from pages; in plain text "<p>" is just characters
             assert "<script" not in result.body and "<p>" not in result.body
         assert not CONTROL.search(result.body + result.title)
+        if result.published_at:  # well-formed, a real date, not before 1900 and not after the run
+            published = datetime.fromisoformat(result.published_at.replace("Z", "+00:00"))
+            assert published.year >= 1900 and published.date() <= date(2026, 11, 24)
 
 
 @settings(max_examples=100, deadline=None)

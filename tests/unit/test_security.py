@@ -1,0 +1,169 @@
+"""Security: no committed secrets, credentials never shown, TLS verified, user input never acts as syntax or markup."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+
+import pytest
+from detect_secrets import SecretsCollection
+from detect_secrets.settings import default_settings
+from elastic_transport import SecurityWarning
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+
+from pipeline.cli import print_report
+from pipeline.errors import InfrastructureError, scrub
+from pipeline.index.client import build_client, connect
+from pipeline.index.embedded import free_port
+from pipeline.index.search import SearchRequest, build_query
+from pipeline.kibana.saved_objects import build_saved_objects
+from pipeline.settings import load_settings
+from tests.conftest import REPO
+
+PASSWORD = "Tr0ub4dor-and-3"  # pragma: allowlist secret - a made-up test value
+API_KEY = "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw"  # pragma: allowlist secret - made up
+
+
+def repository_files() -> list[str]:
+    """Every file git would commit: tracked files plus untracked ones that are not ignored."""
+    listing = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                             capture_output=True, text=True, check=False)
+    if listing.returncode != 0:
+        pytest.skip("not a git checkout")
+    return [str(REPO / name) for name in listing.stdout.splitlines() if (REPO / name).is_file()]
+
+
+def scan(paths: list[str]) -> list[tuple[str, str, int]]:
+    secrets = SecretsCollection()
+    with default_settings():
+        for path in paths:
+            secrets.scan_file(path)
+    return [(name, secret.type, secret.line_number) for name, secret in secrets]
+
+
+def test_repository_has_no_committed_secrets():
+    # A deliberate test value is marked `# pragma: allowlist secret` on its line; anything else fails here.
+    assert scan(repository_files()) == []
+
+
+def test_the_secret_scan_finds_a_planted_secret(tmp_path):
+    planted = tmp_path / "settings.py"
+    # Assembled at run time, so this test file itself holds nothing the scan would report.
+    password, key = "Zq8ad1" + "LmW2vTk", "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
+    planted.write_text(f'ELASTIC_URL = "https://elastic:{password}@es.example:9200"\n'
+                       f'aws_secret_access_key = "{key}"\n')
+    assert {kind for _name, kind, _line in scan([str(planted)])} >= {"Basic Auth Credentials", "Secret Keyword"}
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("http://elastic:" + "pw@host:9200/x", "http://***@host:9200/x"),
+    ("https://user@host", "https://***@host"),
+    ("Authorization: ApiKey VnVhQ2ZHY0JDZGJr", "Authorization: ApiKey ***"),
+    ("header Basic ZWxhc3RpYzpwdw==", "header Basic ***"),
+    ("no credentials at http://host:9200", "no credentials at http://host:9200"),
+])
+def test_scrub_removes_credentials_from_messages(text, expected):
+    assert scrub(text) == expected
+    assert str(InfrastructureError(text)) == expected
+
+
+@pytest.mark.parametrize("env", [
+    {"ELASTICSEARCH_URL": "http://127.0.0.1:{port}", "ELASTICSEARCH_USERNAME": "elastic",
+     "ELASTICSEARCH_PASSWORD": PASSWORD},
+    {"ELASTICSEARCH_URL": "http://127.0.0.1:{port}", "ELASTICSEARCH_API_KEY": API_KEY},
+    {"ELASTICSEARCH_URL": "http://elastic:" + PASSWORD + "@127.0.0.1:{port}"},
+])
+def test_credentials_never_appear_in_errors_or_logs(env, caplog, tmp_path):
+    port = free_port()
+    env = {k: v.format(port=port) for k, v in env.items()} | {"NEWSETL_DATA_DIR": str(tmp_path)}
+    settings_ = load_settings(REPO / "config" / "settings.yml", env=env)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(InfrastructureError) as failure:
+        connect(settings_)
+    shown = str(failure.value) + repr(failure.value) + caplog.text + repr(settings_) + str(settings_.model_dump())
+    assert f"127.0.0.1:{port}" in str(failure.value)  # the message still says which cluster
+    assert PASSWORD not in shown and API_KEY not in shown
+
+
+def test_tls_certificates_are_verified_by_default_for_remote_clusters():
+    remote = load_settings(REPO / "config" / "settings.yml", env={"ELASTICSEARCH_URL": "https://es.example:9200"})
+    node = build_client(remote).transport.node_pool.all()[0]
+    assert node.config.scheme == "https" and node.config.verify_certs is True
+
+
+def test_turning_verification_off_is_an_explicit_setting(tmp_path):
+    config = tmp_path / "config" / "settings.yml"
+    config.parent.mkdir()
+    config.write_text("elasticsearch:\n  verify_certs: false\n")
+    insecure = load_settings(config, env={"ELASTICSEARCH_URL": "https://es.example:9200"})
+    with pytest.warns(SecurityWarning, match="insecure"):  # and the client says so loudly
+        client = build_client(insecure)
+    assert client.transport.node_pool.all()[0].config.verify_certs is False
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# User input is data
+
+
+def _user_values(body: object) -> list[str]:
+    """Every string in the query body that sits where user text goes."""
+    found: list[str] = []
+
+    def walk(node: object, key: str | None = None) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif isinstance(node, str) and key in ("query",):
+            found.append(node)
+
+    walk(body)
+    return found
+
+
+SYNTAX = st.lists(st.sampled_from(list('ab :*?~^()[]{}"\\/!+-&|<>=') + [" OR ", " AND ", "NOT ", "_exists_:"]),
+                  max_size=30).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(query=SYNTAX, person=st.lists(SYNTAX, max_size=3))
+def test_queries_and_facet_values_are_never_parsed_as_query_syntax(query, person):
+    body = build_query(SearchRequest(query=query or None, person=tuple(person)))
+    text = json.dumps(body)
+    assert '"query_string"' not in text and '"simple_query_string"' not in text
+    must = body["query"]["bool"]["must"][0]
+    if query:
+        assert must["multi_match"]["query"] == query  # passed through as analysed text, not as syntax
+    assert [f["term"]["entities.person"] for f in body["query"]["bool"]["filter"]] == list(person)
+    assert all(value == query for value in _user_values(body) if value)
+
+
+def test_report_lines_from_input_are_printed_as_text_not_console_markup():
+    out = io.StringIO()
+    report = {"files": 1, "seen": 1, "indexed": 0, "unchanged": 0, "rejected": 1, "undated": 0,
+              "rejections": [{"ref": "evil[/].txt", "stage": "read", "reason": "[bold red]fake[/] [link=x]y"}],
+              "warnings": [{"ref": "w.txt", "stage": "clean", "message": "[/]"}]}
+    print_report(report, Console(file=out, width=200, color_system=None))
+    printed = out.getvalue()
+    assert "evil[/].txt" in printed and "[bold red]fake[/] [link=x]y" in printed and "w.txt: [/]" in printed
+
+
+def test_kibana_shows_article_fields_as_text_never_as_html():
+    for obj in build_saved_objects("news"):
+        if obj["type"] == "index-pattern":
+            formats = json.loads(obj["attributes"].get("fieldFormatMap") or "{}")
+            assert all(f.get("id") not in ("url", "html") for f in formats.values())
+        assert "<script" not in json.dumps(obj)
+
+
+def test_credentials_written_into_the_url_become_secret_settings():
+    url = "https://elastic:" + PASSWORD + "@es.example:9200/"
+    cfg = load_settings(REPO / "config" / "settings.yml", env={"ELASTICSEARCH_URL": url}).elasticsearch
+    assert cfg.url == "https://es.example:9200/" and cfg.username == "elastic"
+    assert cfg.password.get_secret_value() == PASSWORD and PASSWORD not in repr(cfg)
