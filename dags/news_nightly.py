@@ -20,6 +20,8 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
+    # The outer bound on a task that keeps retrying a barely-answering cluster inside one attempt.
+    "execution_timeout": timedelta(hours=2),
 }
 
 
@@ -66,6 +68,7 @@ def news_nightly():
                                     {"clean": cleaned, "enrich": enriched, "index": indexed})
         counts = summary.to_dict()
         counts.pop("rejections")
+        counts.pop("warnings")  # lists live in report.json; XCom keeps counts
         return counts
 
     found = discover()
