@@ -12,7 +12,7 @@ from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from pipeline import run
-from pipeline.settings import load_settings
+from pipeline.airflow_settings import task_settings
 
 DEFAULT_ARGS = {
     "owner": "newsetl",
@@ -44,22 +44,22 @@ def news_nightly():
         ctx = get_current_context()
         start, end = run.partition_window(ctx["logical_date"], ctx.get("data_interval_start"),
                                           ctx.get("data_interval_end"))
-        return run.discover(load_settings(), start, end)
+        return run.discover(task_settings(), start, end)
 
     @task
     def clean(found: dict) -> dict:
         """Read and clean the files into the partition's articles.jsonl."""
-        return run.clean_stage(load_settings(), found["files"], found["workdir"])
+        return run.clean_stage(task_settings(), found["files"], found["workdir"])
 
     @task(execution_timeout=timedelta(hours=3))
     def enrich(found: dict, cleaned: dict) -> dict:
         """Entities and dates with spaCy; the model is loaded once for the whole partition."""
-        return run.enrich_stage(load_settings(), found["workdir"])
+        return run.enrich_stage(task_settings(), found["workdir"])
 
     @task(retries=5)
     def index(found: dict, enriched: dict) -> dict:
         """Bulk-index into the alias; fails (and is retried) if Elasticsearch is unavailable."""
-        return run.index_stage(load_settings(), found["workdir"])
+        return run.index_stage(task_settings(), found["workdir"])
 
     @task
     def report(found: dict, cleaned: dict, enriched: dict, indexed: dict) -> dict:

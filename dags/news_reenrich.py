@@ -12,7 +12,7 @@ import pendulum
 from airflow.sdk import dag, task
 
 from pipeline import run
-from pipeline.settings import load_settings
+from pipeline.airflow_settings import task_settings
 
 
 @dag(
@@ -30,7 +30,7 @@ def news_reenrich():
     @task(execution_timeout=timedelta(hours=12))
     def reenrich() -> dict:
         """Re-enrich outdated documents in place; returns the run's counts."""
-        counts = run.reenrich(load_settings()).to_dict()
+        counts = run.reenrich(task_settings()).to_dict()
         counts["rejections"] = counts["rejections"][:20]  # XCom stays small; the full list is in the task log
         return counts
 

@@ -128,11 +128,38 @@ def _move_url_credentials(es: dict[str, Any]) -> None:
     es["url"] = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def load_settings(config_path: Path | str | None = None, env: dict[str, str] | None = None) -> Settings:
-    """Read settings.yml, apply NEWSETL_* and ELASTICSEARCH_* environment overrides, validate, freeze."""
+def connection_env(*, host: str | None, port: int | None = None, scheme: str | None = None,
+                   login: str | None = None, password: str | None = None,
+                   extra: dict[str, Any] | None = None) -> dict[str, str]:
+    """ELASTICSEARCH_* variables from the fields of an Airflow connection (the DAG reads it; this stays Airflow-free).
+
+    `host` may be a whole URL; otherwise the scheme comes from the connection's schema field or `extra.scheme`
+    (default https). `extra.api_key` and `extra.ca_certs` are honoured.
+    """
+    extra = extra or {}
+    if not host:
+        return {}
+    if "://" in host:
+        url = host
+    else:
+        proto = scheme if scheme in ("http", "https") else extra.get("scheme", "https")
+        url = f"{proto}://{host}:{port or 9200}"
+    env = {"ELASTICSEARCH_URL": url}
+    for var, value in [("ELASTICSEARCH_USERNAME", login), ("ELASTICSEARCH_PASSWORD", password),
+                       ("ELASTICSEARCH_API_KEY", extra.get("api_key")),
+                       ("ELASTICSEARCH_CA_CERTS", extra.get("ca_certs"))]:
+        if value:
+            env[var] = str(value)
+    return env
+
+
+def load_settings(config_path: Path | str | None = None, env: dict[str, str] | None = None,
+                  overrides: dict[str, str] | None = None) -> Settings:
+    """Read settings.yml, apply NEWSETL_* and ELASTICSEARCH_* environment overrides (then `overrides`), validate."""
     if env is None:
         load_dotenv(PROJECT_ROOT / ".env", override=False)
         env = dict(os.environ)
+    env = {**env, **(overrides or {})}
     path = Path(config_path or env.get("NEWSETL_CONFIG") or DEFAULT_CONFIG)
     tree: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {} if path.exists() else {}
     if not isinstance(tree, dict):

@@ -43,7 +43,22 @@ def test_dag_files_stay_thin(name):
     modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     modules |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert modules <= {"__future__", "datetime", "pendulum", "airflow.sdk", "airflow.timetables.interval",
-                       "pipeline", "pipeline.settings"}
+                       "pipeline", "pipeline.airflow_settings"}
+
+
+def test_tasks_take_elasticsearch_credentials_from_the_airflow_connection(monkeypatch, airflow_db):
+    from pipeline.airflow_settings import task_settings
+
+    monkeypatch.delenv("ELASTICSEARCH_URL", raising=False)
+    assert task_settings().elasticsearch.embedded  # no connection: the environment decides
+    secret = "c0nn-" + "pass"  # pragma: allowlist secret - a test value
+    monkeypatch.setenv("AIRFLOW_CONN_NEWSETL_ELASTICSEARCH", json.dumps(
+        {"conn_type": "elasticsearch", "host": "es.internal", "port": 9243, "schema": "https", "login": "etl",
+         "password": secret, "extra": {"ca_certs": "/etc/ssl/news-ca.pem"}}))
+    es = task_settings().elasticsearch
+    assert (es.url, es.username, es.ca_certs, es.verify_certs) == ("https://es.internal:9243", "etl",
+                                                                    "/etc/ssl/news-ca.pem", True)
+    assert es.password.get_secret_value() == secret and secret not in repr(es)
 
 
 def test_dag_run_indexes_only_its_partition(airflow_db, tmp_path, es_url, alias, monkeypatch):

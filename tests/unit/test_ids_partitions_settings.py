@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from pipeline.ids import canonical_url, document_id
 from pipeline.partitions import file_partition, files_in_window, partition_window
-from pipeline.settings import load_settings
+from pipeline.settings import connection_env, load_settings
 from tests.conftest import REPO
 
 
@@ -101,3 +101,20 @@ def test_settings_from_config_and_environment():
 def test_invalid_alias_is_a_clear_error(alias):
     with pytest.raises(ValidationError, match="lowercase Elasticsearch name"):
         load_settings(REPO / "config" / "settings.yml", env={"NEWSETL_INDEX_ALIAS": alias or " "})
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"host": "es.internal", "port": 9243, "scheme": "https", "login": "etl", "password": "p"},
+         {"ELASTICSEARCH_URL": "https://es.internal:9243", "ELASTICSEARCH_USERNAME": "etl",
+          "ELASTICSEARCH_PASSWORD": "p"}),
+        ({"host": "es.internal", "extra": {"api_key": "k", "scheme": "http"}},
+         {"ELASTICSEARCH_URL": "http://es.internal:9200", "ELASTICSEARCH_API_KEY": "k"}),
+        ({"host": "https://cloud.example:443", "scheme": "news"},  # schema used for something else: ignored
+         {"ELASTICSEARCH_URL": "https://cloud.example:443"}),
+        ({"host": None}, {}),
+    ],
+)
+def test_airflow_connection_fields_become_elasticsearch_settings(fields, expected):
+    assert connection_env(**fields) == expected
