@@ -31,6 +31,9 @@ CASES = [
     ("cp1252.html", PAGE.format(title="Caf\xe9 prices", text="The caf\xe9 in Lyon raised its prices by 5 \u20ac on "
                                 "Monday, said the na\xefve owner.").replace("<head>", "<head><meta charset='utf-8'>")
      .encode("cp1252"), "warned", "not valid UTF-8 (declared utf-8); decoded as cp1252"),
+    ("no-charset.html", PAGE.format(title="Men\xfc", text="The new men\xfc of the caf\xe9 in Porto costs 9 \u20ac, "
+                                    "said the owner on Friday.").encode("cp1252"), "warned",
+     "not valid UTF-8 (no usable charset declared); decoded as cp1252"),
     ("huge.html", (PAGE.format(title="Huge", text=GOOD) + "<div>" + "<span>filler</span>" * 1_200_000 + "</div>")
      .encode(), "rejected", "page too large"),
     ("nested.html", ("<html><body>" + "<div>" * 100_000 + f"<p>{good(0)}</p>" + "</div>" * 100_000 + "</body></html>")
