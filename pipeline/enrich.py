@@ -12,6 +12,7 @@ from pipeline.dates import find_dates
 from pipeline.entities import EntityConfig, RawMention, canonicalize
 from pipeline.models import Article, EnrichedArticle, Enrichment
 from pipeline.text import recase_shouting
+from pipeline.workers import enrich_in_workers, word_batches
 
 Context = TypeVar("Context")
 
@@ -51,17 +52,26 @@ def enrich_articles(
     articles: Iterable[Article],
     *,
     batch_size: int = 64,
+    batch_words: int = 5_000,
     n_process: int = 1,
     max_chars: int = 200_000,
     entity_config: EntityConfig | None = None,
 ) -> Iterator[EnrichedArticle]:
-    """Enrich cleaned articles in batches; yields EnrichedArticle in input order."""
-    items = (
-        (text_for_nlp(a, max_chars), _day(a.published_at), a)
-        for a in articles
-    )
-    for enrichment, article in enrich_texts(nlp, items, batch_size=batch_size, n_process=n_process,
-                                            entity_config=entity_config):
+    """Enrich cleaned articles in batches of at most batch_size articles and batch_words words, in input order.
+
+    With n_process > 1 the batches go to forked worker processes (pipeline.workers); with 1 they run here.
+    """
+    items = ((text_for_nlp(a, max_chars), _day(a.published_at), a) for a in articles)
+    if n_process > 1:
+        results = enrich_in_workers(nlp, items, processes=n_process, max_words=batch_words, max_items=batch_size,
+                                    entity_config=entity_config)
+    else:
+        results = (
+            result
+            for batch in word_batches(items, max_words=batch_words, max_items=batch_size)
+            for result in enrich_texts(nlp, batch, batch_size=len(batch), entity_config=entity_config)
+        )
+    for enrichment, article in results:
         yield EnrichedArticle(article, enrichment)
 
 

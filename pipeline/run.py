@@ -126,7 +126,8 @@ def version_of(settings: Settings) -> str:
 def enrich_stream(settings: Settings, articles: Iterable[Article]) -> Iterator[EnrichedArticle]:
     """Entities and dates for a stream of articles: model loaded once per process, entity rules from config."""
     return enrich_articles(load_nlp(settings.nlp.model), articles, batch_size=settings.nlp.batch_size,
-                           n_process=settings.nlp.n_process, max_chars=settings.nlp.max_chars,
+                           batch_words=settings.nlp.batch_words, n_process=settings.nlp.processes,
+                           max_chars=settings.nlp.max_chars,
                            entity_config=load_entity_config(settings.entities_config))
 
 

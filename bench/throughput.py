@@ -1,0 +1,189 @@
+"""End-to-end throughput against the NLP ceiling, measured in the same run on the same texts.
+
+    .venv/bin/python bench/throughput.py --corpus bbc --n 1000
+    .venv/bin/python bench/throughput.py --corpus reuters --n 2000 --processes 2
+
+(a) the ceiling: spaCy NER alone (tokenizer + tok2vec + ner, the components `newsetl` loads) over the exact texts
+    the pipeline hands to NER, with `nlp.pipe` and one process per core;
+(b) `newsetl ingest` end to end (read, clean, skip unchanged, NER, entity rules, dates, bulk index) into a fresh
+    alias on a fresh embedded server, then (c) the same ingest again over the unchanged input.
+
+Prints words/s of (a) and (b), their ratio, articles/s, and peak PSS of the whole process tree (parent plus NER
+workers, PSS sampled every 100 ms; the embedded server runs as its own daemon and is not counted). The corpora are read
+by path from ../shared/corpora and never copied into the project. Figures go to docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import json
+import os
+import platform
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psutil
+
+from pipeline.clean import clean_article
+from pipeline.enrich import text_for_nlp
+from pipeline.index.embedded import ensure_embedded_server, stop_embedded_server
+from pipeline.models import Article
+from pipeline.nlp import load_nlp
+from pipeline.run import ingest
+from pipeline.settings import PROJECT_ROOT, load_settings
+from pipeline.sources.files import read_articles
+
+CORPORA_DIR = PROJECT_ROOT.parent / "shared" / "corpora"
+CORPORA = {"bbc": "news_bbc2225/bbc2225.jsonl.gz", "reuters": "news_reuters21578/reuters21578.jsonl.gz"}
+
+T = TypeVar("T")
+
+
+def corpus_records(path: Path, n: int) -> Iterator[dict[str, Any]]:
+    """The first n articles with text of a BBC or Reuters JSONL corpus, in the landing JSONL format."""
+    count = 0
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            text = record.get("text") or record.get("body")
+            if not text or not text.strip():
+                continue
+            yield {
+                "id": str(record.get("id") or record.get("newid")),
+                "title": record.get("title") or "",
+                "text": text,
+                **({"published": record["date"]} if record.get("date") else {}),
+                "source": path.name.split(".")[0],
+            }
+            count += 1
+            if count >= n:
+                return
+
+
+class PeakRss:
+    """Peak memory of this process and all its children, sampled in a background thread.
+
+    Counts PSS (proportional set size): pages that forked NER workers share with the parent are counted once,
+    where a sum of RSS would count the loaded model once per process.
+    """
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):  # a worker that just exited
+                    total += proc.memory_full_info().pss
+            self.peak = max(self.peak, total)
+            time.sleep(self.interval)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mb(self) -> float:
+        """Peak in MiB."""
+        return self.peak / 2**20
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float, float]:
+    """Run fn; return its result, wall seconds and peak PSS (MiB) of the process tree meanwhile."""
+    with PeakRss() as rss:
+        started = time.perf_counter()
+        result = fn()
+        seconds = time.perf_counter() - started
+    return result, seconds, rss.mb
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="bbc")
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="NER processes (default: cores)")
+    parser.add_argument("--batch-size", type=int, help="nlp.pipe batch size (default: settings.yml)")
+    parser.add_argument("--corpora-dir", type=Path, default=CORPORA_DIR)
+    parser.add_argument("--skip-ceiling", action="store_true", help="only the end-to-end runs (memory checks)")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="newsetl-bench-"))
+    try:
+        landing = work / "landing.jsonl"
+        with landing.open("w", encoding="utf-8") as out:
+            for record in corpus_records(args.corpora_dir / CORPORA[args.corpus], args.n):
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        url = ensure_embedded_server(work / "es")
+        settings = load_settings(PROJECT_ROOT / "config" / "settings.yml", env={
+            "ELASTICSEARCH_URL": url, "NEWSETL_DATA_DIR": str(work / "data"), "NEWSETL_INDEX_ALIAS": "bench",
+            "NEWSETL_NLP_PROCESSES": str(args.processes),
+            **({"NEWSETL_NLP_BATCH_SIZE": str(args.batch_size)} if args.batch_size else {}),
+        })
+        nlp = load_nlp(settings.nlp.model)  # loading the model is a one-off per process, for (a) and (b) alike
+
+        # The exact texts NER sees in (b): cleaned articles, title + body, capped like the pipeline caps them.
+        now = datetime.now(UTC)
+        articles = [a for raw in read_articles(landing, "bench")
+                    if isinstance(a := clean_article(raw, now=now), Article)]
+        texts = [text_for_nlp(a, settings.nlp.max_chars) for a in articles]
+        words = sum(len(t.split()) for t in texts)
+
+        print(f"machine      {cpu_model()}, {os.cpu_count()} cores, "
+              f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}")
+        print(f"corpus       {args.corpus}: {len(texts)} articles, {words:,} words (title + body as NER reads them)")
+        print(f"nlp          {settings.nlp.model} {nlp.pipe_names}, batch {settings.nlp.batch_size} articles / "
+              f"{settings.nlp.batch_words} words, "
+              f"processes {settings.nlp.processes}")
+
+        ceiling_s = None
+        if not args.skip_ceiling:
+            def ceiling() -> int:
+                return sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=settings.nlp.batch_size,
+                                                              n_process=args.processes))
+
+            entities, ceiling_s, ceiling_rss = timed(ceiling)
+            print(f"(a) ceiling  {ceiling_s:6.1f} s  {len(texts) / ceiling_s:6.1f} articles/s  "
+                  f"{words / ceiling_s:8,.0f} words/s  peak PSS {ceiling_rss:,.0f} MiB  ({entities:,} entities)")
+
+        first, first_s, first_rss = timed(lambda: ingest([landing], settings))
+        ratio = f"  ratio {ceiling_s / first_s:.2f} of ceiling" if ceiling_s else ""
+        print(f"(b) ingest   {first_s:6.1f} s  {first.seen / first_s:6.1f} articles/s  "
+              f"{words / first_s:8,.0f} words/s  peak PSS {first_rss:,.0f} MiB{ratio}")
+        print(f"             indexed {first.indexed}, rejected {first.rejected}, stage split {first.seconds}")
+        second, second_s, _ = timed(lambda: ingest([landing], settings))
+        print(f"(c) re-run   {second_s:6.1f} s  {second_s / first_s:.3f} of the first run  "
+              f"(unchanged {second.unchanged}, indexed {second.indexed})")
+    finally:
+        stop_embedded_server(work / "es")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

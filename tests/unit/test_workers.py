@@ -1,0 +1,60 @@
+"""Parallel enrichment: word-bounded batches, same results as in one process, a dead worker fails the run."""
+
+import os
+
+import pytest
+
+from pipeline import workers
+from pipeline.enrich import enrich_texts
+from pipeline.errors import InfrastructureError
+from pipeline.workers import enrich_in_workers, word_batches
+
+
+def sizes(batches):
+    return [[item[2] for item in batch] for batch in batches]
+
+
+@pytest.mark.parametrize(
+    ("words", "max_words", "max_items", "expected"),
+    [
+        ([2, 2, 2], 10, 10, [[0, 1, 2]]),
+        ([2, 2, 2], 4, 10, [[0, 1], [2]]),  # closed before a batch would pass the word budget
+        ([2, 2, 2], 10, 2, [[0, 1], [2]]),  # or the article count
+        ([1, 9, 1], 5, 10, [[0], [1], [2]]),  # a longer article is a batch of its own, never split or dropped
+        ([], 5, 5, []),
+    ],
+)
+def test_word_batches(words, max_words, max_items, expected):
+    items = [(" ".join(["w"] * n), None, i) for i, n in enumerate(words)]
+    assert sizes(word_batches(items, max_words=max_words, max_items=max_items)) == expected
+
+
+TEXTS = [
+    "Hulusi Akar met Mark Esper in Brussels on Wednesday. Akar said Turkey would not back down.",
+    "The mayor of Lyon opened a bridge on Monday.",
+    "Apple Inc. said on Tuesday that Apple will open a store in Paris next month.",
+    "Nothing named here at all.",
+] * 3
+
+
+@pytest.mark.integration
+def test_workers_give_the_same_results_in_the_same_order(nlp):
+    from datetime import date
+
+    items = [(text, date(2019, 6, 25), i) for i, text in enumerate(TEXTS)]
+    alone = list(enrich_texts(nlp, items))
+    parallel = list(enrich_in_workers(nlp, items, processes=2, max_words=30, max_items=3, entity_config=None))
+    assert [context for _, context in parallel] == list(range(len(TEXTS)))
+    assert [enrichment for enrichment, _ in parallel] == [enrichment for enrichment, _ in alone]
+
+
+def die(_texts):
+    os._exit(3)  # a worker killed mid-batch (the OOM killer, a segfault)
+
+
+@pytest.mark.integration
+def test_a_dead_worker_fails_the_run_loudly(nlp, monkeypatch):
+    monkeypatch.setattr(workers, "_enrich_batch", die)
+    with pytest.raises(InfrastructureError, match="NLP worker process died"):
+        list(enrich_in_workers(nlp, [(t, None, i) for i, t in enumerate(TEXTS)], processes=2, max_words=30,
+                               max_items=3, entity_config=None))
