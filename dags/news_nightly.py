@@ -63,9 +63,10 @@ def news_nightly():
 
     @task
     def report(found: dict, cleaned: dict, enriched: dict, indexed: dict) -> dict:
-        """Write report.json for the partition and return its counts."""
-        summary = run.finish_report(found["workdir"], found["partition"],
-                                    {"clean": cleaned, "enrich": enriched, "index": indexed})
+        """Write report.json for the partition, record the run in the runs index, return its counts."""
+        run_id = f"nightly:{get_current_context()['run_id']}"
+        summary = run.publish_report(task_settings(), found["workdir"], found["partition"],
+                                     {"clean": cleaned, "enrich": enriched, "index": indexed}, run_id=run_id)
         counts = summary.to_dict()
         counts.pop("rejections")
         counts.pop("warnings")  # lists live in report.json; XCom keeps counts

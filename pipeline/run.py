@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,7 @@ from pipeline.entities import load_entity_config
 from pipeline.errors import InfrastructureError
 from pipeline.index.client import connect
 from pipeline.index.indexer import ensure_index, index_articles, iter_indexed_articles, skip_unchanged
+from pipeline.index.runs import record_run, run_documents
 from pipeline.models import Article, EnrichedArticle, Rejection
 from pipeline.nlp import load_nlp
 from pipeline.partitions import files_in_window, partition_window  # noqa: F401 - re-exported for the DAG
@@ -50,6 +52,7 @@ class RunReport:
     enriched: int = 0
     indexed: int = 0
     unchanged: int = 0
+    duplicates: int = 0  # articles whose id an earlier article of the same run already had
     rejections: list[dict[str, str]] = field(default_factory=list)
     # Articles indexed after a repair or a cut (charset, truncation, invalid date): {ref, stage, message}.
     warnings: list[dict[str, str]] = field(default_factory=list)
@@ -105,6 +108,7 @@ def read_and_clean(files: Iterable[Path], settings: Settings, report: RunReport,
                 report.reject(result)
                 continue
             if result.doc_id in first_ref_of:
+                report.duplicates += 1
                 report.reject(Rejection(result.ref, "clean", f"duplicate of {first_ref_of[result.doc_id]} (same "
                                         f"document id {result.doc_id}) earlier in this run; the first is kept"))
                 continue
@@ -154,6 +158,11 @@ def changed_only(client: Elasticsearch, articles: Iterable[Article], settings: S
                           on_unchanged=count)
 
 
+def _run_id(kind: str, report: RunReport) -> str:
+    # Two runs can start in the same second; the random part keeps their reports apart.
+    return f"{kind}:{report.started_at}:{uuid.uuid4().hex[:8]}"
+
+
 def _counted(items: Iterable[EnrichedArticle], report: RunReport) -> Iterator[EnrichedArticle]:
     for item in items:
         report.enriched += 1
@@ -180,6 +189,8 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, client: Elasticse
     write_index(client, _counted(enriched, report), settings, report, now=now)
     report.seconds["total"] = round(time.perf_counter() - started, 3)
     report.finished_at = utcnow().isoformat()
+    record_run(client, settings.index, run_documents(report.to_dict(), run_id=_run_id("ingest", report),
+                                                     kind="ingest", pipeline_version=version_of(settings)))
     return report
 
 
@@ -204,6 +215,8 @@ def reenrich(settings: Settings, *, client: Elasticsearch | None = None) -> RunR
     write_index(client, _counted(enrich_stream(settings, stale), report), settings, report, now=now)
     report.seconds["total"] = round(time.perf_counter() - started, 3)
     report.finished_at = utcnow().isoformat()
+    record_run(client, settings.index, run_documents(report.to_dict(), run_id=_run_id("reenrich", report),
+                                                     kind="reenrich", pipeline_version=version_of(settings)))
     return report
 
 
@@ -240,7 +253,8 @@ def clean_stage(settings: Settings, files: list[str], workdir: str) -> dict[str,
     _write_jsonl(Path(workdir) / "rejections.clean.jsonl", report.rejections)
     _write_jsonl(Path(workdir) / "warnings.clean.jsonl", report.warnings)
     return {"files": report.files, "seen": report.seen, "cleaned": report.cleaned, "undated": report.undated,
-            "rejected": report.rejected, "seconds": round(time.perf_counter() - started, 3),
+            "rejected": report.rejected, "duplicates": report.duplicates, "warned": len(report.warnings),
+            "seconds": round(time.perf_counter() - started, 3),
             "started_at": report.started_at}
 
 
@@ -278,7 +292,7 @@ def finish_report(workdir: str, partition: str, stages: dict[str, dict[str, Any]
         finished_at=utcnow().isoformat(),
         files=clean.get("files", 0), seen=clean.get("seen", 0), cleaned=clean.get("cleaned", 0),
         undated=clean.get("undated", 0), enriched=enrich.get("enriched", 0), indexed=index.get("indexed", 0),
-        unchanged=enrich.get("unchanged", 0) + index.get("unchanged", 0),
+        unchanged=enrich.get("unchanged", 0) + index.get("unchanged", 0), duplicates=clean.get("duplicates", 0),
         seconds={name: s.get("seconds", 0.0) for name, s in stages.items()},
     )
     for name in ("rejections.clean.jsonl", "rejections.index.jsonl"):
@@ -293,6 +307,16 @@ def finish_report(workdir: str, partition: str, stages: dict[str, dict[str, Any]
         tmp = path.with_name("report.json.tmp")
         tmp.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         tmp.replace(path)
+    return report
+
+
+def publish_report(settings: Settings, workdir: str, partition: str, stages: dict[str, dict[str, Any]], *,
+                   run_id: str) -> RunReport:
+    """finish_report, then record the run (whole run and each stage) in the `<alias>-runs` index."""
+    report = finish_report(workdir, partition, stages)
+    docs = run_documents(report.to_dict(), run_id=run_id, kind="nightly", pipeline_version=version_of(settings),
+                         stages=stages)
+    record_run(connect(settings), settings.index, docs)
     return report
 
 

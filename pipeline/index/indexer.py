@@ -20,7 +20,7 @@ from pipeline.index.mapping import MAPPING_VERSION, concrete_index_name, index_t
 from pipeline.models import Article, EnrichedArticle, Rejection
 from pipeline.settings import IndexSettings
 
-_INFRA_ERRORS = (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout, es_exceptions.TransportError,
+INFRA_ERRORS = (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout, es_exceptions.TransportError,
                  es_exceptions.ApiError, helpers.BulkIndexError)
 # Statuses that mean "not now" rather than "never": overloaded, restarting, behind a proxy that lost it.
 _TRANSIENT_STATUS = (429, 502, 503, 504)
@@ -83,7 +83,7 @@ def ensure_index(client: Elasticsearch, settings: IndexSettings) -> str:
             client.indices.create(index=index)
         client.indices.put_alias(index=index, name=alias)
         return index
-    except _INFRA_ERRORS as exc:
+    except INFRA_ERRORS as exc:
         raise InfrastructureError(f"cannot prepare index {alias!r}: {_describe(exc)}") from None
 
 
@@ -115,7 +115,7 @@ def index_articles(
         while chunk := list(islice(iterator, settings.bulk_chunk_size)):
             yield from _index_chunk(client, chunk, settings, alias, pipeline_version, ingested_at)
         with_retries(settings)(client.indices.refresh, index=alias)
-    except _INFRA_ERRORS as exc:
+    except INFRA_ERRORS as exc:
         raise InfrastructureError(f"indexing into {alias!r} failed: {_describe(exc)}") from None
 
 
@@ -180,7 +180,7 @@ def skip_unchanged(
                     on_unchanged(article)
                 else:
                     yield article
-    except _INFRA_ERRORS as exc:
+    except INFRA_ERRORS as exc:
         raise InfrastructureError(f"reading {settings.alias!r} failed: {_describe(exc)}") from None
 
 
@@ -193,7 +193,7 @@ def iter_indexed_articles(client: Elasticsearch, settings: IndexSettings, page_s
     """Every article stored behind the alias, rebuilt from _source, paged with a point in time."""
     try:
         pit = client.open_point_in_time(index=settings.alias, keep_alive="5m")["id"]
-    except _INFRA_ERRORS as exc:
+    except INFRA_ERRORS as exc:
         raise InfrastructureError(f"reading {settings.alias!r} failed: {_describe(exc)}") from None
     search_after = None
     try:
@@ -215,10 +215,10 @@ def iter_indexed_articles(client: Elasticsearch, settings: IndexSettings, page_s
                     published_at_source=doc.get("published_at_source"), extra=doc.get("extra") or {},
                 )
             search_after = hits[-1]["sort"]
-    except _INFRA_ERRORS as exc:
+    except INFRA_ERRORS as exc:
         raise InfrastructureError(f"reading {settings.alias!r} failed: {_describe(exc)}") from None
     finally:
-        with contextlib.suppress(*_INFRA_ERRORS):  # the PIT expires on its own; never hide the real outcome
+        with contextlib.suppress(*INFRA_ERRORS):  # the PIT expires on its own; never hide the real outcome
             client.close_point_in_time(id=pit)
 
 

@@ -93,6 +93,13 @@ def test_dag_run_indexes_only_its_partition(airflow_db, tmp_path, es_url, alias,
     for ti in run.get_task_instances():
         assert len(json.dumps(ti.xcom_pull(task_ids=ti.task_id))) < 2000, ti.task_id
 
+    runs = client.search(index=f"{alias}-runs", size=20)["hits"]["hits"]
+    stages = {hit["_source"]["stage"]: hit["_source"] for hit in runs}
+    assert set(stages) == {"run", "clean", "enrich", "index"}
+    assert all(doc["partition"] == "2019-06-25" and doc["kind"] == "nightly" for doc in stages.values())
+    assert (stages["clean"]["seen"], stages["clean"]["rejected"], stages["index"]["indexed"]) == (2, 1, 1)
+    assert stages["run"]["indexed"] == 1 and stages["run"]["seconds"] > 0
+
     # Re-running the same day, twice: nothing new to enrich or write; same ids, same content, same count.
     for _ in range(2):
         rerun = dag.test(logical_date=datetime(2019, 6, 25, tzinfo=UTC))

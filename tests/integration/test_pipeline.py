@@ -138,3 +138,18 @@ def test_reenrich_applies_changed_entity_rules_to_indexed_documents(es_settings,
 
     again = reenrich(changed)
     assert (again.indexed, again.unchanged, again.enriched) == (0, 1, 0)  # up to date: no NLP, no write
+
+
+def test_every_run_is_recorded_in_the_runs_index(es_settings, es_client):
+    samples = REPO / "samples" / "landing"
+    first = ingest([samples], es_settings)
+    second = ingest([samples], es_settings)
+    runs = es_client.search(index=f"{es_settings.index.alias}-runs")["hits"]["hits"]
+    docs = [hit["_source"] for hit in runs]
+    assert [(d["kind"], d["stage"]) for d in docs] == [("ingest", "run"), ("ingest", "run")]
+    assert len({d["run_id"] for d in docs}) == 2  # two runs, even when they start in the same second
+    assert sorted((d["seen"], d["indexed"], d["unchanged"], d["rejected"]) for d in docs) == sorted([
+        (first.seen, first.indexed, first.unchanged, first.rejected),
+        (second.seen, second.indexed, second.unchanged, second.rejected)])
+    assert (first.indexed, second.indexed) == (5, 0)
+    assert docs[0]["pipeline_version"].startswith("newsetl-") and docs[0]["seconds"] > 0

@@ -118,3 +118,19 @@ def test_invalid_alias_is_a_clear_error(alias):
 )
 def test_airflow_connection_fields_become_elasticsearch_settings(fields, expected):
     assert connection_env(**fields) == expected
+
+
+def test_run_documents_hold_the_whole_run_and_each_stage():
+    from pipeline.index.runs import run_documents, runs_mappings
+
+    report = {"partition": "2019-06-25", "started_at": "2019-06-26T00:00:01+00:00", "seen": 3, "indexed": 2,
+              "rejected": 1, "duplicates": 1, "seconds": {"clean": 1.5, "enrich": 2.0}}
+    stages = {"clean": {"seen": 3, "rejected": 1, "seconds": 1.5, "started_at": "x"}, "enrich": {"seconds": 2.0}}
+    docs = dict(run_documents(report, run_id="nightly:r1", kind="nightly", pipeline_version="v", stages=stages))
+    assert list(docs) == ["nightly:r1:run", "nightly:r1:clean", "nightly:r1:enrich"]
+    whole = docs["nightly:r1:run"]
+    assert (whole["seen"], whole["indexed"], whole["rejected"], whole["duplicates"], whole["seconds"]) == \
+        (3, 2, 1, 1, 3.5)
+    assert docs["nightly:r1:clean"]["seen"] == 3 and "indexed" not in docs["nightly:r1:enrich"]
+    fields = set(runs_mappings()["properties"])
+    assert all(set(doc) <= fields for doc in docs.values())  # the strict mapping accepts every document
