@@ -1,4 +1,10 @@
-"""Kibana saved objects generated from code: a data view on the alias and a saved Discover search.
+"""Kibana saved objects generated from code: data views, a saved search, Lens charts and two dashboards.
+
+- data view on the `news` alias (time field published_at) and on `news-runs` (time field started_at);
+- a saved Discover search of articles;
+- "News overview": articles over time, top persons/organisations/places, mentioned dates, sources, languages,
+  option-list controls for entities and a time slider, and the article list;
+- "Pipeline health": per-run counts (indexed, rejected, undated, duplicates), stage durations, the latest runs.
 
 `python -m pipeline.kibana.saved_objects` writes config/kibana/saved_objects.ndjson, which the compose one-shot
 imports. Nested configuration is built as Python data and serialised once, never edited as JSON inside JSON.
@@ -12,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.index.mapping import mappings
+from pipeline.index.runs import runs_index, runs_mappings
+from pipeline.kibana.lens import Chart, count, date_histogram, metric, top_values
 from pipeline.settings import PROJECT_ROOT
 
 NDJSON_PATH = PROJECT_ROOT / "config" / "kibana" / "saved_objects.ndjson"
@@ -25,6 +33,11 @@ DISCOVER_COLUMNS = ["title", "source", "entities.person", "entities.org", "entit
 def data_view_id(alias: str) -> str:
     """Stable id of the data view, so re-imports overwrite rather than duplicate."""
     return f"newsetl-{alias}"
+
+
+def runs_view_id(alias: str) -> str:
+    """Stable id of the data view on the run reports."""
+    return f"newsetl-{alias}-runs"
 
 
 def data_view(alias: str) -> dict[str, Any]:
@@ -43,6 +56,136 @@ def data_view(alias: str) -> dict[str, Any]:
         },
         "references": [],
     }
+
+
+def runs_data_view(alias: str) -> dict[str, Any]:
+    """The data view on the run reports, by run start time."""
+    return {
+        "id": runs_view_id(alias),
+        "type": "index-pattern",
+        "attributes": {"title": runs_index(alias), "name": f"Pipeline runs ({alias})", "timeFieldName": "started_at",
+                       "allowNoIndex": True, "fieldFormatMap": "{}", "runtimeFieldMap": "{}"},
+        "references": [],
+    }
+
+
+def overview_charts(alias: str) -> list[Chart]:
+    """The Lens charts of the News overview dashboard."""
+    prefix = f"newsetl-{alias}"
+
+    def top(name: str, fld: str, label: str, size: int = 15) -> Chart:
+        return Chart(f"{prefix}-top-{name}", f"Top {label}", f"Most mentioned {label} (one value per real entity)",
+                     "bar_horizontal", (top_values("values", fld, label.capitalize(), "articles", size),
+                                        count("articles")))
+
+    return [
+        Chart(f"{prefix}-articles-over-time", "Articles over time", "Articles per publication date", "bar",
+              (date_histogram("day", "published_at", "Published"), count("articles"))),
+        top("persons", "entities.person", "persons"),
+        top("organisations", "entities.org", "organisations"),
+        top("places", "entities.place", "places"),
+        Chart(f"{prefix}-mentioned-dates", "Mentioned dates", "Dates the articles talk about (resolved against "
+              "their publication date)", "bar", (date_histogram("day", "mentioned_dates", "Mentioned date"),
+                                                 count("articles", "Mentions"))),
+        top("sources", "source", "sources", 10),
+        Chart(f"{prefix}-languages", "Languages", "Articles per detected language", "donut",
+              (top_values("language", "language", "Language", "articles", 10), count("articles"))),
+    ]
+
+
+def health_charts(alias: str) -> list[Chart]:
+    """The Lens charts of the Pipeline health dashboard (over the runs index)."""
+    prefix = f"newsetl-{alias}-runs"
+    return [
+        Chart(f"{prefix}-outcomes", "Articles per run", "Indexed, unchanged, rejected, undated and duplicate "
+              "articles of each run", "bar_stacked",
+              (date_histogram("when", "started_at", "Run started"),
+               metric("indexed", "sum", "indexed", "Indexed"), metric("unchanged", "sum", "unchanged", "Unchanged"),
+               metric("rejected", "sum", "rejected", "Rejected"), metric("undated", "sum", "undated", "Undated"),
+               metric("duplicates", "sum", "duplicates", "Duplicates")), query='stage : "run"'),
+        Chart(f"{prefix}-durations", "Stage durations", "Seconds per stage of the nightly runs", "bar_stacked",
+              (date_histogram("when", "started_at", "Run started"),
+               top_values("stage", "stage", "Stage", "seconds", 5),
+               metric("seconds", "sum", "seconds", "Seconds")), query='not stage : "run"'),
+        Chart(f"{prefix}-latest", "Latest runs", "One row per run", "table",
+              (top_values("run", "run_id", "Run", "started", 20), top_values("partition", "partition", "Partition",
+                                                                             "started", 1),
+               metric("started", "max", "started_at", "Started"), metric("seen", "sum", "seen", "Seen"),
+               metric("indexed", "sum", "indexed", "Indexed"), metric("rejected", "sum", "rejected", "Rejected"),
+               metric("undated", "sum", "undated", "Undated"), metric("duplicates", "sum", "duplicates", "Duplicates"),
+               metric("seconds", "sum", "seconds", "Seconds")), query='stage : "run"'),
+    ]
+
+
+def dashboard(dashboard_id: str, title: str, description: str, panels: list[tuple[str, str, int, int, int, int]],
+              controls: list[tuple[str, str]], view_id: str) -> dict[str, Any]:
+    """A dashboard of saved objects by reference: panels are (type, id, x, y, w, h); controls (field, title)."""
+    panels_json, references = [], []
+    for i, (obj_type, obj_id, x, y, w, h) in enumerate(panels, start=1):
+        index = str(i)
+        panels_json.append({"version": "8.8.0", "type": obj_type, "panelIndex": index,
+                            "gridData": {"x": x, "y": y, "w": w, "h": h, "i": index},
+                            "embeddableConfig": {"enhancements": {}}, "panelRefName": f"panel_{index}"})
+        references.append({"name": f"{index}:panel_{index}", "type": obj_type, "id": obj_id})
+    control_panels = {}
+    for order, (fld, label) in enumerate(controls):
+        control_id = f"{dashboard_id}-control-{order}"
+        control_panels[control_id] = {"order": order, "width": "medium", "grow": True, "type": "optionsListControl",
+                                      "explicitInput": {"id": control_id, "fieldName": fld, "title": label,
+                                                        "enhancements": {}}}
+        references.append({"name": f"controlGroup_{control_id}:optionsListDataView", "type": "index-pattern",
+                           "id": view_id})
+    if controls:  # the date range: a time slider over the dashboard's time field
+        control_panels[f"{dashboard_id}-control-time"] = {
+            "order": len(controls), "width": "large", "grow": True, "type": "timeSlider",
+            "explicitInput": {"id": f"{dashboard_id}-control-time", "title": "Published", "enhancements": {}}}
+    return {
+        "id": dashboard_id,
+        "type": "dashboard",
+        "attributes": {
+            "title": title,
+            "description": description,
+            "panelsJSON": json.dumps(panels_json),
+            "optionsJSON": json.dumps({"useMargins": True, "syncColors": False, "hidePanelTitles": False}),
+            "timeRestore": False,
+            "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps({"query": {"query": "", "language": "kuery"},
+                                                                      "filter": []})},
+            "controlGroupInput": {
+                "controlStyle": "oneLine", "chainingSystem": "HIERARCHICAL",
+                "panelsJSON": json.dumps(control_panels),
+                "ignoreParentSettingsJSON": json.dumps({"ignoreFilters": False, "ignoreQuery": False,
+                                                        "ignoreTimerange": False, "ignoreValidations": False}),
+            },
+        },
+        "references": references,
+    }
+
+
+def overview_dashboard(alias: str) -> dict[str, Any]:
+    """News overview: what the articles are about, who and where, when, from which sources."""
+    charts = {c.id.rsplit(f"newsetl-{alias}-", 1)[1]: c.id for c in overview_charts(alias)}
+    panels = [
+        ("lens", charts["articles-over-time"], 0, 0, 48, 10),
+        ("lens", charts["top-persons"], 0, 10, 16, 14),
+        ("lens", charts["top-organisations"], 16, 10, 16, 14),
+        ("lens", charts["top-places"], 32, 10, 16, 14),
+        ("lens", charts["mentioned-dates"], 0, 24, 24, 12),
+        ("lens", charts["top-sources"], 24, 24, 12, 12),
+        ("lens", charts["languages"], 36, 24, 12, 12),
+        ("search", saved_search(alias)["id"], 0, 36, 48, 16),
+    ]
+    controls = [("entities.person", "Person"), ("entities.org", "Organisation"), ("entities.place", "Place"),
+                ("source", "Source")]
+    return dashboard(f"newsetl-{alias}-overview", "News overview", "Articles, entities and dates indexed by newsetl",
+                     panels, controls, data_view_id(alias))
+
+
+def health_dashboard(alias: str) -> dict[str, Any]:
+    """Pipeline health: what each run did and how long its stages took."""
+    ids = [c.id for c in health_charts(alias)]
+    panels = [("lens", ids[0], 0, 0, 48, 12), ("lens", ids[1], 0, 12, 24, 12), ("lens", ids[2], 24, 12, 24, 12)]
+    return dashboard(f"newsetl-{alias}-health", "Pipeline health", "Run reports written by every newsetl run",
+                     panels, [], runs_view_id(alias))
 
 
 def saved_search(alias: str) -> dict[str, Any]:
@@ -71,7 +214,10 @@ def saved_search(alias: str) -> dict[str, Any]:
 
 def build_saved_objects(alias: str = "news") -> list[dict[str, Any]]:
     """Every saved object the project ships, in import order (referenced objects first)."""
-    objects = [data_view(alias), saved_search(alias)]
+    objects = [data_view(alias), runs_data_view(alias), saved_search(alias)]
+    objects += [chart.saved_object(data_view_id(alias)) for chart in overview_charts(alias)]
+    objects += [chart.saved_object(runs_view_id(alias)) for chart in health_charts(alias)]
+    objects += [overview_dashboard(alias), health_dashboard(alias)]
     for obj in objects:
         obj["coreMigrationVersion"] = CORE_MIGRATION_VERSION
         obj["typeMigrationVersion"] = TYPE_MIGRATION_VERSION
@@ -96,27 +242,85 @@ def mapped_fields(properties: dict[str, Any] | None = None, prefix: str = "") ->
     return fields
 
 
-def validate(objects: list[dict[str, Any]], fields: set[str]) -> list[str]:
-    """Problems that would break the import or a view: missing references, unknown fields, bad time field."""
+def fields_by_view(alias: str = "news") -> dict[str, set[str]]:
+    """The fields each shipped data view can use, read off the mappings the pipeline writes."""
+    return {data_view_id(alias): mapped_fields(), runs_view_id(alias): mapped_fields(runs_mappings()["properties"])}
+
+
+def validate(objects: list[dict[str, Any]], fields: dict[str, set[str]]) -> list[str]:
+    """Problems that would break the import or a view: missing references, unknown fields, bad time fields."""
     problems = []
     ids = {(o["type"], o["id"]) for o in objects}
     if len(ids) != len(objects):
         problems.append("duplicate saved object ids")
     for obj in objects:
         where = f"{obj['type']}/{obj['id']}"
-        for ref in obj.get("references", []):
+        refs = {r["name"]: r for r in obj.get("references", [])}
+        for ref in refs.values():
             if (ref["type"], ref["id"]) not in ids:
                 problems.append(f"{where}: reference {ref['name']} -> {ref['type']}/{ref['id']} does not exist")
         attrs = obj["attributes"]
-        if obj["type"] == "index-pattern" and attrs.get("timeFieldName") not in fields:
+        if obj["type"] == "index-pattern" and attrs.get("timeFieldName") not in fields.get(obj["id"], set()):
             problems.append(f"{where}: time field {attrs.get('timeFieldName')!r} is not in the mapping")
         if obj["type"] == "search":
             source = json.loads(attrs["kibanaSavedObjectMeta"]["searchSourceJSON"])
-            names = {r["name"] for r in obj.get("references", [])}
-            if source.get("indexRefName") not in names:
+            ref = refs.get(source.get("indexRefName"))
+            if not ref:
                 problems.append(f"{where}: indexRefName {source.get('indexRefName')!r} has no reference")
-            used = set(attrs.get("columns", [])) | {field for field, _order in attrs.get("sort", [])}
-            problems += [f"{where}: field {f!r} is not in the mapping" for f in sorted(used - fields)]
+                continue
+            used = set(attrs.get("columns", [])) | {fld for fld, _order in attrs.get("sort", [])}
+            unknown = sorted(used - fields.get(ref["id"], set()))
+            problems += [f"{where}: field {f!r} is not in the mapping" for f in unknown]
+        if obj["type"] == "lens":
+            problems += _lens_problems(where, attrs, refs, fields)
+        if obj["type"] == "dashboard":
+            problems += _dashboard_problems(where, attrs, refs, fields)
+    return problems
+
+
+def _lens_problems(where: str, attrs: dict[str, Any], refs: dict[str, Any], fields: dict[str, set[str]]) -> list[str]:
+    problems = []
+    layers = attrs["state"]["datasourceStates"]["formBased"]["layers"]
+    for layer_id, layer in layers.items():
+        ref = refs.get(f"indexpattern-datasource-layer-{layer_id}")
+        if not ref or ref["type"] != "index-pattern":
+            problems.append(f"{where}: layer {layer_id} has no data view reference")
+            continue
+        for col_id, column in layer["columns"].items():
+            fld = column.get("sourceField")
+            if fld != "___records___" and fld not in fields.get(ref["id"], set()):
+                problems.append(f"{where}: column {col_id} uses {fld!r}, not in the mapping of {ref['id']}")
+        order_ids = set(layer["columnOrder"])
+        if order_ids != set(layer["columns"]):
+            problems.append(f"{where}: columnOrder does not match the columns of layer {layer_id}")
+    vis = attrs["state"]["visualization"]
+    accessors = {a for lay in vis.get("layers", [vis]) for key in ("xAccessor", "splitAccessor")
+                 for a in [lay.get(key)] if a}
+    accessors |= {a for lay in vis.get("layers", [vis]) for key in ("accessors", "primaryGroups", "metrics")
+                  for a in lay.get(key, [])}
+    accessors |= {c["columnId"] for c in vis.get("columns", [])}
+    known = {col for layer in layers.values() for col in layer["columns"]}
+    problems += [f"{where}: visualization uses unknown column {a!r}" for a in sorted(accessors - known)]
+    return problems
+
+
+def _dashboard_problems(where: str, attrs: dict[str, Any], refs: dict[str, Any],
+                        fields: dict[str, set[str]]) -> list[str]:
+    problems = []
+    for panel in json.loads(attrs["panelsJSON"]):
+        name = f"{panel['panelIndex']}:{panel['panelRefName']}"
+        if name not in refs:
+            problems.append(f"{where}: panel {panel['panelIndex']} has no reference {name}")
+    controls = json.loads(attrs.get("controlGroupInput", {}).get("panelsJSON") or "{}")
+    for control_id, control in controls.items():
+        if control["type"] != "optionsListControl":
+            continue
+        ref = refs.get(f"controlGroup_{control_id}:optionsListDataView")
+        fld = control["explicitInput"]["fieldName"]
+        if not ref:
+            problems.append(f"{where}: control {control_id} has no data view reference")
+        elif fld not in fields.get(ref["id"], set()):
+            problems.append(f"{where}: control {control_id} filters on {fld!r}, not in the mapping")
     return problems
 
 

@@ -8,7 +8,14 @@ import yaml
 
 from pipeline.documents import to_document
 from pipeline.index.mapping import index_template, mappings
-from pipeline.kibana.saved_objects import NDJSON_PATH, build_saved_objects, main, mapped_fields, validate
+from pipeline.kibana.saved_objects import (
+    NDJSON_PATH,
+    build_saved_objects,
+    fields_by_view,
+    main,
+    mapped_fields,
+    validate,
+)
 from pipeline.models import Article, DateMention, EnrichedArticle, Enrichment, EntityMention
 from tests.conftest import REPO, have_docker_compose
 
@@ -79,17 +86,46 @@ def test_committed_saved_objects_are_generated_from_code():
 
 def test_saved_objects_reference_existing_objects_and_mapped_fields():
     objects = build_saved_objects()
-    assert validate(objects, mapped_fields()) == []
-    view = next(o for o in objects if o["type"] == "index-pattern")
-    assert (view["attributes"]["title"], view["attributes"]["timeFieldName"]) == ("news", "published_at")
+    assert validate(objects, fields_by_view()) == []
+    views = {o["attributes"]["title"]: o["attributes"]["timeFieldName"]
+             for o in objects if o["type"] == "index-pattern"}
+    assert views == {"news": "published_at", "news-runs": "started_at"}
+    dashboards = {o["attributes"]["title"]: o for o in objects if o["type"] == "dashboard"}
+    assert set(dashboards) == {"News overview", "Pipeline health"}
+    lens_titles = {o["id"]: o["attributes"]["title"] for o in objects if o["type"] == "lens"}
+    overview = [r["id"] for r in dashboards["News overview"]["references"] if r["type"] == "lens"]
+    assert {lens_titles[i] for i in overview} == {"Articles over time", "Top persons", "Top organisations",
+                                                  "Top places", "Mentioned dates", "Top sources", "Languages"}
+    controls = json.loads(dashboards["News overview"]["attributes"]["controlGroupInput"]["panelsJSON"])
+    assert {c["explicitInput"].get("fieldName") for c in controls.values()} == {
+        "entities.person", "entities.org", "entities.place", "source", None}  # None: the time slider
+
+
+def _object(objects, obj_type, title):
+    return next(o for o in objects if o["type"] == obj_type and o["attributes"]["title"] == title)
 
 
 def test_validator_catches_broken_objects():
     objects = build_saved_objects()
-    objects[1]["attributes"]["columns"].append("entities.nope")
-    objects[1]["references"][0]["id"] = "missing"
-    problems = validate(objects, mapped_fields())
-    assert any("entities.nope" in p for p in problems) and any("does not exist" in p for p in problems)
+    search = _object(objects, "search", "News articles")
+    search["attributes"]["columns"].append("entities.nope")
+    search["references"][0]["id"] = "missing"
+    persons = _object(objects, "lens", "Top persons")
+    persons["attributes"]["state"]["datasourceStates"]["formBased"]["layers"]["layer1"]["columns"]["values"][
+        "sourceField"] = "entities.people"
+    places = _object(objects, "lens", "Top places")
+    places["references"] = []
+    health = _object(objects, "dashboard", "Pipeline health")
+    health["references"] = health["references"][1:]
+    overview = _object(objects, "dashboard", "News overview")
+    controls = json.loads(overview["attributes"]["controlGroupInput"]["panelsJSON"])
+    next(iter(controls.values()))["explicitInput"]["fieldName"] = "entities.nobody"
+    overview["attributes"]["controlGroupInput"]["panelsJSON"] = json.dumps(controls)
+    problems = "\n".join(validate(objects, fields_by_view()))
+    for expected in ["'entities.nope' is not in the mapping", "does not exist", "uses 'entities.people'",
+                     "layer layer1 has no data view reference", "panel 1 has no reference 1:panel_1",
+                     "filters on 'entities.nobody'"]:
+        assert expected in problems
 
 
 def test_every_document_field_is_mapped():
