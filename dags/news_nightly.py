@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import Connection, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from pipeline import run
-from pipeline.airflow_settings import task_settings
+from pipeline.settings import settings_for_task
 
 DEFAULT_ARGS = {
     "owner": "newsetl",
@@ -23,6 +24,11 @@ DEFAULT_ARGS = {
     # The outer bound on a task that keeps retrying a barely-answering cluster inside one attempt.
     "execution_timeout": timedelta(hours=2),
 }
+
+
+def task_settings():
+    """Settings for a task: the Elasticsearch Airflow connection when it is defined, else the environment."""
+    return settings_for_task(Connection.get, AirflowNotFoundException)
 
 
 @dag(

@@ -9,10 +9,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Connection, dag, task
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from pipeline import run
-from pipeline.airflow_settings import task_settings
+from pipeline.settings import settings_for_task
+
+
+def task_settings():
+    """Settings for a task: the Elasticsearch Airflow connection when it is defined, else the environment."""
+    return settings_for_task(Connection.get, AirflowNotFoundException)
 
 
 @dag(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -159,6 +160,25 @@ def connection_env(*, host: str | None, port: int | None = None, scheme: str | N
         if value:
             env[var] = str(value)
     return env
+
+
+# The Airflow connection DAG tasks read Elasticsearch credentials from, when it is defined (UI, CLI, or
+# AIRFLOW_CONN_NEWSETL_ELASTICSEARCH); it wins over the ELASTICSEARCH_* variables.
+ES_CONNECTION_ID = "newsetl_elasticsearch"
+
+
+def settings_for_task(get_connection: Callable[[str], Any], not_found: type[Exception]) -> Settings:
+    """Settings for a DAG task: the Elasticsearch connection's fields when it exists, else the environment.
+
+    The DAG passes Airflow's `Connection.get` and its not-found exception, so this module never imports Airflow.
+    """
+    try:
+        conn = get_connection(ES_CONNECTION_ID)
+    except not_found:
+        return load_settings()
+    return load_settings(overrides=connection_env(host=conn.host, port=conn.port, scheme=conn.schema,
+                                                  login=conn.login, password=conn.password,
+                                                  extra=conn.extra_dejson))
 
 
 def load_settings(config_path: Path | str | None = None, env: dict[str, str] | None = None,
