@@ -37,7 +37,8 @@ def news_reenrich():
     def reenrich() -> dict:
         """Re-enrich outdated documents in place; returns the run's counts."""
         counts = run.reenrich(task_settings()).to_dict()
-        counts["rejections"] = counts["rejections"][:20]  # XCom stays small; the full list is in the task log
+        # XCom stays small: the first 20 of each list; the counts are complete, and the run is in news-runs.
+        counts["rejections"], counts["warnings"] = counts["rejections"][:20], counts["warnings"][:20]
         return counts
 
     reenrich()
