@@ -66,13 +66,18 @@ def enrich_articles(
         results = enrich_in_workers(nlp, items, processes=n_process, max_words=batch_words, max_items=batch_size,
                                     entity_config=entity_config)
     else:
-        results = (
-            result
-            for batch in word_batches(items, max_words=batch_words, max_items=batch_size)
-            for result in enrich_texts(nlp, batch, batch_size=len(batch), entity_config=entity_config)
-        )
+        results = _enrich_here(nlp, items, batch_words=batch_words, batch_size=batch_size,
+                               entity_config=entity_config)
     for enrichment, article in results:
         yield EnrichedArticle(article, enrichment)
+
+
+def _enrich_here(nlp: Language, items: Iterable[tuple[str, date | None, Article]], *, batch_words: int,
+                 batch_size: int, entity_config: EntityConfig | None) -> Iterator[tuple[Enrichment, Article]]:
+    for batch in word_batches(items, max_words=batch_words, max_items=batch_size):
+        # As in the workers: spaCy's strings for this batch are freed after it, so memory stays flat.
+        with nlp.memory_zone():
+            yield from enrich_texts(nlp, batch, batch_size=len(batch), entity_config=entity_config)
 
 
 def _day(published_at: str | None) -> date | None:

@@ -58,3 +58,16 @@ def test_a_dead_worker_fails_the_run_loudly(nlp, monkeypatch):
     with pytest.raises(InfrastructureError, match="NLP worker process died"):
         list(enrich_in_workers(nlp, [(t, None, i) for i, t in enumerate(TEXTS)], processes=2, max_words=30,
                                max_items=3, entity_config=None))
+
+
+@pytest.mark.integration
+def test_enrich_articles_gives_the_same_documents_with_one_or_two_processes(nlp):
+    from pipeline.enrich import enrich_articles
+    from pipeline.models import Article
+
+    articles = [Article(doc_id=str(i), ref=str(i), source="s", title=f"Story {i}", body=text,
+                        published_at="2019-06-25") for i, text in enumerate(TEXTS)]
+    one = list(enrich_articles(nlp, articles, n_process=1, batch_words=30, batch_size=3))
+    two = list(enrich_articles(nlp, articles, n_process=2, batch_words=30, batch_size=3))
+    assert one == two and [e.article for e in one] == articles
+    assert any(m.canonical == "Hulusi Akar" for m in one[0].enrichment.entities)
