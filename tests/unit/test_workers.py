@@ -70,4 +70,4 @@ def test_enrich_articles_gives_the_same_documents_with_one_or_two_processes(nlp)
     one = list(enrich_articles(nlp, articles, n_process=1, batch_words=30, batch_size=3))
     two = list(enrich_articles(nlp, articles, n_process=2, batch_words=30, batch_size=3))
     assert one == two and [e.article for e in one] == articles
-    assert any(m.canonical == "Hulusi Akar" for m in one[0].enrichment.entities)
+    assert any(m.canonical == "Mark Esper" for m in one[0].enrichment.entities)  # and it did find entities
