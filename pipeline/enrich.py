@@ -22,7 +22,6 @@ def enrich_texts(
     items: Iterable[tuple[str, date | None, Context]],
     *,
     batch_size: int = 64,
-    n_process: int = 1,
     entity_config: EntityConfig | None = None,
 ) -> Iterator[tuple[Enrichment, Context]]:
     """Enrich (text, publication day, context) triples in order; the context is passed through untouched.
@@ -31,8 +30,8 @@ def enrich_texts(
     mentions and dates are reported against the original text.
     """
     as_tuples = ((recase_shouting(text), (text, day, context)) for text, day, context in items)
-    for doc, (text, day, context) in nlp.pipe(as_tuples, as_tuples=True, batch_size=batch_size,
-                                               n_process=n_process):
+    # In this process: parallelism is pipeline.workers' job (whole batches per worker), not nlp.pipe's.
+    for doc, (text, day, context) in nlp.pipe(as_tuples, as_tuples=True, batch_size=batch_size):
         raw = [RawMention(text[ent.start_char:ent.end_char], ent.label_, ent.start_char, ent.end_char)
                for ent in doc.ents]
         entities = canonicalize(doc.text, raw, entity_config)

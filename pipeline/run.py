@@ -158,9 +158,16 @@ def changed_only(client: Elasticsearch, articles: Iterable[Article], settings: S
                           on_unchanged=count)
 
 
-def _run_id(kind: str, report: RunReport) -> str:
+def _close_run(client: Elasticsearch, settings: Settings, report: RunReport, kind: str,
+               started: float) -> RunReport:
+    """Stamp the run's duration and end, and record it in the runs index."""
+    report.seconds["total"] = round(time.perf_counter() - started, 3)
+    report.finished_at = utcnow().isoformat()
     # Two runs can start in the same second; the random part keeps their reports apart.
-    return f"{kind}:{report.started_at}:{uuid.uuid4().hex[:8]}"
+    run_id = f"{kind}:{report.started_at}:{uuid.uuid4().hex[:8]}"
+    record_run(client, settings.index, run_documents(report.to_dict(), run_id=run_id, kind=kind,
+                                                     pipeline_version=version_of(settings)))
+    return report
 
 
 def _counted(items: Iterable[EnrichedArticle], report: RunReport) -> Iterator[EnrichedArticle]:
@@ -187,11 +194,7 @@ def ingest(paths: Iterable[Path | str], settings: Settings, *, client: Elasticse
                             report)
     enriched = enrich_stream(settings, articles)
     write_index(client, _counted(enriched, report), settings, report, now=now)
-    report.seconds["total"] = round(time.perf_counter() - started, 3)
-    report.finished_at = utcnow().isoformat()
-    record_run(client, settings.index, run_documents(report.to_dict(), run_id=_run_id("ingest", report),
-                                                     kind="ingest", pipeline_version=version_of(settings)))
-    return report
+    return _close_run(client, settings, report, "ingest", started)
 
 
 def reenrich(settings: Settings, *, client: Elasticsearch | None = None) -> RunReport:
@@ -213,11 +216,7 @@ def reenrich(settings: Settings, *, client: Elasticsearch | None = None) -> RunR
 
     stale = changed_only(client, counted(iter_indexed_articles(client, settings.index)), settings, report)
     write_index(client, _counted(enrich_stream(settings, stale), report), settings, report, now=now)
-    report.seconds["total"] = round(time.perf_counter() - started, 3)
-    report.finished_at = utcnow().isoformat()
-    record_run(client, settings.index, run_documents(report.to_dict(), run_id=_run_id("reenrich", report),
-                                                     kind="reenrich", pipeline_version=version_of(settings)))
-    return report
+    return _close_run(client, settings, report, "reenrich", started)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -114,7 +114,7 @@ def decode_text(data: bytes) -> DecodedText | None:
     except UnicodeDecodeError:
         pass
     declared = _declared_charset(data[:4096])
-    if declared and codecs.lookup(declared).name not in ("utf-8", "utf-8-sig"):
+    if declared and declared not in ("utf-8", "utf-8-sig"):  # already a normalised codec name
         try:
             return DecodedText(data.decode(declared), declared)
         except (UnicodeDecodeError, LookupError):

@@ -54,6 +54,11 @@ def tuned(settings: Settings, **index) -> Settings:
     return settings.model_copy(update={"index": settings.index.model_copy(update=values)})
 
 
+def through(settings: Settings, url: str) -> Settings:
+    """Settings that reach Elasticsearch at another URL (the fault proxy)."""
+    return settings.model_copy(update={"elasticsearch": settings.elasticsearch.model_copy(update={"url": url})})
+
+
 def documents(client: Elasticsearch, alias: str) -> dict[str, dict]:
     client.indices.refresh(index=alias)
     hits = client.search(index=alias, size=1000, sort=["_doc"])["hits"]["hits"]
@@ -97,8 +102,7 @@ def test_throttled_and_unavailable_bulk_requests_are_retried_until_they_succeed(
         return json.dumps(response).encode()
 
     proxy = FaultProxy(es_url, plan=plan, rewrite=rewrite)
-    settings = tuned(es_settings.model_copy(update={"elasticsearch": es_settings.elasticsearch.model_copy(
-        update={"url": proxy.start()})}), retry_seconds=30.0)
+    settings = tuned(through(es_settings, proxy.start()), retry_seconds=30.0)
     try:
         report = ingest([tmp_path / "in"], settings)
     finally:
@@ -115,8 +119,7 @@ def test_throttled_and_unavailable_bulk_requests_are_retried_until_they_succeed(
 def test_bulk_that_stays_unavailable_fails_the_run_after_the_retry_budget(es_settings, es_url, tmp_path):
     write_articles(tmp_path / "in", 4)
     proxy = FaultProxy(es_url, plan=lambda m, path, c: Fault(503) if path.endswith("/_bulk") else None)
-    settings = tuned(es_settings.model_copy(update={"elasticsearch": es_settings.elasticsearch.model_copy(
-        update={"url": proxy.start()})}))
+    settings = tuned(through(es_settings, proxy.start()))
     try:
         with pytest.raises(InfrastructureError, match=r"indexing into .* failed: HTTP 503"):
             ingest([tmp_path / "in"], settings)
