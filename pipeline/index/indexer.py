@@ -19,9 +19,14 @@ from pipeline.errors import InfrastructureError
 from pipeline.index.mapping import MAPPING_VERSION, concrete_index_name, index_template, template_name
 from pipeline.models import Article, EnrichedArticle, Rejection
 from pipeline.settings import IndexSettings
+from pipeline.stories import Fingerprint, StoryCandidate, assign_stories, fingerprint
 
 INFRA_ERRORS = (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout, es_exceptions.TransportError,
                  es_exceptions.ApiError, helpers.BulkIndexError)
+# Band keys per lookup request: well under Elasticsearch's index.max_terms_count (65,536).
+_BANDS_PER_LOOKUP = 10_000
+# Documents per lookup answer (index.max_result_window); more candidates than this is logged, not fatal.
+_CANDIDATES_PER_LOOKUP = 10_000
 # Statuses that mean "not now" rather than "never": overloaded, restarting, behind a proxy that lost it.
 _TRANSIENT_STATUS = (429, 502, 503, 504)
 
@@ -94,8 +99,8 @@ def _check_mapping_version(client: Elasticsearch, alias: str, index: str) -> Non
     if found != MAPPING_VERSION:
         raise InfrastructureError(
             f"alias {alias!r} points at {index!r}, built for mapping version {found}, but this version of newsetl "
-            f"writes mapping version {MAPPING_VERSION}; rebuild the index (delete it and re-run, or ingest into a "
-            f"new alias with NEWSETL_INDEX_ALIAS)"
+            f"writes mapping version {MAPPING_VERSION}; run `newsetl index migrate` to rebuild it behind the alias "
+            f"(searches keep working meanwhile)"
         )
 
 
@@ -141,6 +146,7 @@ def _index_chunk(
         actions.append({"_op_type": "index", "_index": alias, "_id": doc_id, "_source": source})
     if not actions:
         return
+    _add_stories(client, alias, actions, settings)
 
     def send() -> list[tuple[bool, dict[str, Any]]]:
         # One request per chunk (chunk_size=len(actions)), so a retry re-sends the whole chunk; ids are
@@ -157,8 +163,47 @@ def _index_chunk(
         ref = docs.get(doc_id, ("?", {}))[0]
         if ok:
             yield IndexOutcome(doc_id, ref, "indexed")
+        elif _is_blocked(item):
+            # Not this document's fault: the index is read-only (a migration, or the disk flood-stage watermark).
+            raise InfrastructureError(f"{alias!r} refuses writes ({_item_reason(item)}); a `newsetl index migrate` "
+                                      f"may be running or the cluster's disk is full: retry later")
         else:
             yield IndexOutcome(doc_id, ref, "rejected", _item_reason(item))
+    # The next chunk looks its stories up in the index: these documents must be searchable by then.
+    with_retries(settings)(client.indices.refresh, index=alias)
+
+
+def _add_stories(client: Elasticsearch, alias: str, actions: list[dict[str, Any]], settings: IndexSettings) -> None:
+    """Fingerprint each new document and give it the story of a stored or earlier copy (pipeline/stories.py)."""
+    prints = [(action["_id"], fingerprint(action["_source"]["body"])) for action in actions]
+    known = _known_stories(client, alias, {band for _doc_id, fp in prints for band in fp.bands}, settings)
+    stories = assign_stories(prints, known)
+    for action, (doc_id, fp) in zip(actions, prints, strict=True):
+        action["_source"].update(story_id=stories[doc_id], story_bands=list(fp.bands),
+                                 story_signature=fp.encoded() if fp.comparable else None)
+
+
+def _known_stories(client: Elasticsearch, alias: str, bands: set[str],
+                   settings: IndexSettings) -> list[StoryCandidate]:
+    """Stored documents sharing at least one LSH band key with the chunk: the candidates for its stories."""
+    found: dict[str, StoryCandidate] = {}
+    ordered = sorted(bands)
+    for start in range(0, len(ordered), _BANDS_PER_LOOKUP):
+        response = with_retries(settings)(
+            client.search, index=alias, query={"terms": {"story_bands": ordered[start:start + _BANDS_PER_LOOKUP]}},
+            size=_CANDIDATES_PER_LOOKUP, source_includes=["story_id", "story_signature", "story_bands"],
+            track_total_hits=True,
+        )
+        hits = response["hits"]["hits"]
+        if response["hits"]["total"]["value"] > len(hits):
+            log.warning("%d stored documents share band keys with this chunk; only %d were compared",
+                        response["hits"]["total"]["value"], len(hits))
+        for hit in hits:
+            source = hit.get("_source", {})
+            found[hit["_id"]] = StoryCandidate(hit["_id"], source.get("story_id") or hit["_id"],
+                                               Fingerprint.decode(source.get("story_signature"),
+                                                                  source.get("story_bands")))
+    return list(found.values())
 
 
 def skip_unchanged(
@@ -230,6 +275,11 @@ def _existing_hashes(client: Elasticsearch, alias: str, ids: list[str], settings
         for doc in response["docs"]
         if doc.get("found") and doc.get("_source")
     }
+
+
+def _is_blocked(item: dict[str, Any]) -> bool:
+    error = item.get("error")
+    return isinstance(error, dict) and error.get("type") == "cluster_block_exception"
 
 
 def _item_reason(item: dict[str, Any]) -> str:

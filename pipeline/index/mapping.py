@@ -7,7 +7,8 @@ from typing import Any
 from pipeline.entities import FACETS
 
 # Bump when the mapping changes; a new concrete index `<alias>-v<N>` is then built behind the alias.
-MAPPING_VERSION = 1  # no released index yet; from the first release on, every change bumps this
+# v2: story_id, story_bands and story_signature (duplicate stories). `newsetl index migrate` moves an alias across.
+MAPPING_VERSION = 2
 
 # Mentioned dates keep their precision: "2019", "2019-06" and "2019-06-26" are all valid values.
 DATE_WITH_PRECISION = "strict_date_optional_time||yyyy-MM||yyyy"
@@ -46,6 +47,11 @@ def mappings() -> dict[str, Any]:
             "word_count": {"type": "integer"},
             "ingested_at": {"type": "date"},
             "pipeline_version": {"type": "keyword"},
+            # Copies of one story share story_id (pipeline/stories.py); the band keys are the index's LSH table,
+            # the signature is kept (not indexed) to confirm a candidate before joining its story.
+            "story_id": {"type": "keyword"},
+            "story_bands": {"type": "keyword"},
+            "story_signature": {"type": "keyword", "index": False, "doc_values": False},
             "content_hash": {"type": "keyword", "index": False, "doc_values": False},
             "input_ref": {"type": "keyword", "ignore_above": 1024},
             # Unknown input keys are kept in _source for reference but not indexed or searchable.
