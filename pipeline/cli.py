@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reenrich", help="re-run enrichment over indexed articles after a model or entities.yml change")
     p.add_argument("--json", action="store_true", help="print the run report as JSON")
 
+    p = sub.add_parser("index", help="the index behind the alias: status, and migrate to the current mapping")
+    p.add_argument("action", choices=["status", "migrate"])
+    p.add_argument("--rebuild", action="store_true",
+                   help="migrate: re-enrich every article instead of copying documents and re-enriching outdated ones")
+    p.add_argument("--keep-old", action="store_true", help="migrate: keep the old index (read-only) after the swap")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
     p = sub.add_parser("server", help="the embedded Elasticsearch-compatible server (when ELASTICSEARCH_URL is unset)")
     p.add_argument("action", choices=["start", "stop", "status"])
     return parser
@@ -72,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         handler = {"ingest": cmd_ingest, "search": cmd_search, "extract": cmd_extract, "enrich": cmd_enrich,
-                   "reenrich": cmd_reenrich, "server": cmd_server}[args.command]
+                   "reenrich": cmd_reenrich, "index": cmd_index, "server": cmd_server}[args.command]
         return handler(args, settings)
     except (InfrastructureError, ModelNotInstalled) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -117,6 +124,41 @@ def cmd_reenrich(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         print_report(report.to_dict(), Console(highlight=False))
+    return EXIT_OK
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl index status|migrate."""
+    from pipeline.index.client import connect
+    from pipeline.index.lifecycle import index_status
+    from pipeline.run import migrate, version_of
+
+    client = connect(settings)
+    if args.action == "status":
+        status = index_status(client, settings.index.alias, version_of(settings))
+        if args.json:
+            print(json.dumps(status, ensure_ascii=False, indent=2))
+            return EXIT_OK
+        console = Console(highlight=False)
+        console.print(f"[cyan]{escape(status['alias'])}[/] -> {escape(status['index'])}: {status['documents']} "
+                      f"documents, mapping v{status['mapping_version']} (this version writes "
+                      f"v{status['code_mapping_version']})")
+        for version, docs in status["pipeline_versions"].items():
+            mark = " (current)" if version == status["current_pipeline_version"] else ""
+            console.print(f"  {docs:>8}  {escape(version)}{mark}")
+        console.print("[yellow]run `newsetl index migrate`[/]" if status["migrate"] else "[green]up to date[/]")
+        return EXIT_OK
+    with err.status("Migrating (searches keep using the old index until the swap) ..."):
+        migration, report = migrate(settings, rebuild=args.rebuild, keep_old=args.keep_old, client=client)
+    if args.json:
+        print(json.dumps({"migration": migration.to_dict(), "report": report.to_dict()}, ensure_ascii=False,
+                         indent=2))
+        return EXIT_OK
+    console = Console(highlight=False)
+    console.print(f"[green]{escape(migration.alias)}[/] now points at [bold]{escape(migration.new_index)}[/] "
+                  f"({migration.new_count} documents; {migration.copied} copied, {report.enriched} re-enriched, "
+                  f"{report.unchanged} already current); old index {escape(migration.old_index)} "
+                  + ("dropped" if migration.old_dropped else "kept, read-only"))
     return EXIT_OK
 
 

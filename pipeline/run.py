@@ -27,6 +27,7 @@ from pipeline.entities import load_entity_config
 from pipeline.errors import InfrastructureError
 from pipeline.index.client import connect
 from pipeline.index.indexer import ensure_index, index_articles, iter_indexed_articles, skip_unchanged
+from pipeline.index.lifecycle import Migration, migrate_index
 from pipeline.index.runs import record_run, run_documents
 from pipeline.models import Article, EnrichedArticle, Rejection
 from pipeline.nlp import load_nlp
@@ -208,15 +209,51 @@ def reenrich(settings: Settings, *, client: Elasticsearch | None = None) -> RunR
     client = client or connect(settings)
     ensure_index(client, settings.index)
     started = time.perf_counter()
+    refresh_stale(client, settings, report, source_index=settings.index.alias, target_index=settings.index.alias,
+                  now=now)
+    return _close_run(client, settings, report, "reenrich", started)
+
+
+def refresh_stale(client: Elasticsearch, settings: Settings, report: RunReport, *, source_index: str,
+                  target_index: str, now: datetime) -> None:
+    """Enrich the articles stored in `source_index` whose document in `target_index` is missing or outdated."""
+    source = settings.index.model_copy(update={"alias": source_index})
+    target = settings.model_copy(update={"index": settings.index.model_copy(update={"alias": target_index})})
 
     def counted(articles: Iterable[Article]) -> Iterator[Article]:
         for article in articles:
             report.seen += 1
             yield article
 
-    stale = changed_only(client, counted(iter_indexed_articles(client, settings.index)), settings, report)
-    write_index(client, _counted(enrich_stream(settings, stale), report), settings, report, now=now)
-    return _close_run(client, settings, report, "reenrich", started)
+    stale = changed_only(client, counted(iter_indexed_articles(client, source)), target, report)
+    write_index(client, _counted(enrich_stream(target, stale), report), target, report, now=now)
+
+
+def migrate(settings: Settings, *, rebuild: bool = False, keep_old: bool = False,
+            client: Elasticsearch | None = None) -> tuple[Migration, RunReport]:
+    """`newsetl index migrate`: rebuild the index behind the alias under the current mapping and pipeline version.
+
+    Default: server-side copy into the new index, then re-enrich only the documents whose pipeline version is
+    outdated. `rebuild`: re-enrich every article from the stored clean text (when the copy itself would not fit
+    the new mapping). Either way nothing is fetched from the sources again.
+    """
+    now = utcnow()
+    report = RunReport(started_at=now.isoformat(), partition="migrate")
+    client = client or connect(settings)
+    load_nlp(settings.nlp.model)  # fail on a missing model before touching the index
+    started = time.perf_counter()
+
+    def fill(old_index: str, new_index: str) -> None:
+        source = new_index if not rebuild else old_index
+        refresh_stale(client, settings, report, source_index=source, target_index=new_index, now=now)
+        if report.rejections:
+            first = report.rejections[0]
+            raise InfrastructureError(f"{report.rejected} article(s) could not be re-enriched (first: "
+                                      f"{first['ref']}: {first['reason']})")
+
+    migration = migrate_index(client, settings.index, mode="rebuild" if rebuild else "reindex", now=now, fill=fill,
+                              keep_old=keep_old)
+    return migration, _close_run(client, settings, report, "migrate", started)
 
 
 # ---------------------------------------------------------------------------------------------------------------

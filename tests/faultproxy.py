@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from pipeline.settings import Settings
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -99,3 +101,15 @@ class FaultProxy:
     def statuses(self, path_suffix: str) -> list[int]:
         """Statuses answered to requests whose path ends with `path_suffix`, in order."""
         return [status for _method, path, status in self.seen if path.endswith(path_suffix)]
+
+
+def tuned(settings: Settings, **index) -> Settings:
+    """Settings with small bulk chunks and fast, short retries, so faults show up quickly."""
+    values = {"bulk_chunk_size": 4, "retry_seconds": 2.0, "retry_initial_backoff": 0.05, "request_timeout": 5.0}
+    values.update(index)
+    return settings.model_copy(update={"index": settings.index.model_copy(update=values)})
+
+
+def through(settings: Settings, url: str) -> Settings:
+    """Settings that reach Elasticsearch at another URL (the fault proxy)."""
+    return settings.model_copy(update={"elasticsearch": settings.elasticsearch.model_copy(update={"url": url})})

@@ -23,9 +23,8 @@ from elasticsearch import Elasticsearch
 from pipeline.errors import InfrastructureError
 from pipeline.index.embedded import ensure_embedded_server, free_port, stop_embedded_server
 from pipeline.run import clean_stage, discover, ingest
-from pipeline.settings import Settings
 from tests.conftest import REPO, make_settings
-from tests.faultproxy import Fault, FaultProxy
+from tests.faultproxy import Fault, FaultProxy, through, tuned
 
 pytestmark = pytest.mark.integration
 
@@ -45,18 +44,6 @@ def write_articles(folder: Path, count: int = 12) -> list[Path]:
         path.write_text(json.dumps(record) + "\n")
         paths.append(path)
     return paths
-
-
-def tuned(settings: Settings, **index) -> Settings:
-    """Settings with small bulk chunks and fast, short retries, so faults show up quickly."""
-    values = {"bulk_chunk_size": 4, "retry_seconds": 2.0, "retry_initial_backoff": 0.05, "request_timeout": 5.0}
-    values.update(index)
-    return settings.model_copy(update={"index": settings.index.model_copy(update=values)})
-
-
-def through(settings: Settings, url: str) -> Settings:
-    """Settings that reach Elasticsearch at another URL (the fault proxy)."""
-    return settings.model_copy(update={"elasticsearch": settings.elasticsearch.model_copy(update={"url": url})})
 
 
 def documents(client: Elasticsearch, alias: str) -> dict[str, dict]:
