@@ -14,10 +14,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.settings import Settings, load_settings
 
 EXIT_OK, EXIT_INFRA, EXIT_USAGE = 0, 1, 2
+# Facet filters of `newsetl search`: entity types, then the article's source and language (pipeline/index/search.py).
+FACET_FLAGS = ("person", "org", "place", "norp", "event", "product", "work_of_art", "law", "language_mentioned",
+               "source", "language")
 
 err = Console(stderr=True, highlight=False)
 
@@ -39,14 +43,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path)
     p.add_argument("--json", action="store_true", help="print the run report as JSON")
 
-    p = sub.add_parser("search", help="full-text and faceted search")
-    p.add_argument("query", nargs="?", default=None)
-    p.add_argument("--person", action="append", default=[], help="filter by person (repeatable)")
-    p.add_argument("--org", action="append", default=[], help="filter by organisation (repeatable)")
-    p.add_argument("--place", action="append", default=[], help="filter by place (repeatable)")
-    p.add_argument("--from", dest="date_from", type=_parse_date, help="published on or after (YYYY-MM-DD)")
-    p.add_argument("--to", dest="date_to", type=_parse_date, help="published on or before (YYYY-MM-DD)")
-    p.add_argument("--size", type=int, default=10, help="number of hits (default 10)")
+    p = sub.add_parser("search", help="full-text and faceted search",
+                       description="Full-text search (title boosted, English stemming) with exact-value filters on "
+                                   "every facet; repeated filters must all match.")
+    p.add_argument("query", nargs="?", default=None, help="words to find (no query syntax: operators are words)")
+    facets = p.add_argument_group("facet filters (exact values, repeatable)")
+    for facet in FACET_FLAGS:
+        facets.add_argument(f"--{facet.replace('_', '-')}", dest=f"facet_{facet}", action="append", default=[],
+                            metavar="VALUE")
+    dates = p.add_argument_group("date ranges (YYYY-MM-DD, inclusive)")
+    dates.add_argument("--from", dest="published_from", type=_parse_date, help="published on or after")
+    dates.add_argument("--to", dest="published_to", type=_parse_date, help="published on or before")
+    dates.add_argument("--mentioned-from", type=_parse_date, help="mentions a date on or after")
+    dates.add_argument("--mentioned-to", type=_parse_date, help="mentions a date on or before")
+    p.add_argument("--collapse", action="store_true", help="one hit per story, with how many copies it has")
+    p.add_argument("--sort", choices=["relevance", "newest", "oldest"], default="relevance")
+    p.add_argument("--page", type=int, default=1, help="page number, from 1")
+    p.add_argument("--size", type=int, default=10, help="hits per page (default 10)")
+    p.add_argument("--facets", dest="facet_size", type=int, default=5, help="top values shown per facet (default 5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("extract", help="HTML -> article fields, JSONL on stdin/stdout")
@@ -179,40 +193,78 @@ def print_report(report: dict[str, Any], console: Console) -> None:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    """newsetl search: hits with highlights and top facet values."""
+    """newsetl search: a table of hits with highlights, then top facet values and paging."""
     from pipeline.index.client import connect
     from pipeline.index.search import SearchRequest, search
 
-    request = SearchRequest(
-        query=args.query, person=tuple(args.person), org=tuple(args.org), place=tuple(args.place),
-        date_from=args.date_from, date_to=args.date_to, size=args.size,
-    )
+    filters = {facet: tuple(getattr(args, f"facet_{facet}")) for facet in FACET_FLAGS
+               if getattr(args, f"facet_{facet}")}
+    try:
+        request = SearchRequest(
+            query=args.query, filters=filters, published_from=args.published_from, published_to=args.published_to,
+            mentioned_from=args.mentioned_from, mentioned_to=args.mentioned_to, page=args.page, size=args.size,
+            sort=args.sort, collapse=args.collapse, facet_size=args.facet_size)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return EXIT_USAGE
     result = search(connect(settings), settings.index.alias, request)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK
-    console = Console(highlight=False)
-    console.print(f"[bold]{result.total}[/] article(s) in [cyan]{settings.index.alias}[/]")
-    for hit in result.hits:
-        published = (hit.get("published_at") or "undated")[:10]
-        # Titles, sources and URLs are indexed input: escaped so they can never act as console markup.
-        console.print(f"\n[bold]{escape(str(hit.get('title')))}[/]  "
-                      f"[dim]{published} · {escape(str(hit.get('source')))} · {hit['id'][:12]}[/]")
-        if hit.get("url"):
-            console.print(f"  [blue]{escape(hit['url'])}[/]")
-        for fragment in hit.get("highlight", {}).get("body", [])[:2]:
-            console.print("  … " + " ".join(fragment.split()) + " …", markup=False)
-    console.print()
+    print_search_result(result, settings.index.alias, Console(highlight=False))
+    return EXIT_OK
+
+
+def highlighted(fragment: str) -> Text:
+    """A highlight fragment as rich Text: the matched words bold, everything else literal (never markup)."""
+    from pipeline.index.search import HIGHLIGHT_POST, HIGHLIGHT_PRE
+
+    text = Text()
+    for i, part in enumerate(" ".join(fragment.split()).split(HIGHLIGHT_PRE)):
+        matched, _, rest = part.partition(HIGHLIGHT_POST) if i else ("", "", part)
+        text.append(matched, style="bold yellow")
+        text.append(rest)
+    return text
+
+
+def print_search_result(result: Any, alias: str, console: Console) -> None:
+    """The readable form of a SearchResult: summary line, hit table, facet grid, paging hint."""
+    unit = "stories" if result.collapsed else "articles"
+    console.print(f"[bold]{result.total}[/] article(s), [bold]{result.stories}[/] distinct story(ies) in "
+                  f"[cyan]{escape(alias)}[/]" + (f" · page {result.page} of {result.pages} ({unit})"
+                                                  if result.pages > 1 else ""))
+    if result.hits:
+        table = Table(show_lines=True, expand=True)
+        table.add_column("#", justify="right", style="dim", no_wrap=True)
+        table.add_column("published", no_wrap=True)
+        table.add_column("article", ratio=1)
+        table.add_column("source", style="cyan", no_wrap=True)
+        if result.collapsed:
+            table.add_column("copies", justify="right")
+        for rank, hit in enumerate(result.hits, start=(result.page - 1) * result.size + 1):
+            # Titles, sources, URLs and fragments are indexed input: built as Text, so they never act as markup.
+            cell = Text(str(hit.get("title") or "(no title)"), style="bold")
+            for fragment in hit.get("highlight", {}).get("body", [])[:2]:
+                cell.append("\n… ").append_text(highlighted(fragment)).append(" …")
+            if hit.get("url"):
+                cell.append("\n" + hit["url"], style="blue")
+            row = [str(rank), (hit.get("published_at") or "undated")[:10], cell, Text(str(hit.get("source") or ""))]
+            if result.collapsed:
+                others = {c.get("source") for c in hit.get("copies_seen_in", [])} - {None}
+                row.append(Text(str(hit.get("copies", 1)) + (f"\n{', '.join(sorted(others))}" if others else "")))
+            table.add_row(*row)
+        console.print(table)
     console.print("[bold]Top facet values[/]")
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="cyan", no_wrap=True)
     grid.add_column()
-    rows = [(facet, result.facets.get(facet, [])) for facet in ("person", "org", "place", "source", "language")]
-    rows.append(("mentioned", result.mentioned_dates))
+    rows = [(facet, values) for facet, values in result.facets.items() if values]
+    rows.append(("mentioned dates", result.mentioned_dates))
     for facet, values in rows:
-        grid.add_row(facet, escape(" · ".join(f"{value} ({count})" for value, count in values)) or "—")
+        grid.add_row(facet.replace("_", " "), Text(" · ".join(f"{value} ({count})" for value, count in values) or "—"))
     console.print(grid)
-    return EXIT_OK
+    if result.page < result.pages:
+        console.print(f"[dim]next page: --page {result.page + 1}[/]")
 
 
 def _jsonl_records(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:

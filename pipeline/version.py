@@ -6,6 +6,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 import spacy.util
 
+# Bump when the documents this code writes change shape or meaning (a derived field added, computed differently),
+# so every stored document counts as outdated and `newsetl index migrate` / re-enrichment rewrites it even between
+# two builds that share a package version. 2: story_id and its fingerprint.
+DOCUMENT_VERSION = 2
+
 
 def code_version() -> str:
     """Installed version of the newsetl distribution."""
@@ -16,9 +21,9 @@ def code_version() -> str:
 
 
 def pipeline_version(model: str, entity_rules: str = "none") -> str:
-    """'newsetl-<code>/<model>-<model version>/entities-<rules fingerprint>' for `pipeline_version`.
+    """'newsetl-<code>/doc-<N>/<model>-<model version>/entities-<rules fingerprint>' for `pipeline_version`.
 
     Everything that changes what enrichment produces is in it, so a change re-enriches documents.
     """
     model_version = spacy.util.get_package_version(model) or "unknown"
-    return f"newsetl-{code_version()}/{model}-{model_version}/entities-{entity_rules}"
+    return f"newsetl-{code_version()}/doc-{DOCUMENT_VERSION}/{model}-{model_version}/entities-{entity_rules}"

@@ -55,6 +55,20 @@ def metric(col_id: str, operation: str, fld: str, label: str) -> Column:
                            "params": {"emptyAsNull": True}})
 
 
+def unique_count(col_id: str, fld: str, label: str) -> Column:
+    """Number of distinct values of a field (approximate on large indices, like Elasticsearch's cardinality)."""
+    return Column(col_id, {"label": label, "customLabel": True, "dataType": "number", "operationType": "unique_count",
+                           "sourceField": fld, "isBucketed": False, "scale": "ratio",
+                           "params": {"emptyAsNull": True}})
+
+
+def last_value(col_id: str, fld: str, label: str, sort_field: str) -> Column:
+    """The value of `fld` in the document with the latest `sort_field` (e.g. a story's newest headline)."""
+    return Column(col_id, {"label": label, "customLabel": True, "dataType": "string", "operationType": "last_value",
+                           "sourceField": fld, "isBucketed": False, "scale": "ordinal",
+                           "params": {"sortField": sort_field, "showArrayValues": False}})
+
+
 @dataclass(frozen=True)
 class Chart:
     """A Lens chart on one data view, one layer: bucket columns then metric columns."""
@@ -62,7 +76,7 @@ class Chart:
     id: str
     title: str
     description: str
-    kind: str  # "bar" | "line" | "bar_horizontal" | "donut" | "table" | "area"
+    kind: str  # "bar" | "line" | "bar_horizontal" | "donut" | "table" | "area" | "metric"
     columns: tuple[Column, ...]
     query: str = ""  # a KQL filter of the chart's own, e.g. stage:"run"
     layer: str = field(default="layer1")
@@ -85,6 +99,12 @@ class Chart:
                 "layerId": layer, "layerType": "data", "primaryGroups": [c.id for c in self.buckets],
                 "metrics": [c.id for c in self.metrics], "numberDisplay": "percent", "categoryDisplay": "default",
                 "legendDisplay": "default"}]}
+        if self.kind == "metric":
+            main, *secondary = self.metrics
+            state = {"layerId": layer, "layerType": "data", "metricAccessor": main.id}
+            if secondary:
+                state["secondaryMetricAccessor"] = secondary[0].id
+            return "lnsMetric", state
         if self.kind == "table":
             return "lnsDatatable", {"layerId": layer, "layerType": "data",
                                     "columns": [{"columnId": c.id} for c in self.columns]}

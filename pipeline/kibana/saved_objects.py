@@ -19,7 +19,7 @@ from typing import Any
 
 from pipeline.index.mapping import mappings
 from pipeline.index.runs import runs_index, runs_mappings
-from pipeline.kibana.lens import Chart, count, date_histogram, metric, top_values
+from pipeline.kibana.lens import Chart, count, date_histogram, last_value, metric, top_values, unique_count
 from pipeline.settings import PROJECT_ROOT
 
 NDJSON_PATH = PROJECT_ROOT / "config" / "kibana" / "saved_objects.ndjson"
@@ -90,6 +90,13 @@ def overview_charts(alias: str) -> list[Chart]:
         top("sources", "source", "sources", 10),
         Chart(f"{prefix}-languages", "Languages", "Articles per detected language", "donut",
               (top_values("language", "language", "Language", "articles", 10), count("articles"))),
+        Chart(f"{prefix}-stories", "Stories", "Distinct stories (copies of one story counted once) and articles",
+              "metric", (unique_count("stories", "story_id", "Distinct stories"), count("articles"))),
+        Chart(f"{prefix}-most-copied", "Most copied stories", "Stories published most often: copies, sources "
+              "and the latest headline", "table",
+              (top_values("story", "story_id", "Story", "copies", 10), count("copies", "Copies"),
+               unique_count("sources", "source", "Sources"),
+               last_value("headline", "title.keyword", "Latest headline", "published_at"))),
     ]
 
 
@@ -172,7 +179,9 @@ def overview_dashboard(alias: str) -> dict[str, Any]:
         ("lens", charts["mentioned-dates"], 0, 24, 24, 12),
         ("lens", charts["top-sources"], 24, 24, 12, 12),
         ("lens", charts["languages"], 36, 24, 12, 12),
-        ("search", saved_search(alias)["id"], 0, 36, 48, 16),
+        ("lens", charts["stories"], 0, 36, 12, 12),
+        ("lens", charts["most-copied"], 12, 36, 36, 12),
+        ("search", saved_search(alias)["id"], 0, 48, 48, 16),
     ]
     controls = [("entities.person", "Person"), ("entities.org", "Organisation"), ("entities.place", "Place"),
                 ("source", "Source")]
@@ -287,14 +296,16 @@ def _lens_problems(where: str, attrs: dict[str, Any], refs: dict[str, Any], fiel
             problems.append(f"{where}: layer {layer_id} has no data view reference")
             continue
         for col_id, column in layer["columns"].items():
-            fld = column.get("sourceField")
-            if fld != "___records___" and fld not in fields.get(ref["id"], set()):
-                problems.append(f"{where}: column {col_id} uses {fld!r}, not in the mapping of {ref['id']}")
+            used = [column.get("sourceField"), column.get("params", {}).get("sortField")]
+            for fld in filter(None, used):
+                if fld != "___records___" and fld not in fields.get(ref["id"], set()):
+                    problems.append(f"{where}: column {col_id} uses {fld!r}, not in the mapping of {ref['id']}")
         order_ids = set(layer["columnOrder"])
         if order_ids != set(layer["columns"]):
             problems.append(f"{where}: columnOrder does not match the columns of layer {layer_id}")
     vis = attrs["state"]["visualization"]
-    accessors = {a for lay in vis.get("layers", [vis]) for key in ("xAccessor", "splitAccessor")
+    accessors = {a for lay in vis.get("layers", [vis])
+                 for key in ("xAccessor", "splitAccessor", "metricAccessor", "secondaryMetricAccessor")
                  for a in [lay.get(key)] if a}
     accessors |= {a for lay in vis.get("layers", [vis]) for key in ("accessors", "primaryGroups", "metrics")
                   for a in lay.get(key, [])}

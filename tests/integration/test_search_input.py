@@ -33,5 +33,5 @@ def test_plain_words_still_find_the_article(seeded):
 @pytest.mark.parametrize("value", ['Hulusi Akar" OR "Donald Trump', "Hulusi*", "*", "hulusi akar"])
 def test_facet_values_match_exactly(seeded, value):
     client, alias = seeded
-    assert search(client, alias, SearchRequest(person=(value,))).total == 0
-    assert search(client, alias, SearchRequest(person=("Hulusi Akar",))).total == 1
+    assert search(client, alias, SearchRequest(filters={"person": (value,)})).total == 0
+    assert search(client, alias, SearchRequest(filters={"person": ("Hulusi Akar",)})).total == 1

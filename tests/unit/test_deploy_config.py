@@ -95,7 +95,8 @@ def test_saved_objects_reference_existing_objects_and_mapped_fields():
     lens_titles = {o["id"]: o["attributes"]["title"] for o in objects if o["type"] == "lens"}
     overview = [r["id"] for r in dashboards["News overview"]["references"] if r["type"] == "lens"]
     assert {lens_titles[i] for i in overview} == {"Articles over time", "Top persons", "Top organisations",
-                                                  "Top places", "Mentioned dates", "Top sources", "Languages"}
+                                                  "Top places", "Mentioned dates", "Top sources", "Languages",
+                                                  "Stories", "Most copied stories"}
     controls = json.loads(dashboards["News overview"]["attributes"]["controlGroupInput"]["panelsJSON"])
     assert {c["explicitInput"].get("fieldName") for c in controls.values()} == {
         "entities.person", "entities.org", "entities.place", "source", None}  # None: the time slider
@@ -121,10 +122,16 @@ def test_validator_catches_broken_objects():
     controls = json.loads(overview["attributes"]["controlGroupInput"]["panelsJSON"])
     next(iter(controls.values()))["explicitInput"]["fieldName"] = "entities.nobody"
     overview["attributes"]["controlGroupInput"]["panelsJSON"] = json.dumps(controls)
+    copied = _object(objects, "lens", "Most copied stories")
+    copied["attributes"]["state"]["datasourceStates"]["formBased"]["layers"]["layer1"]["columns"]["headline"][
+        "params"]["sortField"] = "published"
+    stories = _object(objects, "lens", "Stories")
+    stories["attributes"]["state"]["visualization"]["metricAccessor"] = "gone"
     problems = "\n".join(validate(objects, fields_by_view()))
     for expected in ["'entities.nope' is not in the mapping", "does not exist", "uses 'entities.people'",
                      "layer layer1 has no data view reference", "panel 1 has no reference 1:panel_1",
-                     "filters on 'entities.nobody'"]:
+                     "filters on 'entities.nobody'", "column headline uses 'published'",
+                     "visualization uses unknown column 'gone'"]:
         assert expected in problems
 
 
@@ -137,7 +144,7 @@ def test_every_document_field_is_mapped():
         dates=(DateMention("Wednesday", 5, 14, "2019-06-26"),),
     )
     doc = to_document(EnrichedArticle(article, enrichment), pipeline_version="v")
-    doc["ingested_at"] = "2019-06-25T00:00:00Z"
+    doc.update(ingested_at="2019-06-25T00:00:00Z", story_id="d", story_bands=["00ab"], story_signature="AAAA")
     fields = mapped_fields()
 
     def paths(node, prefix=""):

@@ -134,7 +134,7 @@ SYNTAX = st.lists(st.sampled_from(list('ab :*?~^()[]{}"\\/!+-&|<>=') + [" OR ", 
 @settings(max_examples=200, deadline=None)
 @given(query=SYNTAX, person=st.lists(SYNTAX, max_size=3))
 def test_queries_and_facet_values_are_never_parsed_as_query_syntax(query, person):
-    body = build_query(SearchRequest(query=query or None, person=tuple(person)))
+    body = build_query(SearchRequest(query=query or None, filters={"person": tuple(person)}))
     text = json.dumps(body)
     assert '"query_string"' not in text and '"simple_query_string"' not in text
     must = body["query"]["bool"]["must"][0]
