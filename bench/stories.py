@@ -126,6 +126,13 @@ def main() -> None:
           f"pairs of short wires never grouped: {missed_short}")
     print(f"time: fingerprints {fp_seconds:.2f} s ({1000 * fp_seconds / len(articles):.2f} ms/article), "
           f"grouping {total_seconds - fp_seconds:.2f} s")
+    originals = {w["id"] for w in wires}
+    per_story = Counter(predicted[o] for o in originals)
+    merged_originals = [o for o in originals if per_story[predicted[o]] > 1]
+    misplaced = [d for d in truth if d not in originals and predicted[d] != predicted[truth[d]]
+                 and per_story[predicted[d]] > 0]
+    print(f"originals merged with another original: {len(merged_originals)}; copies placed in another original's "
+          f"story while their own original is elsewhere: {len(misplaced)}")
     wrong = Counter()
     for doc_id, story in predicted.items():
         if truth[doc_id] != truth.get(story, story):

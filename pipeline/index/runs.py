@@ -14,6 +14,7 @@ from pipeline.errors import InfrastructureError
 from pipeline.index.indexer import INFRA_ERRORS, with_retries
 from pipeline.settings import IndexSettings
 
+# Run reports are history, never rebuilt: a new version may only add fields, which record_run adds in place.
 RUNS_MAPPING_VERSION = 1
 COUNTS = ("files", "seen", "cleaned", "enriched", "indexed", "unchanged", "rejected", "undated", "warned",
           "duplicates")
@@ -32,7 +33,7 @@ def runs_mappings() -> dict[str, Any]:
         "_meta": {"mapping_version": RUNS_MAPPING_VERSION},
         "properties": {
             "run_id": keyword,
-            "kind": keyword,  # ingest (CLI) | nightly (DAG) | reenrich
+            "kind": keyword,  # ingest (CLI) | nightly (DAG) | reenrich | migrate
             "partition": keyword,
             "stage": keyword,  # run (the whole run) | clean | enrich | index
             "started_at": {"type": "date"},
@@ -60,6 +61,17 @@ def run_documents(report: dict[str, Any], *, run_id: str, kind: str, pipeline_ve
     return docs
 
 
+def _upgrade_mapping(client: Elasticsearch, index: str) -> None:
+    """Add the fields of a newer runs mapping in place; refuse an index written by a newer newsetl."""
+    found = client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {}).get("mapping_version", 0)
+    if found > RUNS_MAPPING_VERSION:
+        raise InfrastructureError(f"{index!r} has runs mapping version {found}, newer than this newsetl's "
+                                  f"{RUNS_MAPPING_VERSION}: upgrade newsetl")
+    if found < RUNS_MAPPING_VERSION:
+        mapping = runs_mappings()
+        client.indices.put_mapping(index=index, properties=mapping["properties"], meta=mapping["_meta"])
+
+
 def record_run(client: Elasticsearch, settings: IndexSettings, docs: list[tuple[str, dict[str, Any]]]) -> None:
     """Write a run's documents into the runs index (created on first use); infrastructure failures raise."""
     index = runs_index(settings.alias)
@@ -68,6 +80,8 @@ def record_run(client: Elasticsearch, settings: IndexSettings, docs: list[tuple[
         if not retry(client.indices.exists, index=index):
             retry(client.options(ignore_status=400).indices.create, index=index, mappings=runs_mappings(),
                   settings={"number_of_shards": 1, "number_of_replicas": settings.replicas})
+        else:
+            _upgrade_mapping(client, index)
         operations: list[dict[str, Any]] = []
         for doc_id, doc in docs:
             operations += [{"index": {"_index": index, "_id": doc_id}}, doc]

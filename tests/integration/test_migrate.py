@@ -10,6 +10,7 @@ import pytest
 from pipeline.errors import InfrastructureError
 from pipeline.index.lifecycle import index_status
 from pipeline.index.mapping import MAPPING_VERSION, mappings, template_name
+from pipeline.index.runs import RUNS_MAPPING_VERSION, runs_index, runs_mappings
 from pipeline.index.search import SearchRequest, search
 from pipeline.run import ingest, migrate, version_of
 from tests.conftest import REPO
@@ -173,3 +174,29 @@ def test_writes_during_a_migration_fail_loudly_instead_of_being_lost(indexed, tm
     finally:
         client.indices.put_settings(index=live_index(client, alias), settings={"index.blocks.write": None})
     assert ingest([changed], settings).indexed == 1
+
+
+def test_an_older_runs_index_gains_the_new_fields_in_place(es_settings, es_client):
+    old = runs_mappings()
+    old["_meta"] = {"mapping_version": 0}
+    del old["properties"]["duplicates"], old["properties"]["warned"]
+    index = runs_index(es_settings.index.alias)
+    es_client.indices.create(index=index, mappings=old)
+    es_client.index(index=index, id="earlier:run", document={"run_id": "earlier", "stage": "run", "seen": 3},
+                    refresh=True)
+
+    report = ingest([SAMPLES], es_settings)  # records its run, with `duplicates` and `warned`
+
+    assert report.indexed == 5
+    mapping = es_client.indices.get_mapping(index=index)[index]["mappings"]
+    assert mapping["_meta"]["mapping_version"] == RUNS_MAPPING_VERSION
+    assert {"duplicates", "warned"} <= set(mapping["properties"])
+    assert es_client.count(index=index)["count"] == 2  # the earlier report kept, the new one added
+
+
+def test_a_runs_index_from_a_newer_newsetl_is_refused(es_settings, es_client):
+    newer = runs_mappings()
+    newer["_meta"] = {"mapping_version": RUNS_MAPPING_VERSION + 1}
+    es_client.indices.create(index=runs_index(es_settings.index.alias), mappings=newer)
+    with pytest.raises(InfrastructureError, match="upgrade newsetl"):
+        ingest([SAMPLES], es_settings)
