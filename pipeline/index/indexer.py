@@ -44,7 +44,7 @@ def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     wait = state.next_action.sleep if state.next_action else 0
     log.warning("Elasticsearch request failed (%s); attempt %d, retrying in %.1f s",
-                _describe(exc) if exc else "?", state.attempt_number, wait)
+                describe_error(exc) if exc else "?", state.attempt_number, wait)
 
 
 def with_retries(settings: IndexSettings) -> Retrying:
@@ -89,7 +89,7 @@ def ensure_index(client: Elasticsearch, settings: IndexSettings) -> str:
         client.indices.put_alias(index=index, name=alias)
         return index
     except INFRA_ERRORS as exc:
-        raise InfrastructureError(f"cannot prepare index {alias!r}: {_describe(exc)}") from None
+        raise InfrastructureError(f"cannot prepare index {alias!r}: {describe_error(exc)}") from None
 
 
 def _check_mapping_version(client: Elasticsearch, alias: str, index: str) -> None:
@@ -121,7 +121,7 @@ def index_articles(
             yield from _index_chunk(client, chunk, settings, alias, pipeline_version, ingested_at)
         with_retries(settings)(client.indices.refresh, index=alias)
     except INFRA_ERRORS as exc:
-        raise InfrastructureError(f"indexing into {alias!r} failed: {_describe(exc)}") from None
+        raise InfrastructureError(f"indexing into {alias!r} failed: {describe_error(exc)}") from None
 
 
 def _index_chunk(
@@ -226,7 +226,7 @@ def skip_unchanged(
                 else:
                     yield article
     except INFRA_ERRORS as exc:
-        raise InfrastructureError(f"reading {settings.alias!r} failed: {_describe(exc)}") from None
+        raise InfrastructureError(f"reading {settings.alias!r} failed: {describe_error(exc)}") from None
 
 
 # Fields of a stored document that rebuild the clean Article (everything enrichment did not add).
@@ -239,7 +239,7 @@ def iter_indexed_articles(client: Elasticsearch, settings: IndexSettings, page_s
     try:
         pit = client.open_point_in_time(index=settings.alias, keep_alive="5m")["id"]
     except INFRA_ERRORS as exc:
-        raise InfrastructureError(f"reading {settings.alias!r} failed: {_describe(exc)}") from None
+        raise InfrastructureError(f"reading {settings.alias!r} failed: {describe_error(exc)}") from None
     search_after = None
     try:
         while True:
@@ -261,7 +261,7 @@ def iter_indexed_articles(client: Elasticsearch, settings: IndexSettings, page_s
                 )
             search_after = hits[-1]["sort"]
     except INFRA_ERRORS as exc:
-        raise InfrastructureError(f"reading {settings.alias!r} failed: {_describe(exc)}") from None
+        raise InfrastructureError(f"reading {settings.alias!r} failed: {describe_error(exc)}") from None
     finally:
         with contextlib.suppress(*INFRA_ERRORS):  # the PIT expires on its own; never hide the real outcome
             client.close_point_in_time(id=pit)
@@ -293,7 +293,8 @@ def _item_reason(item: dict[str, Any]) -> str:
     return f"Elasticsearch rejected the document (HTTP {item.get('status')}): {error}"
 
 
-def _describe(exc: Exception) -> str:
+def describe_error(exc: Exception) -> str:
+    """A short description of an Elasticsearch failure: HTTP status and message, or the exception."""
     if isinstance(exc, es_exceptions.ApiError):
         return f"HTTP {exc.meta.status} {exc.message}"
     return f"{type(exc).__name__}: {exc}"

@@ -19,7 +19,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline.errors import InfrastructureError
-from pipeline.index.indexer import INFRA_ERRORS, _describe, with_retries
+from pipeline.index.indexer import INFRA_ERRORS, describe_error, with_retries
 from pipeline.index.mapping import MAPPING_VERSION, index_template, template_name
 from pipeline.settings import IndexSettings
 
@@ -56,7 +56,7 @@ def current_index(client: Elasticsearch, alias: str) -> str:
                                       f"the DAG first)")
         return next(iter(client.indices.get_alias(name=alias)))
     except INFRA_ERRORS as exc:
-        raise InfrastructureError(f"cannot read alias {alias!r}: {_describe(exc)}") from None
+        raise InfrastructureError(f"cannot read alias {alias!r}: {describe_error(exc)}") from None
 
 
 def new_index_name(alias: str, now: datetime) -> str:
@@ -106,7 +106,7 @@ def migrate_index(
         migration.swapped = True
     except BaseException as exc:
         _undo(client, old, new)
-        reason = _describe(exc) if isinstance(exc, INFRA_ERRORS) else str(exc)
+        reason = describe_error(exc) if isinstance(exc, INFRA_ERRORS) else str(exc)
         if isinstance(exc, (*INFRA_ERRORS, InfrastructureError)):
             raise InfrastructureError(f"migration of {alias!r} failed; the alias still points at {old!r} and the "
                                       f"partial index {new!r} was deleted: {reason}") from None
@@ -156,7 +156,7 @@ def index_status(client: Elasticsearch, alias: str, pipeline_version: str) -> di
         response = client.search(index=index, size=0, track_total_hits=True,
                                  aggs={"versions": {"terms": {"field": "pipeline_version", "size": 20}}})
     except INFRA_ERRORS as exc:
-        raise InfrastructureError(f"cannot read {index!r}: {_describe(exc)}") from None
+        raise InfrastructureError(f"cannot read {index!r}: {describe_error(exc)}") from None
     versions = {b["key"]: b["doc_count"] for b in response["aggregations"]["versions"]["buckets"]}
     documents = int(response["hits"]["total"]["value"])
     outdated = documents - versions.get(pipeline_version, 0)
