@@ -122,10 +122,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             report = ingest(args.paths, settings, files=files, on_file=lambda n: progress.advance(task, n))
     else:
         report = ingest(args.paths, settings, files=files)
-    if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        print_report(report.to_dict(), Console(highlight=False))
+    show_report(report.to_dict(), as_json=args.json)
     return EXIT_OK
 
 
@@ -134,10 +131,7 @@ def cmd_reenrich(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.run import reenrich
 
     report = reenrich(settings)
-    if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        print_report(report.to_dict(), Console(highlight=False))
+    show_report(report.to_dict(), as_json=args.json)
     return EXIT_OK
 
 
@@ -151,7 +145,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "status":
         status = index_status(client, settings.index.alias, version_of(settings))
         if args.json:
-            print(json.dumps(status, ensure_ascii=False, indent=2))
+            print_json(status)
             return EXIT_OK
         console = Console(highlight=False)
         console.print(f"[cyan]{escape(status['alias'])}[/] -> {escape(status['index'])}: {status['documents']} "
@@ -165,8 +159,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     with err.status("Migrating (searches keep using the old index until the swap) ..."):
         migration, report = migrate(settings, rebuild=args.rebuild, keep_old=args.keep_old, client=client)
     if args.json:
-        print(json.dumps({"migration": migration.to_dict(), "report": report.to_dict()}, ensure_ascii=False,
-                         indent=2))
+        print_json({"migration": migration.to_dict(), "report": report.to_dict()})
         return EXIT_OK
     console = Console(highlight=False)
     console.print(f"[green]{escape(migration.alias)}[/] now points at [bold]{escape(migration.new_index)}[/] "
@@ -174,6 +167,19 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
                   f"{report.unchanged} already current); old index {escape(migration.old_index)} "
                   + ("dropped" if migration.old_dropped else "kept, read-only"))
     return EXIT_OK
+
+
+def print_json(data: Any) -> None:
+    """The `--json` form of any command: indented, non-ASCII kept."""
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def show_report(report: dict[str, Any], *, as_json: bool) -> None:
+    """A run report as JSON or as the readable run summary."""
+    if as_json:
+        print_json(report)
+    else:
+        print_report(report, Console(highlight=False))
 
 
 def print_report(report: dict[str, Any], console: Console) -> None:
@@ -209,7 +215,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     result = search(connect(settings), settings.index.alias, request)
     if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        print_json(result.to_dict())
         return EXIT_OK
     print_search_result(result, settings.index.alias, Console(highlight=False))
     return EXIT_OK
