@@ -119,7 +119,6 @@ def index_articles(
     try:
         while chunk := list(islice(iterator, settings.bulk_chunk_size)):
             yield from _index_chunk(client, chunk, settings, alias, pipeline_version, ingested_at)
-        with_retries(settings)(client.indices.refresh, index=alias)
     except INFRA_ERRORS as exc:
         raise InfrastructureError(f"indexing into {alias!r} failed: {describe_error(exc)}") from None
 
@@ -169,7 +168,7 @@ def _index_chunk(
                                       f"may be running or the cluster's disk is full: retry later")
         else:
             yield IndexOutcome(doc_id, ref, "rejected", _item_reason(item))
-    # The next chunk looks its stories up in the index: these documents must be searchable by then.
+    # Searchable now: the next chunk looks its stories up among them, and the run ends with its writes visible.
     with_retries(settings)(client.indices.refresh, index=alias)
 
 
