@@ -1,6 +1,10 @@
-"""news_nightly: every night, the landing folder's files of the day -> clean -> enrich -> Elasticsearch.
+"""news_nightly: every night, each configured source's new articles -> clean -> enrich -> Elasticsearch.
 
-Thin on purpose: each task calls one function of pipeline.run and passes only paths and counts through XCom.
+Thin on purpose: each task calls one function of pipeline.staged and passes only names, paths and counts through
+XCom. Dynamic task mapping: one `collect` task per source (config/sources.yml), one `enrich` and one `index` task
+per batch of articles. Pools bound the expensive parts: `newsetl_nlp` (spaCy processes) and `newsetl_es` (bulk
+writers). A source that cannot be read fails alone; the others are indexed, then `finish` fails the run so it
+shows red. `airflow backfill create --dag-id news_nightly --from-date ... --to-date ...` re-reads dated sources.
 """
 
 from __future__ import annotations
@@ -8,11 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Connection, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowNotFoundException
+from airflow.sdk import Asset, Connection, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from pipeline import run
+from pipeline import run, staged
 from pipeline.settings import settings_for_task
 
 DEFAULT_ARGS = {
@@ -25,10 +29,21 @@ DEFAULT_ARGS = {
     "execution_timeout": timedelta(hours=2),
 }
 
+NLP_POOL = "newsetl_nlp"  # create with: airflow pools set newsetl_nlp 2 "spaCy enrich tasks"
+ES_POOL = "newsetl_es"  # create with: airflow pools set newsetl_es 4 "Elasticsearch bulk writers"
+# Downstream DAGs (exports, alerts) can be scheduled on this: it is updated whenever articles were indexed.
+NEWS_INDEX = Asset(name="newsetl_news_index", uri="elasticsearch://newsetl/news")
+
 
 def task_settings():
     """Settings for a task: the Elasticsearch Airflow connection when it is defined, else the environment."""
     return settings_for_task(Connection.get, AirflowNotFoundException)
+
+
+def window():
+    """Days [start, end) of this run's data interval."""
+    ctx = get_current_context()
+    return run.partition_window(ctx["logical_date"], ctx.get("data_interval_start"), ctx.get("data_interval_end"))
 
 
 @dag(
@@ -45,44 +60,46 @@ def task_settings():
 )
 def news_nightly():
     @task
-    def discover() -> dict:
-        """Landing files of this run's partition."""
-        ctx = get_current_context()
-        start, end = run.partition_window(ctx["logical_date"], ctx.get("data_interval_start"),
-                                          ctx.get("data_interval_end"))
-        return run.discover(task_settings(), start, end)
+    def sources() -> list[str]:
+        """The enabled sources; the partition's work folder starts empty."""
+        return staged.plan_sources(task_settings(), *window())
 
-    @task
-    def clean(found: dict) -> dict:
-        """Read and clean the files into the partition's articles.jsonl."""
-        return run.clean_stage(task_settings(), found["files"], found["workdir"])
+    @task(map_index_template="{{ source_name }}")
+    def collect(name: str) -> dict:
+        """One source: list, fetch (conditionally), read and clean its new units into batches."""
+        get_current_context()["source_name"] = name  # the mapped task is labelled by its source in the UI
+        return staged.collect_source(task_settings(), name, *window())
 
-    @task(execution_timeout=timedelta(hours=3))
-    def enrich(found: dict, cleaned: dict) -> dict:
-        """Entities and dates with spaCy; the model is loaded once for the whole partition."""
-        return run.enrich_stage(task_settings(), found["workdir"])
+    @task(trigger_rule="all_done")
+    def batches(collected: list) -> list[str]:
+        """Batch files of every source whose collect task finished (a failed source does not stop the others)."""
+        return staged.list_batches(task_settings(), *window())
 
-    @task(retries=5)
-    def index(found: dict, enriched: dict) -> dict:
-        """Bulk-index into the alias; fails (and is retried) if Elasticsearch is unavailable."""
-        return run.index_stage(task_settings(), found["workdir"])
+    @task(pool=NLP_POOL, execution_timeout=timedelta(hours=3))
+    def enrich(batch: str) -> str:
+        """Entities and dates with spaCy for one batch; the model is loaded once per task."""
+        return staged.enrich_batch(task_settings(), batch)
 
-    @task
-    def report(found: dict, cleaned: dict, enriched: dict, indexed: dict) -> dict:
-        """Write report.json for the partition, record the run in the runs index, return its counts."""
+    @task(pool=ES_POOL, retries=5, outlets=[NEWS_INDEX])
+    def index(enriched: str) -> dict:
+        """Bulk-index one batch; fails (and is retried) if Elasticsearch is unavailable."""
+        return staged.index_batch(task_settings(), enriched)
+
+    @task(trigger_rule="all_done")
+    def finish(indexed: list) -> dict:
+        """Settle ledger and quarantine, write report.json, record the run in the runs index; red if a source failed."""
         run_id = f"nightly:{get_current_context()['run_id']}"
-        summary = run.publish_report(task_settings(), found["workdir"], found["partition"],
-                                     {"clean": cleaned, "enrich": enriched, "index": indexed}, run_id=run_id)
-        counts = summary.to_dict()
-        counts.pop("rejections")
-        counts.pop("warnings")  # lists live in report.json; XCom keeps counts
+        report = staged.finish_run(task_settings(), *window(), run_id=run_id)
+        counts = {k: v for k, v in report.to_dict().items() if k not in ("rejections", "warnings")}
+        if report.failed_sources:
+            errors = "; ".join(f"{name}: {report.sources[name].get('error')}" for name in report.failed_sources)
+            raise AirflowFailException(f"{len(report.failed_sources)} source(s) failed (the others were indexed): "
+                                       f"{errors}")
         return counts
 
-    found = discover()
-    cleaned = clean(found)
-    enriched = enrich(found, cleaned)
-    indexed = index(found, enriched)
-    report(found, cleaned, enriched, indexed)
+    collected = collect.expand(name=sources())
+    indexed = index.expand(enriched=enrich.expand(batch=batches(collected)))
+    finish(indexed)
 
 
 news_nightly()

@@ -9,7 +9,7 @@ import py3langid
 
 from pipeline.dates import EARLIEST_PUBLICATION, EARLIEST_STATED_PUBLICATION, InvalidDate, parse_published
 from pipeline.html import extract_page
-from pipeline.ids import canonical_url, document_id
+from pipeline.ids import canonical_url, document_id, same_site
 from pipeline.models import Article, RawArticle, Rejection
 from pipeline.text import first_sentence, join_paragraphs, normalize_text, paragraphs_from_blank_lines
 
@@ -30,7 +30,7 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
     title = normalize_text(raw.title) if raw.title else None
     url = raw.url
     published_raw = raw.published
-    published_source = "input" if raw.published else None
+    published_source = (raw.published_source or "input") if raw.published else None
     language = raw.language
     warnings = list(raw.warnings)
     if raw.format == "html":
@@ -43,7 +43,8 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
         page = extract_page(html, url=url)
         paragraphs_text = page.text
         title = title or page.title
-        url = url or page.canonical_url
+        if page.canonical_url and (not url or raw.canonical_from_page and same_site(url, page.canonical_url)):
+            url = page.canonical_url
         if not published_raw and page.published:
             published_raw, published_source = page.published, "page"
         language = language or page.language
@@ -72,7 +73,7 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
     published_at = None
     if published_raw:
         try:
-            earliest = EARLIEST_STATED_PUBLICATION if published_source == "input" else EARLIEST_PUBLICATION
+            earliest = EARLIEST_STATED_PUBLICATION if published_source != "page" else EARLIEST_PUBLICATION
             published_at = parse_published(published_raw, now, earliest).value
         except InvalidDate as exc:
             # Keep the article, undated, and say why; never fall back to the ingest time.

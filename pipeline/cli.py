@@ -39,9 +39,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="settings file (default: config/settings.yml or $NEWSETL_CONFIG)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="run the whole pipeline on files or folders")
-    p.add_argument("paths", nargs="+", type=Path)
+    p = sub.add_parser("ingest", help="run the whole pipeline on sources, files, folders, URLs or WARC files",
+                       description="Targets: files and folders (.txt/.html/.jsonl/.warc), a URL-list file (.urls, "
+                                   "or a .txt of URLs), a .warc/.warc.gz file, or an http(s) URL of a feed, a "
+                                   "sitemap or a page. Without targets: the enabled sources of config/sources.yml.")
+    p.add_argument("paths", nargs="*", metavar="TARGET")
+    p.add_argument("--source", dest="sources", action="append", default=[], metavar="NAME",
+                   help="a source of config/sources.yml (repeatable; default: every enabled source)")
+    p.add_argument("--full", action="store_true", help="ignore the ledger: read and fetch everything again")
     p.add_argument("--json", action="store_true", help="print the run report as JSON")
+
+    p = sub.add_parser("sources", help="the configured sources (config/sources.yml)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("quarantine", help="articles that failed: list them, or retry them")
+    p.add_argument("action", choices=["list", "retry"])
+    p.add_argument("--source", dest="sources", action="append", default=[], metavar="NAME",
+                   help="only this source (repeatable)")
+    p.add_argument("--stage", choices=["fetch", "read", "clean", "index"], help="only failures at this stage")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("search", help="full-text and faceted search",
                        description="Full-text search (title boosted, English stemming) with exact-value filters on "
@@ -93,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         handler = {"ingest": cmd_ingest, "search": cmd_search, "extract": cmd_extract, "enrich": cmd_enrich,
-                   "reenrich": cmd_reenrich, "index": cmd_index, "server": cmd_server}[args.command]
+                   "reenrich": cmd_reenrich, "index": cmd_index, "server": cmd_server,
+                   "sources": cmd_sources, "quarantine": cmd_quarantine}[args.command]
         return handler(args, settings)
     except (InfrastructureError, ModelNotInstalled) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -110,19 +127,74 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    """newsetl ingest PATH...: the whole pipeline, with a progress bar in a terminal and a run summary."""
+    """newsetl ingest [TARGET...] [--source NAME]: the whole pipeline, with progress in a terminal and a summary."""
     from pipeline.run import ingest
-    from pipeline.sources.files import iter_files
+    from pipeline.sources.config import select_sources
 
-    files = list(iter_files(args.paths))
+    if args.paths and args.sources:
+        err.print("[bold red]error:[/] give targets or --source names, not both")
+        return EXIT_USAGE
+    sources = None if args.paths else select_sources(settings, args.sources)
     if err.is_terminal and not args.json:
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=err, transient=True) as progress:
-            task = progress.add_task("ingesting files", total=len(files))
-            report = ingest(args.paths, settings, files=files, on_file=lambda n: progress.advance(task, n))
+            task = progress.add_task("ingesting (files and pages)", total=None)
+            report = ingest(args.paths, settings, sources=sources, full=args.full,
+                            on_file=lambda n: progress.advance(task, n))
     else:
-        report = ingest(args.paths, settings, files=files)
+        report = ingest(args.paths, settings, sources=sources, full=args.full)
     show_report(report.to_dict(), as_json=args.json)
+    return EXIT_OK
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl sources: what config/sources.yml declares."""
+    from pipeline.sources.config import load_sources
+
+    sources = load_sources(settings, include_disabled=True)
+    if args.json:
+        print_json([s.model_dump() for s in sources])
+        return EXIT_OK
+    table = Table(title=f"Sources ({settings.sources_config})", title_justify="left")
+    for column in ("name", "kind", "location", "language", "enabled", "options"):
+        table.add_column(column)
+    for s in sources:
+        table.add_row(s.name, s.kind, s.location, s.language or "auto", "yes" if s.enabled else "no",
+                      json.dumps(s.options) if s.options else "")
+    Console(highlight=False).print(table)
+    return EXIT_OK
+
+
+def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl quarantine list|retry: the failed articles, with stage, error and where the raw input is."""
+    from pipeline.index.client import connect
+    from pipeline.index.quarantine import list_quarantine
+    from pipeline.run import retry_quarantine
+
+    if args.action == "retry":
+        report = retry_quarantine(settings, names=args.sources or None, stage=args.stage)
+        show_report(report.to_dict(), as_json=args.json)
+        return EXIT_OK
+    total, entries = list_quarantine(connect(settings), settings.index, sources=args.sources or None,
+                                     stage=args.stage)
+    if args.json:
+        print_json({"total": total, "entries": entries})
+        return EXIT_OK
+    console = Console(highlight=False)
+    if not entries:
+        console.print("The quarantine is empty.")
+        return EXIT_OK
+    table = Table(title=f"Quarantine: {total} failed input(s)", title_justify="left")
+    for column in ("source", "stage", "input", "error", "attempts", "last failed"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        # Refs and reasons come from the inputs: plain text, never console markup.
+        table.add_row(e["source"], e["stage"], Text(e["ref"]), Text(e["reason"]), str(e["attempts"]),
+                      e["last_failed_at"][:19])
+    console.print(table)
+    if total > len(entries):
+        console.print(f"(newest {len(entries)} of {total} shown)")
+    console.print("Retry: newsetl quarantine retry [--source NAME] [--stage STAGE]")
     return EXIT_OK
 
 
@@ -188,7 +260,14 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         f"[bold]Run summary[/]  files {report['files']} · seen {report['seen']} · indexed {report['indexed']} · "
         f"unchanged {report['unchanged']} · rejected {report['rejected']} · undated {report['undated']} · "
         f"warnings {len(report.get('warnings', []))}"
+        + (f" · skipped (already processed) {report['skipped']}" if report.get("skipped") else "")
+        + (f" · not modified {report['not_modified']}" if report.get("not_modified") else "")
+        + (f" · HTTP requests {report['requests']}" if report.get("requests") else "")
+        + (f" · quarantined {report['quarantined']}" if report.get("quarantined") else "")
     )
+    for name, info in report.get("sources", {}).items():
+        if info.get("status") != "ok":
+            console.print(f"  [red]source {escape(name)} {info['status']}[/]: {escape(str(info.get('error')))}")
     # Refs and reasons come from input files: printed as data, never as console markup.
     for item in report["rejections"]:
         line = f"[{item['stage']}] {item['ref']}: {item['reason']}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import urlsplit
 
 from courlan import normalize_url
 
@@ -15,6 +16,14 @@ def canonical_url(url: str) -> str:
         return normalize_url(url.strip(), strict=True)
     except (ValueError, AttributeError):
         return url.strip()
+
+
+def same_site(url: str, other: str) -> bool:
+    """True when both URLs are http(s) on the same host (ignoring "www."): a canonical link may not leave the site."""
+    a, b = urlsplit(url.strip()), urlsplit(other.strip())
+    if a.scheme not in ("http", "https") or b.scheme not in ("http", "https"):
+        return False
+    return (a.hostname or "").removeprefix("www.") == (b.hostname or "").removeprefix("www.")
 
 
 def document_id(*, source: str, own_id: str | None, url: str | None, body: str) -> str:

@@ -24,6 +24,10 @@ class RawArticle:
     extra: dict[str, Any] = field(default_factory=dict)
     # Problems that were repaired rather than rejected (a wrong charset): they go to the run report.
     warnings: tuple[str, ...] = ()
+    # Where `published` came from when not the input itself: "feed" (a feed entry), "sitemap" (news sitemap).
+    published_source: str | None = None
+    # A fetched page: its own <link rel=canonical> names the article better than the URL it was reached by.
+    canonical_from_page: bool = False
 
 
 @dataclass(frozen=True, slots=True)

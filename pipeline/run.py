@@ -1,19 +1,16 @@
 """Stage entry points composed from the pure stages: what the DAG tasks and the CLI call.
 
 Two ways to run the same stages:
-- `ingest()` streams files -> clean -> enrich -> index in one process (the CLI, no Airflow);
-- `discover/clean_stage/enrich_stage/index_stage/finish_report` persist each stage's output as JSON lines in a
-  per-partition work folder, so Airflow passes only paths and counts through XCom and retries one stage at a time.
+- `ingest()` streams sources -> clean -> enrich -> index in one process (the CLI, no Airflow);
+- pipeline.staged runs the same generators one stage (and one source, one batch) per Airflow task, passing
+  files through a per-partition work folder.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,13 +24,18 @@ from pipeline.entities import load_entity_config
 from pipeline.errors import InfrastructureError
 from pipeline.index.client import connect
 from pipeline.index.indexer import ensure_index, index_articles, iter_indexed_articles, skip_unchanged
+from pipeline.index.ledger import Ledger, PendingUnit
 from pipeline.index.lifecycle import Migration, migrate_index
+from pipeline.index.quarantine import list_quarantine, update_quarantine
 from pipeline.index.runs import record_run, run_documents
 from pipeline.models import Article, EnrichedArticle, Rejection
 from pipeline.nlp import load_nlp
 from pipeline.partitions import files_in_window, partition_window  # noqa: F401 - re-exported for the DAG
 from pipeline.settings import Settings
-from pipeline.sources.files import iter_files, read_articles
+from pipeline.sources.collect import SourceError, units_of
+from pipeline.sources.config import SourceConfig, load_sources, source_for_target
+from pipeline.sources.http import Fetcher
+from pipeline.sources.units import CollectContext, LedgerLookup, Listing, NoLedger, Unit
 from pipeline.version import pipeline_version
 
 ProgressCallback = Callable[[int], None]
@@ -54,7 +56,13 @@ class RunReport:
     indexed: int = 0
     unchanged: int = 0
     duplicates: int = 0  # articles whose id an earlier article of the same run already had
-    rejections: list[dict[str, str]] = field(default_factory=list)
+    skipped: int = 0  # units (files, pages) known to the ledger and unchanged: not read, not fetched
+    not_modified: int = 0  # conditional GETs answered 304
+    requests: int = 0  # HTTP requests sent (robots.txt and retries included)
+    quarantined: int = 0
+    released: int = 0  # quarantine entries cleared because their unit now went through
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per source: status, error, counts
+    rejections: list[dict[str, Any]] = field(default_factory=list)
     # Articles indexed after a repair or a cut (charset, truncation, invalid date): {ref, stage, message}.
     warnings: list[dict[str, str]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -64,9 +72,14 @@ class RunReport:
         """Number of articles (or files/lines) that were rejected at any stage."""
         return len(self.rejections)
 
-    def reject(self, rejection: Rejection) -> None:
-        """Record one rejection."""
-        self.rejections.append(rejection.to_dict())
+    def reject(self, rejection: Rejection, **context: Any) -> None:
+        """Record one rejection, with where it came from (source, unit, doc_id) when known."""
+        self.rejections.append({**rejection.to_dict(), **context})
+
+    @property
+    def failed_sources(self) -> list[str]:
+        """Names of the sources that could not be read at all in this run."""
+        return [name for name, info in self.sources.items() if info.get("status") == "failed"]
 
     def warn(self, ref: str, stage: str, message: str) -> None:
         """Record a problem that was repaired; the article itself went on."""
@@ -74,7 +87,8 @@ class RunReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form, with the derived rejected count."""
-        return {**asdict(self), "rejected": self.rejected, "warned": len(self.warnings)}
+        return {**asdict(self), "rejected": self.rejected, "warned": len(self.warnings),
+                "sources_failed": len(self.failed_sources)}
 
 
 def utcnow() -> datetime:
@@ -86,32 +100,38 @@ def utcnow() -> datetime:
 # Stage generators shared by both ways of running
 
 
-def read_and_clean(files: Iterable[Path], settings: Settings, report: RunReport, *, now: datetime,
-                   on_file: ProgressCallback | None = None) -> Iterator[Article]:
-    """Read every file and clean every article in it; rejections go to the report, never stop the stream.
+def clean_units(units: Iterable[Unit], settings: Settings, report: RunReport, pending: list[PendingUnit], *,
+                now: datetime, on_file: ProgressCallback | None = None) -> Iterator[Article]:
+    """Read and clean every unit; rejections go to the report (with source and unit), never stop the stream.
 
-    An article whose id was already seen in this run is rejected as a duplicate (the first one is kept), so a
-    batch never writes one document twice and the counts add up.
+    Each unit gets a PendingUnit listing its documents, so the ledger can record it once they are indexed. An
+    article whose id was already seen in this run is a duplicate (the first one is kept), so a batch never
+    writes one document twice and the counts add up.
     """
     first_ref_of: dict[str, str] = {}
-    for path in files:
+    for unit in units:
         report.files += 1
-        for raw in read_articles(path, settings.source_name):
+        entry = PendingUnit.of(unit)
+        pending.append(entry)
+        context = {"source": unit.source, "unit": unit.key}
+        for raw in unit.read():
             report.seen += 1
             if isinstance(raw, Rejection):
-                report.reject(raw)
+                report.reject(raw, **context)
                 continue
             try:
                 result = clean_article(raw, now=now, default_language=settings.default_language)
             except (ValueError, TypeError, LookupError, RecursionError) as exc:  # a bug on odd input: record it
                 result = Rejection(raw.ref, "clean", f"unexpected {type(exc).__name__}: {exc}")
             if isinstance(result, Rejection):
-                report.reject(result)
+                report.reject(result, **context)
                 continue
+            entry.doc_ids.append(result.doc_id)
             if result.doc_id in first_ref_of:
                 report.duplicates += 1
                 report.reject(Rejection(result.ref, "clean", f"duplicate of {first_ref_of[result.doc_id]} (same "
-                                        f"document id {result.doc_id}) earlier in this run; the first is kept"))
+                                        f"document id {result.doc_id}) earlier in this run; the first is kept"),
+                              duplicate=True)
                 continue
             first_ref_of[result.doc_id] = result.ref
             for message in result.warnings:
@@ -137,23 +157,28 @@ def enrich_stream(settings: Settings, articles: Iterable[Article]) -> Iterator[E
 
 
 def write_index(client: Elasticsearch, items: Iterable[EnrichedArticle], settings: Settings, report: RunReport,
-                *, now: datetime) -> None:
-    """Index enriched articles, counting indexed/unchanged and recording per-document rejections."""
+                *, now: datetime, ok: set[str] | None = None) -> None:
+    """Index enriched articles, counting indexed/unchanged (their ids into `ok`) and recording rejections."""
     version = version_of(settings)
     for outcome in index_articles(client, items, settings.index, pipeline_version=version, now=now):
+        if outcome.status == "rejected":
+            report.reject(outcome.as_rejection(), doc_id=outcome.doc_id)
+            continue
         if outcome.status == "indexed":
             report.indexed += 1
-        elif outcome.status == "unchanged":
-            report.unchanged += 1
         else:
-            report.reject(outcome.as_rejection())
+            report.unchanged += 1
+        if ok is not None:
+            ok.add(outcome.doc_id)
 
 
 def changed_only(client: Elasticsearch, articles: Iterable[Article], settings: Settings,
-                 report: RunReport) -> Iterator[Article]:
+                 report: RunReport, ok: set[str] | None = None) -> Iterator[Article]:
     """Drop articles whose indexed document is already up to date, so they cost no NLP and no write."""
-    def count(_article: Article) -> None:
+    def count(article: Article) -> None:
         report.unchanged += 1
+        if ok is not None:
+            ok.add(article.doc_id)
 
     return skip_unchanged(client, articles, settings.index, pipeline_version=version_of(settings),
                           on_unchanged=count)
@@ -181,21 +206,132 @@ def _counted(items: Iterable[EnrichedArticle], report: RunReport) -> Iterator[En
 # One process, streaming (CLI)
 
 
-def ingest(paths: Iterable[Path | str], settings: Settings, *, client: Elasticsearch | None = None,
-           on_file: ProgressCallback | None = None, files: list[Path] | None = None) -> RunReport:
-    """Run the whole pipeline on files and folders; article problems are reported, infrastructure ones raise."""
+def ingest(targets: Iterable[Path | str], settings: Settings, *, client: Elasticsearch | None = None,
+           on_file: ProgressCallback | None = None, sources: list[SourceConfig] | None = None,
+           window: tuple[date, date] | None = None, full: bool = False) -> RunReport:
+    """Run the whole pipeline on targets (files, folders, URL lists, WARC files, feed/sitemap/page URLs) or on
+    configured sources; article problems are reported and quarantined, infrastructure ones raise.
+
+    The ledger skips what earlier runs already processed (`full=True` reads everything again).
+    """
+    if sources is None:
+        sources = [source_for_target(str(t), name=settings.source_name) for t in targets]
+    return process_sources(settings, sources, kind="ingest", client=client, on_file=on_file, window=window,
+                           full=full)
+
+
+def retry_quarantine(settings: Settings, *, names: list[str] | None = None, stage: str | None = None,
+                     client: Elasticsearch | None = None) -> RunReport:
+    """`newsetl quarantine retry`: read and fetch the quarantined units again, unconditionally, and process them.
+
+    Entries whose unit now goes through leave the quarantine; the others stay with one more attempt counted.
+    """
+    client = client or connect(settings)
+    _total, entries = list_quarantine(client, settings.index, sources=names, stage=stage)
+    configured = {s.name: s for s in load_sources(settings, include_disabled=True)}
+    sources: dict[str, SourceConfig] = {}
+    keys: dict[str, set[str]] = {}
+    for entry in entries:
+        name = entry["source"]
+        # A source named on the command line (not in sources.yml) is rebuilt from what the entry recorded.
+        sources.setdefault(name, configured.get(name) or SourceConfig(
+            name=name, kind=entry["source_kind"], location=entry["location"], language=entry.get("language")))
+        keys.setdefault(name, set()).add(entry["unit"])
+    only_keys = {name: frozenset(units) for name, units in keys.items()}
+    return process_sources(settings, list(sources.values()), kind="retry", client=client, only_keys=only_keys)
+
+
+def process_sources(settings: Settings, sources: list[SourceConfig], *, kind: str,
+                    client: Elasticsearch | None = None, on_file: ProgressCallback | None = None,
+                    window: tuple[date, date] | None = None, full: bool = False,
+                    only_keys: dict[str, frozenset[str]] | None = None) -> RunReport:
+    """Sources -> units -> clean -> (changed only) -> enrich -> index, streaming; then ledger and quarantine."""
     now = utcnow()
     report = RunReport(started_at=now.isoformat())
-    files = files if files is not None else list(iter_files(paths))
     client = client or connect(settings)
     ensure_index(client, settings.index)
     load_nlp(settings.nlp.model)  # fail on a missing model before reading anything
     started = time.perf_counter()
-    articles = changed_only(client, read_and_clean(files, settings, report, now=now, on_file=on_file), settings,
-                            report)
-    enriched = enrich_stream(settings, articles)
-    write_index(client, _counted(enriched, report), settings, report, now=now)
-    return _close_run(client, settings, report, "ingest", started)
+    collection = Collection(settings, client, now=now, window=window, full=full, only_keys=only_keys)
+    pending: list[PendingUnit] = []
+    ok: set[str] = set()
+    units = collection.units(sources, report)
+    articles = changed_only(client, clean_units(units, settings, report, pending, now=now, on_file=on_file),
+                            settings, report, ok)
+    write_index(client, _counted(enrich_stream(settings, articles), report), settings, report, now=now, ok=ok)
+    settle(client, settings, report, sources, pending, collection.listings, ok, partition=None, now=now)
+    return _close_run(client, settings, report, kind, started)
+
+
+class Collection:
+    """Reads sources into units for one run: one fetcher, the ledger, per-source status in the report."""
+
+    def __init__(self, settings: Settings, client: Elasticsearch, *, now: datetime,
+                 window: tuple[date, date] | None = None, full: bool = False,
+                 only_keys: dict[str, frozenset[str]] | None = None) -> None:
+        self.settings = settings
+        self.window = window
+        self.today = now.date()
+        self.ledger: LedgerLookup = NoLedger() if full or only_keys else Ledger(client, settings.index,
+                                                                                   version_of(settings))
+        self.only_keys = only_keys
+        self.listings: list[Listing] = []
+
+    def units(self, sources: Iterable[SourceConfig], report: RunReport) -> Iterator[Unit]:
+        """Every source's units in turn; a source that cannot be read is recorded as failed, the rest go on."""
+        for source in sources:
+            ctx = CollectContext(fetcher_factory=lambda: Fetcher(self.settings.fetch), ledger=self.ledger,
+                                 window=self.window, today=self.today,
+                                 live_window_days=self.settings.fetch.live_window_days,
+                                 only_keys=self.only_keys.get(source.name) if self.only_keys is not None else None)
+            # Several targets of one `newsetl ingest` share the source name: their counts add up.
+            info: dict[str, Any] = report.sources.setdefault(source.name, {"kind": source.kind, "status": "ok"})
+            try:
+                yield from units_of(source, ctx)
+            except SourceError as exc:
+                info.update(status="failed", error=str(exc))
+                report.reject(Rejection(source.location, "fetch", str(exc)), source=source.name,
+                              unit=source.location)
+            finally:
+                self.listings += ctx.listings
+                stats = ctx.stats
+                if stats.skipped_no_history:
+                    info["status"] = "skipped"
+                    info["error"] = "no history: feeds, sitemaps and URLs are only read for recent intervals"
+                for key, value in (("listed", stats.listed), ("skipped", stats.skipped_known),
+                                   ("not_modified", stats.not_modified), ("requests", ctx.requests_made)):
+                    info[key] = info.get(key, 0) + value
+                report.skipped += stats.skipped_known
+                report.unchanged += stats.skipped_documents
+                report.not_modified += stats.not_modified
+                report.requests += ctx.requests_made
+                ctx.close()
+
+
+def settle(client: Elasticsearch, settings: Settings, report: RunReport, sources: list[SourceConfig],
+           pending: list[PendingUnit], listings: list[Listing], ok: set[str], *, partition: str | None,
+           now: datetime) -> None:
+    """After indexing: record the run's units in the ledger and its failures in the quarantine."""
+    Ledger(client, settings.index, version_of(settings)).commit(pending, listings, ok, partition=partition, now=now)
+    by_name = {s.name: s for s in sources}
+    unit_of = {doc_id: (unit.source, unit.key) for unit in pending for doc_id in unit.doc_ids}
+    failures = []
+    for rejection in report.rejections:
+        if rejection.get("duplicate"):
+            continue
+        source, unit = rejection.get("source"), rejection.get("unit")
+        if rejection.get("doc_id") in unit_of:
+            source, unit = unit_of[rejection["doc_id"]]
+        config = by_name.get(source or "")
+        if config is None or unit is None:
+            continue
+        failures.append({**rejection, "source": source, "unit": unit, "source_kind": config.kind,
+                         "location": config.location, "language": config.language})
+    processed: dict[str, set[str]] = {}
+    for unit in pending:
+        processed.setdefault(unit.source, set()).add(unit.key)
+    counts = update_quarantine(client, settings.index, failures, processed, partition=partition, now=now)
+    report.quarantined, report.released = counts["quarantined"], counts["released"]
 
 
 def reenrich(settings: Settings, *, client: Elasticsearch | None = None) -> RunReport:
@@ -254,136 +390,3 @@ def migrate(settings: Settings, *, rebuild: bool = False, keep_old: bool = False
     migration = migrate_index(client, settings.index, mode="rebuild" if rebuild else "reindex", now=now, fill=fill,
                               keep_old=keep_old)
     return migration, _close_run(client, settings, report, "migrate", started)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Staged, for Airflow: each stage reads the previous stage's file and writes its own
-
-
-def partition_key(start: date, end: date) -> str:
-    """Folder name for a run's partition: the day, or 'start--end' for longer windows."""
-    return start.isoformat() if (end - start).days == 1 else f"{start.isoformat()}--{end.isoformat()}"
-
-
-def workdir_for(settings: Settings, start: date, end: date) -> Path:
-    """The partition's work folder; re-running a partition overwrites it, never appends to it."""
-    return settings.runs_dir / partition_key(start, end)
-
-
-def discover(settings: Settings, start: date, end: date) -> dict[str, Any]:
-    """List the landing files of the partition [start, end) and prepare its work folder."""
-    workdir = workdir_for(settings, start, end)
-    with _disk_errors(workdir):
-        workdir.mkdir(parents=True, exist_ok=True)
-    files = [str(p) for p in files_in_window(settings.landing_dir, start, end)]
-    return {"partition": partition_key(start, end), "workdir": str(workdir), "files": files}
-
-
-def clean_stage(settings: Settings, files: list[str], workdir: str) -> dict[str, Any]:
-    """Read and clean the partition's files into articles.jsonl; returns counts for XCom."""
-    now = utcnow()
-    report = RunReport(started_at=now.isoformat())
-    started = time.perf_counter()
-    articles = read_and_clean([Path(f) for f in files], settings, report, now=now)
-    _write_jsonl(Path(workdir) / "articles.jsonl", (a.to_dict() for a in articles))
-    _write_jsonl(Path(workdir) / "rejections.clean.jsonl", report.rejections)
-    _write_jsonl(Path(workdir) / "warnings.clean.jsonl", report.warnings)
-    return {"files": report.files, "seen": report.seen, "cleaned": report.cleaned, "undated": report.undated,
-            "rejected": report.rejected, "duplicates": report.duplicates, "warned": len(report.warnings),
-            "seconds": round(time.perf_counter() - started, 3),
-            "started_at": report.started_at}
-
-
-def enrich_stage(settings: Settings, workdir: str) -> dict[str, Any]:
-    """Enrich the changed articles of articles.jsonl into enriched.jsonl (spaCy model loaded once)."""
-    started = time.perf_counter()
-    report = RunReport(started_at=utcnow().isoformat())
-    client = connect(settings)
-    ensure_index(client, settings.index)
-    articles = (Article.from_dict(d) for d in _read_jsonl(Path(workdir) / "articles.jsonl"))
-    enriched = enrich_stream(settings, changed_only(client, articles, settings, report))
-    count = _write_jsonl(Path(workdir) / "enriched.jsonl", (e.to_dict() for e in enriched))
-    return {"enriched": count, "unchanged": report.unchanged, "seconds": round(time.perf_counter() - started, 3)}
-
-
-def index_stage(settings: Settings, workdir: str) -> dict[str, Any]:
-    """Bulk-index enriched.jsonl into the alias; raises InfrastructureError if Elasticsearch fails."""
-    now = utcnow()
-    started = time.perf_counter()
-    report = RunReport(started_at=now.isoformat())
-    client = connect(settings)
-    ensure_index(client, settings.index)
-    items = (EnrichedArticle.from_dict(d) for d in _read_jsonl(Path(workdir) / "enriched.jsonl"))
-    write_index(client, items, settings, report, now=now)
-    _write_jsonl(Path(workdir) / "rejections.index.jsonl", report.rejections)
-    return {"indexed": report.indexed, "unchanged": report.unchanged, "rejected": report.rejected,
-            "seconds": round(time.perf_counter() - started, 3)}
-
-
-def finish_report(workdir: str, partition: str, stages: dict[str, dict[str, Any]]) -> RunReport:
-    """Combine the stages' counts and rejections into report.json in the work folder."""
-    clean, enrich, index = stages.get("clean", {}), stages.get("enrich", {}), stages.get("index", {})
-    report = RunReport(
-        started_at=clean.get("started_at", utcnow().isoformat()), partition=partition,
-        finished_at=utcnow().isoformat(),
-        files=clean.get("files", 0), seen=clean.get("seen", 0), cleaned=clean.get("cleaned", 0),
-        undated=clean.get("undated", 0), enriched=enrich.get("enriched", 0), indexed=index.get("indexed", 0),
-        unchanged=enrich.get("unchanged", 0) + index.get("unchanged", 0), duplicates=clean.get("duplicates", 0),
-        seconds={name: s.get("seconds", 0.0) for name, s in stages.items()},
-    )
-    for name in ("rejections.clean.jsonl", "rejections.index.jsonl"):
-        path = Path(workdir) / name
-        if path.exists():
-            report.rejections.extend(_read_jsonl(path))
-    path = Path(workdir) / "warnings.clean.jsonl"
-    if path.exists():
-        report.warnings.extend(_read_jsonl(path))
-    path = Path(workdir) / "report.json"
-    with _disk_errors(path):
-        tmp = path.with_name("report.json.tmp")
-        tmp.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(path)
-    return report
-
-
-def publish_report(settings: Settings, workdir: str, partition: str, stages: dict[str, dict[str, Any]], *,
-                   run_id: str) -> RunReport:
-    """finish_report, then record the run (whole run and each stage) in the `<alias>-runs` index."""
-    report = finish_report(workdir, partition, stages)
-    docs = run_documents(report.to_dict(), run_id=run_id, kind="nightly", pipeline_version=version_of(settings),
-                         stages=stages)
-    record_run(connect(settings), settings.index, docs)
-    return report
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Staging files: written atomically so a killed task never leaves a half file that looks complete
-
-
-@contextmanager
-def _disk_errors(path: Path) -> Iterator[None]:
-    try:
-        yield
-    except OSError as exc:
-        raise InfrastructureError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
-    tmp = path.with_name(path.name + ".tmp")
-    count = 0
-    with _disk_errors(path):
-        with tmp.open("w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    return count
-
-
-def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)

@@ -26,6 +26,9 @@ ENV_OVERRIDES = {
     "NEWSETL_NLP_PROCESSES": ("nlp", "n_process"),
     "NEWSETL_SOURCE_NAME": ("source_name",),
     "NEWSETL_ENTITIES_CONFIG": ("entities_config",),
+    "NEWSETL_SOURCES_CONFIG": ("sources_config",),
+    "NEWSETL_USER_AGENT": ("fetch", "user_agent"),
+    "NEWSETL_FETCH_DELAY": ("fetch", "per_host_delay"),
 }
 
 
@@ -71,6 +74,26 @@ class NlpSettings(_Frozen):
         return self.n_process or os.cpu_count() or 1
 
 
+class FetchSettings(_Frozen):
+    """How pages, feeds and sitemaps are fetched: politely, bounded, and with retries on transient failures."""
+
+    # Sites block anonymous clients; a product name with a contact URL lets them reach the operator instead.
+    user_agent: str = "newsetl/0.3 (+https://github.com/newsetl/newsetl)"
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=3, ge=0)  # further attempts after a timeout, a dropped connection, 429 or 5xx
+    backoff: float = Field(default=1.0, ge=0)  # seconds before the first retry; doubles each time, capped at 60
+    max_bytes: int = Field(default=10_000_000, ge=1024)  # a larger response is refused, not truncated
+    per_host_delay: float = Field(default=1.0, ge=0)  # seconds between request starts on one host
+    per_host_concurrency: int = Field(default=2, ge=1)
+    concurrency: int = Field(default=8, ge=1)  # requests in flight over all hosts
+    obey_robots: bool = True
+    max_redirects: int = Field(default=10, ge=0)
+    # Feeds, sitemaps and URL lists have no history: a run whose data interval ended longer ago than this
+    # (a backfill) skips them instead of attributing today's articles to a past day.
+    live_window_days: int = Field(default=2, ge=1)
+
+
 class ElasticsearchSettings(_Frozen):
     """Connection: a remote cluster when `url` is set, else the embedded local server."""
 
@@ -93,10 +116,14 @@ class Settings(_Frozen):
     landing_dir: Path
     data_dir: Path
     entities_config: Path
+    sources_config: Path
     source_name: str = "landing"
     default_language: str = "en"
     index: IndexSettings = IndexSettings()
     nlp: NlpSettings = NlpSettings()
+    fetch: FetchSettings = FetchSettings()
+    # Articles per staged batch: the unit of an Airflow mapped enrich/index task.
+    batch_articles: int = Field(default=500, ge=1)
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
 
     @property
@@ -211,6 +238,7 @@ def load_settings(config_path: Path | str | None = None, env: dict[str, str] | N
     tree.setdefault("landing_dir", "samples/landing")
     tree.setdefault("data_dir", ".newsetl")
     tree.setdefault("entities_config", "config/entities.yml")
-    for key in ("landing_dir", "data_dir", "entities_config"):
+    tree.setdefault("sources_config", "config/sources.yml")
+    for key in ("landing_dir", "data_dir", "entities_config", "sources_config"):
         tree[key] = (base / Path(tree[key]).expanduser()).resolve()
     return Settings.model_validate(tree)

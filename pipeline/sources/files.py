@@ -19,7 +19,8 @@ from pipeline.models import RawArticle, Rejection
 TEXT_SUFFIXES = (".txt",)
 HTML_SUFFIXES = (".html", ".htm")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES
+WARC_SUFFIXES = (".warc", ".warc.gz")
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES + WARC_SUFFIXES
 
 # Keys of a JSONL record that map onto RawArticle; every other key is kept, unindexed, in `extra`.
 JSONL_KEYS = {"id", "url", "title", "text", "html", "published", "source", "language"}
@@ -61,6 +62,11 @@ def read_articles(path: Path, source: str) -> Iterator[RawArticle | Rejection]:
         size = path.stat().st_size
         if size == 0:
             yield Rejection(ref, "read", "empty file")
+            return
+        if name.endswith(WARC_SUFFIXES):
+            from pipeline.sources.warc import read_warc  # warcio only when a WARC file is actually read
+
+            yield from read_warc(path, source)
             return
         if size > MAX_FILE_BYTES and not name.endswith(JSONL_SUFFIXES):
             yield Rejection(ref, "read", f"file too large ({size} bytes > {MAX_FILE_BYTES})")
@@ -105,15 +111,21 @@ class DecodedText:
     note: str | None = None
 
 
-def decode_text(data: bytes) -> DecodedText | None:
-    """Decode bytes as text: UTF-8, else the declared charset, else the detected one; None when binary."""
+def decode_text(data: bytes, declared: str | None = None) -> DecodedText | None:
+    """Decode bytes as text: UTF-8, else the declared charset (HTTP header, then <meta>), else the detected one.
+
+    None when the bytes are binary. Valid UTF-8 wins over a declaration because servers mislabel far more often
+    than non-UTF-8 bytes happen to form valid UTF-8.
+    """
     if _looks_binary(data[:8192]):
         return None
     try:
         return DecodedText(data.decode("utf-8-sig"), "utf-8")
     except UnicodeDecodeError:
         pass
-    declared = _declared_charset(data[:4096])
+    declared = _codec_name(declared) if declared else None
+    declared = declared if declared not in (None, "utf-8", "utf-8-sig") else None
+    declared = declared or _declared_charset(data[:4096])
     if declared and declared not in ("utf-8", "utf-8-sig"):  # already a normalised codec name
         try:
             return DecodedText(data.decode(declared), declared)
@@ -158,9 +170,12 @@ def _declared_charset(head: bytes) -> str | None:
     match = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
     if not match:
         return None
-    name = match.group(1).decode("ascii", "ignore")
+    return _codec_name(match.group(1).decode("ascii", "ignore"))
+
+
+def _codec_name(name: str) -> str | None:
     try:
-        return codecs.lookup(name).name
+        return codecs.lookup(name.strip()).name
     except LookupError:
         return None
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.airflow
 def dagbag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(REPO / "dags"), known_pools={"default_pool"})
+    return DagBag(dag_folder=str(REPO / "dags"), known_pools={"default_pool", "newsetl_nlp", "newsetl_es"})
 
 
 def test_dagbag_imports_without_errors_or_warnings(dagbag):
@@ -28,7 +28,13 @@ def test_dagbag_imports_without_errors_or_warnings(dagbag):
 
 def test_dag_shape(dagbag):
     dag = dagbag.get_dag("news_nightly")
-    assert [t.task_id for t in dag.topological_sort()] == ["discover", "clean", "enrich", "index", "report"]
+    assert [t.task_id for t in dag.topological_sort()] == ["sources", "collect", "batches", "enrich", "index", "finish"]
+    # Mapped over sources and over batches; NLP and bulk writes bounded by pools; the index is an Asset.
+    assert {t.task_id for t in dag.tasks if t.is_mapped} == {"collect", "enrich", "index"}
+    assert (dag.get_task("enrich").pool, dag.get_task("index").pool) == ("newsetl_nlp", "newsetl_es")
+    assert [a.name for a in dag.get_task("index").outlets] == ["newsetl_news_index"]
+    assert dag.get_task("batches").trigger_rule == "all_done"  # one failed source does not stop the others
+    assert dag.get_task("finish").trigger_rule == "all_done"
     assert dag.timetable.summary == "0 0 * * *"
     assert dag.max_active_runs == 1 and dag.catchup is False
     for task in dag.tasks:
@@ -94,23 +100,31 @@ def test_dag_run_indexes_only_its_partition(airflow_db, tmp_path, es_url, alias,
     assert [d["_source"]["published_at"] for d in docs] == ["2019-06-25"]
     assert "Hulusi Akar" in docs[0]["_source"]["entities"]["person"]
     # Articles travel between tasks in the partition's work folder; XCom carries paths and counts only.
-    assert "Hulusi Akar" in (settings.runs_dir / "2019-06-25" / "enriched.jsonl").read_text()
+    assert "Hulusi Akar" in (settings.runs_dir / "2019-06-25" / "landing" / "enriched-0001.jsonl").read_text()
     for ti in run.get_task_instances():
-        assert len(json.dumps(ti.xcom_pull(task_ids=ti.task_id))) < 2000, ti.task_id
+        value = ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index)
+        assert len(json.dumps(value)) < 2000, ti.task_id
 
     runs = client.search(index=f"{alias}-runs", size=20)["hits"]["hits"]
     stages = {hit["_source"]["stage"]: hit["_source"] for hit in runs}
-    assert set(stages) == {"run", "clean", "enrich", "index"}
+    assert set(stages) == {"run", "collect", "enrich", "index"}
     assert all(doc["partition"] == "2019-06-25" and doc["kind"] == "nightly" for doc in stages.values())
-    assert (stages["clean"]["seen"], stages["clean"]["rejected"], stages["index"]["indexed"]) == (2, 1, 1)
+    assert (stages["collect"]["seen"], stages["enrich"]["enriched"], stages["index"]["indexed"]) == (2, 1, 1)
     assert stages["run"]["indexed"] == 1 and stages["run"]["seconds"] > 0
 
-    # Re-running the same day, twice: nothing new to enrich or write; same ids, same content, same count.
+    # The empty file is quarantined with a reference to it.
+    (failed,) = [hit["_source"] for hit in client.search(index=f"{alias}-quarantine")["hits"]["hits"]]
+    assert (failed["stage"], failed["reason"], failed["source"]) == ("read", "empty file", "landing")
+    assert failed["ref"].endswith("2019-06-25/empty.txt")
+
+    # Re-running the same day, twice: the ledger knows both files, so neither is read again; nothing new to
+    # enrich or write; same ids, same content, same count.
     for _ in range(2):
         rerun = dag.test(logical_date=datetime(2019, 6, 25, tzinfo=UTC))
         assert rerun.state == "success"
         report = json.loads((settings.runs_dir / "2019-06-25" / "report.json").read_text())
-        assert (report["enriched"], report["indexed"], report["unchanged"]) == (0, 0, 1)
+        assert (report["skipped"], report["seen"], report["enriched"], report["indexed"]) == (2, 0, 0, 0)
+        assert report["unchanged"] == 1
         assert client.search(index=alias)["hits"]["hits"] == docs
 
 

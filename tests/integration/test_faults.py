@@ -22,7 +22,8 @@ from elasticsearch import Elasticsearch
 
 from pipeline.errors import InfrastructureError
 from pipeline.index.embedded import ensure_embedded_server, free_port, stop_embedded_server
-from pipeline.run import clean_stage, discover, ingest
+from pipeline.run import ingest
+from pipeline.staged import collect_source, plan_sources
 from tests.conftest import REPO, make_settings
 from tests.faultproxy import Fault, FaultProxy, through, tuned
 
@@ -96,8 +97,9 @@ def test_throttled_and_unavailable_bulk_requests_are_retried_until_they_succeed(
         proxy.stop()
     statuses = proxy.statuses("/_bulk")
     assert statuses[:4] == [429, 429, 503, 503]
-    # 3 chunks of 4, one re-sent item, the run report; every failure was retried, nothing lost or doubled.
-    assert statuses.count(200) == 5
+    # 3 chunks of 4, one re-sent item, the ledger, the run report; every failure was retried, nothing lost or
+    # doubled.
+    assert statuses.count(200) == 6
     assert (report.indexed, report.rejected) == (12, 0)
     client = Elasticsearch(es_url)
     assert len(documents(client, settings.index.alias)) == 12
@@ -197,23 +199,22 @@ def test_unwritable_data_folder_is_a_clear_error(tmp_path):
     blocker.write_text("a file where the data folder should be")
     settings = make_settings(tmp_path, None, "news").model_copy(update={"data_dir": blocker})
     with pytest.raises(InfrastructureError, match="cannot write .*not-a-folder"):
-        discover(settings, date(2019, 6, 25), date(2019, 6, 26))
+        plan_sources(settings, date(2019, 6, 25), date(2019, 6, 26))
     with pytest.raises(InfrastructureError, match="cannot create the embedded Elasticsearch data folder"):
         ensure_embedded_server(blocker / "es")
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full to simulate a full disk")
-def test_full_disk_fails_the_stage_and_keeps_the_previous_output(tmp_path):
-    settings = make_settings(tmp_path, None, "news")
+def test_full_disk_fails_the_stage_and_keeps_the_previous_output(tmp_path, es_url, alias):
     landing = tmp_path / "landing" / "2019-06-25"
     write_articles(landing, 3)
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    files = [str(p) for p in sorted(landing.iterdir())]
-    clean_stage(settings, files, str(workdir))
-    complete = (workdir / "articles.jsonl").read_bytes()
+    settings = make_settings(tmp_path, es_url, alias)
+    day = (date(2019, 6, 25), date(2019, 6, 26))
+    collected = collect_source(settings, "landing", *day)
+    batch = Path(collected["batches"][0])
+    complete = batch.read_bytes()
 
-    (workdir / "articles.jsonl.tmp").symlink_to("/dev/full")  # every write to the staging file: ENOSPC
+    batch.with_name(batch.name + ".tmp").symlink_to("/dev/full")  # every write to the staging file: ENOSPC
     with pytest.raises(InfrastructureError, match="No space left on device"):
-        clean_stage(settings, files, str(workdir))
-    assert (workdir / "articles.jsonl").read_bytes() == complete  # the last good output is untouched
+        collect_source(settings, "landing", *day)
+    assert batch.read_bytes() == complete  # the last good output is untouched

@@ -1,0 +1,183 @@
+"""Feeds and sitemaps: listings of pages, fetched conditionally and parsed with feedparser / lxml."""
+
+from __future__ import annotations
+
+import calendar
+import gzip
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import feedparser
+from lxml import etree
+
+from pipeline.models import Rejection
+from pipeline.sources.config import SourceConfig
+from pipeline.sources.http import FetchError, Response
+from pipeline.sources.pages import PageRef, page_units
+from pipeline.sources.units import CollectContext, Listing, Unit
+
+MAX_SITEMAP_BYTES = 50_000_000  # the sitemaps.org limit for one uncompressed file
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json")
+
+
+class SourceError(Exception):
+    """A source as a whole cannot be read (its feed or sitemap is unreachable or unreadable)."""
+
+
+def fetch_listing(source: str, url: str, ctx: CollectContext) -> Response | None:
+    """GET a feed or sitemap; conditionally only when every page it listed last time is processed and indexed.
+
+    None when the server answers 304. Tying the condition to the pages (not just to the listing) is what makes
+    ingesting into a new, empty index read everything again.
+    """
+    known = ctx.ledger.known(source, [url]).get(url)
+    validators = None
+    if known is not None and len(ctx.ledger.known(source, known.items)) == len(set(known.items)):
+        validators = known.validators
+    try:
+        response = ctx.fetcher.fetch(url, validators)
+    except FetchError as exc:
+        raise SourceError(f"cannot fetch {url}: {exc.reason}") from None
+    if response.not_modified:
+        ctx.stats.not_modified += 1
+        return None
+    return response
+
+
+def feed_units(source: SourceConfig, ctx: CollectContext, response: Response | None = None) -> Iterator[Unit]:
+    """Units for the entries of an RSS/Atom feed (pages fetched, or the feed's own full text)."""
+    response = response or fetch_listing(source.name, source.location, ctx)
+    if response is None:
+        return
+    pages = parse_feed(response.content, url=response.url, content_type=response.content_type,
+                       full_text=bool(source.option("full_text", False)))
+    ctx.listings.append(Listing(source.name, source.location, response.validators, tuple(p.key for p in pages)))
+    yield from page_units(source.name, source.language, pages, ctx)
+
+
+def parse_feed(content: bytes, *, url: str, content_type: str = "", full_text: bool = False) -> list[PageRef]:
+    """Pages of an RSS/Atom/RDF feed: link, title, published (UTC ISO) and the entry's updated stamp."""
+    parsed = feedparser.parse(content, response_headers={"content-location": url,
+                                                          "content-type": content_type or "application/xml"})
+    if not parsed.entries and (parsed.bozo or not parsed.version):
+        reason = parsed.get("bozo_exception") or "no RSS/Atom structure"
+        raise SourceError(f"{url} is not a readable feed: {reason}")
+    pages = []
+    for entry in parsed.entries:
+        link = entry.get("link")
+        if not link or not link.startswith(("http://", "https://")):
+            continue
+        published = _iso(entry.get("published_parsed") or entry.get("updated_parsed"))
+        stamp = _iso(entry.get("updated_parsed")) or published
+        html = None
+        if full_text:
+            contents = entry.get("content") or []
+            html = contents[0].get("value") if contents else entry.get("summary")
+        pages.append(PageRef(url=link, title=entry.get("title"), published=published, published_source="feed",
+                             stamp=stamp, html=html or None))
+    return pages
+
+
+def sitemap_units(source: SourceConfig, ctx: CollectContext, response: Response | None = None) -> Iterator[Unit]:
+    """Units for the pages of a sitemap, following a sitemap index down to `max_depth` levels."""
+    since_days = source.option("since_days")
+    since = (ctx.today or datetime.now(UTC).date()) - timedelta(days=since_days) if since_days else None
+    pages: list[PageRef] = []
+    failures: list[tuple[str, str]] = []
+    _walk_sitemap(source, source.location, ctx, pages, failures, depth=int(source.option("max_depth", 2)),
+                  since=since, response=response)
+    for url, reason in failures:
+        rejection = Rejection(url, "fetch", reason)
+        yield Unit(source.name, url, lambda rejection=rejection: iter([rejection]), fetch_failed=True)
+    yield from page_units(source.name, source.language, pages, ctx)
+
+
+def _walk_sitemap(source: SourceConfig, url: str, ctx: CollectContext, pages: list[PageRef],
+                  failures: list[tuple[str, str]], *, depth: int,
+                  since: date | None, response: Response | None = None) -> None:
+    response = response or fetch_listing(source.name, url, ctx)
+    if response is None:
+        return
+    kind, entries = parse_sitemap(response.content, url=response.url)
+    if kind == "index":
+        ctx.listings.append(Listing(source.name, url, response.validators, ()))
+        if depth <= 0:
+            raise SourceError(f"{url}: sitemap index nested deeper than max_depth")
+        for child in entries:
+            if since and child.published and child.published[:10] < since.isoformat():
+                continue  # a child sitemap last modified before the window holds nothing new
+            try:
+                _walk_sitemap(source, child.url, ctx, pages, failures, depth=depth - 1, since=since)
+            except SourceError as exc:  # one broken child sitemap loses its own pages, not its siblings'
+                failures.append((child.url, str(exc)))
+        return
+    kept = [e for e in entries if not since or not e.published or e.published[:10] >= since.isoformat()]
+    ctx.listings.append(Listing(source.name, url, response.validators, tuple(p.key for p in kept)))
+    pages.extend(kept)
+
+
+_NS_NEWS = "http://www.google.com/schemas/sitemap-news/0.9"
+
+
+def parse_sitemap(content: bytes, *, url: str) -> tuple[str, list[PageRef]]:
+    """("index", child sitemaps) or ("urlset", pages) from sitemap XML (gzip allowed; news extension read)."""
+    if content[:2] == b"\x1f\x8b":
+        try:
+            content = gzip.decompress(content)
+        except (OSError, EOFError) as exc:
+            raise SourceError(f"{url}: unreadable gzip sitemap: {exc}") from None
+    if len(content) > MAX_SITEMAP_BYTES:
+        raise SourceError(f"{url}: sitemap larger than {MAX_SITEMAP_BYTES:,} bytes")
+    # No entities, no network, no huge trees: a sitemap is untrusted input.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False)
+    try:
+        root = etree.fromstring(content, parser)
+    except etree.XMLSyntaxError as exc:
+        raise SourceError(f"{url} is not a readable sitemap: {exc}") from None
+    tag = etree.QName(root).localname
+    if tag not in ("urlset", "sitemapindex"):
+        raise SourceError(f"{url} is not a sitemap (root element <{tag}>)")
+    entries = []
+    for node in root:
+        if not isinstance(node.tag, str) or etree.QName(node).localname not in ("url", "sitemap"):
+            continue
+        fields = {etree.QName(child).localname: (child.text or "").strip() for child in node
+                  if isinstance(child.tag, str)}
+        loc = fields.get("loc")
+        if not loc or not loc.startswith(("http://", "https://")):
+            continue
+        news = node.find(f"{{{_NS_NEWS}}}news")
+        title = published = None
+        if news is not None:
+            title = (news.findtext(f"{{{_NS_NEWS}}}title") or "").strip() or None
+            published = (news.findtext(f"{{{_NS_NEWS}}}publication_date") or "").strip() or None
+        lastmod = fields.get("lastmod") or None
+        entries.append(PageRef(url=loc, title=title, published=published,
+                               published_source="sitemap" if published else None,
+                               stamp=lastmod or published))
+        if tag == "sitemapindex":
+            entries[-1] = PageRef(url=loc, published=lastmod)
+    return ("index" if tag == "sitemapindex" else "urlset"), entries
+
+
+def looks_like(response: Response) -> str:
+    """'feed', 'sitemap' or 'page': what a fetched URL turned out to be (content type, then the first element)."""
+    if response.content_type in _FEED_TYPES:
+        return "feed"
+    head = response.content[:2048].lstrip()
+    if head[:2] == b"\x1f\x8b":
+        return "sitemap"
+    lowered = head.lower()
+    if b"<urlset" in lowered or b"<sitemapindex" in lowered:
+        return "sitemap"
+    if b"<rss" in lowered or b"<feed" in lowered or b"<rdf:rdf" in lowered:
+        return "feed"
+    return "page"
+
+
+def _iso(parsed: time.struct_time | None) -> str | None:
+    """feedparser's UTC struct_time as an ISO 8601 timestamp."""
+    if not parsed:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC).isoformat().replace("+00:00", "Z")
