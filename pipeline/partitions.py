@@ -9,7 +9,8 @@ from pathlib import Path
 
 from pipeline.sources.files import iter_files
 
-_PATH_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+# 2019-06-25 anywhere in the path, or 20190625 / 20190625093000 in a name (CC-NEWS-20190625093000-00001.warc.gz).
+_PATH_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?:\d{6})?(?!\d)")
 
 
 def partition_window(logical_date: datetime, interval_start: datetime | None,
@@ -28,7 +29,8 @@ def partition_window(logical_date: datetime, interval_start: datetime | None,
 
 
 def file_partition(path: Path, root: Path) -> date:
-    """The day a landing file belongs to: the last YYYY-MM-DD in its path below root, else its mtime (UTC)."""
+    """The day a landing file belongs to: the last date (YYYY-MM-DD, YYYYMMDD[hhmmss]) in its path below root,
+    else its mtime (UTC)."""
     relative = path.relative_to(root) if path.is_relative_to(root) else Path(path.name)
     for part in reversed(relative.parts):
         for match in reversed(list(_PATH_DATE.finditer(part))):

@@ -228,23 +228,24 @@ def retry_quarantine(settings: Settings, *, names: list[str] | None = None, stag
     """
     client = client or connect(settings)
     _total, entries = list_quarantine(client, settings.index, sources=names, stage=stage)
-    configured = {s.name: s for s in load_sources(settings, include_disabled=True)}
-    sources: dict[str, SourceConfig] = {}
-    keys: dict[str, set[str]] = {}
+    configured = {(s.name, s.kind, s.location): s for s in load_sources(settings, include_disabled=True)}
+    sources: dict[tuple[str, str], SourceConfig] = {}
+    keys: dict[tuple[str, str], set[str]] = {}
     for entry in entries:
-        name = entry["source"]
-        # A source named on the command line (not in sources.yml) is rebuilt from what the entry recorded.
-        sources.setdefault(name, configured.get(name) or SourceConfig(
-            name=name, kind=entry["source_kind"], location=entry["location"], language=entry.get("language")))
-        keys.setdefault(name, set()).add(entry["unit"])
-    only_keys = {name: frozenset(units) for name, units in keys.items()}
+        where = (entry["source"], entry["location"])
+        # Sources named on the command line (not in sources.yml) are rebuilt from what the entry recorded.
+        sources.setdefault(where, configured.get((entry["source"], entry["source_kind"], entry["location"]))
+                           or SourceConfig(name=entry["source"], kind=entry["source_kind"],
+                                           location=entry["location"], language=entry.get("language")))
+        keys.setdefault(where, set()).add(entry["unit"])
+    only_keys = {where: frozenset(units) for where, units in keys.items()}
     return process_sources(settings, list(sources.values()), kind="retry", client=client, only_keys=only_keys)
 
 
 def process_sources(settings: Settings, sources: list[SourceConfig], *, kind: str,
                     client: Elasticsearch | None = None, on_file: ProgressCallback | None = None,
                     window: tuple[date, date] | None = None, full: bool = False,
-                    only_keys: dict[str, frozenset[str]] | None = None) -> RunReport:
+                    only_keys: dict[tuple[str, str], frozenset[str]] | None = None) -> RunReport:
     """Sources -> units -> clean -> (changed only) -> enrich -> index, streaming; then ledger and quarantine."""
     now = utcnow()
     report = RunReport(started_at=now.isoformat())
@@ -268,7 +269,7 @@ class Collection:
 
     def __init__(self, settings: Settings, client: Elasticsearch, *, now: datetime,
                  window: tuple[date, date] | None = None, full: bool = False,
-                 only_keys: dict[str, frozenset[str]] | None = None) -> None:
+                 only_keys: dict[tuple[str, str], frozenset[str]] | None = None) -> None:
         self.settings = settings
         self.window = window
         self.today = now.date()
@@ -283,7 +284,8 @@ class Collection:
             ctx = CollectContext(fetcher_factory=lambda: Fetcher(self.settings.fetch), ledger=self.ledger,
                                  window=self.window, today=self.today,
                                  live_window_days=self.settings.fetch.live_window_days,
-                                 only_keys=self.only_keys.get(source.name) if self.only_keys is not None else None)
+                                 only_keys=(self.only_keys.get((source.name, source.location), frozenset())
+                                            if self.only_keys is not None else None))
             # Several targets of one `newsetl ingest` share the source name: their counts add up.
             info: dict[str, Any] = report.sources.setdefault(source.name, {"kind": source.kind, "status": "ok"})
             try:
@@ -330,6 +332,9 @@ def settle(client: Elasticsearch, settings: Settings, report: RunReport, sources
     processed: dict[str, set[str]] = {}
     for unit in pending:
         processed.setdefault(unit.source, set()).add(unit.key)
+    for source in sources:  # a source that was read fine this time releases its own earlier failure
+        if report.sources.get(source.name, {}).get("status") == "ok":
+            processed.setdefault(source.name, set()).add(source.location)
     counts = update_quarantine(client, settings.index, failures, processed, partition=partition, now=now)
     report.quarantined, report.released = counts["quarantined"], counts["released"]
 

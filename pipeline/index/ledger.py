@@ -102,6 +102,12 @@ class Ledger(LedgerLookup):
             if all(doc_id in existing for doc_id in doc.get("doc_ids") or ())
         }
 
+    def failed(self, source: str, keys: Iterable[str]) -> set[str]:
+        """Keys whose last attempt failed (fetch error, refused by Elasticsearch): tried again next run."""
+        by_id = {entry_id(source, key): key for key in keys}
+        return {by_id[doc_id] for doc_id, doc in mget_sources(self.client, self.settings, self.index, by_id,
+                                                              fields=["outcome"]) if doc.get("outcome") == "failed"}
+
     def commit(self, units: Iterable[PendingUnit], listings: Iterable[Listing], ok_ids: set[str], *,
                partition: str | None, now: datetime) -> dict[str, int]:
         """Record this run's units (with their outcome) and listings; returns counts per outcome."""

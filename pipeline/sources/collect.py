@@ -94,8 +94,9 @@ def read_url_list(source: SourceConfig) -> list[str]:
 
 def _url_units(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
     """A single URL: a feed, a sitemap or a page, decided by what the server sends."""
-    response = fetch_listing(source.name, source.location, ctx)
+    response, retry = fetch_listing(source.name, source.location, ctx)
     if response is None:
+        yield from page_units(source.name, source.language, retry, ctx)
         return
     kind = looks_like(response)
     if kind == "feed":

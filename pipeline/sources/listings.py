@@ -25,30 +25,41 @@ class SourceError(Exception):
     """A source as a whole cannot be read (its feed or sitemap is unreachable or unreadable)."""
 
 
-def fetch_listing(source: str, url: str, ctx: CollectContext) -> Response | None:
-    """GET a feed or sitemap; conditionally only when every page it listed last time is processed and indexed.
+def fetch_listing(source: str, url: str, ctx: CollectContext) -> tuple[Response | None, list[PageRef]]:
+    """GET a feed or sitemap, conditionally when every page it listed last time is either done or failed.
 
-    None when the server answers 304. Tying the condition to the pages (not just to the listing) is what makes
-    ingesting into a new, empty index read everything again.
+    Returns (response, pages to retry): on a 304 the response is None and the pages are those of the unchanged
+    listing that failed last time. Tying the condition to the pages' documents (not just to the listing) is
+    what makes ingesting into a new, empty index read everything again.
     """
     known = ctx.ledger.known(source, [url]).get(url)
     validators = None
-    if known is not None and len(ctx.ledger.known(source, known.items)) == len(set(known.items)):
-        validators = known.validators
+    retry: list[str] = []
+    if known is not None:
+        items = set(known.items)
+        done = ctx.ledger.known(source, items)
+        failed = ctx.ledger.failed(source, items - done.keys())
+        if len(done) + len(failed) == len(items):
+            validators, retry = known.validators, sorted(failed)
     try:
         response = ctx.fetcher.fetch(url, validators)
     except FetchError as exc:
         raise SourceError(f"cannot fetch {url}: {exc.reason}") from None
     if response.not_modified:
         ctx.stats.not_modified += 1
-        return None
-    return response
+        ctx.listings.append(Listing(source, url, known.validators if known else response.validators,
+                                    known.items if known else ()))
+        return None, [PageRef(key) for key in retry]
+    return response, []
 
 
 def feed_units(source: SourceConfig, ctx: CollectContext, response: Response | None = None) -> Iterator[Unit]:
     """Units for the entries of an RSS/Atom feed (pages fetched, or the feed's own full text)."""
-    response = response or fetch_listing(source.name, source.location, ctx)
+    retry: list[PageRef] = []
     if response is None:
+        response, retry = fetch_listing(source.name, source.location, ctx)
+    if response is None:  # unchanged since the last run: only what failed then is tried again
+        yield from page_units(source.name, source.language, retry, ctx)
         return
     pages = parse_feed(response.content, url=response.url, content_type=response.content_type,
                        full_text=bool(source.option("full_text", False)))
@@ -96,9 +107,11 @@ def sitemap_units(source: SourceConfig, ctx: CollectContext, response: Response 
 def _walk_sitemap(source: SourceConfig, url: str, ctx: CollectContext, pages: list[PageRef],
                   failures: list[tuple[str, str]], *, depth: int,
                   since: date | None, response: Response | None = None) -> None:
-    response = response or fetch_listing(source.name, url, ctx)
     if response is None:
-        return
+        response, retry = fetch_listing(source.name, url, ctx)
+        if response is None:  # unchanged since the last run: only what failed then is tried again
+            pages.extend(retry)
+            return
     kind, entries = parse_sitemap(response.content, url=response.url)
     if kind == "index":
         ctx.listings.append(Listing(source.name, url, response.validators, ()))

@@ -63,6 +63,10 @@ class LedgerLookup:
         """Known units among keys."""
         raise NotImplementedError
 
+    def failed(self, source: str, keys: Iterable[str]) -> set[str]:  # pragma: no cover - interface
+        """Keys whose last attempt failed (to be tried again)."""
+        raise NotImplementedError
+
 
 class NoLedger(LedgerLookup):
     """Nothing is known: every unit is read and fetched unconditionally (quarantine retry, --full)."""
@@ -70,6 +74,10 @@ class NoLedger(LedgerLookup):
     def known(self, source: str, keys: Iterable[str]) -> dict[str, Known]:
         """Always empty."""
         return {}
+
+    def failed(self, source: str, keys: Iterable[str]) -> set[str]:
+        """Always empty."""
+        return set()
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,27 +24,35 @@ def read_warc(path: Path, source: str) -> Iterator[RawArticle | Rejection]:
         with path.open("rb") as handle:
             archive = ArchiveIterator(handle)
             for record in archive:
-                offset = archive.get_record_offset()
                 if record.rec_type != "response" or record.http_headers is None:
                     continue  # requests, metadata, warcinfo: not pages
                 records += 1
-                item = _article(record, ref=f"{path}#{offset}", source=source)
-                if item is not None:
-                    yield item
+                # The payload first: asking for the offset reads the record to its end.
+                item = _article(record, source=source)
+                offset = archive.get_record_offset()
+                if isinstance(item, RawArticle):
+                    yield dataclasses.replace(item, ref=f"{path}#{offset}")
+                elif item is not None:
+                    yield Rejection(f"{path}#{offset}", item.stage, item.reason)
     except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
         yield Rejection(f"{path}#{offset}", "read", f"unreadable WARC data after {records} response record(s): "
                         f"{type(exc).__name__}: {exc}")
 
 
-def _article(record, *, ref: str, source: str) -> RawArticle | Rejection | None:
+def _article(record, *, source: str, ref: str = "") -> RawArticle | Rejection | None:
     status = record.http_headers.get_statuscode() or ""
     content_type = (record.http_headers.get_header("Content-Type") or "").lower()
     if not status.startswith("2") or content_type.split(";")[0].strip() not in _HTML_TYPES:
         return None  # redirects, errors, images and scripts are part of any crawl, not rejected articles
     url = record.rec_headers.get_header("WARC-Target-URI")
-    body = record.content_stream().read(MAX_RECORD_BYTES + 1)
-    if len(body) > MAX_RECORD_BYTES:
-        return Rejection(ref, "read", f"WARC record payload larger than {MAX_RECORD_BYTES:,} bytes")
+    stream = record.content_stream()
+    body = bytearray()
+    # Chunked: warcio's decoding reader answers a single read() larger than its buffer with nothing.
+    while chunk := stream.read(65536):
+        body += chunk
+        if len(body) > MAX_RECORD_BYTES:
+            return Rejection(ref, "read", f"WARC record payload larger than {MAX_RECORD_BYTES:,} bytes")
+    body = bytes(body)
     charset = None
     for param in content_type.split(";")[1:]:
         key, _, value = param.strip().partition("=")

@@ -132,3 +132,86 @@ def test_reenrich_dag_is_manual_only(dagbag):
     dag = dagbag.get_dag("news_reenrich")
     assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: triggered by hand only
     assert [t.task_id for t in dag.tasks] == ["reenrich"]
+
+
+def _use(monkeypatch, settings, es_url: str, **extra: str) -> None:
+    """Point the DAG's tasks (which read the environment) at this test's folders, alias and server."""
+    env = {"NEWSETL_LANDING_DIR": settings.landing_dir, "NEWSETL_DATA_DIR": settings.data_dir,
+           "NEWSETL_INDEX_ALIAS": settings.index.alias, "ELASTICSEARCH_URL": es_url, **extra}
+    for var, value in env.items():
+        monkeypatch.setenv(var, str(value))
+
+
+def test_a_multi_day_backfill_over_a_dated_landing_folder(airflow_db, tmp_path, es_url, alias, monkeypatch):
+    """What `airflow backfill create --from-date 2019-06-24 --to-date 2019-06-26` runs: one run per day."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.integration.test_sources import BRIDGE, article_html, write_warc
+
+    landing = tmp_path / "landing"
+    days = ["2019-06-24", "2019-06-25", "2019-06-26"]
+    for number, day in enumerate(days):
+        (landing / day).mkdir(parents=True)
+        (landing / day / f"story-{number}.txt").write_text(
+            f"date {day}\nThe mayor of Lyon opened bridge number {number} over the Rhone, officials said.")
+    # A CC-NEWS-style WARC file dated by its name, in the landing root: it belongs to 2019-06-25.
+    write_warc(landing / "CC-NEWS-20190625093000-00001.warc.gz",
+               [("https://news.example/bridge", 200, "text/html", article_html("Lyon bridge", BRIDGE).encode())])
+    settings = make_settings(tmp_path, es_url, alias, landing=landing)
+    _use(monkeypatch, settings, es_url)
+    dag = DagBag(dag_folder=str(REPO / "dags")).get_dag("news_nightly")
+
+    indexed = {}
+    for day in days:
+        run = dag.test(logical_date=datetime.fromisoformat(day).replace(tzinfo=UTC))
+        assert run.state == "success", day
+        indexed[day] = json.loads((settings.runs_dir / day / "report.json").read_text())["indexed"]
+    assert indexed == {"2019-06-24": 1, "2019-06-25": 2, "2019-06-26": 1}  # each run read only its own day
+
+    from pipeline.index.client import connect
+
+    client = connect(settings)
+    client.indices.refresh(index=alias)
+    days_indexed = sorted(h["_source"]["input_ref"].split("/")[-2] if h["_source"]["input_ref"].endswith(".txt")
+                          else "warc" for h in client.search(index=alias, size=10)["hits"]["hits"])
+    assert days_indexed == ["2019-06-24", "2019-06-25", "2019-06-26", "warc"]
+
+    # Re-running one day of the backfill reprocesses that day only, and finds nothing new in it.
+    rerun = dag.test(logical_date=datetime(2019, 6, 25, tzinfo=UTC))
+    assert rerun.state == "success"
+    report = json.loads((settings.runs_dir / "2019-06-25" / "report.json").read_text())
+    assert (report["files"], report["skipped"], report["indexed"], report["unchanged"]) == (0, 2, 0, 2)
+
+
+def test_a_failing_source_fails_the_run_after_the_others_are_indexed(airflow_db, tmp_path, es_url, alias,
+                                                                     monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.newsserver import NewsServer
+
+    server = NewsServer().start()
+    server.add("/feed.xml", fail_times=99, fail_status=404)
+    landing = tmp_path / "landing"
+    (landing / "2019-06-25").mkdir(parents=True)
+    shutil.copy(SEED, landing / "2019-06-25" / "seed.txt")
+    sources = tmp_path / "sources.yml"
+    sources.write_text(f"sources:\n  - {{name: landing, kind: folder, location: {landing}}}\n"
+                       f"  - {{name: broken-feed, kind: feed, location: '{server.url}/feed.xml'}}\n")
+    settings = make_settings(tmp_path, es_url, alias, landing=landing)
+    _use(monkeypatch, settings, es_url, NEWSETL_SOURCES_CONFIG=sources, NEWSETL_FETCH_DELAY="0")
+    dag = DagBag(dag_folder=str(REPO / "dags")).get_dag("news_nightly")
+    # A live interval: the feed is only read for recent days.
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    (landing / today.date().isoformat()).mkdir()
+    shutil.copy(SEED, landing / today.date().isoformat() / "seed.txt")
+    try:
+        run = dag.test(logical_date=today)
+    finally:
+        server.stop()
+    assert run.state == "failed"  # red, so someone looks ...
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    assert states[("index", 0)] == "success" and states[("finish", -1)] == "failed"  # ... after the rest went in
+    report = json.loads((settings.runs_dir / today.date().isoformat() / "report.json").read_text())
+    assert report["indexed"] == 1
+    assert report["sources"]["broken-feed"]["status"] == "failed"
+    assert "HTTP 404" in report["sources"]["broken-feed"]["error"]
