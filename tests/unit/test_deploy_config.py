@@ -163,3 +163,10 @@ def test_template_matches_versioned_indices_and_is_strict():
     template = index_template("news")
     assert template["index_patterns"] == ["news-v*"]
     assert mappings()["dynamic"] == "strict"
+
+
+def test_compose_creates_the_pools_the_dag_uses():
+    init = " ".join(compose()["services"]["airflow-init"]["command"])
+    dag_source = (REPO / "dags" / "news_nightly.py").read_text()
+    for pool in ("newsetl_nlp", "newsetl_es"):
+        assert f'"{pool}"' in dag_source and f"airflow pools set {pool} " in init
