@@ -114,3 +114,40 @@ def test_console_script_is_installed():
     assert result.returncode == 0
     for command in ("ingest", "search", "extract", "enrich"):
         assert command in result.stdout
+
+
+def test_ingest_a_url_list_then_list_and_retry_the_quarantine(cli_env, capsys, tmp_path, monkeypatch):
+    from tests.newsserver import NewsServer, article_html
+
+    monkeypatch.setenv("NEWSETL_FETCH_DELAY", "0")
+    server = NewsServer().start()
+    try:
+        good = server.add("/a.html", article_html("Lyon opens its bridge", [
+            "The mayor of Lyon opened the new Rhone bridge on Tuesday after four years of works."]))
+        urls = tmp_path / "tonight.urls"
+        urls.write_text(f"# tonight's links\n{good}\n{server.url}/missing.html\n")
+        code, out, _ = run_cli(["ingest", str(urls)], capsys)
+        assert code == 0 and "indexed 1" in out and "quarantined 1" in out
+        assert "HTTP 404" in out
+
+        code, out, _ = run_cli(["quarantine", "list", "--json"], capsys)
+        listed = json.loads(out)
+        assert listed["total"] == 1
+        assert {k: listed["entries"][0][k] for k in ("stage", "ref", "source_kind")} == {
+            "stage": "fetch", "ref": f"{server.url}/missing.html", "source_kind": "urls"}
+        code, out, _ = run_cli(["quarantine", "list", "--stage", "clean"], capsys)
+        assert "The quarantine is empty." in out
+
+        server.add("/missing.html", article_html("Storm floods Brittany", [
+            "Storm Miguel brought heavy rain to Brittany on Thursday, and schools in Brest stayed closed."]))
+        code, out, _ = run_cli(["quarantine", "retry", "--json"], capsys)
+        assert (json.loads(out)["indexed"], json.loads(out)["released"]) == (1, 1)
+    finally:
+        server.stop()
+
+
+def test_sources_lists_config_and_rejects_an_unknown_name(cli_env, capsys):
+    code, out, _ = run_cli(["sources", "--json"], capsys)
+    assert code == 0 and [s["name"] for s in json.loads(out)][0] == "landing"
+    code, _, err = run_cli(["ingest", "--source", "nope"], capsys)
+    assert code == 2 and "no source named nope" in err
