@@ -13,7 +13,7 @@ from pipeline.partitions import files_in_window
 from pipeline.sources.config import SourceConfig
 from pipeline.sources.files import WARC_SUFFIXES, iter_files, read_articles
 from pipeline.sources.listings import SourceError, feed_units, fetch_listing, looks_like, sitemap_units
-from pipeline.sources.pages import PageRef, _page_unit, page_units
+from pipeline.sources.pages import PageRef, page_unit, page_units
 from pipeline.sources.units import CollectContext, Listing, Unit
 
 __all__ = ["SourceError", "units_of"]
@@ -107,7 +107,7 @@ def _url_units(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
         page = PageRef(source.location)
         ctx.stats.listed += 1
         ctx.listings.append(Listing(source.name, source.location, response.validators, (page.key,)))
-        unit = _page_unit(source.name, source.language, page, response)
+        unit = page_unit(source.name, source.language, page, response)
         if unit is not None:
             yield unit
 

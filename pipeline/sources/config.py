@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.settings import Settings
+from pipeline.sources.files import WARC_SUFFIXES
 
 # folder: landing files (.txt/.html/.jsonl/.warc), partitioned by the day in their path;
 # warc: a .warc/.warc.gz file or a folder of them; feed: RSS/Atom; sitemap: (news) sitemap or sitemap index;
@@ -112,7 +113,6 @@ def select_sources(settings: Settings, names: list[str] | None) -> list[SourceCo
 
 
 URL_LIST_SUFFIXES = (".urls", ".urls.txt")
-WARC_SUFFIXES = (".warc", ".warc.gz")
 
 
 def source_for_target(target: str, *, name: str, language: str | None = None) -> SourceConfig:

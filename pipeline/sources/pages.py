@@ -50,14 +50,15 @@ def page_units(source: str, language: str | None, pages: Sequence[PageRef], ctx:
     to_fetch = [p for p in todo if p.html is None]
     requests = [(p.url, known[p.key].validators if p.key in known else None) for p in to_fetch]
     for page, (_url, result) in zip(to_fetch, ctx.fetcher.fetch_many(requests), strict=True):
-        unit = _page_unit(source, language, page, result)
+        unit = page_unit(source, language, page, result)
         if unit is None:
             ctx.stats.not_modified += 1
             continue
         yield unit
 
 
-def _page_unit(source: str, language: str | None, page: PageRef, result: Response | FetchError) -> Unit | None:
+def page_unit(source: str, language: str | None, page: PageRef, result: Response | FetchError) -> Unit | None:
+    """The unit for one page's fetch result; None when it was not modified (304)."""
     if isinstance(result, FetchError):
         rejection = Rejection(page.url, "fetch", result.reason)
         return Unit(source, page.key, lambda: iter([rejection]), fetch_failed=True)
