@@ -90,14 +90,14 @@ class Ledger(LedgerLookup):
         by_id = {entry_id(source, key): key for key in keys}
         entries = {by_id[doc_id]: doc for doc_id, doc in mget_sources(self.client, self.settings, self.index, by_id)}
         believed = {key: doc for key, doc in entries.items()
-                    if doc.get("kind") == "listing"
+                    if doc.get("kind") in ("listing", "index")
                     or (doc.get("outcome") in KNOWN_OUTCOMES and doc.get("pipeline_version") == self.version)}
         wanted = {doc_id for doc in believed.values() for doc_id in doc.get("doc_ids") or ()}
         existing = {doc_id for doc_id, _ in mget_sources(self.client, self.settings, self.settings.alias, wanted,
                                                           fields=False)}
         return {
             key: Known(key, Validators(doc.get("etag"), doc.get("last_modified")), doc.get("fingerprint"),
-                       tuple(doc.get("items") or ()), len(doc.get("doc_ids") or ()))
+                       tuple(doc.get("items") or ()), len(doc.get("doc_ids") or ()), doc.get("kind") or "item")
             for key, doc in believed.items()
             if all(doc_id in existing for doc_id in doc.get("doc_ids") or ())
         }
@@ -124,7 +124,7 @@ class Ledger(LedgerLookup):
                 "pipeline_version": self.version, "doc_ids": sorted(set(unit.doc_ids)), "updated_at": stamp}))
         for listing in listings:
             actions.append(("index", entry_id(listing.source, listing.key), {
-                "source": listing.source, "key": listing.key, "kind": "listing", "partition": partition,
+                "source": listing.source, "key": listing.key, "kind": listing.kind, "partition": partition,
                 "etag": listing.validators.etag, "last_modified": listing.validators.last_modified,
                 "items": list(listing.items), "updated_at": stamp}))
         bulk_write(self.client, self.settings, self.index, actions)

@@ -94,15 +94,19 @@ def read_url_list(source: SourceConfig) -> list[str]:
 
 def _url_units(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
     """A single URL: a feed, a sitemap or a page, decided by what the server sends."""
-    response, retry = fetch_listing(source.name, source.location, ctx)
-    if response is None:
-        yield from page_units(source.name, source.language, retry, ctx)
+    answer = fetch_listing(source.name, source.location, ctx)
+    if answer.response is None:
+        if answer.children:  # an unchanged sitemap index: its child sitemaps are still checked
+            yield from sitemap_units(source, ctx, answer)
+        else:
+            yield from page_units(source.name, source.language, answer.retry, ctx)
         return
+    response = answer.response
     kind = looks_like(response)
     if kind == "feed":
         yield from feed_units(source, ctx, response)
     elif kind == "sitemap":
-        yield from sitemap_units(source, ctx, response)
+        yield from sitemap_units(source, ctx, answer)
     else:
         page = PageRef(source.location)
         ctx.stats.listed += 1

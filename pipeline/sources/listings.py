@@ -6,6 +6,7 @@ import calendar
 import gzip
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import feedparser
@@ -25,12 +26,20 @@ class SourceError(Exception):
     """A source as a whole cannot be read (its feed or sitemap is unreachable or unreadable)."""
 
 
-def fetch_listing(source: str, url: str, ctx: CollectContext) -> tuple[Response | None, list[PageRef]]:
-    """GET a feed or sitemap, conditionally when every page it listed last time is either done or failed.
+@dataclass(frozen=True, slots=True)
+class ListingAnswer:
+    """A feed or sitemap fetch: the response, or (on 304) what the unchanged listing still asks to be done."""
 
-    Returns (response, pages to retry): on a 304 the response is None and the pages are those of the unchanged
-    listing that failed last time. Tying the condition to the pages' documents (not just to the listing) is
-    what makes ingesting into a new, empty index read everything again.
+    response: Response | None
+    retry: list[PageRef] = field(default_factory=list)  # pages of the unchanged listing that failed last time
+    children: tuple[str, ...] = ()  # an unchanged sitemap index's child sitemaps: each is checked on its own
+
+
+def fetch_listing(source: str, url: str, ctx: CollectContext) -> ListingAnswer:
+    """GET a feed or sitemap, conditionally when every unit it listed last time is either done or failed.
+
+    Tying the condition to the pages' documents (not just to the listing) is what makes ingesting into a new,
+    empty index read everything again.
     """
     known = ctx.ledger.known(source, [url]).get(url)
     validators = None
@@ -45,22 +54,24 @@ def fetch_listing(source: str, url: str, ctx: CollectContext) -> tuple[Response 
         response = ctx.fetcher.fetch(url, validators)
     except FetchError as exc:
         raise SourceError(f"cannot fetch {url}: {exc.reason}") from None
-    if response.not_modified:
-        ctx.stats.not_modified += 1
-        ctx.listings.append(Listing(source, url, known.validators if known else response.validators,
-                                    known.items if known else ()))
-        return None, [PageRef(key) for key in retry]
-    return response, []
+    if not response.not_modified:
+        return ListingAnswer(response)
+    assert known is not None  # a 304 only answers a conditional request
+    ctx.stats.not_modified += 1
+    ctx.listings.append(Listing(source, url, known.validators, known.items, known.kind))
+    if known.kind == "index":  # an unchanged index says nothing about its children, which change every hour
+        return ListingAnswer(None, children=known.items)
+    return ListingAnswer(None, retry=[PageRef(key) for key in retry])
 
 
 def feed_units(source: SourceConfig, ctx: CollectContext, response: Response | None = None) -> Iterator[Unit]:
     """Units for the entries of an RSS/Atom feed (pages fetched, or the feed's own full text)."""
-    retry: list[PageRef] = []
     if response is None:
-        response, retry = fetch_listing(source.name, source.location, ctx)
-    if response is None:  # unchanged since the last run: only what failed then is tried again
-        yield from page_units(source.name, source.language, retry, ctx)
-        return
+        answer = fetch_listing(source.name, source.location, ctx)
+        if answer.response is None:  # unchanged since the last run: only what failed then is tried again
+            yield from page_units(source.name, source.language, answer.retry, ctx)
+            return
+        response = answer.response
     pages = parse_feed(response.content, url=response.url, content_type=response.content_type,
                        full_text=bool(source.option("full_text", False)))
     ctx.listings.append(Listing(source.name, source.location, response.validators, tuple(p.key for p in pages)))
@@ -90,14 +101,14 @@ def parse_feed(content: bytes, *, url: str, content_type: str = "", full_text: b
     return pages
 
 
-def sitemap_units(source: SourceConfig, ctx: CollectContext, response: Response | None = None) -> Iterator[Unit]:
+def sitemap_units(source: SourceConfig, ctx: CollectContext, answer: ListingAnswer | None = None) -> Iterator[Unit]:
     """Units for the pages of a sitemap, following a sitemap index down to `max_depth` levels."""
     since_days = source.option("since_days")
     since = (ctx.today or datetime.now(UTC).date()) - timedelta(days=since_days) if since_days else None
     pages: list[PageRef] = []
     failures: list[tuple[str, str]] = []
     _walk_sitemap(source, source.location, ctx, pages, failures, depth=int(source.option("max_depth", 2)),
-                  since=since, response=response)
+                  since=since, answer=answer)
     for url, reason in failures:
         rejection = Rejection(url, "fetch", reason)
         yield Unit(source.name, url, lambda rejection=rejection: iter([rejection]), fetch_failed=True)
@@ -106,28 +117,35 @@ def sitemap_units(source: SourceConfig, ctx: CollectContext, response: Response 
 
 def _walk_sitemap(source: SourceConfig, url: str, ctx: CollectContext, pages: list[PageRef],
                   failures: list[tuple[str, str]], *, depth: int,
-                  since: date | None, response: Response | None = None) -> None:
-    if response is None:
-        response, retry = fetch_listing(source.name, url, ctx)
-        if response is None:  # unchanged since the last run: only what failed then is tried again
-            pages.extend(retry)
-            return
+                  since: date | None, answer: ListingAnswer | None = None) -> None:
+    answer = answer or fetch_listing(source.name, url, ctx)
+    response = answer.response
+    if response is None:  # unchanged: what failed then is tried again, children are checked
+        pages.extend(answer.retry)
+        _walk_children(source, url, list(answer.children), ctx, pages, failures, depth=depth, since=since)
+        return
     kind, entries = parse_sitemap(response.content, url=response.url)
     if kind == "index":
-        ctx.listings.append(Listing(source.name, url, response.validators, ()))
-        if depth <= 0:
-            raise SourceError(f"{url}: sitemap index nested deeper than max_depth")
-        for child in entries:
-            if since and child.published and child.published[:10] < since.isoformat():
-                continue  # a child sitemap last modified before the window holds nothing new
-            try:
-                _walk_sitemap(source, child.url, ctx, pages, failures, depth=depth - 1, since=since)
-            except SourceError as exc:  # one broken child sitemap loses its own pages, not its siblings'
-                failures.append((child.url, str(exc)))
+        children = [c.url for c in entries
+                    # a child sitemap last modified before the window holds nothing new
+                    if not (since and c.published and c.published[:10] < since.isoformat())]
+        ctx.listings.append(Listing(source.name, url, response.validators, tuple(children), "index"))
+        _walk_children(source, url, children, ctx, pages, failures, depth=depth, since=since)
         return
     kept = [e for e in entries if not since or not e.published or e.published[:10] >= since.isoformat()]
     ctx.listings.append(Listing(source.name, url, response.validators, tuple(p.key for p in kept)))
     pages.extend(kept)
+
+
+def _walk_children(source: SourceConfig, url: str, children: list[str], ctx: CollectContext, pages: list[PageRef],
+                   failures: list[tuple[str, str]], *, depth: int, since: date | None) -> None:
+    if children and depth <= 0:
+        raise SourceError(f"{url}: sitemap index nested deeper than max_depth")
+    for child in children:
+        try:
+            _walk_sitemap(source, child, ctx, pages, failures, depth=depth - 1, since=since)
+        except SourceError as exc:  # one broken child sitemap loses its own pages, not its siblings'
+            failures.append((child, str(exc)))
 
 
 _NS_NEWS = "http://www.google.com/schemas/sitemap-news/0.9"

@@ -31,8 +31,9 @@ class Known:
     key: str
     validators: Validators
     fingerprint: str | None
-    items: tuple[str, ...] = ()  # a listing's unit keys
+    items: tuple[str, ...] = ()  # a listing's unit keys (a sitemap index's: its child sitemaps)
     documents: int = 0  # articles indexed from it
+    kind: str = "item"  # "item" | "listing" | "index" (a sitemap index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class Listing:
     key: str
     validators: Validators
     items: tuple[str, ...]
+    kind: str = "listing"  # or "index": a sitemap index, whose items are child sitemaps
 
 
 @dataclass

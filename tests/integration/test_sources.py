@@ -179,3 +179,25 @@ def test_a_warc_file_is_read_with_record_offsets_as_refs(settings, tmp_path):
     assert all(h["_source"]["input_ref"].startswith(f"{warc}#") for h in hits)
     again = ingest([warc], settings)
     assert (again.skipped, again.unchanged, again.seen) == (1, 2, 0)  # the known file is not even opened
+
+
+def test_an_unchanged_sitemap_index_still_has_its_changed_child_sitemaps_read(server, settings):
+    def urlset(*pages: str) -> str:
+        urls = "".join(f"<url><loc>{page}</loc></url>" for page in pages)
+        return f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+
+    bridge = server.add("/bridge.html", article_html("Lyon opens its new bridge", BRIDGE))
+    child = server.add("/news-sitemap.xml", urlset(bridge), content_type="application/xml")
+    server.add("/index.xml", f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+               f"<sitemap><loc>{child}</loc></sitemap></sitemapindex>", content_type="application/xml")
+    source = SourceConfig(name="site-map", kind="sitemap", location=server.url + "/index.xml")
+    assert ingest([], settings, sources=[source]).indexed == 1
+
+    storm = server.add("/storm.html", article_html("Storm Miguel floods Brittany", STORM))
+    server.routes["/news-sitemap.xml"].body = urlset(bridge, storm).encode()  # the index itself is unchanged
+    before = len(server.hits)
+    report = ingest([], settings, sources=[source])
+    assert report.indexed == 1
+    statuses = {hit.path: (hit.conditional, hit.status) for hit in server.hits[before:]}
+    assert statuses["/index.xml"] == (True, 304) and statuses["/news-sitemap.xml"] == (True, 200)
+    assert "/bridge.html" not in statuses or statuses["/bridge.html"] == (True, 304)
