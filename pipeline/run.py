@@ -277,37 +277,57 @@ class Collection:
                                                                                    version_of(settings))
         self.only_keys = only_keys
         self.listings: list[Listing] = []
+        self._fetcher: Fetcher | None = None
+
+    def fetcher(self) -> Fetcher:
+        """The run's one fetcher, created on first network use: robots.txt and host delays span all sources."""
+        if self._fetcher is None:
+            self._fetcher = Fetcher(self.settings.fetch)
+        return self._fetcher
+
+    def requests_made(self) -> int:
+        """HTTP requests sent so far in this run."""
+        return self._fetcher.requests_made if self._fetcher else 0
 
     def units(self, sources: Iterable[SourceConfig], report: RunReport) -> Iterator[Unit]:
         """Every source's units in turn; a source that cannot be read is recorded as failed, the rest go on."""
-        for source in sources:
-            ctx = CollectContext(fetcher_factory=lambda: Fetcher(self.settings.fetch), ledger=self.ledger,
-                                 window=self.window, today=self.today,
-                                 live_window_days=self.settings.fetch.live_window_days,
-                                 only_keys=(self.only_keys.get((source.name, source.location), frozenset())
-                                            if self.only_keys is not None else None))
-            # Several targets of one `newsetl ingest` share the source name: their counts add up.
-            info: dict[str, Any] = report.sources.setdefault(source.name, {"kind": source.kind, "status": "ok"})
-            try:
-                yield from units_of(source, ctx)
-            except SourceError as exc:
-                info.update(status="failed", error=str(exc))
-                report.reject(Rejection(source.location, "fetch", str(exc)), source=source.name,
-                              unit=source.location)
-            finally:
-                self.listings += ctx.listings
-                stats = ctx.stats
-                if stats.skipped_no_history:
-                    info["status"] = "skipped"
-                    info["error"] = "no history: feeds, sitemaps and URLs are only read for recent intervals"
-                for key, value in (("listed", stats.listed), ("skipped", stats.skipped_known),
-                                   ("not_modified", stats.not_modified), ("requests", ctx.requests_made)):
-                    info[key] = info.get(key, 0) + value
-                report.skipped += stats.skipped_known
-                report.unchanged += stats.skipped_documents
-                report.not_modified += stats.not_modified
-                report.requests += ctx.requests_made
-                ctx.close()
+        try:
+            for source in sources:
+                yield from self._source_units(source, report)
+        finally:
+            if self._fetcher is not None:
+                self._fetcher.close()
+
+    def _source_units(self, source: SourceConfig, report: RunReport) -> Iterator[Unit]:
+        """One source's units; its status and counts go to report.sources."""
+        requests_before = self.requests_made()
+        ctx = CollectContext(fetcher_factory=self.fetcher, ledger=self.ledger,
+                             window=self.window, today=self.today,
+                             live_window_days=self.settings.fetch.live_window_days,
+                             only_keys=(self.only_keys.get((source.name, source.location), frozenset())
+                                        if self.only_keys is not None else None))
+        # Several targets of one `newsetl ingest` share the source name: their counts add up.
+        info: dict[str, Any] = report.sources.setdefault(source.name, {"kind": source.kind, "status": "ok"})
+        try:
+            yield from units_of(source, ctx)
+        except SourceError as exc:
+            info.update(status="failed", error=str(exc))
+            report.reject(Rejection(source.location, "fetch", str(exc)), source=source.name,
+                          unit=source.location)
+        finally:
+            self.listings += ctx.listings
+            stats = ctx.stats
+            requests = self.requests_made() - requests_before
+            if stats.skipped_no_history:
+                info["status"] = "skipped"
+                info["error"] = "no history: feeds, sitemaps and URLs are only read for recent intervals"
+            for key, value in (("listed", stats.listed), ("skipped", stats.skipped_known),
+                               ("not_modified", stats.not_modified), ("requests", requests)):
+                info[key] = info.get(key, 0) + value
+            report.skipped += stats.skipped_known
+            report.unchanged += stats.skipped_documents
+            report.not_modified += stats.not_modified
+            report.requests += requests
 
 
 def settle(client: Elasticsearch, settings: Settings, report: RunReport, sources: list[SourceConfig],

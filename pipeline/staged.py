@@ -153,12 +153,13 @@ def finish_run(settings: Settings, start: date, end: date, *, run_id: str | None
         if not collected.exists():  # the collect task failed before finishing: nothing of it is settled
             report.sources[folder.name] = {"status": "failed", "error": "collect task did not finish"}
             continue
-        _merge_collect(report, read_json(collected))
+        collect_report = read_json(collected)
+        _merge_collect(report, collect_report)
         sources += select_sources(settings, [folder.name])
         pending += [PendingUnit(**d) for d in read_jsonl(folder / "pending.jsonl")]
         listings += [Listing(d["source"], d["key"], Validators(**d["validators"]), tuple(d["items"]))
                      for d in read_jsonl(folder / "listings.jsonl")]
-        stage_seconds["collect"] += read_json(collected).get("seconds", {}).get("collect", 0.0)
+        stage_seconds["collect"] += collect_report.get("seconds", {}).get("collect", 0.0)
         for batch in sorted(folder.glob("articles-*.jsonl")):
             enriched_path = batch.with_name(batch.name.replace("articles-", "enriched-"))
             ok |= set(_ids(_ok_path(batch, "enrich"))) | set(_ids(_ok_path(enriched_path, "index")))
@@ -177,7 +178,8 @@ def finish_run(settings: Settings, start: date, end: date, *, run_id: str | None
             else:
                 report.warn(str(batch), "index", "batch was not indexed (its task failed); it is retried next run")
     report.enriched = enriched
-    settle(connect(settings), settings, report, sources, pending, listings, ok, partition=partition, now=now)
+    client = connect(settings)
+    settle(client, settings, report, sources, pending, listings, ok, partition=partition, now=now)
     report.finished_at = utcnow().isoformat()
     report.seconds = {k: round(v, 3) for k, v in stage_seconds.items() if v}
     write_json(workdir / "report.json", report.to_dict())
@@ -189,7 +191,7 @@ def finish_run(settings: Settings, start: date, end: date, *, run_id: str | None
     }
     docs = run_documents(report.to_dict(), run_id=run_id or f"nightly:{now.isoformat()}:{uuid.uuid4().hex[:8]}",
                          kind="nightly", pipeline_version=version_of(settings), stages=stages)
-    record_run(connect(settings), settings.index, docs)
+    record_run(client, settings.index, docs)
     return report
 
 

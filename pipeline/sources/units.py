@@ -94,21 +94,8 @@ class CollectContext:
     only_keys: frozenset[str] | None = None  # quarantine retry: just these units, read unconditionally
     listings: list[Listing] = field(default_factory=list)
     stats: CollectStats = field(default_factory=CollectStats)
-    _fetcher: Fetcher | None = None
 
     @property
     def fetcher(self) -> Fetcher:
-        """The run's fetcher, created on first network use (folder sources never open one)."""
-        if self._fetcher is None:
-            self._fetcher = self.fetcher_factory()
-        return self._fetcher
-
-    @property
-    def requests_made(self) -> int:
-        """HTTP requests sent so far."""
-        return self._fetcher.requests_made if self._fetcher else 0
-
-    def close(self) -> None:
-        """Release network resources."""
-        if self._fetcher is not None:
-            self._fetcher.close()
+        """The run's fetcher; the factory creates it on first network use (folder sources never open one)."""
+        return self.fetcher_factory()
