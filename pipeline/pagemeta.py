@@ -1,0 +1,277 @@
+"""What a news page states about itself: schema.org JSON-LD, <meta> tags, <time> elements and the URL.
+
+Every value keeps where it was read from, so the clean stage can record `published_at_source` and a reader can
+tell a stated date from one guessed out of the text. Pure functions of an lxml tree: no network, no state.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from lxml.html import HtmlElement
+
+DateSource = Literal["jsonld", "meta", "time", "url"]
+
+# schema.org types whose datePublished/author/headline describe the article itself (not the site or a video).
+ARTICLE_TYPES = frozenset({
+    "Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "OpinionNewsArticle",
+    "BackgroundNewsArticle", "ReviewNewsArticle", "AskPublicNewsArticle", "BlogPosting", "LiveBlogPosting",
+    "Report", "SatiricalArticle", "TechArticle", "ScholarlyArticle", "SocialMediaPosting", "DiscussionForumPosting",
+})
+# <meta> names/properties/itemprops that state the publication (not modification) time, most specific first.
+PUBLISHED_META = (
+    "article:published_time", "og:article:published_time", "datepublished", "article.published",
+    "parsely-pub-date", "sailthru.date", "publish-date", "publish_date", "publishdate", "pubdate",
+    "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created", "citation_publication_date",
+    "date", "og:pubdate",
+)
+AUTHOR_META = ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "dcterms.creator",
+               "byl", "citation_author")
+SITE_META = ("og:site_name", "application-name", "twitter:site", "publisher")
+TITLE_META = ("og:title", "twitter:title", "headline", "dc.title", "title")
+
+_ISO_DAY = re.compile(r"((?:19|20)\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
+# /2019/06/25/, /2019-06-25-, /20190625/ in a URL path; a month-only path (/2019/06/) is not a day.
+_URL_DAY = re.compile(r"/((?:19|20)\d\d)[/_-]?(0[1-9]|1[0-2])[/_-]?(0[1-9]|[12]\d|3[01])(?=[/_.-]|$)")
+_BYLINE_PREFIX = re.compile(r"^\s*(?:by|von|par|por|di|door)\s*[:\-]?\s+", re.IGNORECASE)
+_AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|\band\b|&|\bund\b|\bet\b|\by\b)\s*")
+MAX_AUTHOR_CHARS = 60  # longer "authors" are sentences, bios or lists of keywords
+MAX_BYLINE_CHARS = 200  # a longer value is a bio or a paragraph, not a list of names
+MAX_NAME_WORDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class StatedDate:
+    """A publication day the page states, and where it says so."""
+
+    day: str  # YYYY-MM-DD
+    source: DateSource
+
+
+@dataclass(frozen=True, slots=True)
+class PageMetadata:
+    """Structured metadata of a page; every field None/empty when the page does not state it."""
+
+    title: str | None = None
+    authors: tuple[str, ...] = ()
+    site_name: str | None = None
+    canonical_url: str | None = None
+    language: str | None = None
+    dates: tuple[StatedDate, ...] = ()
+    article_body: str | None = None
+
+    def stated_source(self, day: str) -> DateSource | None:
+        """Where the page states this publication day, None when only its text does."""
+        return next((d.source for d in self.dates if d.day == day), None)
+
+
+def read_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
+    """Collect the page's own statements about the article, JSON-LD first, then <meta>, <time> and the URL."""
+    articles, site_names = _jsonld_articles(tree)
+    meta = _meta_values(tree)
+    dates: list[StatedDate] = []
+
+    def add(day: str | None, source: DateSource) -> None:
+        if day and all(d.day != day or d.source != source for d in dates):
+            dates.append(StatedDate(day, source))
+
+    for article in articles:
+        add(iso_day(_text(article.get("datePublished")) or _text(article.get("dateCreated"))), "jsonld")
+    for key in PUBLISHED_META:
+        for value in meta.get(key, ()):
+            add(iso_day(value), "meta")
+    for value in _time_elements(tree):
+        add(iso_day(value), "time")
+    canonical = _canonical(tree)
+    for candidate in (url, canonical):
+        add(url_day(candidate), "url")
+
+    authors: list[str] = []
+    for article in articles:
+        authors.extend(_jsonld_people(article.get("author")))
+    if not authors:
+        for key in AUTHOR_META:
+            for value in meta.get(key, ()):
+                authors.extend(split_authors(value))
+            if authors:
+                break
+
+    title = next((clean_value(_text(a.get("headline")) or _text(a.get("name"))) for a in articles
+                  if _text(a.get("headline")) or _text(a.get("name"))), None)
+    title = title or next((clean_value(v) for key in TITLE_META for v in meta.get(key, ()) if clean_value(v)), None)
+    publishers = [_text(a.get("publisher")) for a in articles]
+    site_name = (next((clean_value(v).lstrip("@") for key in SITE_META for v in meta.get(key, ())
+                       if clean_value(v) and not clean_value(v).startswith("http")), None)
+                 or next(iter(site_names), None) or next((clean_value(p) for p in publishers if p), None))
+    body = next((_text(a.get("articleBody")) for a in articles if _text(a.get("articleBody"))), None)
+    return PageMetadata(
+        title=title,
+        authors=tuple(dict.fromkeys(authors)),
+        site_name=site_name or None,
+        canonical_url=canonical,
+        language=_language(tree, meta),
+        dates=tuple(dates),
+        article_body=body,
+    )
+
+
+def iso_day(value: str | None) -> str | None:
+    """The YYYY-MM-DD day at the start of an ISO-8601 timestamp, None for anything else."""
+    if not value:
+        return None
+    match = _ISO_DAY.match(value.strip())
+    return "-".join(match.groups()) if match else None
+
+
+def url_day(url: str | None) -> str | None:
+    """The day written in a URL path (/2019/06/25/, /20190625/), None when the path holds no full date."""
+    match = _URL_DAY.search(url or "")
+    return "-".join(match.groups()) if match else None
+
+
+def split_authors(value: str) -> list[str]:
+    """'By Jane Doe and John Roe' -> ['Jane Doe', 'John Roe']; URLs, handles and sentences are not names."""
+    value = _BYLINE_PREFIX.sub("", clean_value(value))
+    if len(value) > MAX_BYLINE_CHARS:
+        return []
+    names = []
+    for part in _AUTHOR_SPLIT.split(value):
+        part = _BYLINE_PREFIX.sub("", part).strip(" .|-–—")
+        if not part or len(part) > MAX_AUTHOR_CHARS or len(part.split()) > MAX_NAME_WORDS:
+            continue
+        if "http" in part or "@" in part or "/" in part or any(ch.isdigit() for ch in part):
+            continue
+        if not any(ch.isalpha() for ch in part):
+            continue
+        names.append(part)
+    return names
+
+
+def clean_value(value: str | None) -> str:
+    """Whitespace-collapsed text of a metadata value."""
+    return " ".join((value or "").split())
+
+
+def _jsonld_articles(tree: HtmlElement) -> tuple[list[dict[str, Any]], list[str]]:
+    """Article objects of every JSON-LD block (with @graph references resolved), and any WebSite names."""
+    objects: list[dict[str, Any]] = []
+    for script in tree.xpath("//script[contains(@type, 'ld+json')]"):
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw, strict=False)  # strict=False: raw newlines inside strings are common
+        except ValueError:
+            continue
+        objects.extend(_flatten(data))
+    by_id = {obj["@id"]: obj for obj in objects if isinstance(obj.get("@id"), str)}
+    articles = []
+    sites = []
+    for obj in objects:
+        types = _types(obj)
+        if types & ARTICLE_TYPES:
+            articles.append(_resolve(obj, by_id))
+        elif "WebSite" in types and _text(obj.get("name")):
+            sites.append(clean_value(_text(obj.get("name"))))
+    return articles, sites
+
+
+def _flatten(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    """Every dict at the top of a JSON-LD block, inside lists and @graph, and an article's mainEntity."""
+    if depth > 4:
+        return
+    if isinstance(data, list):
+        for item in data:
+            yield from _flatten(item, depth + 1)
+    elif isinstance(data, dict):
+        yield data
+        for key in ("@graph", "mainEntity", "mainEntityOfPage"):
+            if isinstance(data.get(key), (dict, list)):
+                yield from _flatten(data[key], depth + 1)
+
+
+def _resolve(obj: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """An object whose {"@id": ...} references (authors, publisher) are replaced by the objects they name."""
+    def deref(value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"@id"} and value["@id"] in by_id:
+            return by_id[value["@id"]]
+        if isinstance(value, list):
+            return [deref(v) for v in value]
+        return value
+    return {key: deref(value) for key, value in obj.items()}
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    kind = obj.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {k.rsplit("/", 1)[-1] for k in kinds if isinstance(k, str)}
+
+
+def _text(value: Any) -> str | None:
+    """A JSON-LD value as text: strings as they are, the first of a list, {"@value"/"name": ...} unwrapped."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("@value") or value.get("name")
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _jsonld_people(value: Any) -> list[str]:
+    """Author names from a JSON-LD author value: a string, a Person/Organization, or a list of them."""
+    items = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            names.extend(split_authors(item))
+        elif isinstance(item, dict):
+            name = item.get("name")
+            if isinstance(name, list):
+                name = " ".join(n for n in name if isinstance(n, str))
+            if isinstance(name, str):
+                names.extend(split_authors(name))
+    return names
+
+
+def _meta_values(tree: HtmlElement) -> dict[str, list[str]]:
+    """<meta> contents by lower-cased name, property or itemprop, in document order."""
+    values: dict[str, list[str]] = {}
+    for element in tree.xpath("//meta[@content]"):
+        content = element.get("content", "").strip()
+        if not content:
+            continue
+        for attribute in ("name", "property", "itemprop"):
+            key = element.get(attribute)
+            if key:
+                values.setdefault(key.strip().lower(), []).append(content)
+    return values
+
+
+def _time_elements(tree: HtmlElement) -> Iterator[str]:
+    """datetime values of <time> elements marked as the publication time, then of the article's first <time>."""
+    marked = tree.xpath("//time[@datetime][@pubdate or @itemprop='datePublished' or contains(@class, 'publish')"
+                        " or contains(@class, 'posted') or contains(@class, 'entry-date')]")
+    for element in marked:
+        yield element.get("datetime")
+    for element in tree.xpath("(//article//time[@datetime])[1]"):
+        yield element.get("datetime")
+
+
+def _canonical(tree: HtmlElement) -> str | None:
+    for href in tree.xpath("//link[@rel='canonical']/@href | //meta[@property='og:url']/@content"):
+        href = href.strip()
+        if href.startswith(("http://", "https://")):
+            return href
+    return None
+
+
+def _language(tree: HtmlElement, meta: dict[str, list[str]]) -> str | None:
+    """The page's declared language as a lower-case ISO 639-1 code ('en-GB' -> 'en')."""
+    declared = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    for key in ("og:locale", "content-language", "language", "dc.language"):
+        declared = declared or next(iter(meta.get(key, ())), None)
+    code = re.split(r"[-_]", declared.strip())[0].lower() if declared else ""
+    return code if re.fullmatch(r"[a-z]{2}", code) else None
