@@ -20,6 +20,9 @@ LANGUAGE_SAMPLE_CHARS = 2000
 MAX_BODY_WORDS = 100_000
 # Markup beyond this, after scripts/styles/comments are gone, is not a news page; extracting it takes minutes.
 MAX_HTML_CHARS = 5_000_000
+# Where a page's own publication date can come from (pipeline/html.py); input, feed and sitemap dates are stated
+# by whoever supplied the article.
+PAGE_DATE_SOURCES = frozenset({"jsonld", "meta", "time", "url", "text"})
 _NON_TEXT_MARKUP = re.compile(
     r"<(script|style|svg|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
 )
@@ -33,6 +36,8 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
     published_source = (raw.published_source or "input") if raw.published else None
     language = raw.language
     warnings = list(raw.warnings)
+    authors: tuple[str, ...] = ()
+    site_name = None
     if raw.format == "html":
         html = raw.content
         if len(html) > MAX_HTML_CHARS:
@@ -46,8 +51,9 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
         if page.canonical_url and (not url or raw.canonical_from_page and same_site(url, page.canonical_url)):
             url = page.canonical_url
         if not published_raw and page.published:
-            published_raw, published_source = page.published, "page"
+            published_raw, published_source = page.published, page.published_source
         language = language or page.language
+        authors, site_name = page.authors, page.site_name
     else:
         paragraphs_text = join_paragraphs(paragraphs_from_blank_lines(raw.content))
 
@@ -73,7 +79,9 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
     published_at = None
     if published_raw:
         try:
-            earliest = EARLIEST_STATED_PUBLICATION if published_source != "page" else EARLIEST_PUBLICATION
+            # A page's own date (read by htmldate or from its markup) before 1990 is a parsing error; a date given
+            # with the input, a feed or a sitemap may be an archive's and is trusted back to 1900.
+            earliest = EARLIEST_PUBLICATION if published_source in PAGE_DATE_SOURCES else EARLIEST_STATED_PUBLICATION
             published_at = parse_published(published_raw, now, earliest).value
         except InvalidDate as exc:
             # Keep the article, undated, and say why; never fall back to the ingest time.
@@ -100,6 +108,8 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
         published_at_source=published_source,
         extra=extra,
         warnings=tuple(warnings),
+        authors=authors,
+        site_name=site_name,
     )
 
 

@@ -22,6 +22,8 @@ def to_document(item: EnrichedArticle, *, pipeline_version: str) -> dict[str, An
         "language": article.language,
         "published_at": article.published_at,
         "published_at_source": article.published_at_source,
+        "authors": list(article.authors),
+        "site_name": article.site_name,
         "undated": article.published_at is None,
         "mentioned_dates": list(iter_date_values(list(enrichment.dates))),
         "entities": facet_values(enrichment.entities),

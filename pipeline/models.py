@@ -59,6 +59,9 @@ class Article:
     extra: dict[str, Any] = field(default_factory=dict)
     # What cleaning repaired or cut (charset, truncation, an invalid date): reported, the article still indexed.
     warnings: tuple[str, ...] = ()
+    # From a page's byline, JSON-LD or meta tags (HTML inputs); empty when the input does not say.
+    authors: tuple[str, ...] = ()
+    site_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for staging files."""
@@ -67,7 +70,7 @@ class Article:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Article:
         """Inverse of to_dict."""
-        return cls(**{**data, "warnings": tuple(data.get("warnings", ()))})
+        return cls(**{**data, "warnings": tuple(data.get("warnings", ())), "authors": tuple(data.get("authors", ()))})
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,9 @@ import spacy.util
 
 # Bump when the documents this code writes change shape or meaning (a derived field added, computed differently),
 # so every stored document counts as outdated and `newsetl index migrate` / re-enrichment rewrites it even between
-# two builds that share a package version. 2: story_id and its fingerprint.
-DOCUMENT_VERSION = 2
+# two builds that share a package version. 2: story_id and its fingerprint. 3: authors, site_name and where a
+# page's publication date was read (jsonld/meta/time/url/text instead of "page").
+DOCUMENT_VERSION = 3
 
 
 def code_version() -> str:

@@ -7,8 +7,9 @@ from typing import Any
 from pipeline.entities import FACETS
 
 # Bump when the mapping changes; a new concrete index `<alias>-v<N>` is then built behind the alias.
-# v2: story_id, story_bands and story_signature (duplicate stories). `newsetl index migrate` moves an alias across.
-MAPPING_VERSION = 2
+# v2: story_id, story_bands and story_signature (duplicate stories). v3: authors and site_name (HTML pages).
+# `newsetl index migrate` moves an alias across.
+MAPPING_VERSION = 3
 
 # Mentioned dates keep their precision: "2019", "2019-06" and "2019-06-26" are all valid values.
 DATE_WITH_PRECISION = "strict_date_optional_time||yyyy-MM||yyyy"
@@ -38,6 +39,8 @@ def mappings() -> dict[str, Any]:
             "language": {"type": "keyword"},
             "published_at": {"type": "date"},
             "published_at_source": {"type": "keyword"},
+            "authors": keyword,
+            "site_name": keyword,
             "undated": {"type": "boolean"},
             # The date field charts and range-filters; `.value` keeps the exact value ("2019", "2019-06",
             # "2019-06-26") so a facet never shows a year as its first of January.

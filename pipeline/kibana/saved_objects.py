@@ -184,7 +184,7 @@ def overview_dashboard(alias: str) -> dict[str, Any]:
         ("search", saved_search(alias)["id"], 0, 48, 48, 16),
     ]
     controls = [("entities.person", "Person"), ("entities.org", "Organisation"), ("entities.place", "Place"),
-                ("source", "Source")]
+                ("source", "Source"), ("site_name", "Site"), ("authors", "Author")]
     return dashboard(f"newsetl-{alias}-overview", "News overview", "Articles, entities and dates indexed by newsetl",
                      panels, controls, data_view_id(alias))
 

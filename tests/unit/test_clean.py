@@ -84,7 +84,27 @@ def test_published_input_field_wins_over_page_metadata():
     article = clean_article(raw(PAGE, "html", published="2019-06-25T08:00:00Z"), now=NOW)
     assert (article.published_at, article.published_at_source) == ("2019-06-25T08:00:00Z", "input")
     page_dated = clean_article(raw(PAGE, "html"), now=NOW)
-    assert (page_dated.published_at, page_dated.published_at_source) == ("2019-06-24", "page")
+    assert (page_dated.published_at, page_dated.published_at_source) == ("2019-06-24", "meta")
+
+
+def test_page_authors_site_and_date_source_reach_the_article():
+    head = ('<meta property="og:site_name" content="The Ledger"><meta name="author" content="By Jane Doe">'
+            '</head>')
+    article = clean_article(raw(PAGE.replace("</head>", head), "html"), now=NOW)
+    assert article.authors == ("Jane Doe",) and article.site_name == "The Ledger"
+    assert Article.from_dict(article.to_dict()) == article
+
+
+@pytest.mark.parametrize(("stated", "expected"), [
+    ("2019-06-24T16:30:00+02:00", ("2019-06-24", "meta")),
+    ("1985-06-24T16:30:00+02:00", (None, None)),  # a page's own date before 1990 is a misreading
+    ("2027-06-24T16:30:00+02:00", (None, None)),  # after the run: never a publication date
+])
+def test_page_dates_outside_1990_to_now_leave_the_article_undated(stated, expected):
+    # (without the footer: htmldate reads a copyright year as 1 January of that year)
+    html = PAGE.replace("2019-06-24T16:30:00+02:00", stated).replace("<footer>Copyright 2019 Ledger</footer>", "")
+    article = clean_article(raw(html, "html"), now=NOW)
+    assert (article.published_at, article.published_at_source) == expected
 
 
 @pytest.mark.parametrize(

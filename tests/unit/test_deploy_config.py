@@ -99,7 +99,7 @@ def test_saved_objects_reference_existing_objects_and_mapped_fields():
                                                   "Stories", "Most copied stories"}
     controls = json.loads(dashboards["News overview"]["attributes"]["controlGroupInput"]["panelsJSON"])
     assert {c["explicitInput"].get("fieldName") for c in controls.values()} == {
-        "entities.person", "entities.org", "entities.place", "source", None}  # None: the time slider
+        "entities.person", "entities.org", "entities.place", "source", "site_name", "authors", None}  # None: slider
 
 
 def _object(objects, obj_type, title):
@@ -138,7 +138,7 @@ def test_validator_catches_broken_objects():
 def test_every_document_field_is_mapped():
     article = Article(doc_id="d", ref="r", source="s", title="T", body="Body", url="https://x.example/a",
                       language="en", published_at="2019-06-25", published_at_source="input",
-                      extra={"section": {"nested": ["anything"]}})
+                      extra={"section": {"nested": ["anything"]}}, authors=("Jane Doe",), site_name="Ledger")
     enrichment = Enrichment(
         entities=(EntityMention("Akar", "PERSON", 0, 4, "Hulusi Akar"),),
         dates=(DateMention("Wednesday", 5, 14, "2019-06-26"),),
@@ -156,7 +156,7 @@ def test_every_document_field_is_mapped():
 
     assert set(paths(doc)) <= fields
     assert {"url", "source", "title", "body", "language", "published_at", "mentioned_dates", "entities.person",
-            "entities.org", "entities.place", "ingested_at"} <= set(paths(doc))
+            "entities.org", "entities.place", "ingested_at", "authors", "site_name"} <= set(paths(doc))
 
 
 def test_template_matches_versioned_indices_and_is_strict():
