@@ -135,12 +135,15 @@ def _title(tree: HtmlElement, stated: PageMetadata) -> tuple[str | None, str]:
 
 
 def _authors(tree: HtmlElement, stated: PageMetadata) -> tuple[tuple[str, ...], str]:
-    """Authors the page states (JSON-LD people, author meta), else the byline trafilatura finds in the markup."""
+    """Authors the page states (JSON-LD people, author meta), else the byline trafilatura finds in the markup,
+    else the site or publisher the page names as author."""
     if stated.authors:
         return stated.authors, "stated"
     byline = trafilatura_metadata.extract_author(tree)
     names = tuple(split_authors(byline)) if byline else ()
-    return names, "byline" if names else ""
+    if names:
+        return names, "byline"
+    return stated.site_authors, "stated" if stated.site_authors else ""
 
 
 def _parse(html: str) -> HtmlElement | None:

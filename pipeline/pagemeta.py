@@ -29,8 +29,9 @@ PUBLISHED_META = (
     "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created", "citation_publication_date",
     "date", "og:pubdate",
 )
-AUTHOR_META = ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator", "dcterms.creator",
-               "byl", "citation_author")
+AUTHOR_META = ("author", "authors", "article:author", "parsely-author", "sailthru.author", "dc.creator", "dc:creator",
+               "dcterms.creator", "byl", "citation_author", "creator", "rbauthors", "dcsext.author",
+               "shareaholic:article_author_name")
 SITE_META = ("og:site_name", "application-name", "twitter:site", "publisher")
 TITLE_META = ("og:title", "twitter:title", "headline", "dc.title", "title")
 
@@ -39,6 +40,7 @@ _ISO_DAY = re.compile(r"((?:19|20)\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
 _URL_DAY = re.compile(r"/((?:19|20)\d\d)[/_-]?(0[1-9]|1[0-2])[/_-]?(0[1-9]|[12]\d|3[01])(?=[/_.-]|$)")
 _BYLINE_PREFIX = re.compile(r"^\s*(?:by|von|par|por|di|door)\s*[:\-]?\s+", re.IGNORECASE)
 _AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|\band\b|&|\bund\b|\bet\b|\by\b)\s*")
+_DOMAIN = re.compile(r"\w\.(?:com|net|org|de|fr|co\.uk|at|ch|it|es|info)\b", re.IGNORECASE)
 MAX_AUTHOR_CHARS = 60  # longer "authors" are sentences, bios or lists of keywords
 MAX_BYLINE_CHARS = 200  # a longer value is a bio or a paragraph, not a list of names
 MAX_NAME_WORDS = 5
@@ -58,6 +60,8 @@ class PageMetadata:
 
     title: str | None = None
     authors: tuple[str, ...] = ()
+    # Authors that are the site or its publisher ("Reuters" on reuters.com): used only when no byline names a person.
+    site_authors: tuple[str, ...] = ()
     site_name: str | None = None
     canonical_url: str | None = None
     language: str | None = None
@@ -100,6 +104,12 @@ def read_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
             if authors:
                 break
 
+    # The site or its publisher named as author says nothing about who wrote the article; a byline may.
+    not_people = {clean_value(name).lower() for name in (*site_names, *(_text(a.get("publisher")) for a in articles),
+                                                          *meta.get("og:site_name", ())) if name}
+    site_authors = [name for name in authors if name.lower() in not_people or _DOMAIN.search(name)]
+    authors = [name for name in authors if name not in site_authors]
+
     title = next((clean_value(_text(a.get("headline")) or _text(a.get("name"))) for a in articles
                   if _text(a.get("headline")) or _text(a.get("name"))), None)
     title = title or next((clean_value(v) for key in TITLE_META for v in meta.get(key, ()) if clean_value(v)), None)
@@ -111,6 +121,7 @@ def read_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
     return PageMetadata(
         title=title,
         authors=tuple(dict.fromkeys(authors)),
+        site_authors=tuple(dict.fromkeys(site_authors)),
         site_name=site_name or None,
         canonical_url=canonical,
         language=_language(tree, meta),

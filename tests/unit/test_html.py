@@ -142,6 +142,16 @@ def test_stated_title_and_authors_win_and_the_byline_fills_in():
     assert bylined.sources["authors"] == "byline"
 
 
+def test_the_site_named_as_author_gives_way_to_a_byline_and_stays_when_there_is_none():
+    head = '<meta property="og:site_name" content="The Ledger"><meta name="author" content="The Ledger">'
+    bylined = extract_page(page(head, body='<p class="byline">By <span class="author">Jane Doe</span></p>' + BODY))
+    assert bylined.authors == ("Jane Doe",)
+    unsigned = extract_page(page(head))
+    assert unsigned.authors == ("The Ledger",)
+    assert read_metadata(fromstring(page('<meta name="author" content="Ledger.com">')), None).site_authors == (
+        "Ledger.com",)
+
+
 def test_stated_article_body_replaces_a_text_that_misses_it():
     story = " ".join(f"Sentence {i} of the full story says something new about the strike." for i in range(12))
     # the visible text is another story (a teaser grid, a paywall page) long enough for trafilatura to keep it
