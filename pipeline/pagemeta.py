@@ -104,19 +104,18 @@ def read_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
             if authors:
                 break
 
+    publishers = [clean_value(p) for p in (_text(a.get("publisher")) for a in articles) if p]
     # The site or its publisher named as author says nothing about who wrote the article; a byline may.
-    not_people = {clean_value(name).lower() for name in (*site_names, *(_text(a.get("publisher")) for a in articles),
-                                                          *meta.get("og:site_name", ())) if name}
+    not_people = {clean_value(name).lower() for name in (*site_names, *publishers, *meta.get("og:site_name", ()))}
     site_authors = [name for name in authors if name.lower() in not_people or _DOMAIN.search(name)]
     authors = [name for name in authors if name not in site_authors]
 
     title = next((clean_value(_text(a.get("headline")) or _text(a.get("name"))) for a in articles
                   if _text(a.get("headline")) or _text(a.get("name"))), None)
     title = title or next((clean_value(v) for key in TITLE_META for v in meta.get(key, ()) if clean_value(v)), None)
-    publishers = [_text(a.get("publisher")) for a in articles]
     site_name = (next((clean_value(v).lstrip("@") for key in SITE_META for v in meta.get(key, ())
                        if clean_value(v) and not clean_value(v).startswith("http")), None)
-                 or next(iter(site_names), None) or next((clean_value(p) for p in publishers if p), None))
+                 or next(iter(site_names + publishers), None))
     body = next((_text(a.get("articleBody")) for a in articles if _text(a.get("articleBody"))), None)
     return PageMetadata(
         title=title,
