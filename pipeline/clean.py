@@ -8,7 +8,7 @@ from datetime import datetime
 import py3langid
 
 from pipeline.dates import EARLIEST_PUBLICATION, EARLIEST_STATED_PUBLICATION, InvalidDate, parse_published
-from pipeline.html import extract_page
+from pipeline.html import PAGE_DATE_SOURCES, extract_page
 from pipeline.ids import canonical_url, document_id, same_site
 from pipeline.models import Article, RawArticle, Rejection
 from pipeline.text import first_sentence, join_paragraphs, normalize_text, paragraphs_from_blank_lines
@@ -20,9 +20,6 @@ LANGUAGE_SAMPLE_CHARS = 2000
 MAX_BODY_WORDS = 100_000
 # Markup beyond this, after scripts/styles/comments are gone, is not a news page; extracting it takes minutes.
 MAX_HTML_CHARS = 5_000_000
-# Where a page's own publication date can come from (pipeline/html.py); input, feed and sitemap dates are stated
-# by whoever supplied the article.
-PAGE_DATE_SOURCES = frozenset({"jsonld", "meta", "time", "url", "text"})
 _NON_TEXT_MARKUP = re.compile(
     r"<(script|style|svg|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
 )

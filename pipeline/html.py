@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import get_args
 
 import htmldate
 import trafilatura
@@ -25,8 +26,8 @@ from lxml.html import HtmlElement
 from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import use_config
 
-from pipeline.pagemeta import PageMetadata, read_metadata, split_authors
-from pipeline.text import join_paragraphs, normalize_text
+from pipeline.pagemeta import DateSource, PageMetadata, clean_value, read_metadata, split_authors
+from pipeline.text import join_paragraphs, normalize_text, word_shingles
 
 # Elements that never hold article text.
 _NON_CONTENT = ["script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside", "form",
@@ -49,6 +50,8 @@ def _trafilatura_config():
 
 
 _CONFIG = _trafilatura_config()
+# Where a page's own publication date can come from: where the page states it, or only its text.
+PAGE_DATE_SOURCES = frozenset(get_args(DateSource)) | {"text"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,7 @@ class ExtractedPage:
     extractor: str = "none"
     # jsonld | meta | time | url (the page states the date there) | text (found in the page's text only)
     published_source: str | None = None
-    # Which candidate supplied each field, for debugging: {"text": "trafilatura", "title": "stated", ...}.
+    # Which candidate supplied the title and authors, for debugging: {"title": "stated", "authors": "byline"}.
     sources: dict[str, str] = field(default_factory=dict)
 
 
@@ -83,7 +86,7 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
         fallback = extract_with_bs4(html)
         text, extractor = fallback.text, fallback.extractor
         title = title or fallback.title
-    sources = {"text": extractor, "title": title_source, "authors": authors_source}
+    sources = {"title": title_source, "authors": authors_source}
     return ExtractedPage(
         text=text,
         title=normalize_text(title) if title else None,
@@ -130,7 +133,7 @@ def _title(tree: HtmlElement, stated: PageMetadata) -> tuple[str | None, str]:
     """The headline the page states (JSON-LD, OpenGraph), else trafilatura's reading of <h1>/<title>."""
     if stated.title:
         return stated.title, "stated"
-    title = _clean(trafilatura_metadata.extract_title(tree))
+    title = clean_value(trafilatura_metadata.extract_title(tree)) or None
     return title, "markup" if title else ""
 
 
@@ -174,22 +177,13 @@ def _text_of(doc: object | None) -> str:
 
 def _coverage(text: str, reference: str) -> float:
     """Share of the reference's word 4-grams that the text contains."""
-    wanted = _four_grams(reference)
-    return len(wanted & _four_grams(text)) / len(wanted) if wanted else 0.0
-
-
-def _four_grams(text: str) -> set[tuple[str, ...]]:
-    words = [w.strip(".,;:!?\"'“”‘’()[]").lower() for w in text.split()]
-    return {tuple(words[i:i + 4]) for i in range(max(0, len(words) - 3))}
+    wanted = word_shingles(reference)
+    return len(wanted & word_shingles(text)) / len(wanted) if wanted else 0.0
 
 
 def _paragraphs(text: str) -> str:
     """One paragraph per non-empty line, normalised, in the body format."""
     return join_paragraphs([p for p in (normalize_text(line) for line in text.split("\n")) if p])
-
-
-def _clean(value: str | None) -> str | None:
-    return " ".join(value.split()) if value and value.strip() else None
 
 
 def extract_with_bs4(html: str) -> ExtractedPage:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
+from pipeline.text import word_shingles
+
 SHINGLE_WORDS = 4
 NUM_PERM = 128
 SIMILARITY = 0.5
@@ -65,10 +67,7 @@ class Fingerprint:
 
 def shingles(text: str) -> set[bytes]:
     """Word 4-grams of the lower-cased text, punctuation and spacing ignored."""
-    words = _WORD.findall(text.lower())
-    if len(words) < SHINGLE_WORDS:
-        return {" ".join(words).encode()} if words else set()
-    return {" ".join(words[i:i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)}
+    return word_shingles(text, SHINGLE_WORDS)
 
 
 def fingerprint(body: str) -> Fingerprint:

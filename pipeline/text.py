@@ -56,6 +56,17 @@ def first_sentence(text: str) -> str:
     return cut.rstrip(",;:") + "…"
 
 
+_SHINGLE_WORD = re.compile(r"\w+")
+
+
+def word_shingles(text: str, size: int = 4) -> set[bytes]:
+    """Word n-grams of the lower-cased text, punctuation and spacing ignored (the whole text when shorter)."""
+    words = _SHINGLE_WORD.findall(text.lower())
+    if len(words) < size:
+        return {" ".join(words).encode()} if words else set()
+    return {" ".join(words[i:i + size]).encode() for i in range(len(words) - size + 1)}
+
+
 def strip_accents_casefold(text: str) -> str:
     """A comparison key: case- and accent-insensitive."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
