@@ -66,11 +66,12 @@ _LEGAL_FORM = re.compile(
 )
 _PARENTHETICAL = re.compile(r"\s*\((?:[^()]*\)|[^()]*$)")  # "Kit (SDK)" or a span cut inside "( SDK"
 _SPACED_DASH = re.compile(r"\s+(?:-|–|—|--)\s+")
-_INNER_POSSESSIVE = re.compile(r"(?:['’]s|s['’])\s+(?=\S)")
+# "Apple's iPhone", "Beatles' Apple Corps"; tokenised sources write "Apple 's iPhone".
+_INNER_POSSESSIVE = re.compile(r"(?:\s?['’]s|s\s?['’])\s+(?=\S)")
 _ACRONYM_STOPWORDS = frozenset("of the and for de du la le des on in at to".split())
 _LEADING_THE = re.compile(r"^(?:the|The|THE)\s+")
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$", re.IGNORECASE)
-_EDGE_PUNCT = re.compile(r"^[\s\"“”‘’'()\[\],.;:!?-]+|[\s\"“”‘’'()\[\],;:!?-]+$")
+_EDGE_PUNCT = re.compile(r"^[\s\"“”‘’'`()\[\],.;:!?-]+|[\s\"“”‘’'`()\[\],;:!?-]+$")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -130,7 +131,7 @@ def clean_surface(surface: str, label: str) -> str:
     """Strip a leading 'the', possessives, edge punctuation and (for persons) leading titles."""
     value = " ".join(surface.split())
     value = _SPACED_DASH.split(value, maxsplit=1)[0]  # "San Jose - Cisco": two names run together
-    value = _split_coordination(value)
+    value = _split_coordination(_LEADING_THE.sub("", value))
     value = _after_inner_possessive(value)
     value = _EDGE_PUNCT.sub("", value)
     value = _LEADING_THE.sub("", value)
@@ -161,9 +162,14 @@ def _after_inner_possessive(value: str) -> str:
     parts = _INNER_POSSESSIVE.split(value, maxsplit=1)
     if len(parts) == 2:
         tail = parts[1].strip()
-        if any(w[:1].isupper() and w.lower() not in ORG_DESIGNATORS for w in tail.split()):
+        # A capital anywhere makes a name: "Apple Corps", and "iTunes" too.
+        if any(_has_capital(w) and w.lower() not in ORG_DESIGNATORS for w in tail.split()):
             return tail
     return value
+
+
+def _has_capital(word: str) -> bool:
+    return any(c.isupper() for c in word)
 
 
 def _is_title_fragment(mention: RawMention, text: str) -> bool:
@@ -189,14 +195,17 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     `text` is the text NER read (possibly re-cased); each mention's own `text` is kept as given.
     """
     config = config or EntityConfig()
-    kept: list[tuple[RawMention, str]] = []
+    named: list[tuple[RawMention, str]] = []
+    other_spans: list[tuple[int, int]] = []  # dates, numbers, dropped fragments: never re-read as names
     for mention in mentions:
-        if mention.label not in FACET_OF_LABEL or _is_title_fragment(mention, text):
-            continue
-        value = clean_surface(text[mention.start:mention.end], mention.label)
+        value = ""
+        if mention.label in FACET_OF_LABEL and not _is_title_fragment(mention, text):
+            value = clean_surface(text[mention.start:mention.end], mention.label)
         if len(value) < 2 or not _HAS_LETTER.search(value) or config.blocked(value):
+            other_spans.append((mention.start, mention.end))
             continue
-        kept.append((mention, config.canonical(value)))
+        named.append((_narrowed(mention, text, value), value))
+    kept = [(mention, config.canonical(value)) for mention, value in _with_repeats(text, named, other_spans)]
 
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
     label_votes: dict[str, Counter[str]] = defaultdict(Counter)
@@ -225,6 +234,64 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     return result
 
 
+def _narrowed(mention: RawMention, text: str, value: str) -> RawMention:
+    """The span of the name alone when the model's span also held another name ("Apple Computer's Mac OS",
+    "San Jose - Cisco", "President Donald Trump"), so the other name can be found on its own."""
+    surface = text[mention.start:mention.end]
+    offset = surface.find(value)
+    if offset < 0:
+        return mention
+    dropped = surface[:offset].split() + surface[offset + len(value):].split()
+    if not any(_has_capital(word) for word in dropped if not _LEADING_THE.match(word + " ")):
+        return mention  # only "the", possessives or punctuation were dropped: the span stays as read
+    start = mention.start + offset
+    return RawMention(text[start:start + len(value)], mention.label, start, start + len(value))
+
+
+def _with_repeats(text: str, named: list[tuple[RawMention, str]],
+                  other_spans: list[tuple[int, int]]) -> list[tuple[RawMention, str]]:
+    """Add the places where a name NER found elsewhere in the article recurs without (or with a shorter) span.
+
+    The small model reads the same name differently from sentence to sentence: it tags "iPod" in "the iPod nano"
+    beside "the iPod Nano", or misses "Jobs" once. Each name it did tag is looked up again, longest first; an
+    occurrence no span touches becomes a mention, and one that covers shorter spans entirely replaces them. The
+    first letter must match exactly ("Apple", not "apple"); an all-capitals name must match exactly ("US", not "us").
+    """
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for mention, value in named:
+        votes[value][mention.label] += 1
+    found = list(named)
+    for value in sorted(votes, key=len, reverse=True):
+        if len(value) < (2 if value.isupper() else 3):
+            continue
+        label = votes[value].most_common(1)[0][0]
+        for match in _occurrences(value).finditer(text):
+            start, end = match.span()
+            touching = [i for i, (m, _) in enumerate(found) if m.start < end and start < m.end]
+            if any(s < end and start < e and (s < start or e > end) for s, e in other_spans):
+                continue  # inside a date or number ("May" in "May 2019"); "4" in "iPhone 4" is taken in
+            if any(found[i][0].start < start or found[i][0].end > end or
+                   (found[i][0].start, found[i][0].end) == (start, end) for i in touching):
+                continue  # already read, or inside / across a longer span
+            if not touching and _next_name_starts(text, end, found):
+                continue  # "iPhone" before "SDK": one longer name NER read only in part
+            found = [item for i, item in enumerate(found) if i not in touching]
+            found.append((RawMention(text[start:end], label, start, end), value))
+    return sorted(found, key=lambda item: item[0].start)
+
+
+def _next_name_starts(text: str, end: int, found: list[tuple[RawMention, str]]) -> bool:
+    """True when another name's span begins right after `end`, separated only by spaces."""
+    gap = len(text[end:]) - len(text[end:].lstrip(" \t"))
+    return gap > 0 and any(mention.start == end + gap for mention, _ in found)
+
+
+def _occurrences(value: str) -> re.Pattern[str]:
+    if value.isupper():
+        return re.compile(rf"(?<!\w){re.escape(value)}(?!\w)")
+    return re.compile(rf"(?<!\w){re.escape(value[0])}(?i:{re.escape(value[1:])})(?!\w)")
+
+
 def _vote(votes: Counter[str]) -> str:
     # Ties go to PERSON, then ORG: a name seen as both is more often a person misread as an organisation.
     preference = {"PERSON": 2, "ORG": 1}
@@ -248,14 +315,19 @@ def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> di
     """
     mapping: dict[str, str] = {}
     persons = [key for key, label in label_of.items() if label == "PERSON" and " " in key]
-    for key, label in label_of.items():
-        if label not in _SURNAME_LABELS:
+    others = [key for key, label in label_of.items() if label != "PERSON" and " " in key]
+    # Longest first, so "OS X Lion" -> "Mac OS X Lion" is known before "Lion" is resolved.
+    for key in sorted(label_of, key=lambda k: -len(k.split())):
+        if label_of[key] not in _SURNAME_LABELS:
             continue
         tokens = key.split()
-        candidates = [full for full in persons
-                      if len(full.split()) > len(tokens) and full.split()[-len(tokens):] == tokens]
+        candidates = {full for full in persons if _ends_with(full, tokens)}
+        if not candidates:
+            # "Lion" beside "Mac OS X Lion": the tail of a product or organisation name the model misread as a
+            # person or an organisation of its own.
+            candidates = {mapping.get(full, full) for full in others if _ends_with(full, tokens)}
         if len(candidates) == 1:
-            mapping[key] = candidates[0]
+            mapping[key] = candidates.pop()
 
     for key, label in list(label_of.items()):
         tokens = key.split()
@@ -278,6 +350,11 @@ def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> di
         if len(candidates) == 1:
             mapping[key] = candidates[0]
     return mapping
+
+
+def _ends_with(full: str, tokens: list[str]) -> bool:
+    words = full.split()
+    return len(words) > len(tokens) and words[-len(tokens):] == tokens
 
 
 def _spells(acronym: str, name: str) -> bool:

@@ -26,6 +26,9 @@ def mentions(text: str, *spans: tuple[str, str]) -> list[RawMention]:
         ("Mr. Smith", "PERSON", "Smith"),
         ('"NATO"', "ORG", "NATO"),
         ("President", "PERSON", "President"),  # a lone title stays: there is nothing else to keep
+        ("the `` Lion ''", "ORG", "Lion"),  # quotes written as backticks, as tokenised sources do
+        ("Apple 's iTunes", "ORG", "iTunes"),  # a tokenised possessive; a name may start in lower case
+        ("the Macbook and Macbook Pro", "ORG", "Macbook"),
     ],
 )
 def test_clean_surface(surface, label, expected):
@@ -114,6 +117,40 @@ def test_all_caps_form_loses_to_mixed_case_spelling():
 )
 def test_short_forms_and_span_repairs(text, spans, facet, expected):
     assert facet_values(canonicalize(text, mentions(text, *spans)))[facet] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "spans", "expected"),
+    [
+        # a name the model tagged once is found again where it missed it
+        ("Steve Jobs spoke. Jobs smiled. Later Jobs left.", [("Steve Jobs", "PERSON"), ("Jobs", "PERSON")],
+         [("Steve Jobs", "Steve Jobs"), ("Jobs", "Steve Jobs"), ("Jobs", "Steve Jobs")]),
+        # a longer name read elsewhere replaces the shorter span at the same place
+        ("The iPod Nano sold. The iPod nano ships.", [("iPod Nano", "ORG"), ("iPod", "ORG")],
+         [("iPod Nano", "iPod Nano"), ("iPod nano", "iPod Nano")]),
+        # the first letter must match: a common word is not the name
+        ("Apple said apple pie sells.", [("Apple", "ORG")], [("Apple", "Apple")]),
+        # never inside a date or a number span; a number inside a known name is taken in
+        ("May said so in May 2019.", [("May", "PERSON"), ("May 2019", "DATE")], [("May", "May")]),
+        ("The iPhone 4 ships. iPhone 4 sold.", [("iPhone 4", "PRODUCT"), ("4", "CARDINAL")],
+         [("iPhone 4", "iPhone 4"), ("iPhone 4", "iPhone 4")]),
+        # not where another name follows at once: "iPhone SDK" is one longer name the model read in part
+        ("The iPhone sold. The iPhone SDK ships.", [("iPhone", "PRODUCT"), ("SDK", "ORG")],
+         [("iPhone", "iPhone"), ("SDK", "SDK")]),
+        # a span holding two names gives up the other one, which is then found on its own
+        ("Apple Computer's Mac OS runs. Apple Computer said.", [("Apple Computer's Mac OS", "ORG"),
+                                                              ("Apple Computer", "ORG")],
+         [("Apple Computer", "Apple Computer"), ("Mac OS", "Mac OS"), ("Apple Computer", "Apple Computer")]),
+        # the tail of a product name read as a person of its own
+        ("Mac OS X Lion ships. OS X Lion and Lion sold.", [("Mac OS X Lion", "ORG"), ("OS X Lion", "ORG"),
+                                                          ("Lion", "PERSON")],
+         [("Mac OS X Lion", "Mac OS X Lion"), ("OS X Lion", "Mac OS X Lion"), ("Lion", "Mac OS X Lion")]),
+    ],
+)
+def test_names_found_again_in_the_article(text, spans, expected):
+    result = canonicalize(text, mentions(text, *spans))
+    assert [(m.text, m.canonical) for m in result] == expected
+    assert all(text[m.start:m.end] == m.text for m in result)
 
 
 def test_aliases_and_blocklist_from_config(tmp_path):
