@@ -79,7 +79,8 @@ def test_ingest_fails_clearly_when_elasticsearch_is_unreachable(monkeypatch, cap
 
 def test_extract_jsonl_contract(cli_env, capsys, monkeypatch):
     html = ("<html><head><title>Strike ends</title><meta property='article:published_time' content='2019-06-24'>"
-            "<meta name='author' content='By Jane Doe'><meta property='og:site_name' content='Ledger'></head><body><article><h1>Strike ends</h1><p>Dock workers returned to work on Monday after a deal "
+            "<meta name='author' content='By Jane Doe'><meta property='og:site_name' content='Ledger'></head>"
+            "<body><article><h1>Strike ends</h1><p>Dock workers returned to work on Monday after a deal "
             "with terminal operators was reached late on Sunday night.</p></article></body></html>")
     stdin = json.dumps({"id": "p1", "url": "https://x.example/a", "html": html}) + "\n" + "not json\n"
     code, out, _ = run_cli(["extract", "--jsonl"], capsys, stdin=stdin, monkeypatch=monkeypatch)
