@@ -157,6 +157,21 @@ def _split_coordination(value: str) -> str:
     return value
 
 
+def _second_conjunct(mention: RawMention, text: str, config: EntityConfig) -> list[tuple[RawMention, str]]:
+    """'Macbook and Macbook Pro' in one span: the second name, as a mention of its own with the same label."""
+    surface = text[mention.start:mention.end]
+    first, sep, second = surface.partition(" and ")
+    first = _LEADING_THE.sub("", first.strip())
+    if not (sep and first and second.strip()) or first.split()[0].lower() != second.split()[0].lower():
+        return []
+    value = clean_surface(second, mention.label)
+    offset = surface.find(value, surface.index(sep) + len(sep))
+    if len(value) < 2 or offset < 0 or not _has_capital(value) or config.blocked(value):
+        return []  # without a capital it is no name (and the first name's span was not narrowed)
+    start = mention.start + offset
+    return [(RawMention(value, mention.label, start, start + len(value)), value)]
+
+
 def _after_inner_possessive(value: str) -> str:
     """'Apple's iPhone' or "Beatles' Apple Corps": the name is what is owned, when it is a name of its own."""
     parts = _INNER_POSSESSIVE.split(value, maxsplit=1)
@@ -205,6 +220,7 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
             other_spans.append((mention.start, mention.end))
             continue
         named.append((_narrowed(mention, text, value), value))
+        named.extend(_second_conjunct(mention, text, config))
     kept = [(mention, config.canonical(value)) for mention, value in _with_repeats(text, named, other_spans)]
 
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
@@ -309,6 +325,7 @@ def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> di
     - a person's surname (or other tail) of exactly one longer person name: "Akar" -> "Hulusi Akar";
     - an organisation name followed only by designators onto the bare name: "Apple Computer" -> "Apple",
       when the bare name occurs in the article too;
+    - a name with middle words left out onto the one longer name: "George Bush" -> "George W. Bush";
     - an acronym onto the one name whose initials it spells: "UK" -> "United Kingdom", "SDK" -> "Software
       Development Kit".
     `label_of` is updated in place where a rule decides the label.
@@ -341,6 +358,17 @@ def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> di
                     label_of[bare] = "ORG"
                 break
 
+    for key, label in label_of.items():
+        # "George Bush" -> "George W. Bush", "iTunes Store" -> "iTunes Music Store": the same first and last
+        # word with the middle left out, of exactly one longer name of the same label. Two-word forms only:
+        # "George W. Bush" is not "George H. W. Bush".
+        if label not in _SURNAME_LABELS or key in mapping or len(key.split()) != 2:
+            continue
+        longer = {mapping.get(full, full) for full, other in label_of.items()
+                  if other == label and _drops_middle_words(key.split(), full.split())}
+        if len(longer) == 1:
+            mapping[key] = longer.pop()
+
     multi_word = [key for key in label_of if " " in key and key not in mapping]
     for key in label_of:
         letters = shapes[key].replace(".", "")
@@ -355,6 +383,11 @@ def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> di
 def _ends_with(full: str, tokens: list[str]) -> bool:
     words = full.split()
     return len(words) > len(tokens) and words[-len(tokens):] == tokens
+
+
+def _drops_middle_words(short: list[str], full: list[str]) -> bool:
+    """True if the two-word `short` is `full`'s first and last word."""
+    return len(full) > 2 and short == [full[0], full[-1]]
 
 
 def _spells(acronym: str, name: str) -> bool:

@@ -108,8 +108,16 @@ def test_all_caps_form_loses_to_mixed_case_spelling():
          ["iPhone Software Development Kit"]),
         # names run together or coordinated in one span
         ("San Jose - Cisco grew.", [("San Jose - Cisco", "GPE")], "place", ["San Jose"]),
-        ("Macbook and Macbook Pro sold.", [("Macbook and Macbook Pro", "ORG")], "org", ["Macbook"]),
+        ("Macbook and Macbook Pro sold.", [("Macbook and Macbook Pro", "ORG")], "org", ["Macbook", "Macbook Pro"]),
         ("Procter and Gamble sold.", [("Procter and Gamble", "ORG")], "org", ["Procter and Gamble"]),
+        # the middle left out of one longer name; never between two longer names, nor from a three-word form
+        ("George W. Bush spoke; George Bush left.", [("George W. Bush", "PERSON"), ("George Bush", "PERSON")],
+         "person", ["George W. Bush"]),
+        ("George W. Bush met George H. W. Bush; George Bush left.",
+         [("George W. Bush", "PERSON"), ("George H. W. Bush", "PERSON"), ("George Bush", "PERSON")],
+         "person", ["George W. Bush", "George H. W. Bush", "George Bush"]),
+        ("The iTunes Music Store and the iTunes Store.", [("iTunes Music Store", "ORG"), ("iTunes Store", "ORG")],
+         "org", ["iTunes Music Store"]),
         # what is owned is the name, unless only a designator is owned
         ("The Beatles' Apple Corps sued.", [("Beatles' Apple Corps", "ORG")], "org", ["Apple Corps"]),
         ("McDonald's Corp. grew.", [("McDonald's Corp.", "ORG")], "org", ["McDonald's"]),
