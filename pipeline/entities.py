@@ -1,8 +1,9 @@
 """Entity canonicalisation within one article: one real entity -> one facet value with one label.
 
 Pure functions over raw NER spans, so the rules are testable without a model:
-surface cleaning (leading "the", possessives, titles), short forms resolved to the full name used in the same
-article ("Akar" -> "Hulusi Akar"), and one label per canonical name voted from its mentions.
+surface cleaning (leading "the", possessives, titles), names the model tagged found again where it missed or cut
+them, short forms resolved to the full name used in the same article ("Akar" -> "Hulusi Akar"), and one label per
+canonical name voted from its mentions.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def clean_surface(surface: str, label: str) -> str:
     """Strip a leading 'the', possessives, edge punctuation and (for persons) leading titles."""
     value = " ".join(surface.split())
     value = _SPACED_DASH.split(value, maxsplit=1)[0]  # "San Jose - Cisco": two names run together
-    value = _split_coordination(_LEADING_THE.sub("", value))
+    value = _split_coordination(value)
     value = _after_inner_possessive(value)
     value = _EDGE_PUNCT.sub("", value)
     value = _LEADING_THE.sub("", value)
@@ -149,23 +150,28 @@ def clean_surface(surface: str, label: str) -> str:
     return value
 
 
+def _conjuncts(value: str) -> tuple[str, str] | None:
+    """'Macbook and Macbook Pro' names two things that share a first word; 'Procter and Gamble' is one name."""
+    first, sep, second = _LEADING_THE.sub("", value.strip()).partition(" and ")
+    if sep and first.strip() and second.strip() and first.split()[0].lower() == second.split()[0].lower():
+        return first, second
+    return None
+
+
 def _split_coordination(value: str) -> str:
-    """'Macbook and Macbook Pro' names two things: keep the first. 'Procter and Gamble' stays whole."""
-    first, sep, second = value.partition(" and ")
-    if sep and first and second and first.split()[0].lower() == second.split()[0].lower():
-        return first
-    return value
+    """Of two coordinated names, the first ('Macbook and Macbook Pro' -> 'Macbook'); other values unchanged."""
+    pair = _conjuncts(value)
+    return pair[0] if pair else value
 
 
 def _second_conjunct(mention: RawMention, text: str, config: EntityConfig) -> list[tuple[RawMention, str]]:
     """'Macbook and Macbook Pro' in one span: the second name, as a mention of its own with the same label."""
     surface = text[mention.start:mention.end]
-    first, sep, second = surface.partition(" and ")
-    first = _LEADING_THE.sub("", first.strip())
-    if not (sep and first and second.strip()) or first.split()[0].lower() != second.split()[0].lower():
+    pair = _conjuncts(surface)
+    if not pair:
         return []
-    value = clean_surface(second, mention.label)
-    offset = surface.find(value, surface.index(sep) + len(sep))
+    value = clean_surface(pair[1], mention.label)
+    offset = surface.find(value, surface.index(" and ") + len(" and "))
     if len(value) < 2 or offset < 0 or not _has_capital(value) or config.blocked(value):
         return []  # without a capital it is no name (and the first name's span was not narrowed)
     start = mention.start + offset
@@ -258,7 +264,7 @@ def _narrowed(mention: RawMention, text: str, value: str) -> RawMention:
     if offset < 0:
         return mention
     dropped = surface[:offset].split() + surface[offset + len(value):].split()
-    if not any(_has_capital(word) for word in dropped if not _LEADING_THE.match(word + " ")):
+    if not any(_has_capital(word) for word in dropped if word.lower() != "the"):
         return mention  # only "the", possessives or punctuation were dropped: the span stays as read
     start = mention.start + offset
     return RawMention(text[start:start + len(value)], mention.label, start, start + len(value))
