@@ -1,6 +1,10 @@
 """One real entity is one facet value with one label, decided from all its mentions in the article."""
 
+from itertools import pairwise
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.entities import RawMention, canonicalize, clean_surface, facet_values
 
@@ -197,3 +201,26 @@ def test_all_caps_lines_are_recased_for_ner(line, expected):
 
     assert recase_shouting(line) == expected
     assert len(recase_shouting(line)) == len(line)
+
+
+_WORDS = ("Apple", "Computer's", "Mac", "OS", "and", "the", "Macbook", "Pro", "-", "San", "Jose", "'s", "``",
+          "Lion", "''", "iPod", "nano", "May", "2019", "US", "us", "Jobs", "George", "W.", "Bush", ",", ".")
+_LABELS = ("ORG", "PERSON", "GPE", "DATE", "CARDINAL", "PRODUCT", "NORP")
+
+
+@given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=25),
+       st.lists(st.tuples(st.integers(0, 200), st.integers(1, 30), st.sampled_from(_LABELS)), max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_mentions_never_overlap_and_always_point_at_their_text(words, spans):
+    text = " ".join(words)
+    raw, taken = [], []
+    for start, length, label in spans:
+        start = start % len(text)
+        end = min(len(text), start + length)
+        if all(end <= s or start >= e for s, e in taken):
+            taken.append((start, end))
+            raw.append(RawMention(text[start:end], label, start, end))
+    result = canonicalize(text, sorted(raw, key=lambda m: m.start))
+    assert all(text[m.start:m.end] == m.text for m in result)
+    ordered = sorted((m.start, m.end) for m in result)
+    assert all(end <= next_start for (_, end), (next_start, _) in pairwise(ordered))
