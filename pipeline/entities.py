@@ -81,11 +81,13 @@ DEFAULT_ENTITY_CONFIG = Path(__file__).resolve().parent.parent / "config" / "ent
 
 @dataclass(frozen=True)
 class EntityConfig:
-    """Cross-article rules from config/entities.yml: aliases to one canonical name, and a blocklist."""
+    """Cross-article rules from config/entities.yml: aliases to one canonical name, a blocklist, fixed labels."""
 
     aliases: dict[str, str] = field(default_factory=dict)  # comparison key of a variant -> canonical name
     blocklist: frozenset[str] = frozenset()  # comparison keys of values that are never entities
     fingerprint: str = "none"  # changes whenever the file's content changes; part of the pipeline version
+    # comparison key of a canonical name -> the NER label it always gets ("G20" is an ORG in every article)
+    labels: dict[str, str] = field(default_factory=dict)
 
     def canonical(self, value: str) -> str:
         """The configured canonical name for value, or value itself."""
@@ -97,7 +99,7 @@ class EntityConfig:
 
 
 def load_entity_config(path: Path | str | None = None) -> EntityConfig:
-    """Read the aliases and blocklist; a missing file means no cross-article rules."""
+    """Read the aliases, blocklist and fixed labels; a missing file means no cross-article rules."""
     path = Path(path or DEFAULT_ENTITY_CONFIG)
     if not path.exists():
         return EntityConfig()
@@ -115,7 +117,18 @@ def load_entity_config(path: Path | str | None = None) -> EntityConfig:
                 raise ValueError(f"{path}: {variant!r} is an alias of both {aliases[key]!r} and {canonical!r}")
             aliases[key] = str(canonical)
     blocklist = frozenset(_key(str(v)) for v in tree.get("blocklist") or [])
-    return EntityConfig(aliases, blocklist, hashlib.sha1(raw).hexdigest()[:12])
+    labels: dict[str, str] = {}
+    for label, names in (tree.get("labels") or {}).items():
+        if label not in FACET_OF_LABEL:
+            raise ValueError(f"{path}: unknown label {label!r} in 'labels' (one of {', '.join(FACET_OF_LABEL)})")
+        if not isinstance(names, list):
+            raise ValueError(f"{path}: names labelled {label!r} must be a list")
+        for name in names:
+            key = _key(str(aliases.get(_key(str(name)), name)))
+            if key in labels and labels[key] != label:
+                raise ValueError(f"{path}: {name!r} is labelled both {labels[key]!r} and {label!r}")
+            labels[key] = label
+    return EntityConfig(aliases, blocklist, hashlib.sha1(raw).hexdigest()[:12], labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,9 +250,11 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
         # Longer mentions are more reliable evidence of the type than a bare surname.
         label_votes[key][mention.label] += len(value.split())
 
-    label_of = {key: _vote(votes) for key, votes in label_votes.items()}
+    # A label fixed in the configuration wins over the article's vote, so a name has one facet in every article.
+    label_of = {key: config.labels.get(key) or _vote(votes) for key, votes in label_votes.items()}
     shapes = {key: max(forms, key=forms.__getitem__) for key, forms in surfaces.items()}
     target = _resolve_short_forms(label_of, shapes)
+    label_of.update((key, label) for key, label in config.labels.items() if key in label_of)
 
     result: list[EntityMention] = []
     for mention, value in kept:

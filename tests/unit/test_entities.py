@@ -178,6 +178,35 @@ def test_aliases_and_blocklist_from_config(tmp_path):
     assert config.fingerprint != load_entity_config(tmp_path / "missing.yml").fingerprint
 
 
+def test_labels_from_config_put_a_name_in_one_facet_in_every_article(tmp_path):
+    from pipeline.entities import load_entity_config
+
+    path = tmp_path / "entities.yml"
+    path.write_text("aliases:\n  G20: [G-20]\nlabels:\n  ORG: [G-20]\n")
+    config = load_entity_config(path)
+    text = "The G-20 summit opens; G20 leaders arrive."
+    raw = mentions(text, ("G-20", "PRODUCT"), ("G20", "PRODUCT"))
+    facets = facet_values(canonicalize(text, raw, config))
+    assert facets["org"] == ["G20"] and facets["product"] == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("labels:\n  COMPANY: [Apple]\n", "unknown label 'COMPANY'"),
+        ("labels:\n  ORG: Apple\n", "must be a list"),
+        ("labels:\n  ORG: [Apple]\n  PRODUCT: [apple]\n", "labelled both"),
+    ],
+)
+def test_bad_labels_are_a_clear_error(tmp_path, content, message):
+    from pipeline.entities import load_entity_config
+
+    path = tmp_path / "entities.yml"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        load_entity_config(path)
+
+
 def test_conflicting_aliases_are_a_clear_error(tmp_path):
     from pipeline.entities import load_entity_config
 
