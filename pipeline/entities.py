@@ -254,6 +254,7 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     label_of = {key: config.labels.get(key) or _vote(votes) for key, votes in label_votes.items()}
     shapes = {key: max(forms, key=forms.__getitem__) for key, forms in surfaces.items()}
     target = _resolve_short_forms(label_of, shapes)
+    # Again after the short forms: the designator rule labels a bare company name ORG on its own.
     label_of.update((key, label) for key, label in config.labels.items() if key in label_of)
 
     result: list[EntityMention] = []
