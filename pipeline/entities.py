@@ -272,15 +272,20 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     return result
 
 
+# Words a span may keep around its name: "the AK Party's" is still read as one span.
+_KEPT_IN_SPAN = frozenset({"the", "'s", "’s", "s", "'", "’"})
+
+
 def _narrowed(mention: RawMention, text: str, value: str) -> RawMention:
-    """The span of the name alone when the model's span also held another name ("Apple Computer's Mac OS",
-    "San Jose - Cisco", "President Donald Trump"), so the other name can be found on its own."""
+    """The span of the name alone when the model's span also held other words: another name ("Apple Computer's
+    Mac OS", "San Jose - Cisco", "President Donald Trump"), so it can be found on its own, or words that are no
+    part of any name ("MacBook Pro - a", cut mid-phrase), so a highlight shows the name and nothing else."""
     surface = text[mention.start:mention.end]
     offset = surface.find(value)
     if offset < 0:
         return mention
     dropped = surface[:offset].split() + surface[offset + len(value):].split()
-    if not any(_has_capital(word) for word in dropped if word.lower() != "the"):
+    if not any(_HAS_LETTER.search(word) for word in dropped if word.lower() not in _KEPT_IN_SPAN):
         return mention  # only "the", possessives or punctuation were dropped: the span stays as read
     start = mention.start + offset
     return RawMention(text[start:start + len(value)], mention.label, start, start + len(value))

@@ -10,8 +10,9 @@ import spacy.util
 # so every stored document counts as outdated and `newsetl index migrate` / re-enrichment rewrites it even between
 # two builds that share a package version. 2: story_id and its fingerprint. 3: authors, site_name and where a
 # page's publication date was read (jsonld/meta/time/url/text instead of "page"). 4: entity rules (names found
-# again where the model missed them, narrowed spans, short forms of product names and of two-word names).
-DOCUMENT_VERSION = 4
+# again where the model missed them, narrowed spans, short forms of product names and of two-word names). 5: mention
+# spans cut to the name when the model's span ran into other words ("MacBook Pro - a").
+DOCUMENT_VERSION = 5
 
 
 def code_version() -> str:

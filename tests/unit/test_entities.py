@@ -84,10 +84,21 @@ def test_places_group_gpe_loc_fac_and_unused_labels_are_dropped():
     assert sum(len(v) for v in facets.values()) == 3
 
 
-def test_mentions_keep_offsets_and_original_text():
-    text = "The AK Party's ally."
-    (mention,) = canonicalize(text, mentions(text, ("AK Party's", "ORG")))
-    assert (mention.text, mention.start, mention.end, mention.canonical) == ("AK Party's", 4, 14, "AK Party")
+@pytest.mark.parametrize(
+    ("text", "span", "expected"),
+    [
+        # a possessive or a leading "the" stays in the span as read; the value loses it
+        ("The AK Party's ally.", ("AK Party's", "ORG"), ("AK Party's", 4, 14, "AK Party")),
+        ("He met the Pope.", ("the Pope", "PERSON"), ("the Pope", 7, 15, "Pope")),
+        # words that are no part of the name are cut from the span, so a highlight shows the name alone
+        ("The new MacBook Pro - a notebook.", ("MacBook Pro - a", "PRODUCT"), ("MacBook Pro", 8, 19, "MacBook Pro")),
+        ("Says former minister Ali Babacan.", ("minister Ali Babacan", "PERSON"),
+         ("Ali Babacan", 21, 32, "Ali Babacan")),
+    ],
+)
+def test_mentions_keep_offsets_and_the_text_they_point_at(text, span, expected):
+    (mention,) = canonicalize(text, mentions(text, span))
+    assert (mention.text, mention.start, mention.end, mention.canonical) == expected
 
 
 def test_all_caps_form_loses_to_mixed_case_spelling():
