@@ -12,6 +12,7 @@ The cascade, cheapest first, keeping the best candidate:
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import get_args
@@ -38,6 +39,8 @@ MAX_TREE_SIZE = 200_000  # elements; larger trees are refused by trafilatura ins
 # its word 4-grams missed part of the article.
 MIN_ARTICLE_BODY_WORDS = 80
 MIN_ARTICLE_BODY_COVERAGE = 0.3
+# "© 2019", "(c) 2015-2019", "Copyright 2019": the years a copyright line names.
+_COPYRIGHT = re.compile(r"(?:©|\(c\)|\bcopyright\b)\s*(?:\d{4}\s*[-–]\s*)?\d{4}", re.IGNORECASE)
 # Navigation is never article text; on short pages trafilatura's own fallback would keep it.
 _PRUNE = ["//nav", "//*[@role='navigation']"]
 
@@ -122,11 +125,22 @@ def publication_date(tree: HtmlElement, url: str | None, stated: PageMetadata) -
         found = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True)
     except (ValueError, TypeError, RecursionError):
         found = None
-    if found:
-        return found, stated.stated_source(found[:10]) or "text"
+    source = stated.stated_source(found[:10]) if found else None
+    if found and (source or not _is_copyright_year(tree, found)):
+        return found, source or "text"
     if stated.dates:
         return stated.dates[0].day, stated.dates[0].source
     return None, None
+
+
+def _is_copyright_year(tree: HtmlElement, day: str) -> bool:
+    """True when `day` is 1 January of a year the page names only in a copyright line ("© 2019 Ledger Media").
+
+    htmldate's extensive search reads such a line as the first day of that year: a day the page never states.
+    """
+    if day[4:10] != "-01-01":
+        return False
+    return any(day[:4] in match.group(0) for text in tree.itertext() for match in _COPYRIGHT.finditer(text))
 
 
 def _title(tree: HtmlElement, stated: PageMetadata) -> tuple[str | None, str]:

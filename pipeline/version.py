@@ -11,7 +11,8 @@ import spacy.util
 # two builds that share a package version. 2: story_id and its fingerprint. 3: authors, site_name and where a
 # page's publication date was read (jsonld/meta/time/url/text instead of "page"). 4: entity rules (names found
 # again where the model missed them, narrowed spans, short forms of product names and of two-word names). 5: mention
-# spans cut to the name when the model's span ran into other words ("MacBook Pro - a").
+# spans cut to the name when the model's span ran into other words ("MacBook Pro - a"); a copyright year is no
+# longer read as 1 January (pages fetched again are dated from what they state, or undated).
 DOCUMENT_VERSION = 5
 
 

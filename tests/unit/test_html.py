@@ -114,6 +114,13 @@ def test_split_authors(value, expected):
     ("", BODY, "https://ledger.example/2019/06/24/port-strike", ("2019-06-24", "url")),
     ("", '<p class="date">Published 24 June 2019</p>' + BODY, None, ("2019-06-24", "text")),
     ("", BODY, None, (None, None)),
+    # a copyright line names a year, not a day: never 1 January of it
+    ("", BODY + "<footer><p>© 2019 Ledger Media</p></footer>", None, (None, None)),
+    ("", BODY + "<footer><p>Copyright 2015-2019 Ledger Media.</p></footer>", None, (None, None)),
+    ('<meta property="article:published_time" content="2019-01-01T08:00:00Z">',
+     BODY + "<footer><p>© 2019 Ledger Media</p></footer>", None, ("2019-01-01", "meta")),
+    ("", '<p class="date">Published 24 June 2019</p>' + BODY + "<footer><p>© 2019 Ledger</p></footer>", None,
+     ("2019-06-24", "text")),
 ])
 def test_publication_date_and_where_it_came_from(head, body, url, expected):
     extracted = extract_page(page(head, body), url=url)
