@@ -39,6 +39,7 @@ MAX_TREE_SIZE = 200_000  # elements; larger trees are refused by trafilatura ins
 # its word 4-grams missed part of the article.
 MIN_ARTICLE_BODY_WORDS = 80
 MIN_ARTICLE_BODY_COVERAGE = 0.3
+MAX_BYLINE_NAMES = 4
 # "© 2019", "(c) 2015-2019", "Copyright 2019": the years a copyright line names.
 _COPYRIGHT = re.compile(r"(?:©|\(c\)|\bcopyright\b)\s*(?:\d{4}\s*[-–]\s*)?\d{4}", re.IGNORECASE)
 # Navigation is never article text; on short pages trafilatura's own fallback would keep it.
@@ -158,7 +159,8 @@ def _authors(tree: HtmlElement, stated: PageMetadata) -> tuple[tuple[str, ...], 
         return stated.authors, "stated"
     byline = trafilatura_metadata.extract_author(tree)
     names = tuple(split_authors(byline)) if byline else ()
-    if names:
+    # More names than a byline holds are a list of tags or categories the byline search ran into.
+    if names and len(names) <= MAX_BYLINE_NAMES:
         return names, "byline"
     return stated.site_authors, "stated" if stated.site_authors else ""
 

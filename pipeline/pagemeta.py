@@ -39,7 +39,19 @@ _ISO_DAY = re.compile(r"((?:19|20)\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
 # /2019/06/25/, /2019-06-25-, /20190625/ in a URL path; a month-only path (/2019/06/) is not a day.
 _URL_DAY = re.compile(r"/((?:19|20)\d\d)[/_-]?(0[1-9]|1[0-2])[/_-]?(0[1-9]|[12]\d|3[01])(?=[/_.-]|$)")
 _BYLINE_PREFIX = re.compile(r"^\s*(?:by|von|par|por|di|door)\s*[:\-]?\s+", re.IGNORECASE)
+# Blog themes label the link to an author's page with a phrase around the name, in the site's language.
+_AUTHOR_PAGE_LINK = re.compile(
+    r"^\s*(?:(?:view|see|show|read)\s+)?(?:all|more)\s+(?:posts|articles|stories)\s+by\s+"
+    r"|^\s*(?:zeige\s+)?(?:alle\s+)?(?:beiträge|artikel)\s+von\s+|^\s*zum\s+profil\s+von\s+"
+    r"|^\s*voir\s+tous\s+les\s+(?:articles|billets)\s+(?:de|par)\s+"
+    r"|^\s*ver\s+todas\s+las\s+(?:entradas|publicaciones)\s+de\s+",
+    re.IGNORECASE)
+# The "author" value in a JSON-LD block: one object, a list of objects, or a string.
+_AUTHOR_VALUE = re.compile(r'"author"\s*:\s*(\{[^{}]*\}|\[(?:[^\[\]{}]|\{[^{}]*\})*\]|"[^"]*")')
+# A byline that is only the label of one ("Auteurs", "Author") names nobody.
+_AUTHOR_LABELS = frozenset("author authors auteur auteurs autor autoren autore autori autora autores".split())
 _AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|\band\b|&|\bund\b|\bet\b|\by\b)\s*")
+_PATH = re.compile(r"\.\w+/|/\S*\.")  # "facebook.com/jane", "/authors/jane.doe": a link, not names
 _DOMAIN = re.compile(r"\w\.(?:com|net|org|de|fr|co\.uk|at|ch|it|es|info)\b", re.IGNORECASE)
 MAX_AUTHOR_CHARS = 60  # longer "authors" are sentences, bios or lists of keywords
 MAX_BYLINE_CHARS = 200  # a longer value is a bio or a paragraph, not a list of names
@@ -75,7 +87,7 @@ class PageMetadata:
 
 def read_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
     """Collect the page's own statements about the article, JSON-LD first, then <meta>, <time> and the URL."""
-    articles, site_names = _jsonld_articles(tree)
+    articles, pages, site_names = _jsonld_nodes(tree)
     meta = _meta_values(tree)
     dates: list[StatedDate] = []
 
@@ -97,6 +109,10 @@ def read_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
     authors: list[str] = []
     for article in articles:
         authors.extend(_jsonld_people(article.get("author")))
+    if not authors:
+        # Yoast and other SEO plugins describe a post as a WebPage whose author is a Person node of the graph.
+        for web_page in pages:
+            authors.extend(_jsonld_people(web_page.get("author")))
     if not authors:
         for key in AUTHOR_META:
             for value in meta.get(key, ()):
@@ -145,20 +161,24 @@ def url_day(url: str | None) -> str | None:
 
 def split_authors(value: str) -> list[str]:
     """'By Jane Doe and John Roe' -> ['Jane Doe', 'John Roe']; URLs, handles and sentences are not names."""
-    value = _BYLINE_PREFIX.sub("", clean_value(value))
+    value = _BYLINE_PREFIX.sub("", _AUTHOR_PAGE_LINK.sub("", clean_value(value)))
     if len(value) > MAX_BYLINE_CHARS:
         return []
     names = []
     for part in _AUTHOR_SPLIT.split(value):
         part = _BYLINE_PREFIX.sub("", part).strip(" .|-–—")
-        if not part or len(part) > MAX_AUTHOR_CHARS or len(part.split()) > MAX_NAME_WORDS:
+        if "http" in part or "@" in part or any(ch.isdigit() for ch in part) or _PATH.search(part):
             continue
-        if "http" in part or "@" in part or "/" in part or any(ch.isdigit() for ch in part):
-            continue
-        if not any(ch.isalpha() for ch in part):
-            continue
-        names.append(part)
+        # "det/dpa", "AP/Reuters": a slash between names separates them.
+        names.extend(name for name in (n.strip() for n in part.split("/")) if _is_name(name))
     return names
+
+
+def _is_name(part: str) -> bool:
+    """A person's (or an agency's) name, not a sentence or the label of a byline."""
+    if not part or len(part) > MAX_AUTHOR_CHARS or len(part.split()) > MAX_NAME_WORDS:
+        return False
+    return any(ch.isalpha() for ch in part) and part.lower() not in _AUTHOR_LABELS
 
 
 def clean_value(value: str | None) -> str:
@@ -166,8 +186,8 @@ def clean_value(value: str | None) -> str:
     return " ".join((value or "").split())
 
 
-def _jsonld_articles(tree: HtmlElement) -> tuple[list[dict[str, Any]], list[str]]:
-    """Article objects of every JSON-LD block (with @graph references resolved), and any WebSite names."""
+def _jsonld_nodes(tree: HtmlElement) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """Article and WebPage objects of every JSON-LD block (with @graph references resolved), and WebSite names."""
     objects: list[dict[str, Any]] = []
     for script in tree.xpath("//script[contains(@type, 'ld+json')]"):
         raw = (script.text or "").strip()
@@ -176,18 +196,35 @@ def _jsonld_articles(tree: HtmlElement) -> tuple[list[dict[str, Any]], list[str]
         try:
             data = json.loads(raw, strict=False)  # strict=False: raw newlines inside strings are common
         except ValueError:
+            objects.extend(_authors_of_broken_block(raw))
             continue
         objects.extend(_flatten(data))
     by_id = {obj["@id"]: obj for obj in objects if isinstance(obj.get("@id"), str)}
     articles = []
+    pages = []
     sites = []
     for obj in objects:
         types = _types(obj)
         if types & ARTICLE_TYPES:
             articles.append(_resolve(obj, by_id))
+        elif "WebPage" in types:
+            pages.append(_resolve(obj, by_id))
         elif "WebSite" in types and _text(obj.get("name")):
             sites.append(clean_value(_text(obj.get("name"))))
-    return articles, sites
+    return articles, pages, sites
+
+
+def _authors_of_broken_block(raw: str) -> list[dict[str, Any]]:
+    """The author of an article block that is not valid JSON (an unescaped quote in another field, often an <img>
+    pasted into "image"), read from its own "author" value, which usually still parses on its own."""
+    if not any(f'"{kind}"' in raw for kind in ARTICLE_TYPES):
+        return []
+    match = _AUTHOR_VALUE.search(raw)
+    try:
+        author = json.loads(match.group(1), strict=False) if match else None
+    except ValueError:
+        return []
+    return [{"@type": "Article", "author": author}] if author else []
 
 
 def _flatten(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:

@@ -12,7 +12,8 @@ import spacy.util
 # page's publication date was read (jsonld/meta/time/url/text instead of "page"). 4: entity rules (names found
 # again where the model missed them, narrowed spans, short forms of product names and of two-word names). 5: mention
 # spans cut to the name when the model's span ran into other words ("MacBook Pro - a"); a copyright year is no
-# longer read as 1 January (pages fetched again are dated from what they state, or undated).
+# longer read as 1 January, and authors are read from more places (pages fetched again are dated and signed from
+# what they state, or left undated).
 DOCUMENT_VERSION = 5
 
 

@@ -41,7 +41,18 @@ NEWS_ARTICLE = {
         {"@type": "Person", "@id": "#jane", "name": "Jane Doe"},
         {"@type": ["Article", "NewsArticle"], "headline": "Strike", "author": {"@id": "#jane"}}]}),
      "authors", ("Jane Doe",)),
+    # ... or with no Article node, the post described as a WebPage whose author is a Person of the graph
+    (jsonld({"@context": "https://schema.org", "@graph": [
+        {"@type": "WebPage", "@id": "#page", "name": "Strike", "author": {"@id": "#jane"}},
+        {"@type": "Person", "@id": "#jane", "name": "Jane Doe"}]}),
+     "authors", ("Jane Doe",)),
     (jsonld({"@type": "NewsArticle", "author": "By Jane Doe and John Roe"}), "authors", ("Jane Doe", "John Roe")),
+    # a block broken by an unescaped quote elsewhere still names its author
+    ('<script type="application/ld+json">{"@type": "NewsArticle", "author": {"@type": "Person", "name": "Jane Doe"},'
+     ' "image": {"url": "<img src="/a.jpg">"}}</script>', "authors", ("Jane Doe",)),
+    ('<script type="application/ld+json">{"@type": "NewsArticle",'
+     ' "author": [{"name": "Jane Doe"}, {"name": "John Roe"}], "image": "<img src="/a.jpg">"}</script>',
+     "authors", ("Jane Doe", "John Roe")),
     # a video or a breadcrumb list is not the article: its name is not the headline
     (jsonld({"@type": "VideoObject", "name": "Watch: the port", "uploadDate": "2019-01-01"}), "title", None),
     ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": </script>', "title", None),
@@ -102,6 +113,17 @@ def test_url_day(url, expected):
     ("@janedoe", []),
     ("https://ledger.example/authors/jane", []),
     ("Jane Doe is a reporter who has covered ports and shipping for the paper since 2004", []),
+    # theme phrases around the link to an author's page
+    ("View all posts by Daniel Lemire", ["Daniel Lemire"]),
+    ("Zeige alle Beiträge von Petra Ruland", ["Petra Ruland"]),
+    # agencies joined by a slash are two bylines
+    ("det/dpa", ["det", "dpa"]),
+    ("AP/Reuters", ["AP", "Reuters"]),
+    ("facebook.com/jane.doe", []),
+    ("Zum Profil von jesusfreak", ["jesusfreak"]),
+    # the label of a byline is nobody's name
+    ("Auteurs", []),
+    ("Ursula von der Leyen", ["Ursula von der Leyen"]),
 ])
 def test_split_authors(value, expected):
     assert split_authors(value) == expected
@@ -155,6 +177,9 @@ def test_the_site_named_as_author_gives_way_to_a_byline_and_stays_when_there_is_
     assert bylined.authors == ("Jane Doe",)
     unsigned = extract_page(page(head))
     assert unsigned.authors == ("The Ledger",)
+    # a "byline" of more names than a byline holds is a tag list the byline search ran into
+    tagged = extract_page(page(head, body='<p class="byline">By Ports, Shipping, Unions, Europe and Trade</p>' + BODY))
+    assert tagged.authors == ("The Ledger",)
     assert read_metadata(fromstring(page('<meta name="author" content="Ledger.com">')), None).site_authors == (
         "Ledger.com",)
 
