@@ -246,6 +246,17 @@ def _jaccard(a_start: int, a_end: int, b_start: int, b_end: int) -> float:
     return max(0, overlap) / (max(a_end, b_end) - min(a_start, b_start))
 
 
+# Words after which an English noun phrase's head is over: "the Moscone Center in San Francisco" -> "Center".
+_POST_MODIFIER = re.compile(r" (?:,|\(|in|of|at|on|for|from|with|by|to|located|capable|that|which|who) ")
+
+
+def _head(text: str, start: int, end: int) -> tuple[int, int]:
+    """Character span of a mention's head word: the last word before any post-modifier."""
+    cut = _POST_MODIFIER.search(text, start, end)
+    stop = cut.start() if cut else end
+    return (text.rfind(" ", start, stop) + 1 or start), stop
+
+
 def bench_consistency(corpora: Path, nlp, entity_config) -> None:
     path = corpora / "temporal_ner_meantime_en" / "meantime_en_apple_gold.jsonl"
     docs = [json.loads(line) for line in path.open(encoding="utf-8")]
@@ -268,9 +279,12 @@ def bench_consistency(corpora: Path, nlp, entity_config) -> None:
             for m in named:
                 mention_count[m["entity"]] += 1
                 # Each gold mention is matched with the one system mention that overlaps it best (Jaccard of
-                # the character spans): "Apple 's iTunes" (gold: iTunes) is matched by "iTunes", not "Apple".
-                best = max(((_jaccard(start, end, m["start"], m["end"]), value) for start, end, value in values),
-                           default=(0.0, None))
+                # the character spans), preferring one that holds the gold mention's head word:
+                # "The American computer company Apple" (gold: Apple) is matched by "Apple", not by the longer
+                # "American"; "Apple Computer 's iTunes" (gold: iTunes) by "iTunes", not "Apple Computer 's".
+                head_start, head_end = _head(doc["text"], m["start"], m["end"])
+                best = max(((start <= head_start and head_end <= end, _jaccard(start, end, m["start"], m["end"]),
+                             value) for start, end, value in values), default=(False, 0.0, None))[1:]
                 if best[0] > 0:
                     by_entity[m["entity"]].append(best[1])
                     entities_of_value[best[1]].add(m["entity"])
