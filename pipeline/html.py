@@ -135,9 +135,11 @@ def publication_date(tree: HtmlElement, url: str | None, stated: PageMetadata) -
 
 
 def _is_copyright_year(tree: HtmlElement, day: str) -> bool:
-    """True when `day` is 1 January of a year the page names only in a copyright line ("© 2019 Ledger Media").
+    """True when `day` is 1 January of a year a copyright line of the page names ("© 2019 Ledger Media").
 
-    htmldate's extensive search reads such a line as the first day of that year: a day the page never states.
+    htmldate's extensive search falls back to such a line as the first day of that year: a day the page never
+    states. Only asked of a day found in the text alone (a day stated in JSON-LD, <meta>, <time> or the URL is
+    kept), so what is lost is a 1 January article dated only in its text on a site whose footer names that year.
     """
     if day[4:10] != "-01-01":
         return False
