@@ -34,7 +34,7 @@ run-dag: airflow-db  ## run the nightly DAG once for DEMO_DATE (logs in .newsetl
 		|| { tail -n 60 $(AIRFLOW_HOME)/dags-test.log; echo "error: the DAG run failed"; exit 1; }
 	@grep -q "state=success" $(AIRFLOW_HOME)/dags-test.log \
 		|| { tail -n 60 $(AIRFLOW_HOME)/dags-test.log; echo "error: the DAG run did not succeed"; exit 1; }
-	@$(BIN)/python -m pipeline.report $(DATA)/runs/$(DEMO_DATE)/report.json
+	@$(BIN)/python -m pipeline.cli.report $(DATA)/runs/$(DEMO_DATE)/report.json
 
 demo: run-dag  ## set up, run the DAG over the bundled samples into the embedded index, show faceted results
 	@$(BIN)/newsetl search

@@ -29,11 +29,12 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 
-from pipeline.dates import find_dates
-from pipeline.enrich import enrich_texts
-from pipeline.entities import FACET_OF_LABEL, load_entity_config
-from pipeline.nlp import load_nlp
-from pipeline.settings import load_settings
+from pipeline.core.facets import FACET_OF_LABEL
+from pipeline.core.settings import load_settings
+from pipeline.enrich.annotate import enrich_texts
+from pipeline.enrich.dates import find_dates
+from pipeline.enrich.entities import load_entity_config
+from pipeline.enrich.nlp import load_nlp
 
 CALENDAR_VALUE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 NER_TYPES = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}

@@ -36,7 +36,7 @@ import htmldate
 import trafilatura
 from bs4 import BeautifulSoup
 
-from pipeline.html import extract_page
+from pipeline.clean.html import extract_page
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 

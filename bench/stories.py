@@ -29,8 +29,8 @@ from collections import Counter
 from math import comb
 from pathlib import Path
 
-from pipeline.settings import PROJECT_ROOT
-from pipeline.stories import MIN_WORDS, SIMILARITY, assign_stories, fingerprint
+from pipeline.core.settings import PROJECT_ROOT
+from pipeline.index.stories import MIN_WORDS, SIMILARITY, assign_stories, fingerprint
 
 REUTERS = PROJECT_ROOT.parent / "shared" / "corpora" / "news_reuters21578" / "reuters21578.jsonl.gz"
 

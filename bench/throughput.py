@@ -32,14 +32,14 @@ from typing import Any, TypeVar
 
 import psutil
 
-from pipeline.clean import clean_article
-from pipeline.enrich import text_for_nlp
+from pipeline.clean.article import clean_article
+from pipeline.collect.files import read_articles
+from pipeline.core.records import Article
+from pipeline.core.settings import PROJECT_ROOT, load_settings
+from pipeline.enrich.articles import text_for_nlp
+from pipeline.enrich.nlp import load_nlp
 from pipeline.index.embedded import ensure_embedded_server, stop_embedded_server
-from pipeline.models import Article
-from pipeline.nlp import load_nlp
-from pipeline.run import ingest
-from pipeline.settings import PROJECT_ROOT, load_settings
-from pipeline.sources.files import read_articles
+from pipeline.runners.stream import ingest
 
 CORPORA_DIR = PROJECT_ROOT.parent / "shared" / "corpora"
 CORPORA = {"bbc": "news_bbc2225/bbc2225.jsonl.gz", "reuters": "news_reuters21578/reuters21578.jsonl.gz"}

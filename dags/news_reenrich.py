@@ -9,22 +9,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Connection, dag, task
-from airflow.sdk.exceptions import AirflowNotFoundException
+from airflow.sdk import dag, task
 
-from pipeline import run
-from pipeline.settings import settings_for_task
-
-
-def task_settings():
-    """Settings for a task: the Elasticsearch Airflow connection when it is defined, else the environment."""
-    return settings_for_task(Connection.get, AirflowNotFoundException)
+from newsetl_common import task_settings
+from pipeline.clean.published import EARLIEST_STATED_PUBLICATION
+from pipeline.runners import stream
 
 
 @dag(
     dag_id="news_reenrich",
     schedule=None,
-    start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
+    start_date=pendulum.datetime(EARLIEST_STATED_PUBLICATION.year, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     default_args={"owner": "newsetl", "retries": 3, "retry_delay": timedelta(minutes=2),
@@ -36,7 +31,7 @@ def news_reenrich():
     @task(execution_timeout=timedelta(hours=12))
     def reenrich() -> dict:
         """Re-enrich outdated documents in place; returns the run's counts."""
-        counts = run.reenrich(task_settings()).to_dict()
+        counts = stream.reenrich(task_settings()).to_dict()
         # XCom stays small: the first 20 of each list; the counts are complete, and the run is in news-runs.
         counts["rejections"], counts["warnings"] = counts["rejections"][:20], counts["warnings"][:20]
         return counts

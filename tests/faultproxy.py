@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from pipeline.settings import Settings
+from pipeline.core.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from pipeline.errors import InfrastructureError
+from pipeline.core.errors import InfrastructureError
 
 _ES_URL = re.compile(r"elasticsearch\s+(http://[\w.\-]+:\d+)")
 STARTUP_TIMEOUT_S = 20.0

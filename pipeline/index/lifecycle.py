@@ -9,24 +9,17 @@ alias as it was.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
-from pipeline.errors import InfrastructureError
-from pipeline.index.indexer import INFRA_ERRORS, describe_error, with_retries
+from pipeline.core.errors import InfrastructureError
 from pipeline.index.mapping import MAPPING_VERSION, index_template, template_name
-from pipeline.settings import IndexSettings
+from pipeline.index.store import Store
 
 log = logging.getLogger(__name__)
-
-# A server-side copy of a large index takes a while: the request waits for it, far beyond the usual timeout.
-REINDEX_TIMEOUT_S = 6 * 3600
 
 
 @dataclass
@@ -48,15 +41,13 @@ class Migration:
         return asdict(self)
 
 
-def current_index(client: Elasticsearch, alias: str) -> str:
+def current_index(store: Store) -> str:
     """The concrete index the alias points at; an error naming the fix when there is none."""
-    try:
-        if not client.indices.exists_alias(name=alias):
-            raise InfrastructureError(f"alias {alias!r} does not exist: nothing to migrate (run `newsetl ingest` or "
-                                      f"the DAG first)")
-        return next(iter(client.indices.get_alias(name=alias)))
-    except INFRA_ERRORS as exc:
-        raise InfrastructureError(f"cannot read alias {alias!r}: {describe_error(exc)}") from None
+    index = store.alias_target()
+    if index is None:
+        raise InfrastructureError(f"alias {store.alias!r} does not exist: nothing to migrate (run `newsetl ingest` "
+                                  f"or the DAG first)")
+    return index
 
 
 def new_index_name(alias: str, now: datetime) -> str:
@@ -65,8 +56,7 @@ def new_index_name(alias: str, now: datetime) -> str:
 
 
 def migrate_index(
-    client: Elasticsearch,
-    settings: IndexSettings,
+    store: Store,
     *,
     mode: str,
     now: datetime,
@@ -76,54 +66,52 @@ def migrate_index(
     """Build `<alias>-v<N>-<time>` beside the live index, fill it, check counts, swap the alias, drop the old index.
 
     `fill(old_index, new_index)` re-enriches: in "reindex" mode the documents of the new index whose pipeline
-    version is outdated, in "rebuild" mode every article of the old index into the new one.
+    version is outdated, in "rebuild" mode every article of the old index into the new one. Raises
+    InfrastructureError (alias untouched, partial index deleted, write block lifted) when any step fails.
     """
     if mode not in ("reindex", "rebuild"):
         raise ValueError(f"unknown migration mode {mode!r} (reindex or rebuild)")
-    alias = settings.alias
-    old = current_index(client, alias)
+    alias = store.alias
+    old = current_index(store)
     migration = Migration(alias=alias, old_index=old, new_index=new_index_name(alias, now), mode=mode)
     new = migration.new_index
     if new == old:
         raise InfrastructureError(f"{new!r} is already the live index; wait a second and run the migration again")
-    retry = with_retries(settings)
     try:
-        client.indices.put_index_template(
-            name=template_name(alias), **index_template(alias, shards=settings.shards, replicas=settings.replicas))
-        client.indices.create(index=new)
-        _block_writes(client, old, True)
+        store.put_template(template_name(alias), index_template(alias, shards=store.settings.shards,
+                                                                replicas=store.settings.replicas))
+        store.create_index(new)
+        store.block_writes(old, True)
         if mode == "reindex":
-            migration.copied = _copy(client, old, new)
+            migration.copied = _copy(store, old, new)
         fill(old, new)
-        retry(client.indices.refresh, index=[old, new])
-        migration.old_count = int(retry(client.count, index=old)["count"])
-        migration.new_count = int(retry(client.count, index=new)["count"])
+        store.refresh([old, new])
+        migration.old_count = store.count(old)
+        migration.new_count = store.count(new)
         if migration.new_count != migration.old_count:
             raise InfrastructureError(f"the new index {new!r} holds {migration.new_count} documents, the live one "
                                       f"{migration.old_count}: not swapping")
-        retry(client.indices.update_aliases, actions=[
-            {"remove": {"index": old, "alias": alias}}, {"add": {"index": new, "alias": alias}}])
+        store.swap_alias(old, new)
         migration.swapped = True
     except BaseException as exc:
-        _undo(client, old, new)
-        reason = describe_error(exc) if isinstance(exc, INFRA_ERRORS) else str(exc)
-        if isinstance(exc, (*INFRA_ERRORS, InfrastructureError)):
+        _undo(store, old, new)
+        if isinstance(exc, InfrastructureError):
             raise InfrastructureError(f"migration of {alias!r} failed; the alias still points at {old!r} and the "
-                                      f"partial index {new!r} was deleted: {reason}") from None
+                                      f"partial index {new!r} was deleted: {exc}") from None
         raise
     if keep_old:
         log.info("kept %s (read-only) beside the new live index %s", old, new)
     else:
-        with contextlib.suppress(*INFRA_ERRORS):  # the alias has moved: a leftover old index is only disk space
-            retry(client.indices.delete, index=old)
-            migration.old_dropped = True
+        try:  # the alias has moved: a leftover old index is only disk space
+            migration.old_dropped = store.delete_index(old)
+        except InfrastructureError as exc:
+            log.warning("could not drop the old index %s (%s); delete it by hand", old, exc)
     return migration
 
 
-def _copy(client: Elasticsearch, old: str, new: str) -> int:
+def _copy(store: Store, old: str, new: str) -> int:
     """Server-side copy of every document; any per-document failure fails the migration."""
-    response = client.options(request_timeout=REINDEX_TIMEOUT_S).reindex(
-        source={"index": old}, dest={"index": new}, refresh=True, wait_for_completion=True)
+    response = store.reindex(old, new)
     failures = response.get("failures") or []
     if failures or response.get("timed_out"):
         first = failures[0] if failures else {}
@@ -134,35 +122,32 @@ def _copy(client: Elasticsearch, old: str, new: str) -> int:
     return int(response.get("created", 0)) + int(response.get("updated", 0))
 
 
-def _block_writes(client: Elasticsearch, index: str, blocked: bool) -> None:
-    """Set or lift `index.blocks.write` (searches are unaffected)."""
-    client.indices.put_settings(index=index, settings={"index.blocks.write": True if blocked else None})
-
-
-def _undo(client: Elasticsearch, old: str, new: str) -> None:
+def _undo(store: Store, old: str, new: str) -> None:
     """Delete the partial index and lift the write block; never hides the error that brought us here."""
-    with contextlib.suppress(*INFRA_ERRORS):
-        client.options(ignore_status=404).indices.delete(index=new)
-        log.warning("deleted the partial index %s", new)
-    with contextlib.suppress(*INFRA_ERRORS):
-        _block_writes(client, old, False)
-
-
-def index_status(client: Elasticsearch, alias: str, pipeline_version: str) -> dict[str, Any]:
-    """Where the alias points, its mapping version, documents per pipeline version, and whether to migrate."""
-    index = current_index(client, alias)
     try:
-        meta = client.indices.get_mapping(index=index)[index]["mappings"].get("_meta", {})
-        response = client.search(index=index, size=0, track_total_hits=True,
-                                 aggs={"versions": {"terms": {"field": "pipeline_version", "size": 20}}})
-    except INFRA_ERRORS as exc:
-        raise InfrastructureError(f"cannot read {index!r}: {describe_error(exc)}") from None
+        if store.delete_index(new):
+            log.warning("deleted the partial index %s", new)
+    except InfrastructureError as exc:
+        log.warning("could not delete the partial index %s (%s); delete it by hand", new, exc)
+    try:
+        store.block_writes(old, False)
+    except InfrastructureError as exc:
+        log.warning("could not lift the write block on %s (%s): PUT %s/_settings "
+                    '{"index.blocks.write": null}', old, exc, old)
+
+
+def index_status(store: Store, pipeline_version: str) -> dict[str, Any]:
+    """Where the alias points, its mapping version, documents per pipeline version, and whether to migrate."""
+    index = current_index(store)
+    meta = store.mapping_meta(index)
+    response = store.search(index, size=0, track_total_hits=True,
+                            aggs={"versions": {"terms": {"field": "pipeline_version", "size": 20}}})
     versions = {b["key"]: b["doc_count"] for b in response["aggregations"]["versions"]["buckets"]}
     documents = int(response["hits"]["total"]["value"])
     outdated = documents - versions.get(pipeline_version, 0)
     mapping_version = meta.get("mapping_version")
     return {
-        "alias": alias, "index": index, "documents": documents,
+        "alias": store.alias, "index": index, "documents": documents,
         "mapping_version": mapping_version, "code_mapping_version": MAPPING_VERSION,
         "pipeline_versions": versions, "current_pipeline_version": pipeline_version,
         "outdated_documents": outdated,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.entities import FACETS
+from pipeline.core.facets import FACETS
 
 # Bump when the mapping changes; a new concrete index `<alias>-v<N>` is then built behind the alias.
 # v2: story_id, story_bands and story_signature (duplicate stories). v3: authors and site_name (HTML pages).

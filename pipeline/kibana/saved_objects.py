@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.settings import PROJECT_ROOT
 from pipeline.index.mapping import mappings
-from pipeline.index.runs import runs_index, runs_mappings
 from pipeline.kibana.lens import Chart, count, date_histogram, last_value, metric, top_values, unique_count
-from pipeline.settings import PROJECT_ROOT
+from pipeline.runs.history import runs_index, runs_mappings
 
 NDJSON_PATH = PROJECT_ROOT / "config" / "kibana" / "saved_objects.ndjson"
 # Oldest versions these objects are valid for; Kibana migrates them forward on import (8.x and 9.x).

@@ -8,8 +8,8 @@ import uuid
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.clean import MAX_BODY_WORDS
-from pipeline.run import ingest
+from pipeline.clean.article import MAX_BODY_WORDS
+from pipeline.runners.stream import ingest
 from tests.conftest import drop_alias, make_settings
 from tests.integration.test_faults import documents
 

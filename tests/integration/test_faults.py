@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.errors import InfrastructureError
+from pipeline.core.errors import InfrastructureError
 from pipeline.index.embedded import ensure_embedded_server, free_port, stop_embedded_server
-from pipeline.run import ingest
-from pipeline.staged import collect_source, plan_sources
+from pipeline.runners.staging import Staging
+from pipeline.runners.stream import ingest
+from pipeline.runners.tasks import collect_source, plan_run
 from tests.conftest import REPO, make_settings
 from tests.faultproxy import Fault, FaultProxy, through, tuned
 
@@ -97,9 +98,9 @@ def test_throttled_and_unavailable_bulk_requests_are_retried_until_they_succeed(
         proxy.stop()
     statuses = proxy.statuses("/_bulk")
     assert statuses[:4] == [429, 429, 503, 503]
-    # 3 chunks of 4, one re-sent item, the ledger, the run report; every failure was retried, nothing lost or
-    # doubled.
-    assert statuses.count(200) == 6
+    # 3 chunks of 4, one re-sent item, the ledger's 12 entries in 3 chunks of 4, the run report; every failure
+    # was retried, nothing lost or doubled.
+    assert statuses.count(200) == 8
     assert (report.indexed, report.rejected) == (12, 0)
     client = Elasticsearch(es_url)
     assert len(documents(client, settings.index.alias)) == 12
@@ -110,7 +111,7 @@ def test_bulk_that_stays_unavailable_fails_the_run_after_the_retry_budget(es_set
     proxy = FaultProxy(es_url, plan=lambda m, path, c: Fault(503) if path.endswith("/_bulk") else None)
     settings = tuned(through(es_settings, proxy.start()))
     try:
-        with pytest.raises(InfrastructureError, match=r"indexing into .* failed: HTTP 503"):
+        with pytest.raises(InfrastructureError, match=r"writing to .* failed on .*HTTP 503"):
             ingest([tmp_path / "in"], settings)
     finally:
         proxy.stop()
@@ -154,8 +155,8 @@ def test_elasticsearch_stopping_mid_run_fails_loudly_and_a_rerun_completes(own_s
 KILLER = textwrap.dedent("""
     import os, signal, sys
     from elasticsearch import Elasticsearch
-    from pipeline.run import ingest
-    from pipeline.settings import load_settings
+    from pipeline.runners.stream import ingest
+    from pipeline.core.settings import load_settings
 
     original, calls = Elasticsearch.bulk, []
 
@@ -199,7 +200,7 @@ def test_unwritable_data_folder_is_a_clear_error(tmp_path):
     blocker.write_text("a file where the data folder should be")
     settings = make_settings(tmp_path, None, "news").model_copy(update={"data_dir": blocker})
     with pytest.raises(InfrastructureError, match="cannot write .*not-a-folder"):
-        plan_sources(settings, date(2019, 6, 25), date(2019, 6, 26))
+        plan_run(settings, Staging(settings.runs_dir), date(2019, 6, 25), date(2019, 6, 26))
     with pytest.raises(InfrastructureError, match="cannot create the embedded Elasticsearch data folder"):
         ensure_embedded_server(blocker / "es")
 
@@ -210,11 +211,14 @@ def test_full_disk_fails_the_stage_and_keeps_the_previous_output(tmp_path, es_ur
     write_articles(landing, 3)
     settings = make_settings(tmp_path, es_url, alias)
     day = (date(2019, 6, 25), date(2019, 6, 26))
-    collected = collect_source(settings, "landing", *day)
-    batch = Path(collected["batches"][0])
-    complete = batch.read_bytes()
+    staging = Staging(settings.runs_dir)
+    collected = collect_source(settings, staging, "landing", *day)
+    assert collected["articles"] == 3
+    staged = settings.runs_dir / "2019-06-25" / "sources" / "landing" / "articles.jsonl"
+    complete = staged.read_bytes()
 
-    batch.with_name(batch.name + ".tmp").symlink_to("/dev/full")  # every write to the staging file: ENOSPC
+    staged.with_name(staged.name + ".tmp").symlink_to("/dev/full")  # every write to the staging file: ENOSPC
     with pytest.raises(InfrastructureError, match="No space left on device"):
-        collect_source(settings, "landing", *day)
-    assert batch.read_bytes() == complete  # the last good output is untouched
+        collect_source(settings, staging, "landing", *day)
+    assert staged.read_bytes() == complete  # the last good output is untouched
+    assert not staged.with_name("collect.json").exists()  # and the source does not count as collected

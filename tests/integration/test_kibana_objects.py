@@ -2,9 +2,9 @@
 
 import pytest
 
-from pipeline.index.runs import runs_index
 from pipeline.kibana.saved_objects import build_saved_objects, data_view_id, mapped_fields, runs_view_id, validate
-from pipeline.run import ingest
+from pipeline.runners.stream import ingest
+from pipeline.runs.history import runs_index
 from tests.conftest import SEED
 
 pytestmark = pytest.mark.integration

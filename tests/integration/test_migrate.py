@@ -7,12 +7,13 @@ import threading
 
 import pytest
 
-from pipeline.errors import InfrastructureError
+from pipeline.core.errors import InfrastructureError
 from pipeline.index.lifecycle import index_status
 from pipeline.index.mapping import MAPPING_VERSION, mappings, template_name
-from pipeline.index.runs import RUNS_MAPPING_VERSION, runs_index, runs_mappings
-from pipeline.index.search import SearchRequest, search
-from pipeline.run import ingest, migrate, version_of
+from pipeline.index.version import version_of
+from pipeline.runners.stream import ingest, migrate
+from pipeline.runs.history import RUNS_MAPPING_VERSION, runs_index, runs_mappings
+from pipeline.search.query import SearchRequest, search
 from tests.conftest import REPO
 from tests.faultproxy import Fault, FaultProxy, through, tuned
 
@@ -54,22 +55,23 @@ def downgrade_to_v1(client, alias: str) -> str:
 
 
 @pytest.fixture
-def indexed(es_settings, es_client):
+def indexed(es_settings, es_client, es_store):
     """The bundled samples (5 articles) indexed behind the test alias."""
     assert ingest([SAMPLES], es_settings).indexed == 5
-    return es_settings, es_client, es_settings.index.alias
+    return es_settings, es_client, es_store
 
 
 def test_migrate_upgrades_an_old_index_and_swaps_the_alias(indexed):
-    settings, client, alias = indexed
+    settings, client, store = indexed
+    alias = store.alias
     old = downgrade_to_v1(client, alias)
     with pytest.raises(InfrastructureError, match="newsetl index migrate"):
         ingest([SAMPLES], settings)  # this version refuses to write into a v1 index
-    status = index_status(client, alias, version_of(settings))
+    status = index_status(store, version_of(settings))
     assert (status["index"], status["mapping_version"], status["outdated_documents"], status["migrate"]) == \
         (old, 1, 5, True)
 
-    migration, report = migrate(settings, client=client)
+    migration, report = migrate(settings, store=store)
 
     new = live_index(client, alias)
     assert new == migration.new_index and new.startswith(f"{alias}-v{MAPPING_VERSION}-")
@@ -79,16 +81,17 @@ def test_migrate_upgrades_an_old_index_and_swaps_the_alias(indexed):
     docs = [h["_source"] for h in client.search(index=alias, size=100)["hits"]["hits"]]
     assert {d["pipeline_version"] for d in docs} == {version_of(settings)}
     assert all(d["story_id"] for d in docs)
-    after = index_status(client, alias, version_of(settings))
+    after = index_status(store, version_of(settings))
     assert (after["mapping_version"], after["outdated_documents"], after["migrate"]) == (MAPPING_VERSION, 0, False)
     again = ingest([SAMPLES], settings)  # the nightly run writes again, into the new index
     assert (again.unchanged, again.indexed) == (5, 0)
 
 
 def test_migrate_rebuild_re_enriches_every_article_and_can_keep_the_old_index(indexed):
-    settings, client, alias = indexed
+    settings, client, store = indexed
+    alias = store.alias
     old = live_index(client, alias)
-    migration, report = migrate(settings, rebuild=True, keep_old=True, client=client)
+    migration, report = migrate(settings, rebuild=True, keep_old=True, store=store)
     assert (migration.mode, migration.copied, report.enriched, migration.new_count) == ("rebuild", 0, 5, 5)
     assert indices_of(client, alias) == {old, migration.new_index}
     assert live_index(client, alias) == migration.new_index
@@ -96,7 +99,7 @@ def test_migrate_rebuild_re_enriches_every_article_and_can_keep_the_old_index(in
 
 
 def test_searches_keep_working_while_the_index_is_migrated(indexed):
-    settings, client, alias = indexed
+    settings, _client, store = indexed
     totals: list[int] = []
     errors: list[Exception] = []
     done = threading.Event()
@@ -104,14 +107,14 @@ def test_searches_keep_working_while_the_index_is_migrated(indexed):
     def keep_searching() -> None:
         while not done.is_set():
             try:
-                totals.append(search(client, alias, SearchRequest(query="the", size=1)).total)
+                totals.append(search(store, SearchRequest(query="the", size=1)).total)
             except Exception as exc:  # noqa: BLE001 - any failure is what this test looks for
                 errors.append(exc)
 
     searcher = threading.Thread(target=keep_searching)
     searcher.start()
     try:
-        migrate(settings, rebuild=True, client=client)
+        migrate(settings, rebuild=True, store=store)
     finally:
         done.set()
         searcher.join()
@@ -120,7 +123,8 @@ def test_searches_keep_working_while_the_index_is_migrated(indexed):
 
 
 def test_a_reindex_that_fails_mid_copy_leaves_the_alias_and_deletes_the_partial_index(indexed, es_url):
-    settings, client, alias = indexed
+    settings, client, store = indexed
+    alias = store.alias
     old = live_index(client, alias)
 
     def partial_copy(method, path, count, data):  # the server copied the documents; report two as failed
@@ -134,18 +138,19 @@ def test_a_reindex_that_fails_mid_copy_leaves_the_alias_and_deletes_the_partial_
     proxy = FaultProxy(es_url, rewrite=partial_copy)
     try:
         with pytest.raises(InfrastructureError, match=f"still points at '{old}'.*2 document"):
-            migrate(tuned(through(settings, proxy.start())), client=None)
+            migrate(tuned(through(settings, proxy.start())))
     finally:
         proxy.stop()
     assert 200 in proxy.statuses("/_reindex")  # the copy did run, and did write into the new index
     assert live_index(client, alias) == old
     assert indices_of(client, alias) == {old}
-    assert search(client, alias, SearchRequest()).total == 5
+    assert search(store, SearchRequest()).total == 5
     assert ingest([SAMPLES], settings).unchanged == 5  # the write block is lifted again
 
 
 def test_a_failure_while_re_enriching_leaves_the_alias_and_deletes_the_partial_index(indexed, es_url):
-    settings, client, alias = indexed
+    settings, client, store = indexed
+    alias = store.alias
     old = live_index(client, alias)
 
     def second_bulk_fails(method, path, count):  # the first chunk reaches the new index, then it stays down
@@ -160,11 +165,12 @@ def test_a_failure_while_re_enriching_leaves_the_alias_and_deletes_the_partial_i
     assert proxy.statuses("/_bulk")[:2] == [200, 503]
     assert live_index(client, alias) == old
     assert indices_of(client, alias) == {old}
-    assert search(client, alias, SearchRequest()).total == 5
+    assert search(store, SearchRequest()).total == 5
 
 
 def test_writes_during_a_migration_fail_loudly_instead_of_being_lost(indexed, tmp_path):
-    settings, client, alias = indexed
+    settings, client, store = indexed
+    alias = store.alias
     changed = tmp_path / "changed.jsonl"
     changed.write_text('{"id": "late", "title": "Late news", "text": "Officials in Oslo met on Monday."}\n')
     client.indices.put_settings(index=live_index(client, alias), settings={"index.blocks.write": True})

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from pipeline.run import ingest
+from pipeline.runners.stream import ingest
 from tests.conftest import REPO, SEED
 
 pytestmark = pytest.mark.integration
@@ -90,37 +90,36 @@ def test_bad_inputs_are_reported_and_the_rest_is_indexed(es_settings, es_client,
     assert es_client.count(index=es_settings.index.alias)["count"] == 2
 
 
-def test_elasticsearch_rejections_are_reported_with_reason(es_settings, es_client):
+def test_elasticsearch_rejections_are_reported_with_reason(es_store):
     from datetime import UTC, datetime
 
-    from pipeline.index.indexer import ensure_index, index_articles
-    from pipeline.models import Article, EnrichedArticle, Enrichment
+    from pipeline.core.records import Article, EnrichedArticle, Enrichment
+    from pipeline.index.articles import ensure_index, index_articles
 
-    ensure_index(es_client, es_settings.index)
+    ensure_index(es_store)
     good = Article(doc_id="good", ref="in:1", source="s", title="T", body="Body text here", published_at="2019-06-25")
     bad = Article(doc_id="bad", ref="in:2", source="s", title="T", body="Body text", published_at="not a date")
     items = [EnrichedArticle(a, Enrichment((), ())) for a in (good, bad)]
-    outcomes = list(index_articles(es_client, items, es_settings.index, pipeline_version="t",
-                                   now=datetime.now(UTC)))
+    outcomes = list(index_articles(es_store, items, pipeline_version="t", now=datetime.now(UTC)))
     by_id = {o.doc_id: o for o in outcomes}
     assert by_id["good"].status == "indexed"
     assert by_id["bad"].status == "rejected" and by_id["bad"].ref == "in:2"
     assert "rejected the document" in by_id["bad"].reason and "published_at" in by_id["bad"].reason
 
 
-def test_writing_into_an_index_of_another_mapping_version_fails_loudly(es_settings, es_client):
-    from pipeline.errors import InfrastructureError
-    from pipeline.index.indexer import ensure_index
+def test_writing_into_an_index_of_another_mapping_version_fails_loudly(es_settings, es_client, es_store):
+    from pipeline.core.errors import InfrastructureError
+    from pipeline.index.articles import ensure_index
 
     alias = es_settings.index.alias
     es_client.indices.create(index=f"{alias}-v0", mappings={"_meta": {"mapping_version": 0}})
     es_client.indices.put_alias(index=f"{alias}-v0", name=alias)
     with pytest.raises(InfrastructureError, match="mapping version 0"):
-        ensure_index(es_client, es_settings.index)
+        ensure_index(es_store)
 
 
 def test_reenrich_applies_changed_entity_rules_to_indexed_documents(es_settings, es_client, tmp_path):
-    from pipeline.run import reenrich
+    from pipeline.runners.stream import reenrich
 
     ingest([SEED], es_settings)
     rules = tmp_path / "entities.yml"
@@ -131,7 +130,7 @@ def test_reenrich_applies_changed_entity_rules_to_indexed_documents(es_settings,
     doc = seed_document(es_client, es_settings.index.alias)
     assert (report.seen, report.indexed) == (1, 1)
     assert "North Atlantic Treaty Organization" in doc["entities"]["org"] and "MHP" not in doc["entities"]["org"]
-    from pipeline.entities import load_entity_config
+    from pipeline.enrich.entities import load_entity_config
 
     assert doc["pipeline_version"].endswith("entities-" + load_entity_config(rules).fingerprint)
     assert es_client.count(index=es_settings.index.alias)["count"] == 1

@@ -7,10 +7,10 @@ import uuid
 
 import pytest
 
-from pipeline.cli import FACET_FLAGS, main
-from pipeline.index.client import connect
-from pipeline.index.search import FACET_FIELDS, SearchRequest, search
-from pipeline.run import ingest
+from pipeline.cli.main import FACET_FLAGS, main
+from pipeline.index.store import Store
+from pipeline.runners.stream import ingest
+from pipeline.search.query import FACET_FIELDS, SearchRequest, search
 from tests.conftest import drop_alias, make_settings
 
 pytestmark = pytest.mark.integration
@@ -62,13 +62,13 @@ def corpus(es_url, tmp_path_factory):
     settings = make_settings(tmp_path, es_url, name)
     ingest([write_jsonl(tmp_path / "night1.jsonl", FIRST_RUN)], settings)
     ingest([write_jsonl(tmp_path / "night2.jsonl", SECOND_RUN)], settings)
-    yield connect(settings), name, settings
+    yield Store.connect(settings), name, settings
     drop_alias(es_url, name)
 
 
 def run(corpus, **request):
-    client, alias, _settings = corpus
-    return search(client, alias, SearchRequest(**request))
+    store, _alias, _settings = corpus
+    return search(store, SearchRequest(**request))
 
 
 def ids(result):
@@ -77,8 +77,8 @@ def ids(result):
 
 def doc_id(corpus, ref_id):
     """The document id the pipeline gave the article whose input id is `ref_id`."""
-    client, alias, _ = corpus
-    hits = client.search(index=alias, size=50, source_includes=["input_ref"])["hits"]["hits"]
+    store, _alias, _ = corpus
+    hits = store.search(size=50, source_includes=["input_ref"])["hits"]["hits"]
     return next(h["_id"] for h in hits if h["_source"]["input_ref"].endswith(f"#{ref_id}") or
                 h["_source"]["input_ref"].endswith(ref_id))
 
@@ -186,7 +186,7 @@ def test_cli_flags_cover_every_facet():
 
 
 def test_cli_table_json_and_paging(corpus, capsys, monkeypatch):
-    _client, alias, settings = corpus
+    _store, alias, settings = corpus
     monkeypatch.setenv("NEWSETL_INDEX_ALIAS", alias)
     monkeypatch.setenv("ELASTICSEARCH_URL", settings.elasticsearch.url)
     monkeypatch.setenv("NEWSETL_DATA_DIR", str(settings.data_dir))

@@ -9,11 +9,12 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from pipeline.index.client import connect
-from pipeline.index.quarantine import list_quarantine
-from pipeline.run import ingest, retry_quarantine
-from pipeline.sources.config import SourceConfig
+from pipeline.collect.config import SourceConfig
+from pipeline.index.store import Store
+from pipeline.runners.stream import ingest, retry_quarantine
+from pipeline.runs.quarantine import list_quarantine
 from tests.conftest import drop_alias
+from tests.conftest import raw_client as connect
 from tests.newsserver import NewsServer, article_html, rss
 
 pytestmark = pytest.mark.integration
@@ -129,7 +130,7 @@ def test_one_failing_source_does_not_stop_the_others_and_is_reported(server, set
     report = ingest([], settings, sources=sources)
     assert report.indexed == 1
     assert report.failed_sources == ["down"] and "HTTP 503" in report.sources["down"]["error"]
-    total, entries = list_quarantine(connect(settings), settings.index)
+    total, entries = list_quarantine(Store.connect(settings))
     assert total == 1 and (entries[0]["source"], entries[0]["stage"]) == ("down", "fetch")
 
 
@@ -139,18 +140,18 @@ def test_quarantined_pages_are_listed_and_a_retry_indexes_them_once_they_work(se
     urls.write_text(server.url + "/flaky.html\n")
     first = ingest([urls], settings)
     assert (first.indexed, first.quarantined) == (0, 1)
-    client = connect(settings)
-    _, (entry,) = list_quarantine(client, settings.index)
+    store = Store.connect(settings)
+    _, (entry,) = list_quarantine(store)
     assert (entry["stage"], entry["ref"], entry["attempts"]) == ("fetch", server.url + "/flaky.html", 1)
     assert "HTTP 500" in entry["reason"]
 
     assert retry_quarantine(settings).indexed == 0  # still failing: one more attempt counted
-    assert list_quarantine(client, settings.index)[1][0]["attempts"] == 2
+    assert list_quarantine(store)[1][0]["attempts"] == 2
 
     server.routes["/flaky.html"].fail_times = 0
     retried = retry_quarantine(settings)
     assert (retried.indexed, retried.released) == (1, 1)
-    assert list_quarantine(client, settings.index) == (0, [])
+    assert list_quarantine(store) == (0, [])
 
 
 def write_warc(path: Path, records: list[tuple[str, int, str, bytes]]) -> None:

@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.clean import clean_article, truncate_words
-from pipeline.html import extract_page, extract_with_bs4
-from pipeline.models import Article, RawArticle, Rejection
-from pipeline.text import first_sentence, normalize_text
+from pipeline.clean.article import clean_article, truncate_words
+from pipeline.clean.html import extract_page, extract_with_bs4
+from pipeline.core.records import Article, RawArticle, Rejection
+from pipeline.core.text import first_sentence, normalize_text
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
@@ -147,7 +147,7 @@ def test_truncate_words_keeps_whole_paragraphs(text, limit, expected):
 
 
 def test_overlong_article_is_cut_and_the_cut_recorded(monkeypatch):
-    monkeypatch.setattr("pipeline.clean.MAX_BODY_WORDS", 10)
+    monkeypatch.setattr("pipeline.clean.article.MAX_BODY_WORDS", 10)
     article = clean_article(raw("Seven words make up this first paragraph.\n\nAnd five more words here.\n\nEnd."),
                             now=NOW)
     assert article.body == "Seven words make up this first paragraph."
@@ -156,7 +156,7 @@ def test_overlong_article_is_cut_and_the_cut_recorded(monkeypatch):
 
 
 def test_oversized_page_is_rejected_unless_scripts_and_styles_made_it_big(monkeypatch):
-    monkeypatch.setattr("pipeline.clean.MAX_HTML_CHARS", 2000)
+    monkeypatch.setattr("pipeline.clean.article.MAX_HTML_CHARS", 2000)
     padding = "<script>var x = '" + "y" * 5000 + "';</script><!-- " + "z" * 3000 + " -->"
     result = clean_article(raw(PAGE.replace("</head>", padding + "</head>"), "html"), now=NOW)
     assert isinstance(result, Article) and result.title == "Port strike ends"

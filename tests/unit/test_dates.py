@@ -4,7 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from pipeline.dates import InvalidDate, find_dates, parse_published
+from pipeline.clean.published import InvalidDate, parse_published
+from pipeline.enrich.dates import find_dates
 
 TUESDAY = date(2019, 6, 25)  # the seed article's publication day
 

@@ -6,7 +6,8 @@ import subprocess
 import pytest
 import yaml
 
-from pipeline.documents import to_document
+from pipeline.core.records import Article, DateMention, EnrichedArticle, Enrichment, EntityMention
+from pipeline.index.document import to_document
 from pipeline.index.mapping import index_template, mappings
 from pipeline.kibana.saved_objects import (
     NDJSON_PATH,
@@ -16,7 +17,6 @@ from pipeline.kibana.saved_objects import (
     mapped_fields,
     validate,
 )
-from pipeline.models import Article, DateMention, EnrichedArticle, Enrichment, EntityMention
 from tests.conftest import REPO, have_docker_compose
 
 COMPOSE = REPO / "docker-compose.yml"

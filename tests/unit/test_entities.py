@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.entities import RawMention, canonicalize, clean_surface, facet_values
+from pipeline.core.facets import facet_values
+from pipeline.enrich.entities import RawMention, canonicalize, clean_surface
 
 
 def mentions(text: str, *spans: tuple[str, str]) -> list[RawMention]:
@@ -177,7 +178,7 @@ def test_names_found_again_in_the_article(text, spans, expected):
 
 
 def test_aliases_and_blocklist_from_config(tmp_path):
-    from pipeline.entities import load_entity_config
+    from pipeline.enrich.entities import load_entity_config
 
     path = tmp_path / "entities.yml"
     path.write_text("aliases:\n  United States: [US, U.S.]\nblocklist: [Reuters]\n")
@@ -190,7 +191,7 @@ def test_aliases_and_blocklist_from_config(tmp_path):
 
 
 def test_labels_from_config_put_a_name_in_one_facet_in_every_article(tmp_path):
-    from pipeline.entities import load_entity_config
+    from pipeline.enrich.entities import load_entity_config
 
     path = tmp_path / "entities.yml"
     path.write_text("aliases:\n  G20: [G-20]\nlabels:\n  ORG: [G-20]\n")
@@ -210,7 +211,7 @@ def test_labels_from_config_put_a_name_in_one_facet_in_every_article(tmp_path):
     ],
 )
 def test_bad_labels_are_a_clear_error(tmp_path, content, message):
-    from pipeline.entities import load_entity_config
+    from pipeline.enrich.entities import load_entity_config
 
     path = tmp_path / "entities.yml"
     path.write_text(content)
@@ -219,7 +220,7 @@ def test_bad_labels_are_a_clear_error(tmp_path, content, message):
 
 
 def test_conflicting_aliases_are_a_clear_error(tmp_path):
-    from pipeline.entities import load_entity_config
+    from pipeline.enrich.entities import load_entity_config
 
     path = tmp_path / "entities.yml"
     path.write_text("aliases:\n  United States: [US]\n  Ultrasound: [US]\n")
@@ -237,7 +238,7 @@ def test_conflicting_aliases_are_a_clear_error(tmp_path):
     ],
 )
 def test_all_caps_lines_are_recased_for_ner(line, expected):
-    from pipeline.text import recase_shouting
+    from pipeline.core.text import recase_shouting
 
     assert recase_shouting(line) == expected
     assert len(recase_shouting(line)) == len(line)

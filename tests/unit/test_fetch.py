@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.settings import FetchSettings
-from pipeline.sources.http import Fetcher, FetchError, Validators
+from pipeline.collect.http import Fetcher, FetchError, Validators
+from pipeline.core.settings import FetchSettings
 from tests.newsserver import NewsServer
 
 FAST = FetchSettings(per_host_delay=0, backoff=0, retries=2, read_timeout=2, connect_timeout=2)

@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from pipeline.models import RawArticle, Rejection
-from pipeline.sources.files import decode_text, iter_files, parse_text_article, read_articles
+from pipeline.collect.decoding import decode_text
+from pipeline.collect.files import iter_files, parse_text_article, read_articles
+from pipeline.core.records import RawArticle, Rejection
 
 
 @pytest.mark.parametrize(

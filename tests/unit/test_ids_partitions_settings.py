@@ -7,9 +7,9 @@ import pendulum
 import pytest
 from pydantic import ValidationError
 
-from pipeline.ids import canonical_url, document_id
-from pipeline.partitions import file_partition, files_in_window, partition_window
-from pipeline.settings import connection_env, load_settings
+from pipeline.collect.partitions import file_partition, files_in_window, partition_window
+from pipeline.core.ids import canonical_url, document_id
+from pipeline.core.settings import connection_env, load_settings
 from tests.conftest import REPO
 
 
@@ -121,7 +121,7 @@ def test_airflow_connection_fields_become_elasticsearch_settings(fields, expecte
 
 
 def test_run_documents_hold_the_whole_run_and_each_stage():
-    from pipeline.index.runs import run_documents, runs_mappings
+    from pipeline.runs.history import run_documents, runs_mappings
 
     report = {"partition": "2019-06-25", "started_at": "2019-06-26T00:00:01+00:00", "seen": 3, "indexed": 2,
               "rejected": 1, "duplicates": 1, "seconds": {"clean": 1.5, "enrich": 2.0}}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.sources.config import SourceConfig, is_url_list, source_for_target
-from pipeline.sources.http import Response, Validators
-from pipeline.sources.listings import SourceError, looks_like, parse_feed, parse_sitemap
+from pipeline.collect.config import SourceConfig, is_url_list, source_for_target
+from pipeline.collect.http import Response, Validators
+from pipeline.collect.listings import SourceError, looks_like, parse_feed, parse_sitemap
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
 <item><title>Bridge opens</title><link>https://news.example/a?utm_source=rss</link>

@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.clean import clean_article
-from pipeline.dates import find_dates
-from pipeline.html import extract_page
-from pipeline.models import Article, RawArticle, Rejection
-from pipeline.text import normalize_text, recase_shouting
+from pipeline.clean.article import clean_article
+from pipeline.clean.html import extract_page
+from pipeline.core.records import Article, RawArticle, Rejection
+from pipeline.core.text import normalize_text, recase_shouting
+from pipeline.enrich.dates import find_dates
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 ISO_VALUE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")

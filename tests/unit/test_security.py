@@ -15,13 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from pipeline.cli import print_report
-from pipeline.errors import InfrastructureError, scrub
-from pipeline.index.client import build_client, connect
+from pipeline.cli.report import print_report
+from pipeline.core.errors import InfrastructureError, scrub
+from pipeline.core.settings import load_settings
 from pipeline.index.embedded import free_port
-from pipeline.index.search import SearchRequest, build_query
+from pipeline.index.store import Store, build_client
 from pipeline.kibana.saved_objects import build_saved_objects
-from pipeline.settings import load_settings
+from pipeline.search.query import SearchRequest, build_query
 from tests.conftest import REPO
 
 PASSWORD = "Tr0ub4dor-and-3"  # pragma: allowlist secret - a made-up test value
@@ -83,7 +83,7 @@ def test_credentials_never_appear_in_errors_or_logs(env, caplog, tmp_path):
     settings_ = load_settings(REPO / "config" / "settings.yml", env=env)
     caplog.set_level(logging.DEBUG)
     with pytest.raises(InfrastructureError) as failure:
-        connect(settings_)
+        Store.connect(settings_)
     shown = str(failure.value) + repr(failure.value) + caplog.text + repr(settings_) + str(settings_.model_dump())
     assert f"127.0.0.1:{port}" in str(failure.value)  # the message still says which cluster
     assert PASSWORD not in shown and API_KEY not in shown

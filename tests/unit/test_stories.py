@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.stories import (
+from pipeline.index.stories import (
     MIN_WORDS,
     SIMILARITY,
     Fingerprint,

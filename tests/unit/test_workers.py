@@ -4,10 +4,10 @@ import os
 
 import pytest
 
-from pipeline import workers
-from pipeline.enrich import enrich_texts
-from pipeline.errors import InfrastructureError
-from pipeline.workers import enrich_in_workers, word_batches
+from pipeline.core.errors import InfrastructureError
+from pipeline.enrich import workers
+from pipeline.enrich.annotate import enrich_texts
+from pipeline.enrich.workers import enrich_in_workers, word_batches
 
 
 def sizes(batches):
@@ -62,8 +62,8 @@ def test_a_dead_worker_fails_the_run_loudly(nlp, monkeypatch):
 
 @pytest.mark.integration
 def test_enrich_articles_gives_the_same_documents_with_one_or_two_processes(nlp):
-    from pipeline.enrich import enrich_articles
-    from pipeline.models import Article
+    from pipeline.core.records import Article
+    from pipeline.enrich.articles import enrich_articles
 
     articles = [Article(doc_id=str(i), ref=str(i), source="s", title=f"Story {i}", body=text,
                         published_at="2019-06-25") for i, text in enumerate(TEXTS)]

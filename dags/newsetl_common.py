@@ -1,0 +1,36 @@
+"""Shared by the newsetl DAG files (not a DAG; listed in .airflowignore): what every task needs from Airflow.
+
+The Elasticsearch connection and the staging store come from Airflow connections here, so `pipeline/` never
+imports Airflow; the run's days come from the task's context.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from airflow.sdk import Connection, ObjectStoragePath, get_current_context
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from pipeline.collect.partitions import partition_window
+from pipeline.core.settings import Settings, settings_for_task
+from pipeline.runners.staging import Staging
+
+
+def task_settings() -> Settings:
+    """Settings for a task: the Elasticsearch Airflow connection (`newsetl_elasticsearch`) when it is defined,
+    else the environment."""
+    return settings_for_task(Connection.get, AirflowNotFoundException)
+
+
+def task_staging(settings: Settings) -> Staging:
+    """Where tasks hand each other files: the local data folder, or `staging.url` on an object store reached
+    through Airflow's ObjectStoragePath with the credentials of the connection `staging.conn_id`."""
+    if not settings.staging.url:
+        return Staging(settings.runs_dir)
+    return Staging(ObjectStoragePath(settings.staging.url, conn_id=settings.staging.conn_id))
+
+
+def window() -> tuple[date, date]:
+    """Days [start, end) of this run's data interval."""
+    ctx = get_current_context()
+    return partition_window(ctx["logical_date"], ctx.get("data_interval_start"), ctx.get("data_interval_end"))

@@ -1,0 +1,241 @@
+"""HTML news page -> main text (paragraphs), title and metadata, each with where it came from.
+
+The cascade, cheapest first, keeping the best candidate:
+1. the page is parsed once (lxml, through trafilatura's tolerant loader);
+2. what the page states about itself is read from JSON-LD, <meta>, <time> and the URL (`pipeline.clean.pagemeta`);
+3. htmldate picks the publication day (attributed to where the page states it); the title and authors come from
+   the stated metadata, else from trafilatura's readers of <h1>/<title> and bylines;
+4. trafilatura reads the main text; when a JSON-LD `articleBody` is stated and that text holds little of it
+   (a paywall stub, a teaser grid), the stated body is used;
+5. a bs4 reader of <article>/<main>/<body> blocks when nothing else finds text.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import get_args
+
+import htmldate
+import trafilatura
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+from lxml.html import HtmlElement
+
+# extract_title/extract_author are trafilatura's own readers of <h1>/<title> and bylines (not in its __all__;
+# the version is pinned in constraints.txt and tests/unit/test_html.py exercises both).
+from trafilatura import metadata as trafilatura_metadata
+from trafilatura.settings import use_config
+
+from pipeline.clean.pagemeta import DateSource, PageMetadata, clean_value, read_metadata, split_authors
+from pipeline.core.text import join_paragraphs, normalize_text, word_shingles
+
+# Elements that never hold article text.
+_NON_CONTENT = ["script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside", "form",
+                "iframe", "button", "select", "figure", "figcaption"]
+_BLOCKS = ["p", "h2", "h3", "h4", "li", "blockquote", "pre"]
+MAX_TREE_SIZE = 200_000  # elements; larger trees are refused by trafilatura instead of exhausting memory
+# A JSON-LD articleBody this long is a real statement of the text; a main text holding less than this share of
+# its word 4-grams missed part of the article.
+MIN_ARTICLE_BODY_WORDS = 80
+MIN_ARTICLE_BODY_COVERAGE = 0.3
+MAX_BYLINE_NAMES = 4
+# "© 2019", "(c) 2015-2019", "Copyright 2019": the years a copyright line names.
+_COPYRIGHT = re.compile(r"(?:©|\(c\)|\bcopyright\b)\s*(?:\d{4}\s*[-–]\s*)?\d{4}", re.IGNORECASE)
+# Navigation is never article text; on short pages trafilatura's own fallback would keep it.
+_PRUNE = ["//nav", "//*[@role='navigation']"]
+
+
+def _trafilatura_config():
+    config = use_config()
+    config["DEFAULT"]["max_tree_size"] = str(MAX_TREE_SIZE)
+    config["DEFAULT"]["extraction_timeout"] = "0"  # its timeout uses signals, which fail outside the main thread
+    return config
+
+
+_CONFIG = _trafilatura_config()
+# Where a page's own publication date can come from: where the page states it, or only its text.
+PAGE_DATE_SOURCES = frozenset(get_args(DateSource)) | {"text"}
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedPage:
+    """What a page yields: main text with blank-line paragraphs, and the metadata found on the page."""
+
+    text: str
+    title: str | None
+    published: str | None
+    language: str | None
+    site_name: str | None
+    canonical_url: str | None
+    authors: tuple[str, ...] = ()
+    extractor: str = "none"
+    # jsonld | meta | time | url (the page states the date there) | text (found in the page's text only)
+    published_source: str | None = None
+    # Which candidate supplied the title and authors, for debugging: {"title": "stated", "authors": "byline"}.
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def extract_page(html: str, url: str | None = None) -> ExtractedPage:
+    """Extract the article from an HTML page; text is '' when the page has no article text."""
+    tree = _parse(html)
+    if tree is None:
+        return extract_with_bs4(html)
+    stated = read_metadata(tree, url)
+    published, published_source = publication_date(tree, url or stated.canonical_url, stated)
+    title, title_source = _title(tree, stated)
+    authors, authors_source = _authors(tree, stated)
+    text, extractor = _main_text(tree, url, stated)
+    if not text:
+        fallback = extract_with_bs4(html)
+        text, extractor = fallback.text, fallback.extractor
+        title = title or fallback.title
+    sources = {"title": title_source, "authors": authors_source}
+    return ExtractedPage(
+        text=text,
+        title=normalize_text(title) if title else None,
+        published=published,
+        language=stated.language,
+        site_name=stated.site_name,
+        canonical_url=stated.canonical_url,
+        authors=authors,
+        extractor=extractor,
+        published_source=published_source,
+        sources={k: v for k, v in sources.items() if v},
+    )
+
+
+def _main_text(tree: HtmlElement, url: str | None, stated: PageMetadata) -> tuple[str, str]:
+    """The article text and the extractor that found it: trafilatura, or the stated articleBody it mostly missed."""
+    text = _text_of(_trafilatura(tree, url))
+    body = stated.article_body
+    if body and len(body.split()) >= MIN_ARTICLE_BODY_WORDS and _coverage(text, body) < MIN_ARTICLE_BODY_COVERAGE:
+        # The page states its whole text and the extractor found little of it (a paywall stub, a teaser grid).
+        return _paragraphs(body), "jsonld"
+    return text, "trafilatura" if text else ""
+
+
+def publication_date(tree: HtmlElement, url: str | None, stated: PageMetadata) -> tuple[str | None, str | None]:
+    """The original publication day and where the page gives it: htmldate's choice, else a stated date.
+
+    htmldate weighs every date on the page (it tells publication from modification dates better than taking the
+    first stated one: measured in docs/extraction.md); its day is attributed to the first place that states it,
+    or to the page's text. When htmldate finds nothing, the first date the page states is used.
+    """
+    try:
+        found = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True)
+    except (ValueError, TypeError, RecursionError):
+        found = None
+    source = stated.stated_source(found[:10]) if found else None
+    if found and (source or not _is_copyright_year(tree, found)):
+        return found, source or "text"
+    if stated.dates:
+        return stated.dates[0].day, stated.dates[0].source
+    return None, None
+
+
+def _is_copyright_year(tree: HtmlElement, day: str) -> bool:
+    """True when `day` is 1 January of a year a copyright line of the page names ("© 2019 Ledger Media").
+
+    htmldate's extensive search falls back to such a line as the first day of that year: a day the page never
+    states. Only asked of a day found in the text alone (a day stated in JSON-LD, <meta>, <time> or the URL is
+    kept), so what is lost is a 1 January article dated only in its text on a site whose footer names that year.
+    """
+    if day[4:10] != "-01-01":
+        return False
+    return any(day[:4] in match.group(0) for text in tree.itertext() for match in _COPYRIGHT.finditer(text))
+
+
+def _title(tree: HtmlElement, stated: PageMetadata) -> tuple[str | None, str]:
+    """The headline the page states (JSON-LD, OpenGraph), else trafilatura's reading of <h1>/<title>."""
+    if stated.title:
+        return stated.title, "stated"
+    title = clean_value(trafilatura_metadata.extract_title(tree)) or None
+    return title, "markup" if title else ""
+
+
+def _authors(tree: HtmlElement, stated: PageMetadata) -> tuple[tuple[str, ...], str]:
+    """Authors the page states (JSON-LD people, author meta), else the byline trafilatura finds in the markup,
+    else the site or publisher the page names as author."""
+    if stated.authors:
+        return stated.authors, "stated"
+    byline = trafilatura_metadata.extract_author(tree)
+    names = tuple(split_authors(byline)) if byline else ()
+    # More names than a byline holds are a list of tags or categories the byline search ran into.
+    if names and len(names) <= MAX_BYLINE_NAMES:
+        return names, "byline"
+    return stated.site_authors, "stated" if stated.site_authors else ""
+
+
+def _parse(html: str) -> HtmlElement | None:
+    try:
+        return trafilatura.load_html(html)
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
+def _trafilatura(tree: HtmlElement, url: str | None) -> object | None:
+    """trafilatura's main-text extraction (on its own copy of the tree); None when it finds nothing."""
+    try:
+        return trafilatura.bare_extraction(
+            # Its full cascade: the fast mode alone (no comparison with readability/jusText) measured 0.5 points
+            # lower F1, and running it first with the full cascade only for short texts was slower overall.
+            tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
+            include_images=False, config=_CONFIG, prune_xpath=_PRUNE,
+        )
+    except (ValueError, TypeError, RecursionError):  # trafilatura raises these on pathological markup
+        return None
+
+
+def _text_of(doc: object | None) -> str:
+    if doc is None or not (getattr(doc, "text", None) or "").strip():
+        return ""
+    return _paragraphs(doc.text)
+
+
+def _coverage(text: str, reference: str) -> float:
+    """Share of the reference's word 4-grams that the text contains."""
+    wanted = word_shingles(reference)
+    return len(wanted & word_shingles(text)) / len(wanted) if wanted else 0.0
+
+
+def _paragraphs(text: str) -> str:
+    """One paragraph per non-empty line, normalised, in the body format."""
+    # normalize_text keeps lines, so the whole text is repaired in one call (per-line calls cost ~8 ms on large
+    # pages, all of it ftfy's per-call overhead).
+    return join_paragraphs([line for line in normalize_text(text).split("\n") if line])
+
+
+def extract_with_bs4(html: str) -> ExtractedPage:
+    """Fallback: all text blocks of <article>, <main> or <body> once non-content elements are gone."""
+    with warnings.catch_warnings():
+        # Input is always markup here, even when a short page looks like a file name or URL to bs4.
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        soup = BeautifulSoup(html, "lxml")
+    for element in soup(_NON_CONTENT):
+        element.decompose()
+    root = soup.find("article") or soup.find("main") or soup.body or soup
+    paragraphs = []
+    for block in root.find_all(_BLOCKS):
+        if block.find(_BLOCKS):  # an outer block; its inner blocks are visited on their own
+            continue
+        text = normalize_text(block.get_text(" "))
+        if text:
+            paragraphs.append(" ".join(text.split()))
+    if not paragraphs:
+        loose = normalize_text(root.get_text("\n")) if root else ""
+        paragraphs = [" ".join(line.split()) for line in loose.split("\n") if line.strip()]
+    heading = soup.find("h1")
+    title_tag = soup.find("title")
+    title = (heading or title_tag).get_text(" ") if (heading or title_tag) else None
+    html_tag = soup.find("html")
+    lang = html_tag.get("lang") if html_tag else None
+    return ExtractedPage(
+        text=join_paragraphs(paragraphs),
+        title=normalize_text(title) if title else None,
+        published=None,
+        language=str(lang).split("-")[0].lower() if lang else None,
+        site_name=None,
+        canonical_url=None,
+        extractor="bs4",
+    )

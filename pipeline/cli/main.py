@@ -1,0 +1,412 @@
+"""`newsetl`: ingest files without Airflow, search the index, and the JSONL contracts of extract and enrich."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from pipeline.cli.report import print_json, show_report
+from pipeline.core.settings import Settings, load_settings
+
+EXIT_OK, EXIT_INFRA, EXIT_USAGE = 0, 1, 2
+# Facet filters of `newsetl search`: entity types, then the article's source and language (pipeline/index/search.py).
+FACET_FLAGS = ("person", "org", "place", "norp", "event", "product", "work_of_art", "law", "language_mentioned",
+               "source", "language")
+
+err = Console(stderr=True, highlight=False)
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="newsetl", description=__doc__)
+    parser.add_argument("--config", type=Path, help="settings file (default: config/settings.yml or $NEWSETL_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="run the whole pipeline on sources, files, folders, URLs or WARC files",
+                       description="Targets: files and folders (.txt/.html/.jsonl/.warc), a URL-list file (.urls, "
+                                   "or a .txt of URLs), a .warc/.warc.gz file, or an http(s) URL of a feed, a "
+                                   "sitemap or a page. Without targets: the enabled sources of config/sources.yml.")
+    p.add_argument("paths", nargs="*", metavar="TARGET")
+    p.add_argument("--source", dest="sources", action="append", default=[], metavar="NAME",
+                   help="a source of config/sources.yml (repeatable; default: every enabled source)")
+    p.add_argument("--full", action="store_true", help="ignore the ledger: read and fetch everything again")
+    p.add_argument("--json", action="store_true", help="print the run report as JSON")
+
+    p = sub.add_parser("sources", help="the configured sources (config/sources.yml)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("quarantine", help="articles that failed: list them, or retry them")
+    p.add_argument("action", choices=["list", "retry"])
+    p.add_argument("--source", dest="sources", action="append", default=[], metavar="NAME",
+                   help="only this source (repeatable)")
+    p.add_argument("--stage", choices=["fetch", "read", "clean", "index"], help="only failures at this stage")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("search", help="full-text and faceted search",
+                       description="Full-text search (title boosted, English stemming) with exact-value filters on "
+                                   "every facet; repeated filters must all match.")
+    p.add_argument("query", nargs="?", default=None, help="words to find (no query syntax: operators are words)")
+    facets = p.add_argument_group("facet filters (exact values, repeatable)")
+    for facet in FACET_FLAGS:
+        facets.add_argument(f"--{facet.replace('_', '-')}", dest=f"facet_{facet}", action="append", default=[],
+                            metavar="VALUE")
+    dates = p.add_argument_group("date ranges (YYYY-MM-DD, inclusive)")
+    dates.add_argument("--from", dest="published_from", type=_parse_date, help="published on or after")
+    dates.add_argument("--to", dest="published_to", type=_parse_date, help="published on or before")
+    dates.add_argument("--mentioned-from", type=_parse_date, help="mentions a date on or after")
+    dates.add_argument("--mentioned-to", type=_parse_date, help="mentions a date on or before")
+    p.add_argument("--collapse", action="store_true", help="one hit per story, with how many copies it has")
+    p.add_argument("--sort", choices=["relevance", "newest", "oldest"], default="relevance")
+    p.add_argument("--page", type=int, default=1, help="page number, from 1")
+    p.add_argument("--size", type=int, default=10, help="hits per page (default 10)")
+    p.add_argument("--facets", dest="facet_size", type=int, default=5, help="top values shown per facet (default 5)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("extract", help="HTML -> article fields, JSONL on stdin/stdout")
+    p.add_argument("--jsonl", action="store_true", required=True, help='stdin {"id","url","html"} per line')
+
+    p = sub.add_parser("enrich", help="text -> entities and dates, JSONL on stdin/stdout")
+    p.add_argument("--jsonl", action="store_true", required=True, help='stdin {"id","text","published"} per line')
+
+    p = sub.add_parser("reenrich", help="re-run enrichment over indexed articles after a model or entities.yml change")
+    p.add_argument("--json", action="store_true", help="print the run report as JSON")
+
+    p = sub.add_parser("index", help="the index behind the alias: status, and migrate to the current mapping")
+    p.add_argument("action", choices=["status", "migrate"])
+    p.add_argument("--rebuild", action="store_true",
+                   help="migrate: re-enrich every article instead of copying documents and re-enriching outdated ones")
+    p.add_argument("--keep-old", action="store_true", help="migrate: keep the old index (read-only) after the swap")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("server", help="the embedded Elasticsearch-compatible server (when ELASTICSEARCH_URL is unset)")
+    p.add_argument("action", choices=["start", "stop", "status"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `newsetl` console script."""
+    args = build_parser().parse_args(argv)
+    from pipeline.core.errors import InfrastructureError
+    from pipeline.enrich.nlp import ModelNotInstalled
+
+    try:
+        settings = load_settings(args.config)
+        handler = {"ingest": cmd_ingest, "search": cmd_search, "extract": cmd_extract, "enrich": cmd_enrich,
+                   "reenrich": cmd_reenrich, "index": cmd_index, "server": cmd_server,
+                   "sources": cmd_sources, "quarantine": cmd_quarantine}[args.command]
+        return handler(args, settings)
+    except (InfrastructureError, ModelNotInstalled) as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return EXIT_INFRA
+    except FileNotFoundError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return EXIT_USAGE
+    except ValueError as exc:  # invalid settings
+        err.print(f"[bold red]error:[/] invalid configuration: {escape(str(exc))}")
+        return EXIT_USAGE
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl ingest [TARGET...] [--source NAME]: the whole pipeline, with progress in a terminal and a summary."""
+    from pipeline.collect.config import select_sources
+    from pipeline.runners.stream import ingest
+
+    if args.paths and args.sources:
+        err.print("[bold red]error:[/] give targets or --source names, not both")
+        return EXIT_USAGE
+    sources = None if args.paths else select_sources(settings, args.sources)
+    if err.is_terminal and not args.json:
+        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err, transient=True) as progress:
+            task = progress.add_task("ingesting (files and pages)", total=None)
+            report = ingest(args.paths, settings, sources=sources, full=args.full,
+                            on_file=lambda n: progress.advance(task, n))
+    else:
+        report = ingest(args.paths, settings, sources=sources, full=args.full)
+    show_report(report.to_dict(), as_json=args.json)
+    return EXIT_OK
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl sources: what config/sources.yml declares."""
+    from pipeline.collect.config import load_sources
+
+    sources = load_sources(settings, include_disabled=True)
+    if args.json:
+        print_json([s.model_dump() for s in sources])
+        return EXIT_OK
+    table = Table(title=f"Sources ({settings.sources_config})", title_justify="left")
+    for column in ("name", "kind", "location", "language", "enabled", "options"):
+        table.add_column(column)
+    for s in sources:
+        table.add_row(s.name, s.kind, s.location, s.language or "auto", "yes" if s.enabled else "no",
+                      json.dumps(s.options) if s.options else "")
+    Console(highlight=False).print(table)
+    return EXIT_OK
+
+
+def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl quarantine list|retry: the failed articles, with stage, error and where the raw input is."""
+    from pipeline.index.store import Store
+    from pipeline.runners.stream import retry_quarantine
+    from pipeline.runs.quarantine import list_quarantine
+
+    if args.action == "retry":
+        report = retry_quarantine(settings, names=args.sources or None, stage=args.stage)
+        show_report(report.to_dict(), as_json=args.json)
+        return EXIT_OK
+    total, entries = list_quarantine(Store.connect(settings), sources=args.sources or None,
+                                     stage=args.stage)
+    if args.json:
+        print_json({"total": total, "entries": entries})
+        return EXIT_OK
+    console = Console(highlight=False)
+    if not entries:
+        console.print("The quarantine is empty.")
+        return EXIT_OK
+    table = Table(title=f"Quarantine: {total} failed input(s)", title_justify="left")
+    for column in ("source", "stage", "input", "error", "attempts", "last failed"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        # Refs and reasons come from the inputs: plain text, never console markup.
+        table.add_row(e["source"], e["stage"], Text(e["ref"]), Text(e["reason"]), str(e["attempts"]),
+                      e["last_failed_at"][:19])
+    console.print(table)
+    if total > len(entries):
+        console.print(f"(newest {len(entries)} of {total} shown)")
+    console.print("Retry: newsetl quarantine retry [--source NAME] [--stage STAGE]")
+    return EXIT_OK
+
+
+def cmd_reenrich(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl reenrich: bring every indexed document to the current model and entity rules."""
+    from pipeline.runners.stream import reenrich
+
+    report = reenrich(settings)
+    show_report(report.to_dict(), as_json=args.json)
+    return EXIT_OK
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl index status|migrate."""
+    from pipeline.index.lifecycle import index_status
+    from pipeline.index.store import Store
+    from pipeline.index.version import version_of
+    from pipeline.runners.stream import migrate
+
+    store = Store.connect(settings)
+    if args.action == "status":
+        status = index_status(store, version_of(settings))
+        if args.json:
+            print_json(status)
+            return EXIT_OK
+        console = Console(highlight=False)
+        console.print(f"[cyan]{escape(status['alias'])}[/] -> {escape(status['index'])}: {status['documents']} "
+                      f"documents, mapping v{status['mapping_version']} (this version writes "
+                      f"v{status['code_mapping_version']})")
+        for version, docs in status["pipeline_versions"].items():
+            mark = " (current)" if version == status["current_pipeline_version"] else ""
+            console.print(f"  {docs:>8}  {escape(version)}{mark}")
+        console.print("[yellow]run `newsetl index migrate`[/]" if status["migrate"] else "[green]up to date[/]")
+        return EXIT_OK
+    with err.status("Migrating (searches keep using the old index until the swap) ..."):
+        migration, report = migrate(settings, rebuild=args.rebuild, keep_old=args.keep_old, store=store)
+    if args.json:
+        print_json({"migration": migration.to_dict(), "report": report.to_dict()})
+        return EXIT_OK
+    console = Console(highlight=False)
+    console.print(f"[green]{escape(migration.alias)}[/] now points at [bold]{escape(migration.new_index)}[/] "
+                  f"({migration.new_count} documents; {migration.copied} copied, {report.enriched} re-enriched, "
+                  f"{report.unchanged} already current); old index {escape(migration.old_index)} "
+                  + ("dropped" if migration.old_dropped else "kept, read-only"))
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl search: a table of hits with highlights, then top facet values and paging."""
+    from pipeline.index.store import Store
+    from pipeline.search.query import SearchRequest, search
+
+    filters = {facet: tuple(getattr(args, f"facet_{facet}")) for facet in FACET_FLAGS
+               if getattr(args, f"facet_{facet}")}
+    try:
+        request = SearchRequest(
+            query=args.query, filters=filters, published_from=args.published_from, published_to=args.published_to,
+            mentioned_from=args.mentioned_from, mentioned_to=args.mentioned_to, page=args.page, size=args.size,
+            sort=args.sort, collapse=args.collapse, facet_size=args.facet_size)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return EXIT_USAGE
+    result = search(Store.connect(settings), request)
+    if args.json:
+        print_json(result.to_dict())
+        return EXIT_OK
+    print_search_result(result, settings.index.alias, Console(highlight=False))
+    return EXIT_OK
+
+
+def highlighted(fragment: str) -> Text:
+    """A highlight fragment as rich Text: the matched words bold, everything else literal (never markup)."""
+    from pipeline.search.query import HIGHLIGHT_POST, HIGHLIGHT_PRE
+
+    text = Text()
+    for i, part in enumerate(" ".join(fragment.split()).split(HIGHLIGHT_PRE)):
+        matched, _, rest = part.partition(HIGHLIGHT_POST) if i else ("", "", part)
+        text.append(matched, style="bold yellow")
+        text.append(rest)
+    return text
+
+
+def print_search_result(result: Any, alias: str, console: Console) -> None:
+    """The readable form of a SearchResult: summary line, hit table, facet grid, paging hint."""
+    unit = "stories" if result.collapsed else "articles"
+    console.print(f"[bold]{result.total}[/] article(s), [bold]{result.stories}[/] distinct story(ies) in "
+                  f"[cyan]{escape(alias)}[/]" + (f" · page {result.page} of {result.pages} ({unit})"
+                                                  if result.pages > 1 else ""))
+    if result.hits:
+        table = Table(show_lines=True, expand=True)
+        table.add_column("#", justify="right", style="dim", no_wrap=True)
+        table.add_column("published", no_wrap=True)
+        table.add_column("article", ratio=1)
+        table.add_column("source", style="cyan", no_wrap=True)
+        if result.collapsed:
+            table.add_column("copies", justify="right")
+        for rank, hit in enumerate(result.hits, start=(result.page - 1) * result.size + 1):
+            # Titles, sources, URLs and fragments are indexed input: built as Text, so they never act as markup.
+            cell = Text(str(hit.get("title") or "(no title)"), style="bold")
+            for fragment in hit.get("highlight", {}).get("body", [])[:2]:
+                cell.append("\n… ").append_text(highlighted(fragment)).append(" …")
+            if hit.get("url"):
+                cell.append("\n" + hit["url"], style="blue")
+            row = [str(rank), (hit.get("published_at") or "undated")[:10], cell, Text(str(hit.get("source") or ""))]
+            if result.collapsed:
+                others = {c.get("source") for c in hit.get("copies_seen_in", [])} - {None}
+                row.append(Text(str(hit.get("copies", 1)) + (f"\n{', '.join(sorted(others))}" if others else "")))
+            table.add_row(*row)
+        console.print(table)
+    console.print("[bold]Top facet values[/]")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="cyan", no_wrap=True)
+    grid.add_column()
+    rows = [(facet, values) for facet, values in result.facets.items() if values]
+    rows.append(("mentioned dates", result.mentioned_dates))
+    for facet, values in rows:
+        grid.add_row(facet.replace("_", " "), Text(" · ".join(f"{value} ({count})" for value, count in values) or "—"))
+    console.print(grid)
+    if result.page < result.pages:
+        console.print(f"[dim]next page: --page {result.page + 1}[/]")
+
+
+def _jsonl_records(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    for line_no, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield line_no, None, f"line {line_no}: invalid JSON: {exc}"
+            continue
+        if not isinstance(record, dict):
+            yield line_no, None, f"line {line_no}: expected a JSON object"
+            continue
+        yield line_no, record, None
+
+
+def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
+    """stdin {"id","url","html"} -> stdout {"id","title","text","published",...}, one line per input line."""
+    from pipeline.clean.html import extract_page
+
+    for _line_no, record, error in _jsonl_records(sys.stdin):
+        if record is None:
+            print(json.dumps({"id": None, "error": error}))
+            continue
+        html = record.get("html")
+        if not isinstance(html, str):
+            print(json.dumps({"id": record.get("id"), "error": "missing 'html' string"}))
+            continue
+        page = extract_page(html, url=record.get("url"))
+        print(json.dumps({
+            "id": record.get("id"), "url": record.get("url"), "title": page.title, "text": page.text,
+            "published": page.published, "published_at_source": page.published_source,
+            "authors": list(page.authors), "language": page.language, "site_name": page.site_name,
+            "canonical_url": page.canonical_url, "extractor": page.extractor, "sources": page.sources,
+        }, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
+    """stdin {"id","text","published"} -> stdout {"id","entities":[...],"dates":[...]} in input order."""
+    from pipeline.clean.published import InvalidDate, parse_published
+    from pipeline.enrich.annotate import enrich_texts
+    from pipeline.enrich.entities import load_entity_config
+    from pipeline.enrich.nlp import load_nlp
+
+    nlp = load_nlp(settings.nlp.model)
+    now = datetime.now(UTC)
+
+    def items() -> Iterator[tuple[str, date | None, dict[str, Any]]]:
+        for _line_no, record, error in _jsonl_records(sys.stdin):
+            if record is None or not isinstance(record.get("text"), str):
+                # Keep output aligned with input: errors pass through as their own line.
+                yield "", None, {"id": (record or {}).get("id"), "error": error or "missing 'text' string"}
+                continue
+            day = None
+            if record.get("published"):
+                try:
+                    day = parse_published(str(record["published"]), now).day
+                except InvalidDate as exc:
+                    yield record["text"], None, {"id": record.get("id"), "warning": str(exc)}
+                    continue
+            yield record["text"], day, {"id": record.get("id")}
+
+    rules = load_entity_config(settings.entities_config)
+    for enrichment, context in enrich_texts(nlp, items(), batch_size=settings.nlp.batch_size, entity_config=rules):
+        if "error" in context:
+            print(json.dumps(context, ensure_ascii=False))
+            continue
+        print(json.dumps({**context, **enrichment.to_dict()}, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_server(args: argparse.Namespace, settings: Settings) -> int:
+    """Start, stop or show the embedded server."""
+    from pipeline.index.embedded import ensure_embedded_server, running_url, stop_embedded_server
+
+    if not settings.elasticsearch.embedded:
+        err.print("ELASTICSEARCH_URL is set: the embedded server is not used.")
+        return EXIT_OK
+    data_dir = settings.embedded_es_dir
+    if args.action == "start":
+        print(ensure_embedded_server(data_dir))
+    elif args.action == "stop":
+        stop_embedded_server(data_dir)
+        print(f"stopped (data kept in {data_dir})")
+    else:
+        url = running_url(data_dir) if data_dir.exists() else None
+        print(url or f"not running (data folder {data_dir})")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Read one configured source into units, whatever its kind; the ledger decides what is already done."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+from pipeline.collect.config import SourceConfig
+from pipeline.collect.files import WARC_SUFFIXES, iter_files, read_articles
+from pipeline.collect.listings import SourceError, feed_units, fetch_listing, looks_like, sitemap_units
+from pipeline.collect.pages import PageRef, page_unit, page_units
+from pipeline.collect.partitions import files_in_window
+from pipeline.collect.units import CollectContext, Listing, Unit
+from pipeline.core.ids import canonical_url
+from pipeline.core.records import RawArticle, Rejection
+
+__all__ = ["SourceError", "units_of"]
+
+
+def units_of(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
+    """The source's units for this run; raises SourceError when the source as a whole cannot be read."""
+    if ctx.only_keys is not None:
+        yield from _units_for_keys(source, ctx, ctx.only_keys)
+        return
+    if not source.has_history and ctx.window is not None and not _is_live(ctx):
+        ctx.stats.skipped_no_history = True  # a backfill: today's feed says nothing about that past day
+        return
+    if source.kind == "folder":
+        root = Path(source.location)
+        files = files_in_window(root, *ctx.window) if ctx.window else iter_files([root])
+        yield from file_units(source, root, files, ctx)
+    elif source.kind == "warc":
+        root = Path(source.location)
+        if root.is_file():
+            yield from file_units(source, root.parent, [root], ctx)
+        else:
+            files = files_in_window(root, *ctx.window) if ctx.window else iter_files([root])
+            yield from file_units(source, root, (f for f in files if f.name.lower().endswith(WARC_SUFFIXES)), ctx)
+    elif source.kind == "feed":
+        yield from feed_units(source, ctx)
+    elif source.kind == "sitemap":
+        yield from sitemap_units(source, ctx)
+    elif source.kind == "urls":
+        yield from page_units(source.name, source.language, [PageRef(url) for url in read_url_list(source)], ctx)
+    else:
+        yield from _url_units(source, ctx)
+
+
+def file_units(source: SourceConfig, root: Path, files: Iterable[Path], ctx: CollectContext) -> Iterator[Unit]:
+    """One unit per file; a known file with the same size and modification time is not even opened."""
+    # Absolute paths as keys: two folders given to one `newsetl ingest` may both hold an "a.txt".
+    by_key = {str(path.resolve()): path for path in files}
+    ctx.stats.listed += len(by_key)
+    known = ctx.ledger.known(source.name, by_key)
+    for key, path in by_key.items():
+        try:
+            stat = path.stat()
+        except OSError as exc:  # vanished between listing and reading
+            rejection = Rejection(str(path), "read", f"cannot read file: {exc.strerror or exc}")
+            yield Unit(source.name, key, lambda rejection=rejection: iter([rejection]), fetch_failed=True)
+            continue
+        fingerprint = f"{stat.st_size}:{stat.st_mtime_ns}"
+        seen = known.get(key)
+        if seen is not None and seen.fingerprint == fingerprint:
+            ctx.stats.skipped_known += 1
+            ctx.stats.skipped_documents += seen.documents
+            continue
+        yield Unit(source.name, key, lambda path=path: with_language(read_articles(path, source.name), source),
+                   fingerprint=fingerprint)
+
+
+def with_language(items: Iterable[RawArticle | Rejection], source: SourceConfig) -> Iterator[RawArticle | Rejection]:
+    """Items with the source's configured language where the input named none."""
+    for item in items:
+        if source.language and isinstance(item, RawArticle) and not item.language:
+            item = dataclasses.replace(item, language=source.language)
+        yield item
+
+
+def read_url_list(source: SourceConfig) -> list[str]:
+    """Page URLs of a URL-list file: one per line, blank lines and # comments ignored."""
+    path = Path(source.location)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot read URL list {path}: {exc}") from None
+    urls = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+    if bad := [u for u in urls if not u.startswith(("http://", "https://"))]:
+        raise SourceError(f"{path}: not http(s) URLs: {', '.join(bad[:3])}")
+    return urls
+
+
+def _url_units(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
+    """A single URL: a feed, a sitemap or a page, decided by what the server sends."""
+    answer = fetch_listing(source.name, source.location, ctx)
+    if answer.response is None:
+        if answer.children:  # an unchanged sitemap index: its child sitemaps are still checked
+            yield from sitemap_units(source, ctx, answer)
+        else:
+            yield from page_units(source.name, source.language, answer.retry, ctx)
+        return
+    response = answer.response
+    kind = looks_like(response)
+    if kind == "feed":
+        yield from feed_units(source, ctx, response)
+    elif kind == "sitemap":
+        yield from sitemap_units(source, ctx, answer)
+    else:
+        page = PageRef(source.location)
+        ctx.stats.listed += 1
+        ctx.listings.append(Listing(source.name, source.location, response.validators, (page.key,)))
+        unit = page_unit(source.name, source.language, page, response)
+        if unit is not None:
+            yield unit
+
+
+def _units_for_keys(source: SourceConfig, ctx: CollectContext, keys: frozenset[str]) -> Iterator[Unit]:
+    """Quarantine retry: exactly these units, read or fetched again unconditionally."""
+    if source.kind in ("folder", "warc"):
+        root = Path(source.location)
+        root = root.parent if root.is_file() else root
+        yield from file_units(source, root, [Path(key) for key in sorted(keys)], ctx)
+        return
+    if source.location in keys or canonical_url(source.location) in keys:  # the listing itself had failed
+        yield from units_of(source, dataclasses.replace(ctx, only_keys=None, window=None))
+        return
+    yield from page_units(source.name, source.language, [PageRef(key) for key in sorted(keys)], ctx)
+
+
+def _is_live(ctx: CollectContext) -> bool:
+    """True when the run's interval is recent enough for sources that only know the present."""
+    assert ctx.window is not None and ctx.today is not None
+    return ctx.window[1] >= ctx.today - timedelta(days=ctx.live_window_days - 1)
+

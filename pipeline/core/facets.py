@@ -1,0 +1,35 @@
+"""Facet names: which entity label feeds which flat keyword facet of a document (`entities.person`, ...).
+
+Labels are spaCy's OntoNotes labels (the English models). Kibana cannot aggregate `nested` fields, so every facet
+is a flat keyword array per type; `place` gathers GPE, LOC and FAC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipeline.core.records import EntityMention
+
+# spaCy (OntoNotes) labels kept as facets, and the facet each one feeds.
+FACET_OF_LABEL = {
+    "PERSON": "person",
+    "ORG": "org",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "place",
+    "NORP": "norp",
+    "EVENT": "event",
+    "PRODUCT": "product",
+    "WORK_OF_ART": "work_of_art",
+    "LAW": "law",
+    "LANGUAGE": "language",
+}
+FACETS = tuple(dict.fromkeys(FACET_OF_LABEL.values()))
+
+
+def facet_values(mentions: Sequence[EntityMention]) -> dict[str, list[str]]:
+    """Flat keyword arrays per facet (`person`, `org`, `place`, ...), distinct values in first-mention order."""
+    facets: dict[str, dict[str, None]] = {facet: {} for facet in FACETS}
+    for mention in mentions:
+        facets[FACET_OF_LABEL[mention.label]].setdefault(mention.canonical, None)
+    return {facet: list(values) for facet, values in facets.items()}

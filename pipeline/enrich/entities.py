@@ -1,0 +1,411 @@
+"""Entity canonicalisation within one article: one real entity -> one facet value with one label.
+
+Pure functions over raw NER spans, so the rules are testable without a model:
+surface cleaning (leading "the", possessives, titles), names the model tagged found again where it missed or cut
+them, short forms resolved to the full name used in the same article ("Akar" -> "Hulusi Akar"), and one label per
+canonical name voted from its mentions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from pipeline.core.facets import FACET_OF_LABEL
+from pipeline.core.records import EntityMention
+from pipeline.core.text import strip_accents_casefold
+
+# Words that precede a name as a title or honorific; dropped from person values.
+TITLE_WORDS = frozenset(
+    """
+    mr mr. mrs mrs. ms ms. miss dr dr. prof prof. sir dame lord lady madam mx
+    president vice prime minister secretary chancellor premier governor gov gov. senator sen sen.
+    representative rep rep. congressman congresswoman mayor ambassador envoy spokesman spokeswoman spokesperson
+    general gen gen. admiral colonel col col. captain capt capt. lieutenant lt lt. sergeant sgt major commander
+    king queen prince princess pope cardinal bishop archbishop rabbi imam sheikh emir sultan
+    judge justice chief ceo chairman chairwoman chair director head leader coach officer acting former late
+    deputy foreign defense defence interior finance economy health justice trade state
+    """.split()
+)
+# Single-word organisations followed by one of these are part of a job title ("Defense Minister"), not an ORG.
+TITLE_HEADS = frozenset(
+    "minister ministers secretary secretaries chief chiefs spokesman spokeswoman spokesperson official officials "
+    "ministry's minister's secretary's".split()
+)
+# Words that follow an organisation's name without changing which organisation it is: "Apple Computer",
+# "Apple Inc." and "Apple" in one article are one company.
+ORG_DESIGNATORS = frozenset(
+    """
+    inc inc. incorporated corp corp. corporation co co. company ltd ltd. limited llc l.l.c. plc ag sa s.a. nv n.v.
+    gmbh se llp lp group holdings holding international computer computers technologies industries systems
+    communications
+    """.split()
+)
+_LEGAL_FORM = re.compile(
+    r"(?:\s*,)?\s+(?:Inc|Incorporated|Corp|Co|Ltd|Limited|LLC|L\.L\.C|plc|PLC|AG|S\.A|SA|N\.V|NV|GmbH|LLP)\.?$"
+)
+_PARENTHETICAL = re.compile(r"\s*\((?:[^()]*\)|[^()]*$)")  # "Kit (SDK)" or a span cut inside "( SDK"
+_SPACED_DASH = re.compile(r"\s+(?:-|–|—|--)\s+")
+# "Apple's iPhone", "Beatles' Apple Corps"; tokenised sources write "Apple 's iPhone".
+_INNER_POSSESSIVE = re.compile(r"(?:\s?['’]s|s\s?['’])\s+(?=\S)")
+_ACRONYM_STOPWORDS = frozenset("of the and for de du la le des on in at to".split())
+_LEADING_THE = re.compile(r"^(?:the|The|THE)\s+")
+_POSSESSIVE = re.compile(r"(?:['’]s|['’])$", re.IGNORECASE)
+_EDGE_PUNCT = re.compile(r"^[\s\"“”‘’'`()\[\],.;:!?-]+|[\s\"“”‘’'`()\[\],;:!?-]+$")
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+
+
+DEFAULT_ENTITY_CONFIG = Path(__file__).resolve().parents[2] / "config" / "entities.yml"
+
+
+@dataclass(frozen=True)
+class EntityConfig:
+    """Cross-article rules from config/entities.yml: aliases to one canonical name, a blocklist, fixed labels."""
+
+    aliases: dict[str, str] = field(default_factory=dict)  # comparison key of a variant -> canonical name
+    blocklist: frozenset[str] = frozenset()  # comparison keys of values that are never entities
+    fingerprint: str = "none"  # changes whenever the file's content changes; part of the pipeline version
+    # comparison key of a canonical name -> the NER label it always gets ("G20" is an ORG in every article)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def canonical(self, value: str) -> str:
+        """The configured canonical name for value, or value itself."""
+        return self.aliases.get(_key(value), value)
+
+    def blocked(self, value: str) -> bool:
+        """True for a configured false positive."""
+        return _key(value) in self.blocklist
+
+
+def load_entity_config(path: Path | str | None = None) -> EntityConfig:
+    """Read the aliases, blocklist and fixed labels; a missing file means no cross-article rules."""
+    path = Path(path or DEFAULT_ENTITY_CONFIG)
+    if not path.exists():
+        return EntityConfig()
+    raw = path.read_bytes()
+    tree = yaml.safe_load(raw) or {}
+    if not isinstance(tree, dict):
+        raise ValueError(f"{path}: expected a mapping with 'aliases' and 'blocklist'")
+    aliases: dict[str, str] = {}
+    for canonical, variants in (tree.get("aliases") or {}).items():
+        if not isinstance(variants, list):
+            raise ValueError(f"{path}: aliases of {canonical!r} must be a list")
+        for variant in [canonical, *variants]:
+            key = _key(str(variant))
+            if key in aliases and aliases[key] != canonical:
+                raise ValueError(f"{path}: {variant!r} is an alias of both {aliases[key]!r} and {canonical!r}")
+            aliases[key] = str(canonical)
+    blocklist = frozenset(_key(str(v)) for v in tree.get("blocklist") or [])
+    labels: dict[str, str] = {}
+    for label, names in (tree.get("labels") or {}).items():
+        if label not in FACET_OF_LABEL:
+            raise ValueError(f"{path}: unknown label {label!r} in 'labels' (one of {', '.join(FACET_OF_LABEL)})")
+        if not isinstance(names, list):
+            raise ValueError(f"{path}: names labelled {label!r} must be a list")
+        for name in names:
+            key = _key(str(aliases.get(_key(str(name)), name)))
+            if key in labels and labels[key] != label:
+                raise ValueError(f"{path}: {name!r} is labelled both {labels[key]!r} and {label!r}")
+            labels[key] = label
+    return EntityConfig(aliases, blocklist, hashlib.sha1(raw).hexdigest()[:12], labels)
+
+
+@dataclass(frozen=True, slots=True)
+class RawMention:
+    """An NER span as the model produced it."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+
+
+def clean_surface(surface: str, label: str) -> str:
+    """Strip a leading 'the', possessives, edge punctuation and (for persons) leading titles."""
+    value = " ".join(surface.split())
+    value = _SPACED_DASH.split(value, maxsplit=1)[0]  # "San Jose - Cisco": two names run together
+    value = _split_coordination(value)
+    value = _after_inner_possessive(value)
+    value = _EDGE_PUNCT.sub("", value)
+    value = _LEADING_THE.sub("", value)
+    value = _POSSESSIVE.sub("", value)
+    value = _PARENTHETICAL.sub("", value) or value
+    value = _EDGE_PUNCT.sub("", value)
+    if label == "ORG":
+        stripped = _LEGAL_FORM.sub("", value)
+        value = stripped if _HAS_LETTER.search(stripped) else value
+    if label == "PERSON":
+        tokens = value.split()
+        while len(tokens) > 1 and tokens[0].lower() in TITLE_WORDS:
+            tokens.pop(0)
+        value = " ".join(tokens)
+    return value
+
+
+def _conjuncts(value: str) -> tuple[str, str] | None:
+    """'Macbook and Macbook Pro' names two things that share a first word; 'Procter and Gamble' is one name."""
+    first, sep, second = _LEADING_THE.sub("", value.strip()).partition(" and ")
+    if sep and first.strip() and second.strip() and first.split()[0].lower() == second.split()[0].lower():
+        return first, second
+    return None
+
+
+def _split_coordination(value: str) -> str:
+    """Of two coordinated names, the first ('Macbook and Macbook Pro' -> 'Macbook'); other values unchanged."""
+    pair = _conjuncts(value)
+    return pair[0] if pair else value
+
+
+def _second_conjunct(mention: RawMention, text: str, config: EntityConfig) -> list[tuple[RawMention, str]]:
+    """'Macbook and Macbook Pro' in one span: the second name, as a mention of its own with the same label."""
+    surface = text[mention.start:mention.end]
+    pair = _conjuncts(surface)
+    if not pair:
+        return []
+    value = clean_surface(pair[1], mention.label)
+    offset = surface.find(value, surface.index(" and ") + len(" and "))
+    if len(value) < 2 or offset < 0 or not _has_capital(value) or config.blocked(value):
+        return []  # without a capital it is no name (and the first name's span was not narrowed)
+    start = mention.start + offset
+    return [(RawMention(value, mention.label, start, start + len(value)), value)]
+
+
+def _after_inner_possessive(value: str) -> str:
+    """'Apple's iPhone' or "Beatles' Apple Corps": the name is what is owned, when it is a name of its own."""
+    parts = _INNER_POSSESSIVE.split(value, maxsplit=1)
+    if len(parts) == 2:
+        tail = parts[1].strip()
+        # A capital anywhere makes a name: "Apple Corps", and "iTunes" too.
+        if any(_has_capital(w) and w.lower() not in ORG_DESIGNATORS for w in tail.split()):
+            return tail
+    return value
+
+
+def _has_capital(word: str) -> bool:
+    return any(c.isupper() for c in word)
+
+
+def _is_title_fragment(mention: RawMention, text: str) -> bool:
+    """'Defense' in "Defense Minister": a one-word ORG that is really part of a job title."""
+    if mention.label != "ORG" or " " in mention.text.strip():
+        return False
+    following = text[mention.end: mention.end + 40].split()
+    return bool(following) and following[0].lower().strip(",.;:") in TITLE_HEADS
+
+
+def _key(value: str) -> str:
+    return strip_accents_casefold(value)
+
+
+def _display_form(surfaces: Counter[str]) -> str:
+    """The most frequent spelling, preferring mixed case over ALL CAPS; first seen wins ties."""
+    return max(surfaces, key=lambda s: (not s.isupper() or len(s) <= 5, surfaces[s]))
+
+
+def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig | None = None) -> list[EntityMention]:
+    """Turn raw NER spans of one text into mentions carrying one canonical value and one label per entity.
+
+    `text` is the text NER read (possibly re-cased); each mention's own `text` is kept as given.
+    """
+    config = config or EntityConfig()
+    named: list[tuple[RawMention, str]] = []
+    other_spans: list[tuple[int, int]] = []  # dates, numbers, dropped fragments: never re-read as names
+    for mention in mentions:
+        value = ""
+        if mention.label in FACET_OF_LABEL and not _is_title_fragment(mention, text):
+            value = clean_surface(text[mention.start:mention.end], mention.label)
+        if len(value) < 2 or not _HAS_LETTER.search(value) or config.blocked(value):
+            other_spans.append((mention.start, mention.end))
+            continue
+        named.append((_narrowed(mention, text, value), value))
+        named.extend(_second_conjunct(mention, text, config))
+    kept = [(mention, config.canonical(value)) for mention, value in _with_repeats(text, named, other_spans)]
+
+    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
+    label_votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for mention, value in kept:
+        key = _key(value)
+        surfaces[key][value] += 1
+        # Longer mentions are more reliable evidence of the type than a bare surname.
+        label_votes[key][mention.label] += len(value.split())
+
+    # A label fixed in the configuration wins over the article's vote, so a name has one facet in every article.
+    label_of = {key: config.labels.get(key) or _vote(votes) for key, votes in label_votes.items()}
+    shapes = {key: max(forms, key=forms.__getitem__) for key, forms in surfaces.items()}
+    target = _resolve_short_forms(label_of, shapes)
+    # Again after the short forms: the designator rule labels a bare company name ORG on its own.
+    label_of.update((key, label) for key, label in config.labels.items() if key in label_of)
+
+    result: list[EntityMention] = []
+    for mention, value in kept:
+        key = target.get(_key(value), _key(value))
+        result.append(
+            EntityMention(
+                text=mention.text,
+                label=label_of[key],
+                start=mention.start,
+                end=mention.end,
+                canonical=_display_form(surfaces[key]),
+            )
+        )
+    return result
+
+
+# Words a span may keep around its name: "the AK Party's" is still read as one span.
+_KEPT_IN_SPAN = frozenset({"the", "'s", "’s", "s", "'", "’"})
+
+
+def _narrowed(mention: RawMention, text: str, value: str) -> RawMention:
+    """The span of the name alone when the model's span also held other words: another name ("Apple Computer's
+    Mac OS", "San Jose - Cisco", "President Donald Trump"), so it can be found on its own, or words that are no
+    part of any name ("MacBook Pro - a", cut mid-phrase), so a highlight shows the name and nothing else."""
+    surface = text[mention.start:mention.end]
+    offset = surface.find(value)
+    if offset < 0:
+        return mention
+    dropped = surface[:offset].split() + surface[offset + len(value):].split()
+    if not any(_HAS_LETTER.search(word) for word in dropped if word.lower() not in _KEPT_IN_SPAN):
+        return mention  # only "the", possessives or punctuation were dropped: the span stays as read
+    start = mention.start + offset
+    return RawMention(text[start:start + len(value)], mention.label, start, start + len(value))
+
+
+def _with_repeats(text: str, named: list[tuple[RawMention, str]],
+                  other_spans: list[tuple[int, int]]) -> list[tuple[RawMention, str]]:
+    """Add the places where a name NER found elsewhere in the article recurs without (or with a shorter) span.
+
+    The small model reads the same name differently from sentence to sentence: it tags "iPod" in "the iPod nano"
+    beside "the iPod Nano", or misses "Jobs" once. Each name it did tag is looked up again, longest first; an
+    occurrence no span touches becomes a mention, and one that covers shorter spans entirely replaces them. The
+    first letter must match exactly ("Apple", not "apple"); an all-capitals name must match exactly ("US", not "us").
+    """
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for mention, value in named:
+        votes[value][mention.label] += 1
+    found = list(named)
+    for value in sorted(votes, key=len, reverse=True):
+        if len(value) < (2 if value.isupper() else 3):
+            continue
+        label = votes[value].most_common(1)[0][0]
+        for match in _occurrences(value).finditer(text):
+            start, end = match.span()
+            touching = [i for i, (m, _) in enumerate(found) if m.start < end and start < m.end]
+            if any(s < end and start < e and (s < start or e > end) for s, e in other_spans):
+                continue  # inside a date or number ("May" in "May 2019"); "4" in "iPhone 4" is taken in
+            if any(found[i][0].start < start or found[i][0].end > end or
+                   (found[i][0].start, found[i][0].end) == (start, end) for i in touching):
+                continue  # already read, or inside / across a longer span
+            if not touching and _next_name_starts(text, end, found):
+                continue  # "iPhone" before "SDK": one longer name NER read only in part
+            found = [item for i, item in enumerate(found) if i not in touching]
+            found.append((RawMention(text[start:end], label, start, end), value))
+    return sorted(found, key=lambda item: item[0].start)
+
+
+def _next_name_starts(text: str, end: int, found: list[tuple[RawMention, str]]) -> bool:
+    """True when another name's span begins right after `end`, separated only by spaces."""
+    gap = len(text[end:]) - len(text[end:].lstrip(" \t"))
+    return gap > 0 and any(mention.start == end + gap for mention, _ in found)
+
+
+def _occurrences(value: str) -> re.Pattern[str]:
+    if value.isupper():
+        return re.compile(rf"(?<!\w){re.escape(value)}(?!\w)")
+    return re.compile(rf"(?<!\w){re.escape(value[0])}(?i:{re.escape(value[1:])})(?!\w)")
+
+
+def _vote(votes: Counter[str]) -> str:
+    # Ties go to PERSON, then ORG: a name seen as both is more often a person misread as an organisation.
+    preference = {"PERSON": 2, "ORG": 1}
+    return max(votes, key=lambda label: (votes[label], preference.get(label, 0)))
+
+
+# A short form is only taken for a surname when NER itself read it as a person or (a frequent confusion) an
+# organisation; a name it reads as a place ("Washington" beside "Denzel Washington") is a different entity.
+_SURNAME_LABELS = frozenset({"PERSON", "ORG"})
+
+
+def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> dict[str, str]:
+    """Map the short forms of names in one article onto one key each (and fix the cluster's label).
+
+    - a person's surname (or other tail) of exactly one longer person name: "Akar" -> "Hulusi Akar";
+    - an organisation name followed only by designators onto the bare name: "Apple Computer" -> "Apple",
+      when the bare name occurs in the article too;
+    - a name with middle words left out onto the one longer name: "George Bush" -> "George W. Bush";
+    - an acronym onto the one name whose initials it spells: "UK" -> "United Kingdom", "SDK" -> "Software
+      Development Kit".
+    `label_of` is updated in place where a rule decides the label.
+    """
+    mapping: dict[str, str] = {}
+    persons = [key for key, label in label_of.items() if label == "PERSON" and " " in key]
+    others = [key for key, label in label_of.items() if label != "PERSON" and " " in key]
+    # Longest first, so "OS X Lion" -> "Mac OS X Lion" is known before "Lion" is resolved.
+    for key in sorted(label_of, key=lambda k: -len(k.split())):
+        if label_of[key] not in _SURNAME_LABELS:
+            continue
+        tokens = key.split()
+        candidates = {full for full in persons if _ends_with(full, tokens)}
+        if not candidates:
+            # "Lion" beside "Mac OS X Lion": the tail of a product or organisation name the model misread as a
+            # person or an organisation of its own.
+            candidates = {mapping.get(full, full) for full in others if _ends_with(full, tokens)}
+        if len(candidates) == 1:
+            mapping[key] = candidates.pop()
+
+    for key, label in list(label_of.items()):
+        tokens = key.split()
+        if label != "ORG" or len(tokens) < 2 or key in mapping:
+            continue
+        for cut in range(len(tokens) - 1, 0, -1):
+            if all(t in ORG_DESIGNATORS for t in tokens[cut:]):
+                bare = " ".join(tokens[:cut])
+                if bare in label_of and bare not in mapping:
+                    mapping[key] = bare
+                    label_of[bare] = "ORG"
+                break
+
+    for key, label in label_of.items():
+        # "George Bush" -> "George W. Bush", "iTunes Store" -> "iTunes Music Store": the same first and last
+        # word with the middle left out, of exactly one longer name of the same label. Two-word forms only:
+        # "George W. Bush" is not "George H. W. Bush".
+        if label not in _SURNAME_LABELS or key in mapping or len(key.split()) != 2:
+            continue
+        longer = {mapping.get(full, full) for full, other in label_of.items()
+                  if other == label and _drops_middle_words(key.split(), full.split())}
+        if len(longer) == 1:
+            mapping[key] = longer.pop()
+
+    multi_word = [key for key in label_of if " " in key and key not in mapping]
+    for key in label_of:
+        letters = shapes[key].replace(".", "")
+        if key in mapping or " " in key or not (2 <= len(letters) <= 6) or not letters.isupper():
+            continue
+        candidates = [full for full in multi_word if _spells(letters, shapes[full])]
+        if len(candidates) == 1:
+            mapping[key] = candidates[0]
+    return mapping
+
+
+def _ends_with(full: str, tokens: list[str]) -> bool:
+    words = full.split()
+    return len(words) > len(tokens) and words[-len(tokens):] == tokens
+
+
+def _drops_middle_words(short: list[str], full: list[str]) -> bool:
+    """True if the two-word `short` is `full`'s first and last word."""
+    return len(full) > 2 and short == [full[0], full[-1]]
+
+
+def _spells(acronym: str, name: str) -> bool:
+    """True if the acronym is the initials of the name's words, or of its last words ("iPhone SDK")."""
+    words = [w for w in name.replace("-", " ").split() if w.lower() not in _ACRONYM_STOPWORDS]
+    initials = "".join(w[0] for w in words if w[0].isalpha()).upper()
+    return len(words) >= 2 and (initials == acronym.upper() or (
+        len(words) > len(acronym) and initials.endswith(acronym.upper())
+        and all(w[0].isupper() for w in words[-len(acronym):])))

@@ -1,0 +1,116 @@
+"""Enrichment over several cores: batches bounded by words, worker processes that return only the results.
+
+Why not `nlp.pipe(n_process=N)`: spaCy's workers send every Doc back to the parent (serialised, then rebuilt), and
+the parent still runs the entity rules and the date resolver on one core; here workers run the whole enrichment
+and send back the small `Enrichment` records. Batches are closed by a word budget as well as a count, so a batch of
+long articles cannot need several times the memory of an average one, and at most a fixed number of batches is in
+flight: memory stays flat however many articles a run has.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import gc
+import multiprocessing
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import date
+from typing import TypeVar
+
+from spacy.language import Language
+
+from pipeline.core.errors import InfrastructureError
+from pipeline.core.records import Enrichment
+from pipeline.enrich.annotate import enrich_texts
+from pipeline.enrich.entities import EntityConfig
+
+Context = TypeVar("Context")
+Item = tuple[str, date | None, Context]
+
+_PR_SET_PDEATHSIG = 1  # prctl option from <sys/prctl.h>
+
+# Set in the parent right before the pool forks; workers inherit the loaded model instead of loading their own.
+_WORKER_STATE: dict[str, object] = {}
+
+
+def word_batches(items: Iterable[Item], *, max_words: int, max_items: int) -> Iterator[list[Item]]:
+    """Consecutive batches of at most max_items items and max_words words (a longer single item is its own batch)."""
+    batch: list[Item] = []
+    words = 0
+    for item in items:
+        size = item[0].count(" ") + 1
+        if batch and (words + size > max_words or len(batch) >= max_items):
+            yield batch
+            batch, words = [], 0
+        batch.append(item)
+        words += size
+    if batch:
+        yield batch
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: ask Linux to kill this worker when its parent dies, so a killed run leaves no orphans."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != _WORKER_STATE.get("parent_pid"):  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _enrich_batch(texts: list[tuple[str, date | None]]) -> list[Enrichment]:
+    """Worker side: one batch through NER, entity rules and dates."""
+    nlp = _WORKER_STATE["nlp"]
+    config = _WORKER_STATE["entity_config"]
+    items = ((text, day, None) for text, day in texts)
+    # Strings and lexemes spaCy adds for this batch are freed afterwards; without the zone a worker's vocabulary
+    # (and memory) grows with every new word it ever sees. Results are plain Python records, valid outside it.
+    with nlp.memory_zone():
+        return [enrichment for enrichment, _ in enrich_texts(nlp, items, batch_size=len(texts),
+                                                             entity_config=config)]
+
+
+def enrich_in_workers(
+    nlp: Language,
+    items: Iterable[Item],
+    *,
+    processes: int,
+    max_words: int,
+    max_items: int,
+    entity_config: EntityConfig | None,
+) -> Iterator[tuple[Enrichment, Context]]:
+    """Enrich items in `processes` forked workers, in input order, with a bounded number of batches in flight."""
+    _WORKER_STATE.update(nlp=nlp, entity_config=entity_config, parent_pid=os.getpid())
+    # fork: workers share the parent's loaded model pages; spawn would load the model once more per worker.
+    context = multiprocessing.get_context("fork")
+    # Objects alive now (the model above all) move to a generation the garbage collector never scans: a collection
+    # writes to every object it visits, which would copy the shared pages into each worker, one by one, over a run.
+    gc.freeze()
+    in_flight: deque[tuple[list[Item], Future[list[Enrichment]]]] = deque()
+    try:
+        with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_die_with_parent) as pool:
+            for batch in word_batches(items, max_words=max_words, max_items=max_items):
+                in_flight.append((batch, pool.submit(_enrich_batch, [(text, day) for text, day, _ in batch])))
+                # Two batches per worker keep every core busy while the parent yields results.
+                while len(in_flight) > 2 * processes:
+                    yield from _collect(*in_flight.popleft())
+            while in_flight:
+                yield from _collect(*in_flight.popleft())
+    except BrokenProcessPool as exc:
+        raise InfrastructureError(f"an NLP worker process died ({exc}); out of memory? lower nlp.batch_words "
+                                  "or nlp.n_process") from None
+    finally:
+        _WORKER_STATE.clear()
+        gc.unfreeze()
+
+
+def _collect(batch: list[Item], future: Future[list[Enrichment]]) -> Iterator[tuple[Enrichment, Context]]:
+    for enrichment, (_text, _day, context) in zip(future.result(), batch, strict=True):
+        yield enrichment, context

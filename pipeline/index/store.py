@@ -1,0 +1,429 @@
+"""The one door to Elasticsearch: every read and write of newsetl goes through a `Store`.
+
+What lives here and nowhere else (the shape of opensanctions/yente's provider):
+- the connection: a configured cluster (`ELASTICSEARCH_URL`, API key or user/password, TLS verified) or the
+  embedded noida-db server, checked once when connecting;
+- retries with exponential backoff for failures that mean "not now": connection errors, timeouts and HTTP
+  429/502/503/504, for whole requests **and for single bulk items** (Elasticsearch answers a busy bulk request
+  with per-item `429 es_rejected_execution_exception`), bounded by `index.retry_seconds` and, per item, by
+  `index.bulk_max_retries`;
+- translation of every client error into `InfrastructureError` (so the CLI exits 1 and Airflow retries the task),
+  with credentials scrubbed from the message.
+
+The rest of the code never sees the raw client: adding a counter, a header or a retry rule touches this module only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from operator import attrgetter
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from elasticsearch import Elasticsearch
+from elasticsearch import exceptions as es_exceptions
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
+
+from pipeline.core.errors import InfrastructureError
+from pipeline.core.settings import IndexSettings, Settings
+from pipeline.index.embedded import ensure_embedded_server
+
+log = logging.getLogger(__name__)
+
+# Statuses that mean "not now" rather than "never": overloaded (429), a proxy that lost the node (502, 504),
+# a node restarting or a shard not yet allocated (503). Source: Elasticsearch's own client retries these
+# (elastic-transport's default retry_on_status).
+TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
+# Errors raised by the client for a failed request; everything the Store translates.
+CLIENT_ERRORS = (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout, es_exceptions.TransportError,
+                 es_exceptions.ApiError)
+# A server-side copy of a large index takes a while: that one request waits far beyond the usual timeout.
+LONG_REQUEST_TIMEOUT_S = 6 * 3600
+
+
+class IndexMissing(InfrastructureError):
+    """The index or alias a read named does not exist (HTTP 404 index_not_found)."""
+
+
+class WritesBlocked(InfrastructureError):
+    """The index refuses writes: a migration holds its write block, or the cluster's disk is full."""
+
+
+def redact(url: str) -> str:
+    """A URL safe to print: user info (credentials), query and fragment removed."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short description of a client failure: HTTP status and message, or the exception's type and text."""
+    if isinstance(exc, es_exceptions.ApiError):
+        return f"HTTP {exc.meta.status} {exc.message}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures worth retrying: the cluster is unreachable, slow, restarting or overloaded."""
+    if isinstance(exc, (es_exceptions.ConnectionError, es_exceptions.ConnectionTimeout)):
+        return True
+    return isinstance(exc, es_exceptions.ApiError) and exc.meta.status in TRANSIENT_STATUS
+
+
+@dataclass(frozen=True, slots=True)
+class BulkAction:
+    """One bulk operation: index `document` under `id`, or delete `id`, in `index`."""
+
+    op: Literal["index", "delete"]
+    index: str
+    id: str
+    document: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    """What Elasticsearch answered for one action: `error` is None when it was applied (a missing document
+    counts as deleted)."""
+
+    id: str
+    status: int
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the action was applied."""
+        return self.error is None
+
+
+class Store:
+    """Elasticsearch for one alias: retried, translated calls and the bulk writer every index of newsetl uses."""
+
+    def __init__(self, client: Elasticsearch, settings: IndexSettings, *, where: str) -> None:
+        self._client = client
+        self.settings = settings
+        self.where = where  # the cluster's URL without credentials, for messages
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Connection
+
+    @classmethod
+    def connect(cls, settings: Settings) -> Store:
+        """A checked Store for the configured cluster, or for the embedded server (started if needed).
+
+        Raises InfrastructureError with a credential-free message when the cluster does not answer or refuses
+        the credentials. The first check is not retried: a wrong URL should fail at once, not after the budget.
+        """
+        url = ensure_embedded_server(settings.embedded_es_dir) if settings.elasticsearch.embedded else None
+        client = build_client(settings, url)
+        store = cls(client, settings.index, where=redact(url or str(settings.elasticsearch.url)))
+        store.check_reachable()
+        return store
+
+    def for_alias(self, alias: str) -> Store:
+        """The same connection, writing and reading another alias (a migration's new index, a test's alias)."""
+        return Store(self._client, self.settings.model_copy(update={"alias": alias}), where=self.where)
+
+    @property
+    def alias(self) -> str:
+        """The article alias this store reads and writes."""
+        return self.settings.alias
+
+    def check_reachable(self) -> None:
+        """Raise InfrastructureError unless the cluster answers."""
+        try:
+            self._client.info()
+        except es_exceptions.AuthenticationException as exc:
+            raise InfrastructureError(f"Elasticsearch at {self.where} rejected the credentials "
+                                      f"({exc.meta.status})") from None
+        except CLIENT_ERRORS as exc:
+            raise InfrastructureError(f"Elasticsearch at {self.where} is unreachable: {type(exc).__name__}") from None
+
+    # -----------------------------------------------------------------------------------------------------------
+    # The retried call every method below goes through
+
+    def retrying(self) -> Retrying:
+        """Retry transient failures with exponential backoff for at most `retry_seconds`, then re-raise."""
+        return Retrying(
+            retry=retry_if_exception(is_transient),
+            wait=wait_exponential(multiplier=self.settings.retry_initial_backoff, max=30),
+            stop=stop_after_delay(self.settings.retry_seconds),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+
+    def call(self, what: str, method: str, /, *, ignore: Sequence[int] = (), timeout: float | None = None,
+             **kwargs: Any) -> Any:
+        """Run one client method (`"search"`, `"indices.create"`, ...) with retries; errors become ours.
+
+        `what` says what was being done, for the message; `ignore` lists statuses that are answers, not failures
+        (404 for "does not exist"). Raises IndexMissing on 404 index_not_found, WritesBlocked on a write block,
+        InfrastructureError on anything else once the retry budget is spent.
+        """
+        client = self._client
+        if ignore or timeout:
+            client = client.options(**({"ignore_status": list(ignore)} if ignore else {}),
+                                    **({"request_timeout": timeout} if timeout else {}))
+        try:
+            return self.retrying()(attrgetter(method)(client), **kwargs)
+        except es_exceptions.NotFoundError as exc:
+            raise IndexMissing(f"{what} failed: {describe_error(exc)}") from None
+        except es_exceptions.AuthenticationException as exc:
+            raise InfrastructureError(f"{what} failed: Elasticsearch at {self.where} rejected the credentials "
+                                      f"({exc.meta.status})") from None
+        except CLIENT_ERRORS as exc:
+            if _is_block(getattr(exc, "body", None)):
+                raise WritesBlocked(f"{what} failed: the index refuses writes ({describe_error(exc)})") from None
+            raise InfrastructureError(f"{what} failed on {self.where}: {describe_error(exc)}") from None
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Indices, aliases, templates
+
+    def put_template(self, name: str, body: dict[str, Any]) -> None:
+        """Create or replace a composable index template."""
+        self.call(f"installing template {name!r}", "indices.put_index_template", name=name, **body)
+
+    def exists(self, index: str) -> bool:
+        """True when the index (or alias) exists."""
+        return bool(self.call(f"checking index {index!r}", "indices.exists", index=index))
+
+    def create_index(self, index: str, *, mappings: dict[str, Any] | None = None,
+                     settings: dict[str, Any] | None = None, exist_ok: bool = False) -> None:
+        """Create an index (settings and mappings from its template when not given).
+
+        `exist_ok`: another task created it meanwhile (HTTP 400 resource_already_exists) is fine.
+        """
+        body = {k: v for k, v in (("mappings", mappings), ("settings", settings)) if v is not None}
+        response = self.call(f"creating index {index!r}", "indices.create", ignore=(400,) if exist_ok else (),
+                             index=index, **body)
+        error = response.get("error") if hasattr(response, "get") else None
+        if error and (not isinstance(error, dict) or error.get("type") != "resource_already_exists_exception"):
+            raise InfrastructureError(f"creating index {index!r} failed: {error}")
+
+    def delete_index(self, index: str) -> bool:
+        """Delete an index by its concrete name; False when it did not exist."""
+        response = self.call(f"deleting index {index!r}", "indices.delete", ignore=(404,), index=index)
+        return bool(response.get("acknowledged")) if hasattr(response, "get") else False
+
+    def alias_target(self, alias: str | None = None) -> str | None:
+        """The concrete index an alias points at, or None when the alias does not exist."""
+        alias = alias or self.alias
+        response = self.call(f"reading alias {alias!r}", "indices.get_alias", ignore=(404,), name=alias)
+        names = [name for name in response.body if name not in ("error", "status")] if response.body else []
+        return names[0] if names else None
+
+    def put_alias(self, index: str, alias: str | None = None) -> None:
+        """Point an alias at an index."""
+        alias = alias or self.alias
+        self.call(f"creating alias {alias!r}", "indices.put_alias", index=index, name=alias)
+
+    def swap_alias(self, old: str, new: str, alias: str | None = None) -> None:
+        """Move an alias from one index to another in one atomic `_aliases` call."""
+        alias = alias or self.alias
+        self.call(f"moving alias {alias!r} to {new!r}", "indices.update_aliases",
+                  actions=[{"remove": {"index": old, "alias": alias}}, {"add": {"index": new, "alias": alias}}])
+
+    def mapping_meta(self, index: str) -> dict[str, Any]:
+        """The `_meta` object of an index's mapping ({} when it has none)."""
+        response = self.call(f"reading the mapping of {index!r}", "indices.get_mapping", index=index)
+        return dict(response[next(iter(response.body))]["mappings"].get("_meta") or {})
+
+    def put_mapping(self, index: str, properties: dict[str, Any], meta: dict[str, Any] | None = None) -> None:
+        """Add fields to an index's mapping (existing fields cannot change type)."""
+        body: dict[str, Any] = {"properties": properties}
+        if meta is not None:
+            body["meta"] = meta
+        self.call(f"updating the mapping of {index!r}", "indices.put_mapping", index=index, **body)
+
+    def block_writes(self, index: str, blocked: bool) -> None:
+        """Set or lift `index.blocks.write` (searches are unaffected)."""
+        self.call(f"{'blocking' if blocked else 'unblocking'} writes on {index!r}", "indices.put_settings",
+                  index=index, settings={"index.blocks.write": True if blocked else None})
+
+    def refresh(self, index: str | list[str] | None = None) -> None:
+        """Make recent writes searchable."""
+        index = index or self.alias
+        self.call(f"refreshing {index!r}", "indices.refresh", index=index)
+
+    def count(self, index: str | None = None) -> int:
+        """Number of documents in an index or behind an alias."""
+        index = index or self.alias
+        return int(self.call(f"counting {index!r}", "count", index=index)["count"])
+
+    def reindex(self, source: str, dest: str) -> dict[str, Any]:
+        """Server-side copy of every document, waiting for the end (one long request)."""
+        response = self.call(f"copying {source!r} into {dest!r}", "reindex", timeout=LONG_REQUEST_TIMEOUT_S,
+                             source={"index": source}, dest={"index": dest}, refresh=True,
+                             wait_for_completion=True)
+        return dict(response)
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Reads
+
+    def search(self, index: str | None = None, *, what: str | None = None, missing_ok: bool = False,
+               **body: Any) -> dict[str, Any]:
+        """One search request. `missing_ok`: a missing index answers as no hits instead of raising IndexMissing."""
+        index = index or self.alias
+        response = self.call(what or f"searching {index!r}", "search", ignore=(404,) if missing_ok else (),
+                             index=index, **body)
+        result = dict(response)
+        if "hits" not in result:  # 404 answered as data
+            return {"hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}, "aggregations": {}}
+        return result
+
+    def mget(self, ids: Iterable[str], index: str | None = None, *,
+             fields: list[str] | bool = True) -> dict[str, dict[str, Any]]:
+        """_source (or the listed fields) of the documents among `ids` that exist, in chunks; a missing index
+        means none exist."""
+        index = index or self.alias
+        found: dict[str, dict[str, Any]] = {}
+        iterator = iter(dict.fromkeys(ids))
+        while chunk := list(islice(iterator, self.settings.bulk_chunk_size)):
+            response = self.call(f"reading {index!r}", "mget", ignore=(404,), index=index, ids=chunk, source=fields)
+            for doc in response.get("docs", []):  # no "docs": index_not_found
+                if doc.get("found"):
+                    found[doc["_id"]] = doc.get("_source") or {}
+        return found
+
+    def scan(self, index: str | None = None, *, fields: list[str], page_size: int = 500) -> Iterator[dict[str, Any]]:
+        """Every hit (`_id`, `_source` with `fields`) of an index, paged with a point in time and search_after."""
+        index = index or self.alias
+        pit = self.call(f"reading {index!r}", "open_point_in_time", index=index, keep_alive="5m")["id"]
+        search_after = None
+        try:
+            while True:
+                page = self.call(f"reading {index!r}", "search", pit={"id": pit, "keep_alive": "5m"},
+                                 size=page_size, sort=[{"_shard_doc": "asc"}], source_includes=fields,
+                                 search_after=search_after, track_total_hits=False)
+                hits = page["hits"]["hits"]
+                if not hits:
+                    return
+                pit = page.get("pit_id", pit)
+                yield from hits
+                search_after = hits[-1]["sort"]
+        finally:
+            try:  # the PIT expires on its own; never hide the real outcome behind a failed close
+                self._client.close_point_in_time(id=pit)
+            except CLIENT_ERRORS:
+                log.debug("closing a point in time failed; it expires on its own")
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Writes
+
+    def bulk(self, actions: Iterable[BulkAction], *, refresh: bool = False) -> list[BulkResult]:
+        """Apply actions in requests of `bulk_chunk_size`; one result per action, in order.
+
+        Whole requests that fail transiently are retried (see `call`). Items refused with a transient status
+        (429/502/503/504) are sent again, alone, with exponential backoff, up to `bulk_max_retries` times within
+        `retry_seconds`; past that the cluster is overloaded and InfrastructureError is raised, so nothing is
+        lost silently. An index that refuses writes raises WritesBlocked. Other per-item errors (a document the
+        mapping refuses) are returned for the caller to record.
+        """
+        results: list[BulkResult] = []
+        iterator = iter(actions)
+        while chunk := list(islice(iterator, self.settings.bulk_chunk_size)):
+            results += self._bulk_chunk(chunk, refresh=refresh)
+        return results
+
+    def _bulk_chunk(self, chunk: list[BulkAction], *, refresh: bool) -> list[BulkResult]:
+        outcome: dict[int, BulkResult] = {}
+        pending = list(enumerate(chunk))
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            operations: list[dict[str, Any]] = []
+            for _pos, action in pending:
+                operations.append({action.op: {"_index": action.index, "_id": action.id}})
+                if action.op == "index":
+                    operations.append(action.document or {})
+            response = self.call(f"writing to {_indices(pending)}", "bulk", operations=operations, refresh=refresh)
+            again: list[tuple[int, BulkAction]] = []
+            statuses: set[int] = set()
+            for (pos, action), item in zip(pending, response["items"], strict=True):
+                answer = next(iter(item.values()))
+                status = int(answer.get("status", 0))
+                if not answer.get("error") or (action.op == "delete" and status == 404):
+                    outcome[pos] = BulkResult(action.id, status)
+                elif _is_block(answer):
+                    raise WritesBlocked(f"{action.index!r} refuses writes ({item_reason(answer)}); a `newsetl "
+                                        f"index migrate` may be running or the cluster's disk is full: retry later")
+                elif status in TRANSIENT_STATUS:
+                    again.append((pos, action))
+                    statuses.add(status)
+                else:
+                    outcome[pos] = BulkResult(action.id, status, item_reason(answer))
+            if not again:
+                return [outcome[pos] for pos in range(len(chunk))]
+            wait = min(30.0, self.settings.retry_initial_backoff * 2 ** attempt)
+            codes = "/".join(map(str, sorted(statuses)))
+            if attempt >= self.settings.bulk_max_retries or time.monotonic() - started + wait > \
+                    self.settings.retry_seconds:
+                raise InfrastructureError(f"Elasticsearch at {self.where} kept refusing {len(again)} of {len(chunk)} "
+                                          f"bulk item(s) for {_indices(again)} (HTTP {codes}) after {attempt} "
+                                          f"retries: the cluster is overloaded, try again later")
+            log.warning("Elasticsearch refused %d of %d bulk item(s) for now (HTTP %s); attempt %d, retrying them "
+                        "in %.1f s", len(again), len(chunk), codes, attempt + 1, wait)
+            time.sleep(wait)
+            pending = again
+            attempt += 1
+
+
+def build_client(settings: Settings, embedded_url: str | None = None) -> Elasticsearch:
+    """An unchecked client: credentials from settings, TLS certificates verified unless disabled.
+
+    The transport's own retries are off (`max_retries=0`): the Store retries with backoff and a time budget,
+    and two layers of retries would multiply each other.
+    """
+    cfg = settings.elasticsearch
+    kwargs: dict[str, Any] = {"request_timeout": settings.index.request_timeout, "max_retries": 0,
+                              "retry_on_timeout": False}
+    if embedded_url:
+        url = embedded_url
+    else:
+        url = str(cfg.url)
+        if cfg.api_key:
+            kwargs["api_key"] = cfg.api_key.get_secret_value()
+        elif cfg.username and cfg.password:
+            kwargs["basic_auth"] = (cfg.username, cfg.password.get_secret_value())
+        if url.startswith("https"):
+            kwargs["verify_certs"] = cfg.verify_certs
+            if cfg.ca_certs:
+                kwargs["ca_certs"] = cfg.ca_certs
+    return Elasticsearch(url, **kwargs)
+
+
+def item_reason(answer: dict[str, Any]) -> str:
+    """A bulk item's error as one line: HTTP status, error type, reason and its cause."""
+    error = answer.get("error")
+    if isinstance(error, dict):
+        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = error.get("caused_by")
+        if isinstance(cause, dict) and cause.get("reason"):
+            reason += f" ({cause['reason']})"
+        return f"Elasticsearch rejected the document (HTTP {answer.get('status')}): {reason}"
+    return f"Elasticsearch rejected the document (HTTP {answer.get('status')}): {error}"
+
+
+def _is_block(answer: Any) -> bool:
+    """True for a cluster_block_exception (index.blocks.write, read-only-allow-delete at the flood stage)."""
+    if not isinstance(answer, dict):
+        return False
+    error = answer.get("error")
+    return isinstance(error, dict) and (error.get("type") == "cluster_block_exception"
+                                        or (error.get("root_cause") or [{}])[0].get("type")
+                                        == "cluster_block_exception")
+
+
+def _indices(pending: Sequence[tuple[int, BulkAction]]) -> str:
+    return ", ".join(repr(name) for name in dict.fromkeys(action.index for _pos, action in pending))
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0
+    log.warning("Elasticsearch request failed (%s); attempt %d, retrying in %.1f s",
+                describe_error(exc) if exc else "?", state.attempt_number, wait)

@@ -1,0 +1,289 @@
+"""The one run core: the stages composed, with the run's bookkeeping, whatever runs them.
+
+A `Run` owns one run's clock, report, Elasticsearch store and what it has read (ledger units, listings, the ids
+that went through). Its methods are the stages as generators:
+
+    units ─► read (collect + clean) ─► first_copies ─► changed_only ─► enrich ─► index ─► settle ─► close
+
+`pipeline/runners/stream.py` chains them in one process (`newsetl ingest`, `reenrich`, `index migrate`,
+`quarantine retry`); `pipeline/runners/tasks.py` cuts the same chain at Airflow task boundaries. Duplicates are
+found by `first_copies` over the whole run on both paths: the first copy in source order, then unit order, wins.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pipeline.clean.article import clean_article
+from pipeline.collect.config import SourceConfig
+from pipeline.collect.http import Fetcher
+from pipeline.collect.sources import SourceError, units_of
+from pipeline.collect.units import CollectContext, LedgerLookup, Listing, NoLedger, Unit
+from pipeline.core.records import Article, EnrichedArticle, Rejection
+from pipeline.core.settings import Settings
+from pipeline.enrich.articles import enrich_articles
+from pipeline.enrich.entities import load_entity_config
+from pipeline.enrich.nlp import load_nlp
+from pipeline.index.articles import ensure_index, index_articles, skip_unchanged
+from pipeline.index.store import Store
+from pipeline.index.version import version_of
+from pipeline.runs.history import record_run, run_documents
+from pipeline.runs.ledger import Ledger, PendingUnit
+from pipeline.runs.quarantine import update_quarantine
+from pipeline.runs.report import RunReport
+
+ProgressCallback = Callable[[int], None]
+
+
+def utcnow() -> datetime:
+    """The run's clock (UTC, second precision)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class Run:
+    """One run of the pipeline (or one Airflow task's share of it): stages as generators, bookkeeping in one place.
+
+    `kind` is what the runs index records (ingest, nightly, retry, reenrich, migrate); `partition` the day or
+    window a nightly run covers. The store must already be connected (None for a step that never touches
+    Elasticsearch); `prepare()` installs the index.
+    """
+
+    def __init__(self, settings: Settings, store: Store | None, *, kind: str, partition: str | None = None,
+                 now: datetime | None = None) -> None:
+        self.settings = settings
+        self._store = store
+        self.kind = kind
+        self.now = now or utcnow()
+        self.report = RunReport(started_at=self.now.isoformat(), partition=partition)
+        self.version = version_of(settings)
+        self.pending: list[PendingUnit] = []  # units read, waiting for their documents' outcome (the ledger)
+        self.listings: list[Listing] = []  # feeds and sitemaps as fetched this run
+        self.ok: set[str] = set()  # ids indexed or found unchanged: their units can be marked done
+        self._clock = time.perf_counter()
+        self._first_ref_of: dict[str, str] = {}
+
+    @property
+    def store(self) -> Store:
+        """The run's Elasticsearch store (a task that only reshuffles staged files has none)."""
+        if self._store is None:
+            raise RuntimeError("this step of the run has no Elasticsearch store")
+        return self._store
+
+    def prepare(self, *, need_model: bool = True) -> Run:
+        """Install the index template and alias; load the model first so a missing one fails before any reading."""
+        ensure_index(self.store)
+        if need_model:
+            load_nlp(self.settings.nlp.model)
+        return self
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Stage 1 and 2: collect and clean
+
+    def units(self, sources: Iterable[SourceConfig], *, window: tuple[date, date] | None = None,
+              full: bool = False, only_keys: dict[tuple[str, str], frozenset[str]] | None = None) -> Iterator[Unit]:
+        """Every source's units in turn (one fetcher for the run); a source that cannot be read is recorded as
+        failed and the others go on. `full` ignores the ledger; `only_keys` reads just those units (retry)."""
+        ledger: LedgerLookup = NoLedger() if full or only_keys else Ledger(self.store, self.version)
+        collection = Collection(self.settings, ledger, today=self.now.date(), window=window, only_keys=only_keys)
+        try:
+            for source in sources:
+                yield from collection.source_units(source, self.report)
+        finally:
+            self.listings += collection.listings
+            collection.close()
+
+    def read(self, units: Iterable[Unit], *, on_file: ProgressCallback | None = None) -> Iterator[Article]:
+        """Read and clean every unit; rejections go to the report (with source and unit), never stop the stream.
+
+        Each unit gets a PendingUnit listing its documents, so the ledger can record it once they are indexed.
+        """
+        for unit in units:
+            self.report.files += 1
+            entry = PendingUnit.of(unit)
+            self.pending.append(entry)
+            context = {"source": unit.source, "unit": unit.key}
+            for raw in unit.read():
+                self.report.seen += 1
+                if isinstance(raw, Rejection):
+                    self.report.reject(raw, **context)
+                    continue
+                try:
+                    result = clean_article(raw, now=self.now, default_language=self.settings.default_language)
+                except (ValueError, TypeError, LookupError, RecursionError) as exc:  # a bug on odd input: record it
+                    result = Rejection(raw.ref, "clean", f"unexpected {type(exc).__name__}: {exc}")
+                if isinstance(result, Rejection):
+                    self.report.reject(result, **context)
+                    continue
+                entry.doc_ids.append(result.doc_id)
+                yield result
+            if on_file:
+                on_file(1)
+
+    def first_copies(self, articles: Iterable[Article]) -> Iterator[Article]:
+        """The run's articles with later copies of an id dropped (counted and reported as duplicates).
+
+        An article whose id was already seen in this run is a duplicate of the first one, which is kept, so one
+        run never enriches or writes one document twice and the counts add up. Cleaned, undated and warnings
+        are counted here, for the articles that go on.
+        """
+        for article in articles:
+            first = self._first_ref_of.get(article.doc_id)
+            if first is not None:
+                self.report.duplicates += 1
+                self.report.reject(Rejection(article.ref, "clean", f"duplicate of {first} (same document id "
+                                             f"{article.doc_id}) earlier in this run; the first is kept"),
+                                   duplicate=True)
+                continue
+            self._first_ref_of[article.doc_id] = article.ref
+            for message in article.warnings:
+                self.report.warn(article.ref, "clean", message)
+            self.report.cleaned += 1
+            self.report.undated += article.published_at is None
+            yield article
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Stage 3: enrich
+
+    def changed_only(self, articles: Iterable[Article]) -> Iterator[Article]:
+        """Drop articles whose indexed document is already up to date, so they cost no NLP and no write."""
+        def unchanged(article: Article) -> None:
+            self.report.unchanged += 1
+            self.ok.add(article.doc_id)
+
+        return skip_unchanged(self.store, articles, pipeline_version=self.version, on_unchanged=unchanged)
+
+    def enrich(self, articles: Iterable[Article]) -> Iterator[EnrichedArticle]:
+        """Entities and dates: the model loaded once per process, the entity rules from config."""
+        nlp = self.settings.nlp
+        for item in enrich_articles(load_nlp(nlp.model), articles, batch_size=nlp.batch_size,
+                                    batch_words=nlp.batch_words, n_process=nlp.processes, max_chars=nlp.max_chars,
+                                    entity_config=load_entity_config(self.settings.entities_config)):
+            self.report.enriched += 1
+            yield item
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Stage 4: index
+
+    def index(self, items: Iterable[EnrichedArticle]) -> None:
+        """Write enriched articles, counting indexed/unchanged and recording what Elasticsearch refused."""
+        for outcome in index_articles(self.store, items, pipeline_version=self.version, now=self.now):
+            if outcome.status == "rejected":
+                self.report.reject(outcome.as_rejection(), doc_id=outcome.doc_id)
+                continue
+            if outcome.status == "indexed":
+                self.report.indexed += 1
+            else:
+                self.report.unchanged += 1
+            self.ok.add(outcome.doc_id)
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Bookkeeping
+
+    def settle(self, sources: list[SourceConfig]) -> None:
+        """After indexing: failures into the quarantine, then the run's units into the ledger.
+
+        In that order: a run killed in between has quarantined its failures and left its units unrecorded, so the
+        next run reads them again; the other order could mark a unit done whose failures were never recorded.
+        """
+        by_name = {s.name: s for s in sources}
+        unit_of = {doc_id: (unit.source, unit.key) for unit in self.pending for doc_id in unit.doc_ids}
+        failures = []
+        for rejection in self.report.rejections:
+            if rejection.get("duplicate"):
+                continue
+            source, unit = rejection.get("source"), rejection.get("unit")
+            if rejection.get("doc_id") in unit_of:
+                source, unit = unit_of[rejection["doc_id"]]
+            config = by_name.get(source or "")
+            if config is None or unit is None:
+                continue
+            failures.append({**rejection, "source": source, "unit": unit, "source_kind": config.kind,
+                             "location": config.location, "language": config.language})
+        processed: dict[str, set[str]] = {}
+        for entry in self.pending:
+            processed.setdefault(entry.source, set()).add(entry.key)
+        for source in sources:  # a source that was read fine this time releases its own earlier failure
+            if self.report.sources.get(source.name, {}).get("status") == "ok":
+                processed.setdefault(source.name, set()).add(source.location)
+        counts = update_quarantine(self.store, failures, processed, partition=self.report.partition, now=self.now)
+        self.report.quarantined, self.report.released = counts["quarantined"], counts["released"]
+        Ledger(self.store, self.version).commit(self.pending, self.listings, self.ok,
+                                                partition=self.report.partition, now=self.now)
+
+    def close(self, *, run_id: str | None = None, stages: dict[str, dict[str, Any]] | None = None) -> RunReport:
+        """Stamp the run's end (and, unless stage times were merged in, its total time) and record it in the runs
+        index; returns the report."""
+        if not self.report.seconds:
+            self.report.seconds["total"] = round(time.perf_counter() - self._clock, 3)
+        self.report.finished_at = utcnow().isoformat()
+        # Two runs can start in the same second; the random part keeps their reports apart.
+        run_id = run_id or f"{self.kind}:{self.report.started_at}:{uuid.uuid4().hex[:8]}"
+        record_run(self.store, run_documents(self.report.to_dict(), run_id=run_id, kind=self.kind,
+                                             pipeline_version=self.version, stages=stages))
+        return self.report
+
+
+class Collection:
+    """Reads sources into units for one run: one fetcher (robots.txt and host delays span all sources), the
+    ledger, per-source status and counts in the report."""
+
+    def __init__(self, settings: Settings, ledger: LedgerLookup, *, today: date,
+                 window: tuple[date, date] | None = None,
+                 only_keys: dict[tuple[str, str], frozenset[str]] | None = None) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.today = today
+        self.window = window
+        self.only_keys = only_keys
+        self.listings: list[Listing] = []
+        self._fetcher: Fetcher | None = None
+
+    def fetcher(self) -> Fetcher:
+        """The run's one fetcher, created on first network use."""
+        if self._fetcher is None:
+            self._fetcher = Fetcher(self.settings.fetch)
+        return self._fetcher
+
+    def requests_made(self) -> int:
+        """HTTP requests sent so far in this run."""
+        return self._fetcher.requests_made if self._fetcher else 0
+
+    def close(self) -> None:
+        """Close the fetcher's connections."""
+        if self._fetcher is not None:
+            self._fetcher.close()
+
+    def source_units(self, source: SourceConfig, report: RunReport) -> Iterator[Unit]:
+        """One source's units; its status and counts go to report.sources."""
+        requests_before = self.requests_made()
+        ctx = CollectContext(fetcher_factory=self.fetcher, ledger=self.ledger,
+                             window=self.window, today=self.today,
+                             live_window_days=self.settings.fetch.live_window_days,
+                             only_keys=(self.only_keys.get((source.name, source.location), frozenset())
+                                        if self.only_keys is not None else None))
+        # Several targets of one `newsetl ingest` share the source name: their counts add up.
+        info: dict[str, Any] = report.sources.setdefault(source.name, {"kind": source.kind, "status": "ok"})
+        try:
+            yield from units_of(source, ctx)
+        except SourceError as exc:
+            info.update(status="failed", error=str(exc))
+            report.reject(Rejection(source.location, "fetch", str(exc)), source=source.name,
+                          unit=source.location)
+        finally:
+            self.listings += ctx.listings
+            stats = ctx.stats
+            requests = self.requests_made() - requests_before
+            if stats.skipped_no_history:
+                info["status"] = "skipped"
+                info["error"] = "no history: feeds, sitemaps and URLs are only read for recent intervals"
+            for key, value in (("listed", stats.listed), ("skipped", stats.skipped_known),
+                               ("not_modified", stats.not_modified), ("requests", requests)):
+                info[key] = info.get(key, 0) + value
+            report.skipped += stats.skipped_known
+            report.unchanged += stats.skipped_documents
+            report.not_modified += stats.not_modified
+            report.requests += requests

@@ -1,0 +1,117 @@
+"""Runs in one process, streaming from source to index: `newsetl ingest`, `quarantine retry`, `reenrich`, `migrate`.
+
+Each is the run core (pipeline/runners/core.py) chained end to end; memory stays bounded by the batch sizes
+(units are read lazily, NER runs in word-bounded batches, bulk requests are chunked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from pathlib import Path
+
+from pipeline.collect.config import SourceConfig, load_sources, source_for_target
+from pipeline.core.errors import InfrastructureError
+from pipeline.core.records import Article
+from pipeline.core.settings import Settings
+from pipeline.enrich.nlp import load_nlp
+from pipeline.index.articles import iter_indexed_articles
+from pipeline.index.lifecycle import Migration, migrate_index
+from pipeline.index.store import Store
+from pipeline.runners.core import ProgressCallback, Run
+from pipeline.runs.quarantine import list_quarantine
+from pipeline.runs.report import RunReport
+
+
+def ingest(targets: Iterable[Path | str], settings: Settings, *, store: Store | None = None,
+           on_file: ProgressCallback | None = None, sources: list[SourceConfig] | None = None,
+           window: tuple[date, date] | None = None, full: bool = False) -> RunReport:
+    """The whole pipeline on targets (files, folders, URL lists, WARC files, feed/sitemap/page URLs) or on
+    configured sources. Article problems are reported and quarantined; infrastructure failures raise
+    InfrastructureError. The ledger skips what earlier runs already processed (`full=True` reads everything).
+    """
+    if sources is None:
+        sources = [source_for_target(str(t), name=settings.source_name) for t in targets]
+    return process_sources(settings, sources, kind="ingest", store=store, on_file=on_file, window=window, full=full)
+
+
+def process_sources(settings: Settings, sources: list[SourceConfig], *, kind: str, store: Store | None = None,
+                    on_file: ProgressCallback | None = None, window: tuple[date, date] | None = None,
+                    full: bool = False, only_keys: dict[tuple[str, str], frozenset[str]] | None = None) -> RunReport:
+    """Sources -> units -> read -> first copies -> changed only -> enrich -> index, streaming; then settle."""
+    run = Run(settings, store or Store.connect(settings), kind=kind).prepare()
+    units = run.units(sources, window=window, full=full, only_keys=only_keys)
+    articles = run.changed_only(run.first_copies(run.read(units, on_file=on_file)))
+    run.index(run.enrich(articles))
+    run.settle(sources)
+    return run.close()
+
+
+def retry_quarantine(settings: Settings, *, names: list[str] | None = None, stage: str | None = None,
+                     store: Store | None = None) -> RunReport:
+    """`newsetl quarantine retry`: read and fetch the quarantined units again, unconditionally, and process them.
+
+    Entries whose unit now goes through leave the quarantine; the others stay with one more attempt counted.
+    """
+    store = store or Store.connect(settings)
+    _total, entries = list_quarantine(store, sources=names, stage=stage)
+    configured = {(s.name, s.kind, s.location): s for s in load_sources(settings, include_disabled=True)}
+    sources: dict[tuple[str, str], SourceConfig] = {}
+    keys: dict[tuple[str, str], set[str]] = {}
+    for entry in entries:
+        where = (entry["source"], entry["location"])
+        # Sources named on the command line (not in sources.yml) are rebuilt from what the entry recorded.
+        sources.setdefault(where, configured.get((entry["source"], entry["source_kind"], entry["location"]))
+                           or SourceConfig(name=entry["source"], kind=entry["source_kind"],
+                                           location=entry["location"], language=entry.get("language")))
+        keys.setdefault(where, set()).add(entry["unit"])
+    only_keys = {where: frozenset(units) for where, units in keys.items()}
+    return process_sources(settings, list(sources.values()), kind="retry", store=store, only_keys=only_keys)
+
+
+def reenrich(settings: Settings, *, store: Store | None = None) -> RunReport:
+    """Re-enrich every indexed article whose pipeline version is outdated (new model or entity rules).
+
+    Reads the stored clean text back from the index, so no source has to be fetched again; documents already
+    enriched by the current version are skipped without NLP.
+    """
+    store = store or Store.connect(settings)
+    run = Run(settings, store, kind="reenrich", partition="reenrich").prepare()
+    refresh_stale(run, source=store)
+    return run.close()
+
+
+def refresh_stale(run: Run, *, source: Store) -> None:
+    """Enrich the articles stored behind `source` whose document behind the run's store is missing or outdated."""
+    def counted(articles: Iterable[Article]) -> Iterator[Article]:
+        for article in articles:
+            run.report.seen += 1
+            yield article
+
+    run.index(run.enrich(run.changed_only(counted(iter_indexed_articles(source)))))
+
+
+def migrate(settings: Settings, *, rebuild: bool = False, keep_old: bool = False,
+            store: Store | None = None) -> tuple[Migration, RunReport]:
+    """`newsetl index migrate`: rebuild the index behind the alias under the current mapping and pipeline version.
+
+    Default: server-side copy into the new index, then re-enrich only the documents whose pipeline version is
+    outdated. `rebuild`: re-enrich every article from the stored clean text (when the copy itself would not fit
+    the new mapping). Either way nothing is fetched from the sources again.
+    """
+    store = store or Store.connect(settings)
+    load_nlp(settings.nlp.model)  # fail on a missing model before touching the index
+    run = Run(settings, store, kind="migrate", partition="migrate")
+
+    def fill(old_index: str, new_index: str) -> None:
+        target = Run(settings, store.for_alias(new_index), kind="migrate", now=run.now)
+        refresh_stale(target, source=store.for_alias(new_index if not rebuild else old_index))
+        run.report.merge(target.report)
+        if target.report.rejections:
+            first = target.report.rejections[0]
+            raise InfrastructureError(f"{target.report.rejected} article(s) could not be re-enriched (first: "
+                                      f"{first['ref']}: {first['reason']})")
+
+    migration = migrate_index(store, mode="rebuild" if rebuild else "reindex", now=run.now, fill=fill,
+                              keep_old=keep_old)
+    return migration, run.close()

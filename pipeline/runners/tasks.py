@@ -1,0 +1,180 @@
+"""The run core cut at Airflow task boundaries: what each task of the nightly DAG calls (and nothing else).
+
+    plan_run ─► collect_source ×source ─► plan_batches ─► enrich_batch ×batch ─► index_batch ×batch ─► finish_run
+
+The stages are those of `newsetl ingest` (pipeline/runners/core.py), in the same order and at the same scope:
+`plan_batches` finds duplicates over the whole run, in the plan's source order, exactly as the streaming run does.
+Tasks hand each other JSON-lines files through `Staging` (a local folder or an object store); each writes a
+partial run report that `finish_run` merges. Layout of a partition (`<staging>/<partition>/`):
+
+    plan.json                                   the sources, in order
+    sources/<name>/articles.jsonl, pending.jsonl, listings.jsonl, collect.json (written last: "finished")
+    batches.json                                duplicates, warnings, cleaned/undated counts of the run
+    batches/articles-0001.jsonl                 a batch of first copies, in run order
+    batches/enriched-0001.jsonl, enrich-0001.json, index-0001.json
+    report.json                                 the merged run report
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from datetime import date
+from itertools import islice
+from typing import Any
+
+from pipeline.collect.config import SourceConfig, select_sources
+from pipeline.collect.http import Validators
+from pipeline.collect.units import Listing
+from pipeline.core.records import Article, EnrichedArticle
+from pipeline.core.settings import Settings
+from pipeline.index.store import Store
+from pipeline.runners.core import Run, utcnow
+from pipeline.runners.staging import Staging
+from pipeline.runs.ledger import PendingUnit
+from pipeline.runs.report import RunReport
+
+KIND = "nightly"
+BATCHES = "batches"
+
+
+def partition_key(start: date, end: date) -> str:
+    """Folder name of a run's partition: the day, or 'start--end' for longer windows."""
+    return start.isoformat() if (end - start).days == 1 else f"{start.isoformat()}--{end.isoformat()}"
+
+
+def plan_run(settings: Settings, staging: Staging, start: date, end: date, names: list[str] | None = None) -> list[str]:
+    """Names of the sources this run reads, in order; the partition starts empty (a re-run overwrites it)."""
+    part = staging / partition_key(start, end)
+    part.clear()
+    sources = select_sources(settings, names)
+    part.write_json("plan.json", {"sources": [s.name for s in sources], "start": start.isoformat(),
+                                  "end": end.isoformat(), "started_at": utcnow().isoformat()})
+    return [s.name for s in sources]
+
+
+def collect_source(settings: Settings, staging: Staging, name: str, start: date, end: date) -> dict[str, Any]:
+    """Collect and clean one source's units of [start, end); a broken source is recorded, not raised."""
+    started = time.perf_counter()
+    key = partition_key(start, end)
+    folder = staging / key / "sources" / name
+    folder.remove("collect.json")  # "finished" only once this attempt has written it again
+    (source,) = select_sources(settings, [name])
+    run = Run(settings, Store.connect(settings), kind=KIND, partition=key).prepare(need_model=False)
+    articles = folder.write_jsonl("articles.jsonl", (a.to_dict() for a in run.read(
+        run.units([source], window=(start, end)))))
+    folder.write_jsonl("pending.jsonl", (unit.to_dict() for unit in run.pending))
+    folder.write_jsonl("listings.jsonl", (asdict(listing) for listing in run.listings))
+    run.report.seconds["collect"] = round(time.perf_counter() - started, 3)
+    folder.write_json("collect.json", run.report.to_dict())
+    return {"source": name, "status": run.report.sources[name]["status"], "articles": articles,
+            **{k: getattr(run.report, k) for k in ("files", "seen", "skipped", "not_modified", "requests")}}
+
+
+def plan_batches(settings: Settings, staging: Staging, start: date, end: date) -> list[str]:
+    """The run's first copies, in plan order, cut into batches of `batch_articles`; returns the batch names.
+
+    Sources whose collect task did not finish are left out (they fail alone; `finish_run` reports them).
+    """
+    started = time.perf_counter()
+    part = staging / partition_key(start, end)
+    run = Run(settings, None, kind=KIND, partition=partition_key(start, end))
+    collected = [name for name in part.read_json("plan.json")["sources"]
+                 if part.exists(f"sources/{name}/collect.json")]
+
+    def articles() -> Iterator[Article]:
+        for name in collected:
+            yield from (Article.from_dict(d) for d in part.read_jsonl(f"sources/{name}/articles.jsonl"))
+
+    names = []
+    for number, batch in enumerate(_chunks(run.first_copies(articles()), settings.batch_articles), start=1):
+        name = f"{BATCHES}/articles-{number:04d}.jsonl"
+        part.write_jsonl(name, (a.to_dict() for a in batch))
+        names.append(name)
+    run.report.seconds["batches"] = round(time.perf_counter() - started, 3)
+    part.write_json("batches.json", {**run.report.to_dict(), "batches": names})
+    return names
+
+
+def enrich_batch(settings: Settings, staging: Staging, start: date, end: date, batch: str) -> str:
+    """Entities and dates for one batch's changed articles (model loaded once per task); returns its output."""
+    started = time.perf_counter()
+    part = staging / partition_key(start, end)
+    run = Run(settings, Store.connect(settings), kind=KIND).prepare()
+    out = batch.replace("/articles-", "/enriched-")
+    part.write_jsonl(out, (e.to_dict() for e in run.enrich(run.changed_only(
+        Article.from_dict(d) for d in part.read_jsonl(batch)))))
+    run.report.seconds["enrich"] = round(time.perf_counter() - started, 3)
+    part.write_json(_stage_name(batch, "enrich"), {**run.report.to_dict(), "ok": sorted(run.ok)})
+    return out
+
+
+def index_batch(settings: Settings, staging: Staging, start: date, end: date, enriched: str) -> dict[str, Any]:
+    """Bulk-index one enriched batch; raises InfrastructureError (Airflow retries) if Elasticsearch fails."""
+    started = time.perf_counter()
+    part = staging / partition_key(start, end)
+    run = Run(settings, Store.connect(settings), kind=KIND).prepare(need_model=False)
+    run.index(EnrichedArticle.from_dict(d) for d in part.read_jsonl(enriched))
+    run.report.seconds["index"] = round(time.perf_counter() - started, 3)
+    part.write_json(_stage_name(enriched, "index"), {**run.report.to_dict(), "ok": sorted(run.ok)})
+    return {"indexed": run.report.indexed, "unchanged": run.report.unchanged, "rejected": run.report.rejected}
+
+
+def finish_run(settings: Settings, staging: Staging, start: date, end: date, *,
+               run_id: str | None = None) -> RunReport:
+    """Merge every task's partial report, settle quarantine and ledger, write report.json, record the run."""
+    key = partition_key(start, end)
+    part = staging / key
+    run = Run(settings, Store.connect(settings), kind=KIND, partition=key)
+    plan = part.read_json("plan.json") if part.exists("plan.json") else {"sources": []}
+    run.report.started_at = plan.get("started_at", run.report.started_at)
+    sources: list[SourceConfig] = []
+    for name in plan["sources"]:
+        folder = part / "sources" / name
+        if not folder.exists("collect.json"):  # the collect task failed before finishing: nothing of it settles
+            run.report.sources[name] = {"status": "failed", "error": "collect task did not finish"}
+            continue
+        run.report.merge(RunReport.from_dict(folder.read_json("collect.json")))
+        sources += select_sources(settings, [name])
+        run.pending += [PendingUnit(**d) for d in folder.read_jsonl("pending.jsonl")]
+        run.listings += [Listing(d["source"], d["key"], Validators(**d["validators"]), tuple(d["items"]),
+                                 d.get("kind", "listing")) for d in folder.read_jsonl("listings.jsonl")]
+    batches: list[str] = []
+    if part.exists("batches.json"):
+        planned = part.read_json("batches.json")
+        batches = planned.pop("batches")
+        run.report.merge(RunReport.from_dict(planned))
+    for batch in batches:
+        enriched = batch.replace("/articles-", "/enriched-")
+        for stage_name in (_stage_name(batch, "enrich"), _stage_name(enriched, "index")):
+            if part.exists(stage_name):
+                stage = part.read_json(stage_name)
+                run.ok |= set(stage.pop("ok"))
+                run.report.merge(RunReport.from_dict(stage))
+        if not part.exists(_stage_name(enriched, "index")):
+            run.report.warn(batch, "index", "batch was not indexed (its task failed); it is retried next run")
+    run.settle(sources)
+    seconds = dict(run.report.seconds)
+    stages = {
+        "collect": {"seconds": seconds.get("collect", 0.0) + seconds.get("batches", 0.0), "files": run.report.files,
+                    "seen": run.report.seen, "cleaned": run.report.cleaned, "duplicates": run.report.duplicates,
+                    "undated": run.report.undated},
+        "enrich": {"seconds": seconds.get("enrich", 0.0), "enriched": run.report.enriched},
+        "index": {"seconds": seconds.get("index", 0.0), "indexed": run.report.indexed},
+    }
+    report = run.close(run_id=run_id, stages=stages)
+    part.write_json("report.json", report.to_dict())
+    return report
+
+
+def _stage_name(batch: str, stage: str) -> str:
+    """The partial report a stage writes for one batch: batches/enrich-0001.json, batches/index-0001.json."""
+    folder, _, file = batch.rpartition("/")
+    return f"{folder}/{stage}-{file.split('-')[-1].split('.')[0]}.json"
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
