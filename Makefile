@@ -47,8 +47,9 @@ test: install  ## the whole test suite (unit, integration against a local server
 test-unit: install
 	$(BIN)/pytest -q tests/unit
 
-lint: install
+lint: install  ## style (ruff) and the architecture contracts of pyproject.toml (import-linter)
 	$(BIN)/ruff check pipeline dags tests bench
+	$(BIN)/lint-imports
 
 stop:  ## stop the embedded Elasticsearch-compatible server (data is kept)
 	@$(BIN)/newsetl server stop

@@ -82,13 +82,6 @@ class Staging:
             elif self.root.exists():
                 self.root.fs.rm(self.root.path, recursive=True)
 
-    def names(self, pattern: str) -> list[str]:
-        """Names (relative to the root) of the staged files matching a glob pattern, sorted."""
-        with self._errors(pattern):
-            if not self.local and not self.root.exists():
-                return []
-            return sorted(str(PurePath(str(p)).relative_to(PurePath(str(self.root)))) for p in self.root.glob(pattern))
-
     def write_jsonl(self, name: str, records: Iterable[dict[str, Any]]) -> int:
         """Write records as JSON lines, atomically; returns the count."""
         count = 0

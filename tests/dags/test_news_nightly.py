@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import REPO, SEED, make_settings
+from tests.conftest import REPO, SEED, make_settings, raw_client
 
 pytestmark = pytest.mark.airflow
 
@@ -105,9 +105,9 @@ def test_dag_run_indexes_only_its_partition(airflow_db, tmp_path, es_url, alias,
     report = json.loads((settings.runs_dir / "2019-06-25" / "report.json").read_text())
     assert (report["files"], report["indexed"], report["rejected"]) == (2, 1, 1)
     assert report["rejections"][0]["reason"] == "empty file"
-    from tests.conftest import raw_client as connect
 
-    client = connect(settings)
+
+    client = raw_client(settings)
     docs = client.search(index=alias)["hits"]["hits"]
     assert [d["_source"]["published_at"] for d in docs] == ["2019-06-25"]
     assert "Hulusi Akar" in docs[0]["_source"]["entities"]["person"]
@@ -178,9 +178,9 @@ def test_a_multi_day_backfill_over_a_dated_landing_folder(airflow_db, tmp_path, 
         indexed[day] = json.loads((settings.runs_dir / day / "report.json").read_text())["indexed"]
     assert indexed == {"2019-06-24": 1, "2019-06-25": 2, "2019-06-26": 1}  # each run read only its own day
 
-    from tests.conftest import raw_client as connect
 
-    client = connect(settings)
+
+    client = raw_client(settings)
     client.indices.refresh(index=alias)
     days_indexed = sorted(h["_source"]["input_ref"].split("/")[-2] if h["_source"]["input_ref"].endswith(".txt")
                           else "warc" for h in client.search(index=alias, size=10)["hits"]["hits"])
@@ -223,3 +223,23 @@ def test_a_failing_source_fails_the_run_after_the_others_are_indexed(airflow_db,
     assert report["indexed"] == 1
     assert report["sources"]["broken-feed"]["status"] == "failed"
     assert "HTTP 404" in report["sources"]["broken-feed"]["error"]
+
+
+def test_a_backfill_of_an_archive_day_before_2019_indexes_it(airflow_db, tmp_path, es_url, alias, monkeypatch):
+    """News archives are older than the DAG: a run for 2005-03-01 must process that day, not succeed empty."""
+    landing = tmp_path / "landing"
+    (landing / "2005-03-01").mkdir(parents=True)
+    for n, city in enumerate(["Lyon", "Porto", "Gdansk"]):
+        (landing / "2005-03-01" / f"story-{n}.txt").write_text(
+            f"date 2005-03-01\nThe mayor of {city} opened a new tram line on Tuesday, officials said.")
+    settings = make_settings(tmp_path, es_url, alias, landing=landing)
+    _use(monkeypatch, settings, es_url)
+    run = bundle_dagbag().get_dag("news_nightly").test(logical_date=datetime(2005, 3, 1, tzinfo=UTC))
+    assert run.state == "success"
+    assert {ti.task_id for ti in run.get_task_instances()} >= {"sources", "collect", "enrich", "index", "finish"}
+    report = json.loads((settings.runs_dir / "2005-03-01" / "report.json").read_text())
+    assert (report["seen"], report["indexed"]) == (3, 3)
+    client = raw_client(settings)
+    client.indices.refresh(index=alias)
+    assert sorted(h["_source"]["published_at"] for h in client.search(index=alias)["hits"]["hits"]) == \
+        ["2005-03-01"] * 3

@@ -222,3 +222,111 @@ def test_full_disk_fails_the_stage_and_keeps_the_previous_output(tmp_path, es_ur
         collect_source(settings, staging, "landing", *day)
     assert staged.read_bytes() == complete  # the last good output is untouched
     assert not staged.with_name("collect.json").exists()  # and the source does not count as collected
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A busy cluster on every write path: item-level 429s and whole requests refused now and then
+
+CITY_WORDS = ["harbour", "bridge", "tram", "library", "stadium", "market", "museum", "school", "park", "station"]
+
+
+def busy_cluster() -> FaultProxy:
+    """A proxy in front of the test server that behaves like a loaded cluster: the first two items of every third
+    bulk request come back 429 (the request itself succeeded), every seventh bulk request and every fifth search
+    is refused whole with 429 or 503, and the first attempt to create any index meets a 503."""
+    def plan(method: str, path: str, count: int) -> Fault | None:
+        if path.endswith("/_bulk") and count % 7 == 6:
+            return Fault(429 if count % 2 else 503)
+        if path.endswith(("/_search", "/_mget")) and count % 5 == 4:
+            return Fault(503, "unavailable_shards_exception")
+        if method == "PUT" and path.count("/") == 1 and count == 0:  # PUT /<index>: creating an index
+            return Fault(503, "unavailable_shards_exception")
+        return None
+
+    def rewrite(method: str, path: str, count: int, body: bytes) -> bytes:
+        if not path.endswith("/_bulk") or count % 3 != 2:
+            return body
+        response = json.loads(body)
+        throttled.extend(response["items"][:2])
+        for item in response["items"][:2]:
+            answer = next(iter(item.values()))
+            answer.pop("result", None)
+            answer.update(status=429, error={"type": "es_rejected_execution_exception",
+                                             "reason": "rejected execution of coordinating operation (injected)"})
+        response["errors"] = True
+        return json.dumps(response).encode()
+
+    throttled: list[dict] = []
+    proxy = FaultProxy("", plan=plan, rewrite=rewrite)
+    proxy.throttled = throttled  # the bulk items answered 429
+    return proxy
+
+
+def write_many(folder: Path, files: int = 30, per_file: int = 10) -> int:
+    """`files` JSONL files of `per_file` distinct articles each, plus one file of two bad lines."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in range(files):
+        lines = []
+        for i in range(per_file):
+            n = f * per_file + i
+            city, thing = CITIES[n % len(CITIES)], CITY_WORDS[(n // len(CITIES)) % len(CITY_WORDS)]
+            lines.append(json.dumps({"id": f"n{n}", "title": f"{city} opens its new {thing} number {n}",
+                                     "published": "2019-06-25",
+                                     "text": f"The mayor of {city} opened the new {thing} number {n} on Monday, "
+                                             f"after {n % 9 + 2} years of works and a long public debate."}))
+        (folder / f"{f:03d}.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / "bad.jsonl").write_text('{"title": "no text"}\n{not json\n')
+    return files * per_file
+
+
+def ledger_and_index_agree(client: Elasticsearch, alias: str, articles: int) -> None:
+    """Every unit is in the ledger once, every document it names exists, and every document is named once."""
+    client.indices.refresh(index=[alias, f"{alias}-ledger"])
+    entries = [hit["_source"] for hit in client.search(index=f"{alias}-ledger", size=1000)["hits"]["hits"]]
+    named = [doc_id for entry in entries for doc_id in entry["doc_ids"]]
+    stored = set(documents(client, alias))
+    assert len(named) == len(set(named)) == len(stored) == articles
+    assert set(named) == stored
+    assert sorted(entry["outcome"] for entry in entries).count("indexed") == len(entries) - 1  # bad.jsonl: rejected
+
+
+@pytest.mark.timeout(300)
+def test_a_busy_cluster_loses_and_doubles_nothing_on_any_write_path(es_settings, es_url, tmp_path):
+    from pipeline.index.store import Store
+    from pipeline.runners.stream import migrate, reenrich, retry_quarantine
+    from pipeline.runs.quarantine import list_quarantine
+    from pipeline.search.query import SearchRequest, search
+
+    articles = write_many(tmp_path / "in")
+    proxy = busy_cluster()
+    proxy.upstream = es_url
+    settings = tuned(through(es_settings, proxy.start()), bulk_chunk_size=50, retry_seconds=20.0)
+    client = Elasticsearch(es_url)
+    alias = settings.index.alias
+    try:
+        report = ingest([tmp_path / "in"], settings)  # articles, ledger, quarantine, runs
+        assert (report.indexed, report.rejected, report.quarantined) == (articles, 2, 2)
+        ledger_and_index_agree(client, alias, articles)
+        assert list_quarantine(Store.connect(settings))[0] == 2
+
+        again = ingest([tmp_path / "in"], settings)  # the ledger is read back through the same faults
+        assert (again.indexed, again.skipped, again.unchanged) == (0, 31, articles)
+
+        rules = tmp_path / "entities.yml"
+        rules.write_text((REPO / "config" / "entities.yml").read_text() + "\n# a new fingerprint\n")
+        changed = settings.model_copy(update={"entities_config": rules})
+        assert reenrich(changed).indexed == articles  # documents rewritten in place
+        _migration, migrated = migrate(changed, rebuild=True)  # a new index, the alias swapped
+        assert (migrated.indexed, migrated.rejected) == (articles, 0)
+        assert retry_quarantine(changed).quarantined == 2  # the bad lines stay quarantined, once each
+        assert search(Store.connect(changed), SearchRequest(query="mayor")).total == articles
+    finally:
+        proxy.stop()
+    ledger_and_index_agree(client, alias, articles)
+    statuses = proxy.statuses("/_bulk")
+    # The faults did happen, on every kind of request, and were ridden out.
+    assert len(proxy.throttled) >= 20 and statuses.count(429) + statuses.count(503) >= 5
+    assert any(status == 503 for _method, path, status in proxy.seen if path.endswith(("/_search", "/_mget")))
+    assert any(status == 503 for method, path, status in proxy.seen if method == "PUT")
+    runs = client.search(index=f"{alias}-runs", size=50)["hits"]["hits"]
+    assert sorted(hit["_source"]["kind"] for hit in runs) == ["ingest", "ingest", "migrate", "reenrich", "retry"]
