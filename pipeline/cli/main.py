@@ -96,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-old", action="store_true", help="migrate: keep the old index (read-only) after the swap")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
+    p = sub.add_parser("kibana", help="import the data views, saved search and dashboards into Kibana",
+                       description="Builds the saved objects for the configured alias from code and imports them "
+                                   "(overwriting earlier versions) with Elasticsearch's credentials.")
+    p.add_argument("action", choices=["import"])
+    p.add_argument("--url", help="Kibana's URL (default: $KIBANA_URL)")
+    p.add_argument("--space", help="a Kibana space id (default: the default space)")
+
     p = sub.add_parser("server", help="the embedded Elasticsearch-compatible server (when ELASTICSEARCH_URL is unset)")
     p.add_argument("action", choices=["start", "stop", "status"])
     return parser
@@ -111,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.config)
         handler = {"ingest": cmd_ingest, "search": cmd_search, "extract": cmd_extract, "enrich": cmd_enrich,
                    "reenrich": cmd_reenrich, "index": cmd_index, "server": cmd_server,
-                   "sources": cmd_sources, "quarantine": cmd_quarantine}[args.command]
+                   "sources": cmd_sources, "quarantine": cmd_quarantine, "kibana": cmd_kibana}[args.command]
         return handler(args, settings)
     except (InfrastructureError, ModelNotInstalled) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -386,6 +393,17 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(context, ensure_ascii=False))
             continue
         print(json.dumps({**context, **enrichment.to_dict()}, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_kibana(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl kibana import: the saved objects for this alias, into Kibana."""
+    from pipeline.kibana.importer import import_saved_objects
+    from pipeline.kibana.saved_objects import build_saved_objects, to_ndjson
+
+    ndjson = to_ndjson(build_saved_objects(settings.index.alias)).encode("utf-8")
+    result = import_saved_objects(settings, ndjson, url=args.url, space=args.space)
+    print(f"imported {result.imported} saved object(s) for the alias {settings.index.alias!r}")
     return EXIT_OK
 
 

@@ -20,6 +20,8 @@ ENV_OVERRIDES = {
     "NEWSETL_LANDING_DIR": ("landing_dir",),
     "NEWSETL_DATA_DIR": ("data_dir",),
     "NEWSETL_INDEX_ALIAS": ("index", "alias"),
+    "NEWSETL_INDEX_SHARDS": ("index", "shards"),
+    "NEWSETL_INDEX_REPLICAS": ("index", "replicas"),
     "NEWSETL_SPACY_MODEL": ("nlp", "model"),
     "NEWSETL_NLP_BATCH_SIZE": ("nlp", "batch_size"),
     "NEWSETL_NLP_BATCH_WORDS": ("nlp", "batch_words"),
@@ -31,6 +33,8 @@ ENV_OVERRIDES = {
     "NEWSETL_FETCH_DELAY": ("fetch", "per_host_delay"),
     "NEWSETL_STAGING_URL": ("staging", "url"),
     "NEWSETL_STAGING_CONN_ID": ("staging", "conn_id"),
+    "KIBANA_URL": ("kibana", "url"),
+    "NEWSETL_KIBANA_SPACE": ("kibana", "space"),
 }
 
 
@@ -131,6 +135,14 @@ class ElasticsearchSettings(_Frozen):
         return not self.url
 
 
+class KibanaSettings(_Frozen):
+    """Where `newsetl kibana import` sends the saved objects; credentials are those of Elasticsearch (Kibana
+    authenticates against the same security realm)."""
+
+    url: str | None = None
+    space: str | None = None  # a Kibana space id; empty: the default space
+
+
 class Settings(_Frozen):
     """Everything a run needs; build it with load_settings()."""
 
@@ -147,6 +159,7 @@ class Settings(_Frozen):
     batch_articles: int = Field(default=500, ge=1)
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     staging: StagingSettings = StagingSettings()
+    kibana: KibanaSettings = KibanaSettings()
 
     @property
     def embedded_es_dir(self) -> Path:

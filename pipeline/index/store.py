@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from operator import attrgetter
@@ -28,7 +28,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch import exceptions as es_exceptions
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from pipeline.core.errors import InfrastructureError
+from pipeline.core.errors import InfrastructureError, scrub
 from pipeline.core.settings import IndexSettings, Settings
 from pipeline.index.embedded import ensure_embedded_server
 
@@ -148,13 +148,7 @@ class Store:
 
     def retrying(self) -> Retrying:
         """Retry transient failures with exponential backoff for at most `retry_seconds`, then re-raise."""
-        return Retrying(
-            retry=retry_if_exception(is_transient),
-            wait=wait_exponential(multiplier=self.settings.retry_initial_backoff, max=30),
-            stop=stop_after_delay(self.settings.retry_seconds),
-            before_sleep=_log_retry,
-            reraise=True,
-        )
+        return retry_policy(self.settings)
 
     def call(self, what: str, method: str, /, *, ignore: Sequence[int] = (), timeout: float | None = None,
              **kwargs: Any) -> Any:
@@ -372,6 +366,19 @@ class Store:
             attempt += 1
 
 
+def retry_policy(settings: IndexSettings, transient: Callable[[BaseException], bool] = is_transient) -> Retrying:
+    """The one retry policy of newsetl's cluster calls: exponential backoff from `retry_initial_backoff` (capped at
+    30 s between attempts) for at most `retry_seconds`, then the last error is raised. `transient` decides what is
+    worth retrying (the Kibana import passes its own test for HTTP answers of the same kinds)."""
+    return Retrying(
+        retry=retry_if_exception(transient),
+        wait=wait_exponential(multiplier=settings.retry_initial_backoff, max=30),
+        stop=stop_after_delay(settings.retry_seconds),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+
+
 def build_client(settings: Settings, embedded_url: str | None = None) -> Elasticsearch:
     """An unchecked client: credentials from settings, TLS certificates verified unless disabled.
 
@@ -425,5 +432,5 @@ def _indices(pending: Sequence[tuple[int, BulkAction]]) -> str:
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     wait = state.next_action.sleep if state.next_action else 0
-    log.warning("Elasticsearch request failed (%s); attempt %d, retrying in %.1f s",
-                describe_error(exc) if exc else "?", state.attempt_number, wait)
+    log.warning("request failed (%s); attempt %d, retrying in %.1f s",
+                scrub(describe_error(exc)) if exc else "?", state.attempt_number, wait)

@@ -95,6 +95,17 @@ def test_settings_from_config_and_environment():
     assert "c2VjcmV0" not in repr(settings) and "c2VjcmV0" not in str(settings.model_dump())
     default = load_settings(REPO / "config" / "settings.yml", env={})
     assert default.elasticsearch.embedded and default.embedded_es_dir == REPO / ".newsetl" / "es"
+    assert (default.staging.url, default.index.shards, default.index.replicas) == (None, 1, 0)
+
+
+def test_staging_and_cluster_sizing_from_the_environment():
+    settings = load_settings(REPO / "config" / "settings.yml", env={
+        "NEWSETL_STAGING_URL": "s3://newsetl-staging/runs", "NEWSETL_STAGING_CONN_ID": "newsetl_staging",
+        "NEWSETL_INDEX_SHARDS": "3", "NEWSETL_INDEX_REPLICAS": "1"})
+    assert (settings.staging.url, settings.staging.conn_id) == ("s3://newsetl-staging/runs", "newsetl_staging")
+    assert (settings.index.shards, settings.index.replicas) == (3, 1)
+    with pytest.raises(ValidationError, match="must be a URL such as s3://bucket/prefix"):
+        load_settings(REPO / "config" / "settings.yml", env={"NEWSETL_STAGING_URL": "newsetl-staging/runs"})
 
 
 @pytest.mark.parametrize("alias", ["News", "has space", "a*b", ""])
