@@ -56,7 +56,7 @@ stop:  ## stop the embedded Elasticsearch-compatible server (data is kept)
 
 constraints:  ## re-resolve and freeze dependencies (needs network access to PyPI)
 	rm -rf /tmp/newsetl-resolve && $(PYTHON) -m venv /tmp/newsetl-resolve
-	/tmp/newsetl-resolve/bin/pip install --quiet -e ".[dev]"
+	/tmp/newsetl-resolve/bin/pip install --quiet -e ".[dev,celery]"
 	/tmp/newsetl-resolve/bin/pip freeze --exclude-editable | grep -v -E "^(pip|setuptools|wheel)==" > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
