@@ -20,7 +20,6 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsetl_common import task_settings, task_staging, window
 from pipeline.clean.published import EARLIEST_STATED_PUBLICATION
-from pipeline.runners import tasks
 
 DEFAULT_ARGS = {
     "owner": "newsetl",
@@ -32,6 +31,9 @@ DEFAULT_ARGS = {
     "execution_timeout": timedelta(hours=2),
 }
 
+# Each task imports the pipeline when it runs, not when the file is parsed: the dag-processor parses this file
+# every `min_file_process_interval` seconds, and the pipeline (spaCy, SciPy, trafilatura) takes seconds to import
+# (Airflow's best practices, "Top level Python Code").
 NLP_POOL = "newsetl_nlp"  # create with: airflow pools set newsetl_nlp 2 "spaCy enrich tasks"
 ES_POOL = "newsetl_es"  # create with: airflow pools set newsetl_es 4 "Elasticsearch bulk writers"
 # Downstream DAGs (exports, alerts) can be scheduled on this: it is updated whenever articles were indexed.
@@ -57,12 +59,16 @@ def news_nightly():
     @task
     def sources() -> list[str]:
         """The enabled sources, in order; the partition's staging folder starts empty."""
+        from pipeline.runners import tasks
+
         settings = task_settings()
         return tasks.plan_run(settings, task_staging(settings), *window())
 
     @task(map_index_template="{{ source_name }}")
     def collect(name: str) -> dict:
         """One source: list, fetch (conditionally), read and clean its new units."""
+        from pipeline.runners import tasks
+
         get_current_context()["source_name"] = name  # the mapped task is labelled by its source in the UI
         settings = task_settings()
         return tasks.collect_source(settings, task_staging(settings), name, *window())
@@ -70,24 +76,32 @@ def news_nightly():
     @task(trigger_rule="all_done")
     def batches(collected: list) -> list[str]:
         """First copies over the whole run (duplicates dropped), in batches; a failed source does not stop it."""
+        from pipeline.runners import tasks
+
         settings = task_settings()
         return tasks.plan_batches(settings, task_staging(settings), *window())
 
     @task(pool=NLP_POOL, execution_timeout=timedelta(hours=3))
     def enrich(batch: str) -> str:
         """Entities and dates with spaCy for one batch; the model is loaded once per task."""
+        from pipeline.runners import tasks
+
         settings = task_settings()
         return tasks.enrich_batch(settings, task_staging(settings), *window(), batch)
 
     @task(pool=ES_POOL, retries=5, outlets=[NEWS_INDEX])
     def index(enriched: str) -> dict:
         """Bulk-index one batch; fails (and is retried) if Elasticsearch is unavailable."""
+        from pipeline.runners import tasks
+
         settings = task_settings()
         return tasks.index_batch(settings, task_staging(settings), *window(), enriched)
 
     @task(trigger_rule="all_done")
     def finish(indexed: list) -> dict:
         """Settle quarantine and ledger, write report.json, record the run in the runs index; red if a source failed."""
+        from pipeline.runners import tasks
+
         settings = task_settings()
         run_id = f"nightly:{get_current_context()['run_id']}"
         report = tasks.finish_run(settings, task_staging(settings), *window(), run_id=run_id)

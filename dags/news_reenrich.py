@@ -13,7 +13,6 @@ from airflow.sdk import dag, task
 
 from newsetl_common import task_settings
 from pipeline.clean.published import EARLIEST_STATED_PUBLICATION
-from pipeline.runners import stream
 
 
 @dag(
@@ -31,6 +30,8 @@ def news_reenrich():
     @task(execution_timeout=timedelta(hours=12))
     def reenrich() -> dict:
         """Re-enrich outdated documents in place; returns the run's counts."""
+        from pipeline.runners import stream  # imported when the task runs, not when the file is parsed
+
         counts = stream.reenrich(task_settings()).to_dict()
         # XCom stays small: the first 20 of each list; the counts are complete, and the run is in news-runs.
         counts["rejections"], counts["warnings"] = counts["rejections"][:20], counts["warnings"][:20]

@@ -4,6 +4,8 @@ import ast
 import importlib.util
 import json
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -62,6 +64,16 @@ def test_dag_files_stay_thin(name, allowed):
     modules |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     assert modules <= {"__future__", "datetime", "pendulum", "airflow.sdk", "airflow.timetables.interval",
                        "airflow.sdk.exceptions", "newsetl_common"} | allowed
+
+
+def test_parsing_the_dag_files_does_not_load_the_pipeline(airflow_db):
+    """The dag-processor parses DAG files again and again: spaCy, SciPy and trafilatura load only in a task."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import news_nightly, news_reenrich; "
+            "print(sorted(m for m in ('spacy', 'scipy', 'trafilatura', 'elasticsearch') if m in sys.modules))")
+    parsed = subprocess.run([sys.executable, "-c", code, str(REPO / "dags")], capture_output=True, text=True,
+                            check=False)
+    assert parsed.returncode == 0, parsed.stderr[-2000:]
+    assert parsed.stdout.strip() == "[]"
 
 
 def test_the_shared_helper_is_not_parsed_as_a_dag():
