@@ -19,7 +19,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from newsetl_common import task_settings, task_staging, window
-from pipeline.clean.published import EARLIEST_STATED_PUBLICATION
+from pipeline.core.timestamps import EARLIEST_STATED_PUBLICATION
 
 DEFAULT_ARGS = {
     "owner": "newsetl",

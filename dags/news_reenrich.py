@@ -12,7 +12,7 @@ import pendulum
 from airflow.sdk import dag, task
 
 from newsetl_common import task_settings
-from pipeline.clean.published import EARLIEST_STATED_PUBLICATION
+from pipeline.core.timestamps import EARLIEST_STATED_PUBLICATION
 
 
 @dag(

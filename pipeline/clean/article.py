@@ -8,10 +8,10 @@ from datetime import datetime
 import py3langid
 
 from pipeline.clean.html import PAGE_DATE_SOURCES, extract_page
-from pipeline.clean.published import EARLIEST_PUBLICATION, EARLIEST_STATED_PUBLICATION, InvalidDate, parse_published
 from pipeline.core.ids import canonical_url, document_id, same_site
 from pipeline.core.records import Article, RawArticle, Rejection
 from pipeline.core.text import first_sentence, join_paragraphs, normalize_text, paragraphs_from_blank_lines
+from pipeline.core.timestamps import EARLIEST_PUBLICATION, EARLIEST_STATED_PUBLICATION, InvalidDate, parse_published
 
 MIN_WORDS = 5  # fewer words than this is not an article (an empty page, a stub, a lone caption)
 LANGUAGE_SAMPLE_CHARS = 2000
@@ -43,6 +43,8 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
                 return Rejection(raw.ref, "clean", f"page too large: {len(html):,} characters of markup without "
                                  f"scripts and styles (limit {MAX_HTML_CHARS:,})")
         page = extract_page(html, url=url)
+        if page.page_type != "article":
+            return Rejection(raw.ref, "clean", f"not an article: {page.page_type} page")
         paragraphs_text = page.text
         title = title or page.title
         if page.canonical_url and (not url or raw.canonical_from_page and same_site(url, page.canonical_url)):

@@ -27,7 +27,9 @@ from lxml.html import HtmlElement
 from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import use_config
 
-from pipeline.clean.pagemeta import DateSource, PageMetadata, clean_value, read_metadata, split_authors
+from pipeline.clean.pagemeta import DateSource, PageMetadata, cjk_day, clean_value, read_metadata, split_authors
+from pipeline.clean.pagetype import PageType, page_type
+from pipeline.clean.titles import strip_site_affix
 from pipeline.core.text import join_paragraphs, normalize_text, word_shingles
 
 # Elements that never hold article text.
@@ -74,6 +76,8 @@ class ExtractedPage:
     published_source: str | None = None
     # Which candidate supplied the title and authors, for debugging: {"title": "stated", "authors": "byline"}.
     sources: dict[str, str] = field(default_factory=dict)
+    # "listing" for a section front, tag page or search results (`pipeline.clean.pagetype`): text is then ''.
+    page_type: PageType = "article"
 
 
 def extract_page(html: str, url: str | None = None) -> ExtractedPage:
@@ -82,6 +86,11 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
     if tree is None:
         return extract_with_bs4(html)
     stated = read_metadata(tree, url)
+    if page_type(tree, stated.schema_types, stated.og_type) == "listing":
+        # Not one article: no text, date or byline is read from it (they would be one teaser's).
+        return ExtractedPage(text="", title=None, published=None, language=stated.language,
+                             site_name=stated.site_name, canonical_url=stated.canonical_url, extractor="none",
+                             page_type="listing")
     published, published_source = publication_date(tree, url or stated.canonical_url, stated)
     title, title_source = _title(tree, stated)
     authors, authors_source = _authors(tree, stated)
@@ -116,22 +125,40 @@ def _main_text(tree: HtmlElement, url: str | None, stated: PageMetadata) -> tupl
 
 
 def publication_date(tree: HtmlElement, url: str | None, stated: PageMetadata) -> tuple[str | None, str | None]:
-    """The original publication day and where the page gives it: htmldate's choice, else a stated date.
+    """The original publication day and where the page gives it, arbitrated between htmldate and the page's
+    own statements.
 
     htmldate weighs every date on the page (it tells publication from modification dates better than taking the
     first stated one: measured in docs/extraction.md); its day is attributed to the first place that states it,
-    or to the page's text. When htmldate finds nothing, the first date the page states is used.
+    or to the page's text. The decision rule over that and the stated candidates, in order:
+    1. a day the page states explicitly as the publication day (JSON-LD datePublished, article:published_time,
+       a <time> marked as published) beats a day htmldate took only from the URL or the text (a URL's day is often
+       a print-issue day; a text day may be any date in the article);
+    2. a 1 January htmldate read only from the text is a year-only guess: a full day written in the page in CJK
+       notation (2021年03月23日, 2021년 3월 23일), which htmldate does not read, replaces it, as does the
+       copyright-line rule (`_is_copyright_year`) refuse it;
+    3. when htmldate finds nothing, the first stated day, else a CJK-notation day in a date element of the page.
+    Returns (YYYY-MM-DD or None, source: jsonld | meta | time | url | text | None).
     """
     try:
         found = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True)
     except (ValueError, TypeError, RecursionError):
         found = None
-    source = stated.stated_source(found[:10]) if found else None
+    found = found[:10] if found else None
+    source = stated.stated_source(found) if found else None
+    explicit = next((d for d in stated.dates if d.explicit), None)
+    if found and source in (None, "url") and explicit and explicit.day != found:
+        return explicit.day, explicit.source
+    if found and not source and found[4:10] == "-01-01":
+        written = cjk_day(tree)
+        if written and written[:4] == found[:4]:
+            return written, "text"
     if found and (source or not _is_copyright_year(tree, found)):
         return found, source or "text"
     if stated.dates:
         return stated.dates[0].day, stated.dates[0].source
-    return None, None
+    written = cjk_day(tree)
+    return (written, "text") if written else (None, None)
 
 
 def _is_copyright_year(tree: HtmlElement, day: str) -> bool:
@@ -147,11 +174,22 @@ def _is_copyright_year(tree: HtmlElement, day: str) -> bool:
 
 
 def _title(tree: HtmlElement, stated: PageMetadata) -> tuple[str | None, str]:
-    """The headline the page states (JSON-LD, OpenGraph), else trafilatura's reading of <h1>/<title>."""
-    if stated.title:
-        return stated.title, "stated"
-    title = clean_value(trafilatura_metadata.extract_title(tree)) or None
-    return title, "markup" if title else ""
+    """The headline the page states (JSON-LD, OpenGraph), else trafilatura's reading of <h1>/<title>; without the
+    site name that <title>/og:title add to it (`pipeline.clean.titles`)."""
+    title = stated.title
+    source = "stated"
+    if not title:
+        title = clean_value(trafilatura_metadata.extract_title(tree)) or None
+        source = "markup"
+    if not title:
+        return None, ""
+    return strip_site_affix(title, site_name=stated.site_name, heading=_heading(tree)), source
+
+
+def _heading(tree: HtmlElement) -> str | None:
+    """Text of the article's <h1> (the first one inside <article>, else the page's first)."""
+    headings = tree.xpath("(//article//h1)[1]") or tree.xpath("(//h1)[1]")
+    return (clean_value(headings[0].text_content()) or None) if headings else None
 
 
 def _authors(tree: HtmlElement, stated: PageMetadata) -> tuple[tuple[str, ...], str]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal
 
 from lxml.html import HtmlElement
@@ -29,12 +31,18 @@ PUBLISHED_META = (
     "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created", "citation_publication_date",
     "date", "og:pubdate",
 )
+# Keys of PUBLISHED_META that name a date without saying which one (publication, revision, event).
+_UNLABELLED_META = frozenset({"date", "dc.date", "dcterms.date"})
 AUTHOR_META = ("author", "authors", "article:author", "parsely-author", "sailthru.author", "dc.creator", "dc:creator",
                "dcterms.creator", "byl", "citation_author", "creator", "rbauthors", "dcsext.author",
                "shareaholic:article_author_name")
 SITE_META = ("og:site_name", "application-name", "twitter:site", "publisher")
 TITLE_META = ("og:title", "twitter:title", "headline", "dc.title", "title")
 
+# 2021年03月23日 (Chinese, Japanese), 2021년 3월 23일 (Korean), read after NFKC folding of full-width digits.
+_CJK_DAY = re.compile(r"((?:19|20)\d\d)\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
+_DATE_ELEMENTS = ("//*[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'publish')"
+                  " or contains(@id, 'date') or contains(@itemprop, 'date')]")
 _ISO_DAY = re.compile(r"((?:19|20)\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
 # /2019/06/25/, /2019-06-25-, /20190625/ in a URL path; a month-only path (/2019/06/) is not a day.
 _URL_DAY = re.compile(r"/((?:19|20)\d\d)[/_-]?(0[1-9]|1[0-2])[/_-]?(0[1-9]|[12]\d|3[01])(?=[/_.-]|$)")
@@ -51,6 +59,24 @@ _AUTHOR_VALUE = re.compile(r'"author"\s*:\s*(\{[^{}]*\}|\[(?:[^\[\]{}]|\{[^{}]*\
 # A byline that is only the label of one ("Auteurs", "Author") names nobody.
 _AUTHOR_LABELS = frozenset("author authors auteur auteurs autor autoren autore autori autora autores".split())
 _AUTHOR_SPLIT = re.compile(r"\s*(?:;|,|\band\b|&|\bund\b|\bet\b|\by\b)\s*")
+# Bylines put the name, the dates and the story's history in one line, between bullets or bars:
+# "By Martin Hale · Published May 10, 2018 · Updated May 11". Each piece is read on its own.
+_BYLINE_PIECES = re.compile(r"\s*[·•|]\s*")
+# Where a piece stops naming people: the start of a date or history phrase, in the languages bylines are written
+# in ("Published", "Updated", "Veröffentlicht", "Publié le", "Actualizado"…), or a month name followed by a day.
+_BYLINE_HISTORY = re.compile(
+    r"\b(?:published|updated|posted|modified|last\s+updated|first\s+published|this\s+(?:story|article)|"
+    r"veröffentlicht|aktualisiert|publié|mis\s+à\s+jour|modifié|publicado|actualizado|pubblicato|aggiornato)\b"
+    r"|\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?\s+\d",
+    re.IGNORECASE)
+# Job titles a byline adds after a comma or a bar ("Jane Doe, Staff Writer"): a piece made only of these words
+# is a role, not a name. The vocabulary of newsroom roles (AP Stylebook usage), not of one site.
+_ROLE_WORDS = frozenset(
+    "staff senior chief deputy associate assistant managing contributing executive special political foreign "
+    "business economics sports science health technology investigative national international bureau "
+    "writer writers reporter reporters correspondent correspondents editor editors columnist contributor "
+    "journalist photographer analyst producer desk team news of the and for at".split())
 _PATH = re.compile(r"\.\w+/|/\S*\.")  # "facebook.com/jane", "/authors/jane.doe": a link, not names
 _DOMAIN = re.compile(r"\w\.(?:com|net|org|de|fr|co\.uk|at|ch|it|es|info)\b", re.IGNORECASE)
 MAX_AUTHOR_CHARS = 60  # longer "authors" are sentences, bios or lists of keywords
@@ -60,10 +86,16 @@ MAX_NAME_WORDS = 5
 
 @dataclass(frozen=True, slots=True)
 class StatedDate:
-    """A publication day the page states, and where it says so."""
+    """A publication day the page states, and where it says so.
+
+    `explicit`: the statement names publication itself (JSON-LD datePublished, article:published_time and the
+    other PUBLISHED_META keys, a <time> marked as the publication time), as opposed to an unlabelled <time> or a
+    day read from the URL (which is often an issue or a print date, not the day the article went online).
+    """
 
     day: str  # YYYY-MM-DD
     source: DateSource
+    explicit: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +111,8 @@ class PageMetadata:
     language: str | None = None
     dates: tuple[StatedDate, ...] = ()
     article_body: str | None = None
+    schema_types: frozenset[str] = frozenset()  # every JSON-LD @type the page states
+    og_type: str | None = None
 
     def stated_source(self, day: str) -> DateSource | None:
         """Where the page states this publication day, None when only its text does."""
@@ -87,21 +121,28 @@ class PageMetadata:
 
 def read_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
     """Collect the page's own statements about the article, JSON-LD first, then <meta>, <time> and the URL."""
-    articles, pages, site_names = _jsonld_nodes(tree)
+    articles, pages, site_names, schema_types = _jsonld_nodes(tree)
     meta = _meta_values(tree)
     dates: list[StatedDate] = []
 
-    def add(day: str | None, source: DateSource) -> None:
-        if day and all(d.day != day or d.source != source for d in dates):
-            dates.append(StatedDate(day, source))
+    def add(day: str | None, source: DateSource, explicit: bool = False) -> None:
+        if not day:
+            return
+        for i, known in enumerate(dates):
+            if (known.day, known.source) == (day, source):
+                if explicit and not known.explicit:  # the same statement, now known to name publication
+                    dates[i] = StatedDate(day, source, True)
+                return
+        dates.append(StatedDate(day, source, explicit))
 
     for article in articles:
-        add(iso_day(_text(article.get("datePublished")) or _text(article.get("dateCreated"))), "jsonld")
+        add(iso_day(_text(article.get("datePublished"))), "jsonld", explicit=True)
+        add(iso_day(_text(article.get("dateCreated"))), "jsonld")
     for key in PUBLISHED_META:
         for value in meta.get(key, ()):
-            add(iso_day(value), "meta")
-    for value in _time_elements(tree):
-        add(iso_day(value), "time")
+            add(iso_day(value), "meta", explicit=key not in _UNLABELLED_META)
+    for value, marked in _time_elements(tree):
+        add(iso_day(value), "time", explicit=marked)
     canonical = _canonical(tree)
     for candidate in (url, canonical):
         add(url_day(candidate), "url")
@@ -142,6 +183,8 @@ def read_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
         language=_language(tree, meta),
         dates=tuple(dates),
         article_body=body,
+        schema_types=schema_types,
+        og_type=next(iter(meta.get("og:type", ())), None),
     )
 
 
@@ -151,6 +194,30 @@ def iso_day(value: str | None) -> str | None:
         return None
     match = _ISO_DAY.match(value.strip())
     return "-".join(match.groups()) if match else None
+
+
+def cjk_day(tree: HtmlElement) -> str | None:
+    """The first full day the page writes in Chinese/Japanese/Korean notation (2021年03月23日, 2021년 3월 23일),
+    looked for in elements whose class, id or itemprop names a date first, then in the whole page; None if none.
+
+    htmldate reads only Latin-script patterns and falls back to the year alone (as 1 January) on such pages.
+    """
+    for element in tree.xpath(_DATE_ELEMENTS):
+        day = _first_cjk_day(element.text_content())
+        if day:
+            return day
+    return _first_cjk_day(" ".join(tree.itertext()))
+
+
+def _first_cjk_day(text: str) -> str | None:
+    # NFKC folds full-width digits (２０２１年) to ASCII ones.
+    for match in _CJK_DAY.finditer(unicodedata.normalize("NFKC", text)):
+        year, month, day = (int(g) for g in match.groups())
+        try:
+            return date(year, month, day).isoformat()
+        except ValueError:
+            continue
+    return None
 
 
 def url_day(url: str | None) -> str | None:
@@ -165,7 +232,7 @@ def split_authors(value: str) -> list[str]:
     if len(value) > MAX_BYLINE_CHARS:
         return []
     names = []
-    for part in _AUTHOR_SPLIT.split(value):
+    for part in _AUTHOR_SPLIT.split(_names_part(value)):
         part = _BYLINE_PREFIX.sub("", part).strip(" .|-–—")
         if "http" in part or "@" in part or any(ch.isdigit() for ch in part) or _PATH.search(part):
             continue
@@ -174,9 +241,23 @@ def split_authors(value: str) -> list[str]:
     return names
 
 
+def _names_part(byline: str) -> str:
+    """The pieces of a byline that name people: each bullet-separated piece up to where a date or history phrase
+    starts ("Martin Hale · Published May 10, 2018 · Updated …" -> "Martin Hale")."""
+    kept = []
+    for piece in _BYLINE_PIECES.split(byline):
+        history = _BYLINE_HISTORY.search(piece)
+        piece = (piece[:history.start()] if history else piece).strip(" ,;.")
+        if piece:
+            kept.append(piece)
+    return ", ".join(kept)
+
+
 def _is_name(part: str) -> bool:
-    """A person's (or an agency's) name, not a sentence or the label of a byline."""
+    """A person's (or an agency's) name, not a sentence, a job title or the label of a byline."""
     if not part or len(part) > MAX_AUTHOR_CHARS or len(part.split()) > MAX_NAME_WORDS:
+        return False
+    if all(word in _ROLE_WORDS for word in part.lower().split()):
         return False
     return any(ch.isalpha() for ch in part) and part.lower() not in _AUTHOR_LABELS
 
@@ -186,8 +267,11 @@ def clean_value(value: str | None) -> str:
     return " ".join((value or "").split())
 
 
-def _jsonld_nodes(tree: HtmlElement) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    """Article and WebPage objects of every JSON-LD block (with @graph references resolved), and WebSite names."""
+def _jsonld_nodes(
+    tree: HtmlElement,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str], frozenset[str]]:
+    """Article and WebPage objects of every JSON-LD block (with @graph references resolved), WebSite names, and
+    every @type stated."""
     objects: list[dict[str, Any]] = []
     for script in tree.xpath("//script[contains(@type, 'ld+json')]"):
         raw = (script.text or "").strip()
@@ -203,15 +287,17 @@ def _jsonld_nodes(tree: HtmlElement) -> tuple[list[dict[str, Any]], list[dict[st
     articles = []
     pages = []
     sites = []
+    all_types: set[str] = set()
     for obj in objects:
         types = _types(obj)
+        all_types |= types
         if types & ARTICLE_TYPES:
             articles.append(_resolve(obj, by_id))
         elif "WebPage" in types:
             pages.append(_resolve(obj, by_id))
         elif "WebSite" in types and _text(obj.get("name")):
             sites.append(clean_value(_text(obj.get("name"))))
-    return articles, pages, sites
+    return articles, pages, sites, frozenset(all_types)
 
 
 def _authors_of_broken_block(raw: str) -> list[dict[str, Any]]:
@@ -297,14 +383,15 @@ def _meta_values(tree: HtmlElement) -> dict[str, list[str]]:
     return values
 
 
-def _time_elements(tree: HtmlElement) -> Iterator[str]:
-    """datetime values of <time> elements marked as the publication time, then of the article's first <time>."""
+def _time_elements(tree: HtmlElement) -> Iterator[tuple[str, bool]]:
+    """(datetime, marked) of <time> elements marked as the publication time (marked=True), then of the article's
+    first <time> (marked=False)."""
     marked = tree.xpath("//time[@datetime][@pubdate or @itemprop='datePublished' or contains(@class, 'publish')"
                         " or contains(@class, 'posted') or contains(@class, 'entry-date')]")
     for element in marked:
-        yield element.get("datetime")
+        yield element.get("datetime"), True
     for element in tree.xpath("(//article//time[@datetime])[1]"):
-        yield element.get("datetime")
+        yield element.get("datetime"), False
 
 
 def _canonical(tree: HtmlElement) -> str | None:

@@ -353,6 +353,10 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps({"id": record.get("id"), "error": "missing 'html' string"}))
             continue
         page = extract_page(html, url=record.get("url"))
+        if page.page_type != "article":
+            print(json.dumps({"id": record.get("id"), "url": record.get("url"), "text": "",
+                              "page_type": page.page_type, "error": f"not an article: {page.page_type} page"}))
+            continue
         print(json.dumps({
             "id": record.get("id"), "url": record.get("url"), "title": page.title, "text": page.text,
             "published": page.published, "published_at_source": page.published_source,
@@ -364,7 +368,7 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
     """stdin {"id","text","published"} -> stdout {"id","entities":[...],"dates":[...]} in input order."""
-    from pipeline.clean.published import InvalidDate, parse_published
+    from pipeline.core.timestamps import InvalidDate, parse_published
     from pipeline.enrich.annotate import enrich_texts
     from pipeline.enrich.entities import load_entity_config
     from pipeline.enrich.nlp import load_nlp

@@ -17,6 +17,7 @@ from pipeline.collect.http import FetchError, Response
 from pipeline.collect.pages import PageRef, page_units
 from pipeline.collect.units import CollectContext, Listing, Unit
 from pipeline.core.records import Rejection
+from pipeline.core.timestamps import EARLIEST_STATED_PUBLICATION, InvalidDate, parse_published
 
 MAX_SITEMAP_BYTES = 50_000_000  # the sitemaps.org limit for one uncompressed file
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json")
@@ -90,7 +91,8 @@ def parse_feed(content: bytes, *, url: str, content_type: str = "", full_text: b
         link = entry.get("link")
         if not link or not link.startswith(("http://", "https://")):
             continue
-        published = _iso(entry.get("published_parsed") or entry.get("updated_parsed"))
+        published = (_stated(entry.get("published")) or _iso(entry.get("published_parsed"))
+                     or _stated(entry.get("updated")) or _iso(entry.get("updated_parsed")))
         stamp = _iso(entry.get("updated_parsed")) or published
         html = None
         if full_text:
@@ -205,6 +207,22 @@ def looks_like(response: Response) -> str:
     if b"<rss" in lowered or b"<feed" in lowered or b"<rdf:rdf" in lowered:
         return "feed"
     return "page"
+
+
+def _stated(value: str | None) -> str | None:
+    """A feed item's date as the feed writes it, read by the product's own parser (`parse_published`).
+
+    Read before feedparser's struct_time because that one is UTC (the publisher's offset, and so its local day,
+    is lost) and is missing for dates feedparser cannot read but the product can: a weekday in another language
+    ("Mo, 25 Jun 2018 11:41:36"), no time zone, month before day ("Tue, Jan 23 2018 02:54:55 MST").
+    None when the value cannot be read; the clean stage checks the range.
+    """
+    if not value or not value.strip():
+        return None
+    try:
+        return parse_published(value, datetime.now(UTC), EARLIEST_STATED_PUBLICATION).value
+    except InvalidDate:
+        return None
 
 
 def _iso(parsed: time.struct_time | None) -> str | None:

@@ -77,6 +77,24 @@ def test_a_feed_is_ingested_and_a_second_run_fetches_nothing_unconditionally(ser
     assert (second.indexed, second.enriched) == (0, 0)
 
 
+def test_feed_dates_feedparser_cannot_read_date_the_articles(server, settings):
+    """The pages carry no date: the feed's pubDate is the only source, and it is read by the product's parser."""
+    bridge = server.add("/news/bridge.html", article_html("Lyon opens its new bridge", BRIDGE))
+    vote = server.add("/news/vote.html", article_html("Parliament approves fisheries rules", VOTE))
+    storm = server.add("/news/storm.html", article_html("Storm Miguel reaches Brittany", STORM))
+    server.add("/dates.xml", rss([("Bridge", bridge, "Di, 25 Jun 2019 10:00:00"),
+                                  ("Vote", vote, "Wed, Jun 26 2019 03:00:00 MST"),
+                                  ("Storm", storm, "whenever")]), content_type="application/rss+xml")
+    report = ingest([], settings, sources=[SourceConfig(name="dates", kind="feed", location=server.url + "/dates.xml")])
+    assert report.indexed == 3
+    docs = {hit["_source"]["url"].rsplit("/", 1)[-1]: hit["_source"] for hit in
+            connect(settings).search(index=settings.index.alias)["hits"]["hits"]}
+    assert (docs["bridge.html"]["published_at"], docs["bridge.html"]["published_at_source"]) == (
+        "2019-06-25T10:00:00Z", "feed")
+    assert docs["vote.html"]["published_at"] == "2019-06-26T03:00:00-07:00"  # the publisher's day and offset
+    assert docs["storm.html"]["published_at"] is None and docs["storm.html"]["undated"] is True  # never ingest time
+
+
 def test_a_changed_feed_fetches_only_new_pages_and_known_ones_conditionally(server, settings):
     source = feed_site(server)
     ingest([], settings, sources=[source])

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from pipeline.clean.published import InvalidDate, parse_published
+from pipeline.core.timestamps import InvalidDate, parse_published
 from pipeline.enrich.dates import find_dates
 
 TUESDAY = date(2019, 6, 25)  # the seed article's publication day
@@ -63,7 +63,10 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     [
         ("2019-06-25", "2019-06-25"),
         ("2019-06-25T09:15:00Z", "2019-06-25T09:15:00Z"),
-        ("2019-06-25T11:15:00+02:00", "2019-06-25T09:15:00Z"),
+        ("2019-06-25T11:15:00+02:00", "2019-06-25T11:15:00+02:00"),
+        # the publisher's local day is kept: 23:30 in New York is already the 26th in UTC
+        ("2019-06-25T23:30:00-04:00", "2019-06-25T23:30:00-04:00"),
+        ("Tue, 25 Jun 2019 23:30:00 -0400", "2019-06-25T23:30:00-04:00"),
         ("2019-06-25T09:15:00", "2019-06-25T09:15:00Z"),
         ("Tue, 25 Jun 2019 09:15:00 GMT", "2019-06-25T09:15:00Z"),
     ],

@@ -32,11 +32,12 @@ INDEX = b"""<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/sc
 <sitemap><loc>https://news.example/s1.xml</loc><lastmod>2019-06-25</lastmod></sitemap></sitemapindex>"""
 
 
-def test_rss_items_become_pages_with_utc_dates_and_links_resolved_against_the_feed():
+def test_rss_items_become_pages_with_their_stated_dates_and_links_resolved_against_the_feed():
     page, relative = parse_feed(RSS, url="https://news.example/rss")
     assert relative.url == "https://news.example/b"  # an item without a link is left out
+    # the publisher's offset is kept, so the article keeps its local day
     assert (page.url, page.title, page.published, page.published_source) == (
-        "https://news.example/a?utm_source=rss", "Bridge opens", "2019-06-25T08:00:00Z", "feed")
+        "https://news.example/a?utm_source=rss", "Bridge opens", "2019-06-25T10:00:00+02:00", "feed")
     assert page.key == "https://news.example/a"  # tracking parameters do not make a page new
 
 
@@ -45,6 +46,29 @@ def test_atom_entries_carry_their_updated_stamp_and_optionally_their_full_text()
     assert (page.published, page.stamp) == ("2019-06-25T08:00:00Z", "2019-06-26T09:30:00Z")
     assert page.html == "<p>Full text here.</p>"
     assert parse_feed(ATOM, url="https://news.example/atom")[0].html is None
+
+
+def _item_dated(pub_date: str) -> bytes:
+    return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><item><title>A</title>"
+            f"<link>https://news.example/a</link><pubDate>{pub_date}</pubDate></item></channel></rss>").encode()
+
+
+@pytest.mark.parametrize(("pub_date", "published"), [
+    # dates feedparser leaves empty, read by the product's own parser (email.utils' RFC 2822 reader)
+    ("Mo, 12 Mar 2018 07:05:00", "2018-03-12T07:05:00Z"),  # weekday in German, no zone: UTC
+    ("Fri, Feb 2 2018 21:10:00 MST", "2018-02-02T21:10:00-07:00"),  # month before day, a named zone
+    ("Sun, 7 May 2017 08:00:59", "2017-05-07T08:00:59Z"),  # no zone at all
+    # ordinary ones keep working, with their offset
+    ("Wed, 26 Jun 2019 23:45:00 -0400", "2019-06-26T23:45:00-04:00"),
+    ("Wed, 26 Jun 2019 23:45:00 GMT", "2019-06-26T23:45:00Z"),
+    ("2019-06-26T08:00:00+09:00", "2019-06-26T08:00:00+09:00"),  # W3C-DTF, common in RSS too
+    # nothing readable: undated, never the ingest time
+    ("sometime last week", None),
+    ("", None),
+])
+def test_a_feed_item_date_is_read_by_the_product_when_feedparser_cannot(pub_date, published):
+    (page,) = parse_feed(_item_dated(pub_date), url="https://news.example/rss")
+    assert page.published == published
 
 
 def test_news_sitemap_urls_carry_publication_date_and_title():

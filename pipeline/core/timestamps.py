@@ -1,7 +1,10 @@
-"""The publication date of an article: parsed from what the input or the page states, validated, never invented.
+"""The publication date of an article: parsed from what the input, a feed or the page states, validated, never
+invented.
 
-Pure functions. Bad values raise `InvalidDate` (a ValueError); the clean stage turns that into a warning and an
-undated article.
+Pure functions, shared by the collect stage (feed and sitemap dates feedparser cannot read) and the clean stage.
+Bad values raise `InvalidDate` (a ValueError); the clean stage turns that into a warning and an undated article.
+A timestamp that carries a UTC offset keeps it ("2019-06-25T23:30:00-04:00" stays on the publisher's 25 June,
+where UTC would say the 26th); one without an offset is read as UTC.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ EARLIEST_STATED_PUBLICATION = date(1900, 1, 1)
 
 @dataclass(frozen=True, slots=True)
 class PublishedDate:
-    """A validated publication date: ISO value (a day, or a UTC timestamp) and the day it falls on."""
+    """A validated publication date: ISO value (a day, or a timestamp with its offset, "Z" for UTC) and the
+    publisher's local day it falls on."""
 
     value: str
     day: date
@@ -30,7 +34,11 @@ class InvalidDate(ValueError):
 
 
 def parse_published(value: str, now: datetime, earliest: date = EARLIEST_PUBLICATION) -> PublishedDate:
-    """Parse an ISO date/datetime or RFC 2822 timestamp; raise InvalidDate if malformed, too early or future."""
+    """Parse an ISO date/datetime or RFC 2822 timestamp; raise InvalidDate if malformed, too early or future.
+
+    The offset a timestamp states is kept in `value` and decides `day`; the future check is made in UTC, with
+    14 hours of slack for publishers east of UTC.
+    """
     text = value.strip()
     parsed: date | datetime
     try:
@@ -46,7 +54,11 @@ def parse_published(value: str, now: datetime, earliest: date = EARLIEST_PUBLICA
     if isinstance(parsed, datetime):
         aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
         utc = aware.astimezone(UTC)
-        result = PublishedDate(utc.strftime("%Y-%m-%dT%H:%M:%SZ"), utc.date())
+        offset = aware.utcoffset()
+        if offset:
+            result = PublishedDate(aware.replace(microsecond=0).isoformat(), aware.date())
+        else:
+            result = PublishedDate(utc.strftime("%Y-%m-%dT%H:%M:%SZ"), utc.date())
         latest = now + timedelta(hours=14)  # publishers east of UTC are already "tomorrow"
         if utc > latest:
             raise InvalidDate(f"date {value!r} is in the future")

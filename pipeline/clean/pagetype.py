@@ -1,0 +1,79 @@
+"""Is a page one article, or a listing of several (a section front, a tag page, search results, a gallery index)?
+
+A listing run through a main-text extractor comes out as one "article" stitched from unrelated teasers and dated by
+one of them. The signals, strongest first:
+1. what the page says it is: schema.org JSON-LD `@type` (CollectionPage, ItemList, SearchResultsPage… against
+   NewsArticle and the other article types), then `og:type` ("article");
+2. its shape: at least MIN_TEASERS teaser blocks (a heading that links to another page, with at most a short
+   standfirst beside it) that together hold most of the page's readable words.
+A page that states an article type is an article whatever its shape (long reads with many "related" boxes).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from lxml.html import HtmlElement
+
+from pipeline.clean.pagemeta import ARTICLE_TYPES
+
+PageType = Literal["article", "listing"]
+
+# schema.org types that describe a page listing other pages.
+LISTING_TYPES = frozenset({"CollectionPage", "ItemList", "SearchResultsPage", "ProfilePage", "ImageGallery",
+                           "MediaGallery", "VideoGallery"})
+MIN_TEASERS = 4
+# A teaser is a linked headline plus a standfirst; a block with more words than this is article text.
+MAX_TEASER_WORDS = 80
+# Share of the page's readable words inside teasers from which the page is a listing: an article's "related
+# stories" box holds far less than half of its words.
+MIN_TEASER_SHARE = 0.5
+_NOT_READABLE = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form")
+
+
+def page_type(tree: HtmlElement, schema_types: frozenset[str], og_type: str | None) -> PageType:
+    """'listing' or 'article' for a parsed page.
+
+    `schema_types`: the JSON-LD @type values the page states; `og_type`: its og:type, if any. Pure; reads the tree.
+    """
+    if schema_types & ARTICLE_TYPES or (og_type or "").strip().lower() == "article":
+        return "article"
+    if schema_types & LISTING_TYPES:
+        return "listing"
+    teasers = _teasers(tree)
+    if len(teasers) < MIN_TEASERS:
+        return "article"
+    readable = _readable_words(tree)
+    in_teasers = sum(_words(t) for t in teasers)
+    return "listing" if readable and in_teasers / readable >= MIN_TEASER_SHARE else "article"
+
+
+def _teasers(tree: HtmlElement) -> list[HtmlElement]:
+    """The smallest blocks around each linked heading (<h2>-<h4> holding or inside a link), outermost once."""
+    blocks: list[HtmlElement] = []
+    for heading in tree.xpath("//*[self::h2 or self::h3 or self::h4][.//a[@href] or ancestor::a[@href]]"):
+        if heading.xpath("ancestor::nav or ancestor::header or ancestor::footer or ancestor::aside"):
+            continue
+        block = heading.getparent()
+        if block is None or block.tag in ("body", "html", "main", "article") or _words(block) > MAX_TEASER_WORDS:
+            block = heading
+        if all(block is not seen for seen in blocks):
+            blocks.append(block)
+    # A block inside another counted block is counted with it.
+    return [b for b in blocks if not any(other is not b and b in other.iterdescendants() for other in blocks)]
+
+
+def _readable_words(tree: HtmlElement) -> int:
+    body = tree.find("body")
+    root = body if body is not None else tree
+    total = 0
+    for text in root.itertext():
+        total += len(text.split())
+    for element in root.iter(*_NOT_READABLE):
+        if not any(ancestor.tag in _NOT_READABLE for ancestor in element.iterancestors()):
+            total -= _words(element)
+    return max(total, 0)
+
+
+def _words(element: HtmlElement) -> int:
+    return len(element.text_content().split())

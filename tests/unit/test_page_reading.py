@@ -1,0 +1,181 @@
+"""Kinds of page-reading faults the libraries make (reported upstream against trafilatura, htmldate, newspaper and
+feedparser), each fixed as a kind: headlines with the site name, bylines with dates, dates from URLs or other
+scripts, listing pages read as one article. Every page here is written for the test."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from lxml.html import fromstring
+
+from pipeline.clean.html import extract_page
+from pipeline.clean.pagemeta import cjk_day, split_authors
+from pipeline.clean.pagetype import page_type
+from pipeline.clean.titles import strip_site_affix
+
+PARAGRAPHS = "".join(
+    f"<p>{text}</p>" for text in (
+        "The council voted on Tuesday to close the old swimming baths after engineers found cracks in the roof.",
+        "Residents who opposed the closure said the town had no other public pool within twenty kilometres.",
+        "A spokesman for the council said a new leisure centre would be built within three years if funds allow.",
+    )
+)
+
+
+def article_page(head: str = "", header: str = "", url_date_body: str = PARAGRAPHS, h1: str = "Baths to close") -> str:
+    return (f"<html lang='en'><head><meta charset='utf-8'>{head}</head><body><article><h1>{h1}</h1>{header}"
+            f"{url_date_body}</article></body></html>")
+
+
+# --- titles --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("title", "site_name", "heading", "expected"), [
+    # the site's name after a separator, or starting the last segment
+    ("Baths to close - Harbour Gazette", "Harbour Gazette", None, "Baths to close"),
+    ("Baths to close | Harbour Gazette Online Edition", "Harbour Gazette", None, "Baths to close"),
+    ("Harbour Gazette — Baths to close", "Harbour Gazette", None, "Baths to close"),
+    ("Baths to close · HARBOUR-GAZETTE", "Harbour Gazette", None, "Baths to close"),
+    ("Baths to close - BBC", "BBC News", None, "Baths to close"),
+    # no site name known: the <h1> says which part is the headline
+    ("Will the baths close? - Gazette Co. Ltd", None, "Will the baths close?", "Will the baths close?"),
+    ("Gazette :: Will the baths close?", None, "Will the baths close?", "Will the baths close?"),
+    # a dash or colon inside the headline stays
+    ("Covid-19 - the latest figures", "Harbour Gazette", None, "Covid-19 - the latest figures"),
+    ("Brexit: what happens next", "Harbour Gazette", "Brexit: what happens next", "Brexit: what happens next"),
+    # the page's own <h1> decides between headline and a short tail
+    ("Baths to close - council confirms", "Harbour Gazette", "Baths to close", "Baths to close"),
+    ("Baths to close - council confirms", "Harbour Gazette", None, "Baths to close - council confirms"),
+    # a title that is only the site's name is kept rather than emptied
+    ("Harbour Gazette", "Harbour Gazette", None, "Harbour Gazette"),
+    ("Baths to close", None, None, "Baths to close"),
+])
+def test_the_site_name_is_cut_from_a_headline(title, site_name, heading, expected):
+    assert strip_site_affix(title, site_name=site_name, heading=heading) == expected
+
+
+@given(st.text(min_size=1, max_size=60), st.text(max_size=20), st.text(max_size=60))
+def test_stripping_a_site_name_never_empties_or_lengthens_a_title(title, site_name, heading):
+    result = strip_site_affix(title, site_name=site_name or None, heading=heading or None)
+    assert result.strip() and len(result) <= len(title)
+
+
+def test_an_og_title_with_the_site_name_gives_the_clean_h1_headline():
+    head = ("<title>Will the baths close? - Gazette Co. %100 Local</title>"
+            "<meta property='og:title' content='Will the baths close? - Gazette Co. %100 Local'>"
+            "<meta property='og:site_name' content='Gazette'>")
+    assert extract_page(article_page(head, h1="Will the baths close?")).title == "Will the baths close?"
+
+
+# --- bylines ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("byline", "expected"), [
+    ("By Ada Lindqvist · Published March 3, 2020 · Updated March 4, 2020", ["Ada Lindqvist"]),
+    ("By Ada Lindqvist | Published 3 March 2020", ["Ada Lindqvist"]),
+    ("Ada Lindqvist • Mar 3, 2020", ["Ada Lindqvist"]),
+    ("By Ada Lindqvist and Tom Reyes · Updated Mar. 4", ["Ada Lindqvist", "Tom Reyes"]),
+    ("Ada Lindqvist Published March 3, 2020", ["Ada Lindqvist"]),  # no separator at all
+    ("Von Ada Lindqvist · Veröffentlicht am 3. März 2020", ["Ada Lindqvist"]),
+    ("Par Ada Lindqvist | Publié le 3 mars 2020", ["Ada Lindqvist"]),
+    ("By Ada Lindqvist, Staff Writer", ["Ada Lindqvist"]),  # a role is not a second author
+    ("Ada Lindqvist, Senior Political Correspondent", ["Ada Lindqvist"]),
+    ("Published March 3, 2020", []),  # only history: nobody, never a fragment
+    ("By Ada Lindqvist · This story appears in the March 9, 2020, issue", ["Ada Lindqvist"]),
+])
+def test_a_byline_with_dates_and_roles_gives_the_names_only(byline, expected):
+    assert split_authors(byline) == expected
+
+
+def test_a_byline_paragraph_with_dates_keeps_the_author():
+    header = "<p class='byline'>By Ada Lindqvist · Published March 3, 2020 · Updated March 4, 2020</p>"
+    head = "<meta property='article:published_time' content='2020-03-03T08:00:00Z'>"
+    assert extract_page(article_page(head, header)).authors == ("Ada Lindqvist",)
+
+
+# --- publication dates -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("head", "url", "expected"), [
+    # the article's stated publication day beats an issue day in the URL
+    ("<meta property='article:published_time' content='2020-03-03T06:00:00-05:00'>",
+     "https://gazette.example/2020/03/11/baths-to-close.html", ("2020-03-03", "meta")),
+    ('<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2020-03-03"}</script>',
+     "https://gazette.example/2020/03/11/baths-to-close.html", ("2020-03-03", "jsonld")),
+    # with nothing stated, the URL's day is still read
+    ("", "https://gazette.example/2020/03/11/baths-to-close.html", ("2020-03-11", "url")),
+    # an unlabelled <meta name=date> does not overrule (it may be a revision or an event day)
+    ("<meta name='date' content='2020-03-01'>", "https://gazette.example/2020/03/11/baths.html", ("2020-03-11", "url")),
+])
+def test_a_stated_publication_day_beats_a_url_day(head, url, expected):
+    result = extract_page(article_page(head), url=url)
+    assert (result.published[:10] if result.published else None, result.published_source) == expected
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("<div class='meta'><span class='date'>2021年03月23日</span></div>", "2021-03-23"),
+    ("<div class='meta'><span class='post-date'>2021年3月5日 14:00</span></div>", "2021-03-05"),
+    ("<div class='meta'><span class='date'>2021년 3월 23일</span></div>", "2021-03-23"),
+    ("<div class='meta'><span class='date'>２０２１年０３月２３日</span></div>", "2021-03-23"),  # full-width digits
+])
+def test_a_day_written_in_cjk_notation_is_read_not_guessed_as_1_january(header, expected):
+    body = "<p>地方の商店街でキャッシュレス決済を導入する店舗が増えている。自治体の事業が後押しとなった。</p>" * 3
+    html = (f"<html lang='ja'><head><meta charset='utf-8'></head><body><article><h1>見出し</h1>{header}{body}"
+            f"</article><footer>© 2021</footer></body></html>")
+    assert extract_page(html).published == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("発表日 2019年12月31日", "2019-12-31"),
+    ("2019年2月30日 then 2019年3月1日", "2019-03-01"),  # an impossible day is skipped
+    ("2019年 only", None),
+])
+def test_cjk_day(text, expected):
+    assert cjk_day(fromstring(f"<html><body><p>{text}</p></body></html>")) == expected
+
+
+# --- page type ----------------------------------------------------------------------------------------------------
+
+def teaser(n: int) -> str:
+    return (f"<div class='card'><h3><a href='/story/{n}'>Story number {n} about the harbour</a></h3>"
+            f"<p>A short standfirst for story {n} that says what the story is about.</p><span>2 May 2025</span></div>")
+
+
+SECTION_FRONT = ("<html><head><title>Harbour - Gazette</title></head><body><nav><a href='/'>Home</a></nav><main>"
+                 "<h1>Harbour</h1>" + "".join(teaser(n) for n in range(6)) + "</main></body></html>")
+
+
+@pytest.mark.parametrize(("html", "expected"), [
+    (SECTION_FRONT, "listing"),
+    # the page says what it is
+    ('<html><head><script type="application/ld+json">{"@type": "CollectionPage"}</script></head><body>'
+     + PARAGRAPHS + "</body></html>", "listing"),
+    (SECTION_FRONT.replace("<head>", '<head><script type="application/ld+json">{"@type": "NewsArticle"}</script>'),
+     "article"),
+    (SECTION_FRONT.replace("<head>", "<head><meta property='og:type' content='article'>"), "article"),
+    # an article with a box of related stories is an article
+    (article_page(url_date_body=PARAGRAPHS * 4 + "<section>" + "".join(teaser(n) for n in range(5)) + "</section>"),
+     "article"),
+    # three teasers are not yet a listing
+    ("<html><body><main>" + "".join(teaser(n) for n in range(3)) + "</main></body></html>", "article"),
+])
+def test_a_listing_page_is_told_from_an_article(html, expected):
+    from pipeline.clean.pagemeta import read_metadata
+
+    tree = fromstring(html)
+    stated = read_metadata(tree)
+    assert page_type(tree, stated.schema_types, stated.og_type) == expected
+
+
+def test_a_section_front_gives_no_text_and_its_page_type():
+    page = extract_page(SECTION_FRONT, url="https://gazette.example/harbour")
+    assert (page.text, page.page_type, page.published) == ("", "listing", None)
+
+
+def test_the_clean_stage_rejects_a_listing_page_with_its_reason():
+    from datetime import UTC, datetime
+
+    from pipeline.clean.article import clean_article
+    from pipeline.core.records import RawArticle, Rejection
+
+    raw = RawArticle(ref="ref", source="web", format="html", content=SECTION_FRONT, url="https://gazette.example/h")
+    result = clean_article(raw, now=datetime(2026, 11, 24, tzinfo=UTC))
+    assert isinstance(result, Rejection) and result.reason == "not an article: listing page"
