@@ -86,7 +86,8 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
     if tree is None:
         return extract_with_bs4(html)
     stated = read_metadata(tree, url)
-    if page_type(tree, stated.schema_types, stated.og_type) == "listing":
+    text, extractor = _main_text(tree, url, stated)
+    if page_type(tree, text, stated.schema_types, stated.og_type) == "listing":
         # Not one article: no text, date or byline is read from it (they would be one teaser's).
         return ExtractedPage(text="", title=None, published=None, language=stated.language,
                              site_name=stated.site_name, canonical_url=stated.canonical_url, extractor="none",
@@ -94,7 +95,6 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
     published, published_source = publication_date(tree, url or stated.canonical_url, stated)
     title, title_source = _title(tree, stated)
     authors, authors_source = _authors(tree, stated)
-    text, extractor = _main_text(tree, url, stated)
     if not text:
         fallback = extract_with_bs4(html)
         text, extractor = fallback.text, fallback.extractor
@@ -132,8 +132,9 @@ def publication_date(tree: HtmlElement, url: str | None, stated: PageMetadata) -
     first stated one: measured in docs/extraction.md); its day is attributed to the first place that states it,
     or to the page's text. The decision rule over that and the stated candidates, in order:
     1. a day the page states explicitly as the publication day (JSON-LD datePublished, article:published_time,
-       a <time> marked as published) beats a day htmldate took only from the URL or the text (a URL's day is often
-       a print-issue day; a text day may be any date in the article);
+       a <time> marked as published) beats a day htmldate took from the URL (often a print-issue day). Not a day
+       htmldate found in the text: on the Readability pages such days came from the page's own data scripts and
+       were right where a stale article:published_time was not (2 of 3 pages; docs/extraction.md);
     2. a 1 January htmldate read only from the text is a year-only guess: a full day written in the page in CJK
        notation (2021年03月23日, 2021년 3월 23일), which htmldate does not read, replaces it, as does the
        copyright-line rule (`_is_copyright_year`) refuse it;
@@ -147,7 +148,7 @@ def publication_date(tree: HtmlElement, url: str | None, stated: PageMetadata) -
     found = found[:10] if found else None
     source = stated.stated_source(found) if found else None
     explicit = next((d for d in stated.dates if d.explicit), None)
-    if found and source in (None, "url") and explicit and explicit.day != found:
+    if found and source == "url" and explicit and explicit.day != found:
         return explicit.day, explicit.source
     if found and not source and found[4:10] == "-01-01":
         written = cjk_day(tree)

@@ -5,8 +5,11 @@ one of them. The signals, strongest first:
 1. what the page says it is: schema.org JSON-LD `@type` (CollectionPage, ItemList, SearchResultsPage… against
    NewsArticle and the other article types), then `og:type` ("article");
 2. its shape: at least MIN_TEASERS teaser blocks (a heading that links to another page, with at most a short
-   standfirst beside it) that together hold most of the page's readable words.
+   standfirst beside it), and a main text that is mostly teaser text — the extractor stitched the teasers
+   together. A page stating a listing type (some SEO plugins call every post's page a CollectionPage) needs the
+   teasers too, at a lower share.
 A page that states an article type is an article whatever its shape (long reads with many "related" boxes).
+Measured on 1,945 article pages of three extraction corpora: see docs/extraction.md.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Literal
 from lxml.html import HtmlElement
 
 from pipeline.clean.pagemeta import ARTICLE_TYPES
+from pipeline.core.text import word_shingles
 
 PageType = Literal["article", "listing"]
 
@@ -28,24 +32,27 @@ MAX_TEASER_WORDS = 80
 # Share of the page's readable words inside teasers from which the page is a listing: an article's "related
 # stories" box holds far less than half of its words.
 MIN_TEASER_SHARE = 0.5
-_NOT_READABLE = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form")
+MIN_TEASER_SHARE_STATED = 0.25  # when the page states a listing type
 
 
-def page_type(tree: HtmlElement, schema_types: frozenset[str], og_type: str | None) -> PageType:
+def page_type(tree: HtmlElement, main_text: str, schema_types: frozenset[str], og_type: str | None) -> PageType:
     """'listing' or 'article' for a parsed page.
 
-    `schema_types`: the JSON-LD @type values the page states; `og_type`: its og:type, if any. Pure; reads the tree.
+    `main_text`: what the main-text extractor found; `schema_types`: the JSON-LD @type values the page states;
+    `og_type`: its og:type, if any. Pure; reads the tree.
     """
     if schema_types & ARTICLE_TYPES or (og_type or "").strip().lower() == "article":
         return "article"
-    if schema_types & LISTING_TYPES:
-        return "listing"
     teasers = _teasers(tree)
-    if len(teasers) < MIN_TEASERS:
+    if len(teasers) < MIN_TEASERS or not main_text:
         return "article"
-    readable = _readable_words(tree)
-    in_teasers = sum(_words(t) for t in teasers)
-    return "listing" if readable and in_teasers / readable >= MIN_TEASER_SHARE else "article"
+    wanted = word_shingles(main_text)
+    if not wanted:
+        return "article"
+    in_teasers = word_shingles(" ".join(t.text_content() for t in teasers))
+    share = len(wanted & in_teasers) / len(wanted)
+    threshold = MIN_TEASER_SHARE_STATED if schema_types & LISTING_TYPES else MIN_TEASER_SHARE
+    return "listing" if share >= threshold else "article"
 
 
 def _teasers(tree: HtmlElement) -> list[HtmlElement]:
@@ -61,18 +68,6 @@ def _teasers(tree: HtmlElement) -> list[HtmlElement]:
             blocks.append(block)
     # A block inside another counted block is counted with it.
     return [b for b in blocks if not any(other is not b and b in other.iterdescendants() for other in blocks)]
-
-
-def _readable_words(tree: HtmlElement) -> int:
-    body = tree.find("body")
-    root = body if body is not None else tree
-    total = 0
-    for text in root.itertext():
-        total += len(text.split())
-    for element in root.iter(*_NOT_READABLE):
-        if not any(ancestor.tag in _NOT_READABLE for ancestor in element.iterancestors()):
-            total -= _words(element)
-    return max(total, 0)
 
 
 def _words(element: HtmlElement) -> int:

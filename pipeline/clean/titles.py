@@ -6,7 +6,8 @@ JSON-LD `headline` carry the headline alone. Two signals decide, in this order:
 
 1. the site's own name (og:site_name, JSON-LD publisher/WebSite): a leading or trailing segment, cut off by a
    separator, that starts with that name (or that the name starts with) is the site's affix;
-2. the page's <h1>: a stated title that is the <h1> plus a separator and a short tail (or head) is the <h1>.
+2. the page's <h1>: a stated title that is the <h1> plus a separator and a short tail is the <h1> (not a head:
+   an <h1> equal to a title's last part is as often the site's logo as the headline).
 
 Only whole segments cut off by a spaced separator are removed, so a colon or dash inside a headline
 ("Brexit: what happens next", "Covid-19 - the latest") survives unless one of the signals names the other part.
@@ -34,19 +35,18 @@ def strip_site_affix(title: str, *, site_name: str | None = None, heading: str |
         return title
     if site_name:
         name = _key(site_name)
-        if name:
+        if name and _key(title) != name:  # a page whose title is its site's name (a home page) keeps it
             if _names_site(parts[-1][1], name):
                 return _join(parts[:-1]) or title
             if _names_site(parts[0][1], name):
                 return _join(parts[1:]) or title
     if heading:
+        # Only a tail: an <h1> that equals a title's last part is as often the site's logo as the headline.
         wanted = _key(heading)
         for cut in range(1, len(parts)):
             head, tail = parts[:cut], parts[cut:]
             if _key(_join(head)) == wanted and _words(tail) <= MAX_AFFIX_WORDS:
                 return _join(head)
-            if _key(_join(tail)) == wanted and _words(head) <= MAX_AFFIX_WORDS:
-                return _join(tail)
     return title
 
 
