@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
@@ -54,6 +54,9 @@ NEWS_INDEX = Asset(name="newsetl_news_index", uri="elasticsearch://newsetl/news"
     dagrun_timeout=timedelta(hours=6),
     tags=["news", "etl"],
     doc_md=__doc__,
+    # Trigger with {"prune": true} to remove the articles of landing files deleted since they were indexed
+    # (docs/reliability.md, "Deletions"); scheduled runs keep them.
+    params={"prune": Param(False, type="boolean", description="remove articles whose landing file is gone")},
 )
 def news_nightly():
     @task
@@ -103,8 +106,10 @@ def news_nightly():
         from pipeline.runners import tasks
 
         settings = task_settings()
-        run_id = f"nightly:{get_current_context()['run_id']}"
-        report = tasks.finish_run(settings, task_staging(settings), *window(), run_id=run_id)
+        context = get_current_context()
+        run_id = f"nightly:{context['run_id']}"
+        report = tasks.finish_run(settings, task_staging(settings), *window(), run_id=run_id,
+                                  prune=bool(context["params"].get("prune")))
         counts = {k: v for k, v in report.to_dict().items() if k not in ("rejections", "warnings")}
         if report.failed_sources:
             errors = "; ".join(f"{name}: {report.sources[name].get('error')}" for name in report.failed_sources)

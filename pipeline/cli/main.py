@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", dest="sources", action="append", default=[], metavar="NAME",
                    help="a source of config/sources.yml (repeatable; default: every enabled source)")
     p.add_argument("--full", action="store_true", help="ignore the ledger: read and fetch everything again")
+    p.add_argument("--prune", action="store_true",
+                   help="remove the articles of files that disappeared from their folder or WARC source")
     p.add_argument("--json", action="store_true", help="print the run report as JSON")
 
     p = sub.add_parser("sources", help="the configured sources (config/sources.yml)")
@@ -89,8 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reenrich", help="re-run enrichment over indexed articles after a model or entities.yml change")
     p.add_argument("--json", action="store_true", help="print the run report as JSON")
 
-    p = sub.add_parser("index", help="the index behind the alias: status, and migrate to the current mapping")
-    p.add_argument("action", choices=["status", "migrate"])
+    p = sub.add_parser("index", help="the index behind the alias: status, migrate to the current mapping, recover "
+                                     "from a killed migration")
+    p.add_argument("action", choices=["status", "migrate", "recover"])
+    p.add_argument("--force", action="store_true",
+                   help="recover: also break a lease that has not expired, or lift a block nobody holds a lease for")
     p.add_argument("--rebuild", action="store_true",
                    help="migrate: re-enrich every article instead of copying documents and re-enriching outdated ones")
     p.add_argument("--keep-old", action="store_true", help="migrate: keep the old index (read-only) after the swap")
@@ -147,10 +152,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=err, transient=True) as progress:
             task = progress.add_task("ingesting (files and pages)", total=None)
-            report = ingest(args.paths, settings, sources=sources, full=args.full,
+            report = ingest(args.paths, settings, sources=sources, full=args.full, prune=args.prune,
                             on_file=lambda n: progress.advance(task, n))
     else:
-        report = ingest(args.paths, settings, sources=sources, full=args.full)
+        report = ingest(args.paths, settings, sources=sources, full=args.full, prune=args.prune)
     show_report(report.to_dict(), as_json=args.json)
     return EXIT_OK
 
@@ -216,8 +221,8 @@ def cmd_reenrich(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    """newsetl index status|migrate."""
-    from pipeline.index.lifecycle import index_status
+    """newsetl index status|migrate|recover."""
+    from pipeline.index.lifecycle import index_status, recover
     from pipeline.index.store import Store
     from pipeline.index.version import version_of
     from pipeline.runners.stream import migrate
@@ -235,7 +240,24 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         for version, docs in status["pipeline_versions"].items():
             mark = " (current)" if version == status["current_pipeline_version"] else ""
             console.print(f"  {docs:>8}  {escape(version)}{mark}")
-        console.print("[yellow]run `newsetl index migrate`[/]" if status["migrate"] else "[green]up to date[/]")
+        print_migration_state(status, console)
+        if status["write_blocked"]:
+            console.print("[red]not writable[/]: runs fail until the migration ends or is recovered")
+        else:
+            console.print("[yellow]run `newsetl index migrate`[/]" if status["migrate"] else "[green]up to date[/]")
+        return EXIT_OK
+    if args.action == "recover":
+        done = recover(store, force=args.force)
+        if args.json:
+            print_json(done)
+            return EXIT_OK
+        console = Console(highlight=False)
+        if not (done["lease"] or done["deleted"] or done["unblocked"]):
+            console.print("[green]nothing to recover[/]: no migration lease, no write block")
+        for name in done["deleted"]:
+            console.print(f"deleted the partial index {escape(name)}")
+        for name in done["unblocked"]:
+            console.print(f"lifted the write block on {escape(name)}")
         return EXIT_OK
     with err.status("Migrating (searches keep using the old index until the swap) ..."):
         migration, report = migrate(settings, rebuild=args.rebuild, keep_old=args.keep_old, store=store)
@@ -248,6 +270,21 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
                   f"{report.unchanged} already current); old index {escape(migration.old_index)} "
                   + ("dropped" if migration.old_dropped else "kept, read-only"))
     return EXIT_OK
+
+
+def print_migration_state(status: dict[str, Any], console: Console) -> None:
+    """What a migration holds or left behind, from index_status: lease, write block, indices beside the live one."""
+    lease = status.get("lease")
+    if lease:
+        state = "[red]stale[/] (its holder stopped renewing it: `newsetl index recover`)" if lease["stale"] else "live"
+        console.print(f"  migration lease of {escape(lease['owner'])} building {escape(lease['new_index'])}, "
+                      f"until {escape(lease['expires_at'])}: {state}")
+    if status.get("write_blocked"):
+        console.print(f"  [red]writes blocked[/] on {escape(status['index'])}"
+                      + ("" if lease else " with no migration lease: `newsetl index recover --force` lifts it"))
+    for name, docs in (status.get("other_indices") or {}).items():
+        what = "partial index of that migration" if lease and lease["new_index"] == name else "not behind the alias"
+        console.print(f"  {escape(name)}: {docs} documents, {what}")
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:

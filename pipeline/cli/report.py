@@ -37,6 +37,8 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         + (f" · not modified {report['not_modified']}" if report.get("not_modified") else "")
         + (f" · HTTP requests {report['requests']}" if report.get("requests") else "")
         + (f" · quarantined {report['quarantined']}" if report.get("quarantined") else "")
+        + (f" · re-read after a concurrent change {report['retried']}" if report.get("retried") else "")
+        + (f" · pruned (file gone from its source) {report['pruned']}" if report.get("pruned") else "")
     )
     for name, info in report.get("sources", {}).items():
         if info.get("status") != "ok":

@@ -55,6 +55,12 @@ class IndexSettings(_Frozen):
     # backoff for at most this long, then the run fails so the scheduler can retry it later.
     retry_seconds: float = Field(default=120.0, ge=0)
     retry_initial_backoff: float = Field(default=1.0, gt=0)
+    # A migration renews its lease every third of this; a killed one's block and partial index count as stale
+    # (and are cleared by `newsetl index recover` or the next run) this long after its last renewal.
+    migration_lease_seconds: float = Field(default=300.0, gt=0)
+    # The embedded server saves on a tick of about a second; a run waits this long for the save that makes its
+    # writes durable before it reports success (a real cluster needs no wait).
+    save_timeout: float = Field(default=30.0, gt=0)
 
     @field_validator("alias")
     @classmethod

@@ -6,7 +6,7 @@ Everything goes through the Store (pipeline/index/store.py); documents are made 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -15,8 +15,9 @@ from typing import Any
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.records import Article, EnrichedArticle, Rejection
 from pipeline.index.document import SOURCE_FIELDS, content_hash, from_document, to_document
+from pipeline.index.lifecycle import recover
 from pipeline.index.mapping import MAPPING_VERSION, concrete_index_name, index_template, template_name
-from pipeline.index.store import BulkAction, Store
+from pipeline.index.store import BulkAction, Store, WritesBlocked
 from pipeline.index.stories import Fingerprint, StoryCandidate, assign_stories, fingerprint
 
 # Band keys per lookup request: well under Elasticsearch's index.max_terms_count (65,536).
@@ -26,6 +27,9 @@ _CANDIDATES_PER_LOOKUP = 10_000
 
 log = logging.getLogger(__name__)
 
+# doc id -> (seq_no, primary_term) of the stored document an article was read from.
+Versions = MutableMapping[str, tuple[int, int]]
+
 
 @dataclass(frozen=True, slots=True)
 class IndexOutcome:
@@ -33,7 +37,7 @@ class IndexOutcome:
 
     doc_id: str
     ref: str
-    status: str  # "indexed" | "unchanged" | "rejected"
+    status: str  # "indexed" | "unchanged" | "rejected" | "conflict" (changed since it was read: read it again)
     reason: str | None = None
 
     def as_rejection(self) -> Rejection:
@@ -44,7 +48,9 @@ class IndexOutcome:
 def ensure_index(store: Store) -> str:
     """Install the template and make sure the alias points at a concrete index; return that index's name.
 
-    Raises InfrastructureError when the alias points at an index of another mapping version.
+    A write block left by a killed migration whose lease has expired is cleared here (pipeline/index/lifecycle.py
+    `recover`), so the next run goes on. Raises InfrastructureError when the alias points at an index of another
+    mapping version, WritesBlocked while a migration holds a live lease or a block nobody holds a lease for.
     """
     alias = store.alias
     store.put_template(template_name(alias), index_template(alias, shards=store.settings.shards,
@@ -57,6 +63,11 @@ def ensure_index(store: Store) -> str:
                 f"alias {alias!r} points at {index!r}, built for mapping version {found}, but this version of "
                 f"newsetl writes mapping version {MAPPING_VERSION}; run `newsetl index migrate` to rebuild it "
                 f"behind the alias (searches keep working meanwhile)")
+        if store.writes_blocked(index):
+            recover(store)  # raises while a live migration holds the block
+            if store.writes_blocked(index):
+                raise WritesBlocked(f"{index!r} refuses writes (index.blocks.write) and no migration holds a lease "
+                                    f"on it: `newsetl index recover --force` lifts the block")
         return index
     index = concrete_index_name(alias)
     store.create_index(index, exist_ok=True)
@@ -65,17 +76,23 @@ def ensure_index(store: Store) -> str:
 
 
 def index_articles(store: Store, items: Iterable[EnrichedArticle], *, pipeline_version: str,
-                   now: datetime) -> Iterator[IndexOutcome]:
+                   now: datetime, expected: Versions | None = None) -> Iterator[IndexOutcome]:
     """Upsert enriched articles by deterministic id, chunk by chunk; unchanged documents are not rewritten,
-    documents Elasticsearch refuses are yielded as rejected, infrastructure failures raise."""
+    documents Elasticsearch refuses are yielded as rejected, infrastructure failures raise.
+
+    `expected` maps ids to the (seq_no, primary_term) their article was read at (re-enrichment reads the text
+    back from the index): those documents are written only if nobody wrote them since, else yielded as
+    "conflict" — derived data never replaces newer source data. Ids absent from it are written unconditionally
+    (an ingest's text is the newest by definition).
+    """
     ingested_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     iterator = iter(items)
     while chunk := list(islice(iterator, store.settings.bulk_chunk_size)):
-        yield from _index_chunk(store, chunk, pipeline_version, ingested_at)
+        yield from _index_chunk(store, chunk, pipeline_version, ingested_at, expected or {})
 
 
 def _index_chunk(store: Store, chunk: list[EnrichedArticle], pipeline_version: str,
-                 ingested_at: str) -> Iterator[IndexOutcome]:
+                 ingested_at: str, expected: Versions) -> Iterator[IndexOutcome]:
     docs: dict[str, tuple[str, dict[str, Any]]] = {}
     for item in chunk:
         # A later duplicate id in the same chunk wins, as it would in sequential writes.
@@ -91,11 +108,21 @@ def _index_chunk(store: Store, chunk: list[EnrichedArticle], pipeline_version: s
         return
     _add_stories(store, to_write)
     # refresh: the next chunk looks its stories up among these, and the run ends with its writes visible.
-    results = store.bulk((BulkAction("index", store.alias, doc_id, doc) for doc_id, doc in to_write), refresh=True)
+    results = store.bulk((BulkAction("index", store.alias, doc_id, doc, expected=expected.get(doc_id))
+                          for doc_id, doc in to_write), refresh=True)
+    conflicted = [r.id for r in results if not r.ok and r.conflict and r.id in expected]
+    # A conditional write retried after its first attempt landed (an answer lost, or an item refused as busy
+    # after it was applied) meets its own write: the stored document is the one we sent.
+    landed = {doc_id for doc_id, stored in _existing_hashes(store, conflicted).items()
+              if stored == docs[doc_id][1]["content_hash"]} if conflicted else set()
     for result in results:
         ref = docs[result.id][0]
-        yield IndexOutcome(result.id, ref, "indexed") if result.ok else \
-            IndexOutcome(result.id, ref, "rejected", result.error)
+        if result.ok or result.id in landed:
+            yield IndexOutcome(result.id, ref, "indexed")
+        elif result.id in conflicted:
+            yield IndexOutcome(result.id, ref, "conflict", result.error)
+        else:
+            yield IndexOutcome(result.id, ref, "rejected", result.error)
 
 
 def _add_stories(store: Store, docs: list[tuple[str, dict[str, Any]]]) -> None:
@@ -141,10 +168,24 @@ def skip_unchanged(store: Store, articles: Iterable[Article], *, pipeline_versio
                 yield article
 
 
-def iter_indexed_articles(store: Store, page_size: int = 500) -> Iterator[Article]:
-    """Every article stored behind the store's alias, rebuilt by `from_document`, paged with a point in time."""
+def iter_indexed_articles(store: Store, page_size: int = 500, *,
+                          versions: Versions | None = None) -> Iterator[Article]:
+    """Every article stored behind the store's alias, rebuilt by `from_document`, paged with a point in time.
+
+    `versions`, when given, receives each article's (seq_no, primary_term) as read, for conditional writes.
+    """
     for hit in store.scan(fields=SOURCE_FIELDS, page_size=page_size):
+        if versions is not None and "_seq_no" in hit:
+            versions[hit["_id"]] = (int(hit["_seq_no"]), int(hit.get("_primary_term", 1)))
         yield from_document(hit["_id"], hit.get("_source") or {})
+
+
+def reread_articles(store: Store, ids: Iterable[str], *, versions: Versions) -> Iterator[Article]:
+    """The stored articles among `ids` read again (after a conflict), their new versions into `versions`; an id
+    whose document is gone is dropped (deleted meanwhile: nothing to re-enrich)."""
+    for doc in store.read_versioned(ids, fields=SOURCE_FIELDS):
+        versions[doc.id] = doc.version
+        yield from_document(doc.id, doc.source)
 
 
 def _existing_hashes(store: Store, ids: list[str]) -> dict[str, str]:

@@ -9,12 +9,19 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.core.errors import InfrastructureError
 
 _ES_URL = re.compile(r"elasticsearch\s+(http://[\w.\-]+:\d+)")
 STARTUP_TIMEOUT_S = 20.0
+# noida-db keeps every index in memory and writes them all to this file, replaced atomically (a new file renamed
+# over the old), on a tick of about a second when something changed (observed with noida-db 0.2.3). A write it
+# has acknowledged is lost if the server dies before the next save: that is its whole durability guarantee.
+SAVED_FILE = "elasticsearch.json"
+_POLL_S = 0.02
+NUDGE_AFTER_S = 2.5  # more than two save ticks without a save: nothing is left to save, write again
 
 
 def _executable() -> str:
@@ -83,6 +90,40 @@ def ensure_embedded_server(data_dir: Path, port: int | None = None) -> str:
             raise InfrastructureError(f"embedded Elasticsearch at {url} did not answer within {STARTUP_TIMEOUT_S:.0f}s")
         time.sleep(0.1)
     return url
+
+
+def save_marker(data_dir: Path) -> tuple[int, int, int] | None:
+    """(inode, mtime in ns, size) of the server's saved file, or None before its first save: it changes with
+    every save, because each save is a new file renamed over the old one."""
+    try:
+        stat = (data_dir / SAVED_FILE).stat()
+    except FileNotFoundError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def wait_for_save(data_dir: Path, since: tuple[int, int, int] | None, timeout: float,
+                  nudge: Callable[[], None] | None = None) -> tuple[int, int, int] | None:
+    """Wait until the embedded server has saved again since `since` (a save_marker); returns the new marker.
+
+    The server saves only when something changed: if no save comes within NUDGE_AFTER_S (the change we wait for
+    may already be in a save that finished before `since` was read), `nudge` is called to write again. Raises
+    InfrastructureError when no save comes within `timeout` seconds (the server died, or its disk is full): the
+    writes it acknowledged may not be on disk.
+    """
+    started = time.monotonic()
+    nudged = started
+    while (marker := save_marker(data_dir)) == since:
+        now = time.monotonic()
+        if now - started > timeout:
+            raise InfrastructureError(f"the embedded Elasticsearch server did not save its data to {data_dir} "
+                                      f"within {timeout:.0f} s: this run's writes may not be on disk; check "
+                                      f"`newsetl server status` and run again")
+        if nudge is not None and now - nudged > NUDGE_AFTER_S:
+            nudge()
+            nudged = now
+        time.sleep(_POLL_S)
+    return marker
 
 
 def stop_embedded_server(data_dir: Path) -> None:

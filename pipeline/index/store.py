@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from operator import attrgetter
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -30,7 +31,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_de
 
 from pipeline.core.errors import InfrastructureError, scrub
 from pipeline.core.settings import IndexSettings, Settings
-from pipeline.index.embedded import ensure_embedded_server
+from pipeline.index.embedded import ensure_embedded_server, save_marker, wait_for_save
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +78,19 @@ def is_transient(exc: BaseException) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class BulkAction:
-    """One bulk operation: index `document` under `id`, or delete `id`, in `index`."""
+    """One bulk operation: index `document` under `id`, create it (refused with 409 when `id` exists), update
+    (merge the fields of) `document` into `id`, or delete `id`, in `index`.
 
-    op: Literal["index", "delete"]
+    `expected` = (seq_no, primary_term) makes the operation conditional (optimistic concurrency, Elasticsearch's
+    `if_seq_no`/`if_primary_term`): applied only while the stored document is still the version that was read,
+    else answered 409 version_conflict and returned as such, never retried.
+    """
+
+    op: Literal["index", "create", "update", "delete"]
     index: str
     id: str
     document: dict[str, Any] | None = None
+    expected: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,20 +101,43 @@ class BulkResult:
     id: str
     status: int
     error: str | None = None
+    version: tuple[int, int] | None = None  # (seq_no, primary_term) of the document as written
 
     @property
     def ok(self) -> bool:
         """True when the action was applied."""
         return self.error is None
 
+    @property
+    def conflict(self) -> bool:
+        """True when a conditional action was refused because the document changed since it was read (409)."""
+        return self.status == 409
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned:
+    """A stored document as read, with the version a conditional write must name."""
+
+    id: str
+    source: dict[str, Any]
+    seq_no: int
+    primary_term: int
+
+    @property
+    def version(self) -> tuple[int, int]:
+        """(seq_no, primary_term), as BulkAction.expected wants it."""
+        return (self.seq_no, self.primary_term)
+
 
 class Store:
     """Elasticsearch for one alias: retried, translated calls and the bulk writer every index of newsetl uses."""
 
-    def __init__(self, client: Elasticsearch, settings: IndexSettings, *, where: str) -> None:
+    def __init__(self, client: Elasticsearch, settings: IndexSettings, *, where: str,
+                 embedded_dir: Path | None = None) -> None:
         self._client = client
         self.settings = settings
         self.where = where  # the cluster's URL without credentials, for messages
+        self.embedded_dir = embedded_dir  # the embedded server's data folder; None for a real cluster
 
     # -----------------------------------------------------------------------------------------------------------
     # Connection
@@ -118,20 +149,43 @@ class Store:
         Raises InfrastructureError with a credential-free message when the cluster does not answer or refuses
         the credentials. The first check is not retried: a wrong URL should fail at once, not after the budget.
         """
-        url = ensure_embedded_server(settings.embedded_es_dir) if settings.elasticsearch.embedded else None
+        embedded_dir = settings.embedded_es_dir if settings.elasticsearch.embedded else None
+        url = ensure_embedded_server(embedded_dir) if embedded_dir else None
         client = build_client(settings, url)
-        store = cls(client, settings.index, where=redact(url or str(settings.elasticsearch.url)))
+        store = cls(client, settings.index, where=redact(url or str(settings.elasticsearch.url)),
+                    embedded_dir=embedded_dir)
         store.check_reachable()
         return store
 
     def for_alias(self, alias: str) -> Store:
         """The same connection, writing and reading another alias (a migration's new index, a test's alias)."""
-        return Store(self._client, self.settings.model_copy(update={"alias": alias}), where=self.where)
+        return Store(self._client, self.settings.model_copy(update={"alias": alias}), where=self.where,
+                     embedded_dir=self.embedded_dir)
 
     @property
     def alias(self) -> str:
         """The article alias this store reads and writes."""
         return self.settings.alias
+
+    def durable(self, write: Callable[[], None]) -> None:
+        """Run `write` (the run's last write, idempotent) so that, on return, it and every write acknowledged
+        before it are on disk.
+
+        Elasticsearch makes an acknowledged write durable itself (translog fsync): `write` runs once. The
+        embedded server only saves on a tick (pipeline/index/embedded.py), and a save in progress may have taken
+        its snapshot before our last write. So: wait for a save that finished after `write` was acknowledged,
+        `write` again (it marks the server dirty), wait for the next save: that one started after the first had
+        finished, so it holds everything. Raises InfrastructureError when the server does not save within
+        `index.save_timeout`.
+        """
+        write()
+        if self.embedded_dir is None:
+            return
+        for attempt in range(2):
+            if attempt:
+                write()
+            wait_for_save(self.embedded_dir, save_marker(self.embedded_dir), self.settings.save_timeout,
+                          nudge=write)
 
     def check_reachable(self) -> None:
         """Raise InfrastructureError unless the cluster answers."""
@@ -238,6 +292,20 @@ class Store:
         self.call(f"{'blocking' if blocked else 'unblocking'} writes on {index!r}", "indices.put_settings",
                   index=index, settings={"index.blocks.write": True if blocked else None})
 
+    def writes_blocked(self, index: str) -> bool:
+        """True when `index.blocks.write` is set on the index (a migration's block, or one set by hand)."""
+        response = self.call(f"reading the settings of {index!r}", "indices.get_settings", index=index,
+                             name="index.blocks.write", flat_settings=True)
+        settings = next(iter(response.body.values()), {}).get("settings", {}) if response.body else {}
+        return str(settings.get("index.blocks.write", "false")).lower() == "true"
+
+    def indices(self, pattern: str) -> dict[str, int]:
+        """Concrete indices matching a wildcard pattern, with their document counts ({} when none match)."""
+        response = self.call(f"listing indices {pattern!r}", "cat.indices", index=pattern, format="json",
+                             h="index,docs.count", ignore=(404,), expand_wildcards="all")
+        rows = response.body if isinstance(response.body, list) else []
+        return {row["index"]: int(row.get("docs.count") or 0) for row in rows}
+
     def refresh(self, index: str | list[str] | None = None) -> None:
         """Make recent writes searchable."""
         index = index or self.alias
@@ -273,18 +341,27 @@ class Store:
              fields: list[str] | bool = True) -> dict[str, dict[str, Any]]:
         """_source (or the listed fields) of the documents among `ids` that exist, in chunks; a missing index
         means none exist."""
+        return {doc.id: doc.source for doc in self.read_versioned(ids, index, fields=fields)}
+
+    def read_versioned(self, ids: Iterable[str], index: str | None = None, *,
+                       fields: list[str] | bool = True) -> list[Versioned]:
+        """The documents among `ids` that exist, each with its (seq_no, primary_term), in chunks; a missing index
+        means none exist."""
         index = index or self.alias
-        found: dict[str, dict[str, Any]] = {}
+        found: list[Versioned] = []
         iterator = iter(dict.fromkeys(ids))
         while chunk := list(islice(iterator, self.settings.bulk_chunk_size)):
             response = self.call(f"reading {index!r}", "mget", ignore=(404,), index=index, ids=chunk, source=fields)
             for doc in response.get("docs", []):  # no "docs": index_not_found
                 if doc.get("found"):
-                    found[doc["_id"]] = doc.get("_source") or {}
+                    found.append(Versioned(doc["_id"], doc.get("_source") or {}, int(doc.get("_seq_no", -1)),
+                                           int(doc.get("_primary_term", 0))))
         return found
 
-    def scan(self, index: str | None = None, *, fields: list[str], page_size: int = 500) -> Iterator[dict[str, Any]]:
-        """Every hit (`_id`, `_source` with `fields`) of an index, paged with a point in time and search_after."""
+    def scan(self, index: str | None = None, *, fields: list[str], page_size: int = 500,
+             query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every hit (`_id`, `_source` with `fields`, `_seq_no`, `_primary_term`) of an index, or of those matching
+        `query`, paged with a point in time and search_after."""
         index = index or self.alias
         pit = self.call(f"reading {index!r}", "open_point_in_time", index=index, keep_alive="5m")["id"]
         search_after = None
@@ -292,7 +369,8 @@ class Store:
             while True:
                 page = self.call(f"reading {index!r}", "search", pit={"id": pit, "keep_alive": "5m"},
                                  size=page_size, sort=[{"_shard_doc": "asc"}], source_includes=fields,
-                                 search_after=search_after, track_total_hits=False)
+                                 search_after=search_after, track_total_hits=False, seq_no_primary_term=True,
+                                 **({"query": query} if query else {}))
                 hits = page["hits"]["hits"]
                 if not hits:
                     return
@@ -307,6 +385,22 @@ class Store:
 
     # -----------------------------------------------------------------------------------------------------------
     # Writes
+
+    def put_document(self, index: str, doc_id: str, document: dict[str, Any], *, create: bool = False) -> bool:
+        """Write one document, searchable at once; with `create`, False (and nothing written) when `doc_id` exists.
+
+        For single bookkeeping documents (a migration's lease); articles go through `bulk`.
+        """
+        response = self.call(f"writing {doc_id!r} to {index!r}", "create" if create else "index",
+                             ignore=(409,) if create else (), index=index, id=doc_id, document=document,
+                             refresh=True)
+        return response.meta.status != 409
+
+    def delete_document(self, index: str, doc_id: str) -> bool:
+        """Delete one document by id; False when it did not exist."""
+        response = self.call(f"deleting {doc_id!r} from {index!r}", "delete", ignore=(404,), index=index, id=doc_id,
+                             refresh=True)
+        return response.meta.status != 404
 
     def bulk(self, actions: Iterable[BulkAction], *, refresh: bool = False) -> list[BulkResult]:
         """Apply actions in requests of `bulk_chunk_size`; one result per action, in order.
@@ -331,9 +425,14 @@ class Store:
         while True:
             operations: list[dict[str, Any]] = []
             for _pos, action in pending:
-                operations.append({action.op: {"_index": action.index, "_id": action.id}})
-                if action.op == "index":
+                meta: dict[str, Any] = {"_index": action.index, "_id": action.id}
+                if action.expected is not None:
+                    meta.update(if_seq_no=action.expected[0], if_primary_term=action.expected[1])
+                operations.append({action.op: meta})
+                if action.op in ("index", "create"):
                     operations.append(action.document or {})
+                elif action.op == "update":
+                    operations.append({"doc": action.document or {}})
             response = self.call(f"writing to {_indices(pending)}", "bulk", operations=operations, refresh=refresh)
             again: list[tuple[int, BulkAction]] = []
             statuses: set[int] = set()
@@ -341,7 +440,9 @@ class Store:
                 answer = next(iter(item.values()))
                 status = int(answer.get("status", 0))
                 if not answer.get("error") or (action.op == "delete" and status == 404):
-                    outcome[pos] = BulkResult(action.id, status)
+                    version = (int(answer["_seq_no"]), int(answer.get("_primary_term", 1))) \
+                        if "_seq_no" in answer else None
+                    outcome[pos] = BulkResult(action.id, status, version=version)
                 elif _is_block(answer):
                     raise WritesBlocked(f"{action.index!r} refuses writes ({item_reason(answer)}); a `newsetl "
                                         f"index migrate` may be running or the cluster's disk is full: retry later")

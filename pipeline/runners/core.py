@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from pipeline.clean.article import clean_article
@@ -23,13 +24,14 @@ from pipeline.collect.config import SourceConfig
 from pipeline.collect.http import Fetcher
 from pipeline.collect.sources import SourceError, units_of
 from pipeline.collect.units import CollectContext, LedgerLookup, Listing, NoLedger, Unit
+from pipeline.core.errors import InfrastructureError
 from pipeline.core.records import Article, EnrichedArticle, Rejection
 from pipeline.core.settings import Settings
 from pipeline.enrich.articles import enrich_articles
 from pipeline.enrich.entities import load_entity_config
 from pipeline.enrich.nlp import load_nlp
 from pipeline.index.articles import ensure_index, index_articles, skip_unchanged
-from pipeline.index.store import Store
+from pipeline.index.store import BulkAction, Store
 from pipeline.index.version import version_of
 from pipeline.runs.history import record_run, run_documents
 from pipeline.runs.ledger import Ledger, PendingUnit
@@ -63,6 +65,10 @@ class Run:
         self.pending: list[PendingUnit] = []  # units read, waiting for their documents' outcome (the ledger)
         self.listings: list[Listing] = []  # feeds and sitemaps as fetched this run
         self.ok: set[str] = set()  # ids indexed or found unchanged: their units can be marked done
+        # Re-enrichment: the version each article was read at, so its write is conditional (index_articles), and
+        # the ids whose document changed in between, to be read again.
+        self.expected: dict[str, tuple[int, int]] = {}
+        self.conflicts: list[str] = []
         self._clock = time.perf_counter()
         self._first_ref_of: dict[str, str] = {}
 
@@ -169,8 +175,13 @@ class Run:
     # Stage 4: index
 
     def index(self, items: Iterable[EnrichedArticle]) -> None:
-        """Write enriched articles, counting indexed/unchanged and recording what Elasticsearch refused."""
-        for outcome in index_articles(self.store, items, pipeline_version=self.version, now=self.now):
+        """Write enriched articles, counting indexed/unchanged and recording what Elasticsearch refused; articles
+        read back from the index (`self.expected`) whose document changed since go to `self.conflicts`."""
+        for outcome in index_articles(self.store, items, pipeline_version=self.version, now=self.now,
+                                      expected=self.expected):
+            if outcome.status == "conflict":
+                self.conflicts.append(outcome.doc_id)
+                continue
             if outcome.status == "rejected":
                 self.report.reject(outcome.as_rejection(), doc_id=outcome.doc_id)
                 continue
@@ -214,16 +225,57 @@ class Run:
         Ledger(self.store, self.version).commit(self.pending, self.listings, self.ok,
                                                 partition=self.report.partition, now=self.now)
 
+    def prune(self, sources: list[SourceConfig]) -> int:
+        """Remove the documents of files that disappeared from their folder or WARC source (`ingest --prune`).
+
+        A unit is gone when the ledger holds it under a source's folder (or names the source's own file) and the
+        file no longer exists; files outside the run's days are still there and are left alone. A document that
+        another unit also names (the same article in another file) stays. Then the quarantine entries and the
+        ledger entries of the gone units are dropped. Fetched sources (feeds, sitemaps, URLs) are never pruned: a
+        feed rolling over is not a deletion. Idempotent: a run killed half-way prunes the rest next time.
+        Returns the number of documents removed (also `report.pruned`).
+        """
+        ledger = Ledger(self.store, self.version)
+        gone: dict[tuple[str, str], list[str]] = {}
+        for source in sources:
+            if source.kind not in ("folder", "warc"):
+                continue
+            root = Path(source.location).resolve()
+            for key, doc_ids in ledger.items_of(source.name):
+                path = Path(key)
+                if (path == root or root in path.parents) and not path.exists():
+                    gone[(source.name, key)] = doc_ids
+        if not gone:
+            return 0
+        doomed = {doc_id for doc_ids in gone.values() for doc_id in doc_ids}
+        doomed -= ledger.named_by_others(doomed, set(gone))
+        results = self.store.bulk((BulkAction("delete", self.store.alias, doc_id) for doc_id in sorted(doomed)),
+                                  refresh=True)
+        if failed := [r for r in results if not r.ok]:
+            raise InfrastructureError(f"pruning {self.store.alias!r}: {len(failed)} deletion(s) refused, first: "
+                                      f"{failed[0].error}")
+        pruned = sum(r.status != 404 for r in results)  # 404: already gone (a pruning run killed half-way)
+        processed: dict[str, set[str]] = {}
+        for source, key in gone:
+            processed.setdefault(source, set()).add(key)
+        self.report.released += update_quarantine(self.store, [], processed, partition=self.report.partition,
+                                                  now=self.now)["released"]
+        ledger.forget(gone)
+        self.report.pruned += pruned
+        return pruned
+
     def close(self, *, run_id: str | None = None, stages: dict[str, dict[str, Any]] | None = None) -> RunReport:
         """Stamp the run's end (and, unless stage times were merged in, its total time) and record it in the runs
-        index; returns the report."""
+        index, waiting until every write of the run is durable (`Store.durable`); returns the report."""
         if not self.report.seconds:
             self.report.seconds["total"] = round(time.perf_counter() - self._clock, 3)
         self.report.finished_at = utcnow().isoformat()
         # Two runs can start in the same second; the random part keeps their reports apart.
         run_id = run_id or f"{self.kind}:{self.report.started_at}:{uuid.uuid4().hex[:8]}"
-        record_run(self.store, run_documents(self.report.to_dict(), run_id=run_id, kind=self.kind,
-                                             pipeline_version=self.version, stages=stages))
+        docs = run_documents(self.report.to_dict(), run_id=run_id, kind=self.kind, pipeline_version=self.version,
+                             stages=stages)
+        # The run reports success only once its writes are durable (the embedded server saves on a tick).
+        self.store.durable(lambda: record_run(self.store, docs))
         return self.report
 
 

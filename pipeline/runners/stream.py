@@ -12,10 +12,10 @@ from pathlib import Path
 
 from pipeline.collect.config import SourceConfig, load_sources, source_for_target
 from pipeline.core.errors import InfrastructureError
-from pipeline.core.records import Article
+from pipeline.core.records import Article, Rejection
 from pipeline.core.settings import Settings
 from pipeline.enrich.nlp import load_nlp
-from pipeline.index.articles import iter_indexed_articles
+from pipeline.index.articles import iter_indexed_articles, reread_articles
 from pipeline.index.lifecycle import Migration, migrate_index
 from pipeline.index.store import Store
 from pipeline.runners.core import ProgressCallback, Run
@@ -25,25 +25,31 @@ from pipeline.runs.report import RunReport
 
 def ingest(targets: Iterable[Path | str], settings: Settings, *, store: Store | None = None,
            on_file: ProgressCallback | None = None, sources: list[SourceConfig] | None = None,
-           window: tuple[date, date] | None = None, full: bool = False) -> RunReport:
+           window: tuple[date, date] | None = None, full: bool = False, prune: bool = False) -> RunReport:
     """The whole pipeline on targets (files, folders, URL lists, WARC files, feed/sitemap/page URLs) or on
     configured sources. Article problems are reported and quarantined; infrastructure failures raise
-    InfrastructureError. The ledger skips what earlier runs already processed (`full=True` reads everything).
+    InfrastructureError. The ledger skips what earlier runs already processed (`full=True` reads everything);
+    `prune=True` then removes the documents of files gone from their folder (`Run.prune`, `report.pruned`).
     """
     if sources is None:
         sources = [source_for_target(str(t), name=settings.source_name) for t in targets]
-    return process_sources(settings, sources, kind="ingest", store=store, on_file=on_file, window=window, full=full)
+    return process_sources(settings, sources, kind="ingest", store=store, on_file=on_file, window=window, full=full,
+                           prune=prune)
 
 
 def process_sources(settings: Settings, sources: list[SourceConfig], *, kind: str, store: Store | None = None,
                     on_file: ProgressCallback | None = None, window: tuple[date, date] | None = None,
-                    full: bool = False, only_keys: dict[tuple[str, str], frozenset[str]] | None = None) -> RunReport:
-    """Sources -> units -> read -> first copies -> changed only -> enrich -> index, streaming; then settle."""
+                    full: bool = False, only_keys: dict[tuple[str, str], frozenset[str]] | None = None,
+                    prune: bool = False) -> RunReport:
+    """Sources -> units -> read -> first copies -> changed only -> enrich -> index, streaming; then settle (and
+    prune)."""
     run = Run(settings, store or Store.connect(settings), kind=kind).prepare()
     units = run.units(sources, window=window, full=full, only_keys=only_keys)
     articles = run.changed_only(run.first_copies(run.read(units, on_file=on_file)))
     run.index(run.enrich(articles))
     run.settle(sources)
+    if prune:
+        run.prune(sources)
     return run.close()
 
 
@@ -81,14 +87,36 @@ def reenrich(settings: Settings, *, store: Store | None = None) -> RunReport:
     return run.close()
 
 
+# Rounds of "read again, enrich again" for documents rewritten while they were being re-enriched.
+CONFLICT_ROUNDS = 5
+
+
 def refresh_stale(run: Run, *, source: Store) -> None:
-    """Enrich the articles stored behind `source` whose document behind the run's store is missing or outdated."""
+    """Enrich the articles stored behind `source` whose document behind the run's store is missing or outdated.
+
+    When `source` is the run's own index (reenrich, migrate's reindex mode), each write is conditional on the
+    document being the version that was read: a document an ingest rewrote meanwhile is refused (409), read
+    again and, unless its new version is already current, enriched again — at most CONFLICT_ROUNDS times, then
+    it is reported and left for the next run. A re-enrichment never writes old text over new.
+    """
     def counted(articles: Iterable[Article]) -> Iterator[Article]:
         for article in articles:
             run.report.seen += 1
             yield article
 
-    run.index(run.enrich(run.changed_only(counted(iter_indexed_articles(source)))))
+    conditional = source.alias == run.store.alias
+    versions = run.expected if conditional else None
+    run.index(run.enrich(run.changed_only(counted(iter_indexed_articles(source, versions=versions)))))
+    for _round in range(CONFLICT_ROUNDS):
+        if not run.conflicts:
+            return
+        ids, run.conflicts = run.conflicts, []
+        run.report.retried += len(ids)
+        run.index(run.enrich(run.changed_only(reread_articles(run.store, ids, versions=run.expected))))
+    for doc_id in run.conflicts:
+        run.report.reject(Rejection(doc_id, "index", f"rewritten by another run {CONFLICT_ROUNDS + 1} times while "
+                                                     f"it was re-enriched; left for the next reenrich"),
+                          doc_id=doc_id)
 
 
 def migrate(settings: Settings, *, rebuild: bool = False, keep_old: bool = False,

@@ -122,8 +122,9 @@ def index_batch(settings: Settings, staging: Staging, start: date, end: date, en
 
 
 def finish_run(settings: Settings, staging: Staging, start: date, end: date, *,
-               run_id: str | None = None) -> RunReport:
-    """Merge every task's partial report, settle quarantine and ledger, write report.json, record the run."""
+               run_id: str | None = None, prune: bool = False) -> RunReport:
+    """Merge every task's partial report, settle quarantine and ledger (and with `prune`, remove the documents of
+    files gone from their folder, as `newsetl ingest --prune`), write report.json, record the run."""
     key = partition_key(start, end)
     part = staging / key
     run = Run(settings, Store.connect(settings), kind=KIND, partition=key)
@@ -155,6 +156,8 @@ def finish_run(settings: Settings, staging: Staging, start: date, end: date, *,
         if not part.exists(_stage_name(enriched, "index")):
             run.report.warn(batch, "index", "batch was not indexed (its task failed); it is retried next run")
     run.settle(sources)
+    if prune:
+        run.prune(sources)
     seconds = dict(run.report.seconds)
     stages = {
         "collect": {"seconds": seconds.get("collect", 0.0) + seconds.get("batches", 0.0), "files": run.report.files,

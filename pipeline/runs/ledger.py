@@ -8,7 +8,7 @@ Entries are written after indexing: a run that dies half-way leaves its units un
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -125,3 +125,29 @@ class Ledger(LedgerLookup):
                 "items": list(listing.items), "updated_at": stamp}))
         bulk_write(self.store, self.index, actions)
         return counts
+
+    def items_of(self, source: str) -> Iterator[tuple[str, list[str]]]:
+        """(key, document ids) of every unit of `source` the ledger holds, paged (listings are not units)."""
+        if not self.store.exists(self.index):
+            return
+        query = {"bool": {"filter": [{"term": {"source": source}}, {"term": {"kind": "item"}}]}}
+        for hit in self.store.scan(self.index, fields=["key", "doc_ids"], query=query):
+            source_fields = hit.get("_source") or {}
+            yield source_fields["key"], list(source_fields.get("doc_ids") or ())
+
+    def named_by_others(self, doc_ids: Iterable[str], units: set[tuple[str, str]]) -> set[str]:
+        """The ids among `doc_ids` that a ledger entry other than those of `units` ((source, key) pairs) names:
+        the same article kept in another file."""
+        ids = sorted(set(doc_ids))
+        skip = {entry_id(source, key) for source, key in units}
+        named: set[str] = set()
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start:start + 1000]
+            for hit in self.store.scan(self.index, fields=["doc_ids"], query={"terms": {"doc_ids": chunk}}):
+                if hit["_id"] not in skip:
+                    named |= set(chunk) & set((hit.get("_source") or {}).get("doc_ids") or ())
+        return named
+
+    def forget(self, units: Iterable[tuple[str, str]]) -> int:
+        """Remove the entries of (source, key) units; returns how many were asked for."""
+        return bulk_write(self.store, self.index, (("delete", entry_id(source, key), None) for source, key in units))
