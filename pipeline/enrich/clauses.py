@@ -138,7 +138,7 @@ def _predicate_direction(verb: Token, preposition: str, finished: bool, depth: i
     infinitive = any(a.lower_ == "to" for a in auxiliaries)
     if verb.dep_ == "acl" and infinitive:
         return 1  # "an agreement to acquire it in January", "plans to build": what a noun intends is ahead
-    if verb.dep_ in ("xcomp", "advcl") and infinitive and depth < 3:
+    if verb.dep_ in ("xcomp", "advcl", "ccomp") and infinitive and depth < 3:
         # An infinitive: "is to meet", "going to meet" and "planned to meet" point ahead; "refused to comment" is
         # as past as its governor.
         governor = verb.head
