@@ -14,6 +14,7 @@ from spacy.language import Language
 
 from pipeline.core.records import Enrichment
 from pipeline.core.text import recase_shouting
+from pipeline.enrich.clauses import ClauseDirection, load_parser
 from pipeline.enrich.dates import find_dates
 from pipeline.enrich.entities import EntityConfig, RawMention, canonicalize
 
@@ -33,10 +34,12 @@ def enrich_texts(
     mentions and dates are reported against the original text.
     """
     as_tuples = ((recase_shouting(text), (text, day, context)) for text, day, context in items)
+    # The parser runs only on the sentences of bare weekdays and months whose direction is in doubt (lazily).
+    parser = load_parser(nlp)
     # In this process: parallelism is pipeline.enrich.workers' job (whole batches per worker), not nlp.pipe's.
     for doc, (text, day, context) in nlp.pipe(as_tuples, as_tuples=True, batch_size=batch_size):
         raw = [RawMention(text[ent.start_char:ent.end_char], ent.label_, ent.start_char, ent.end_char)
                for ent in doc.ents]
         entities = canonicalize(doc.text, raw, entity_config)
-        dates = find_dates(text, day)
+        dates = find_dates(text, day, direction=ClauseDirection(parser, text) if parser is not None else None)
         yield Enrichment(entities=tuple(entities), dates=tuple(dates)), context

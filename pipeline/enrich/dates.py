@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import date, timedelta
 
 from pipeline.core.records import DateMention
@@ -61,8 +62,28 @@ def _clause(text: str, start: int, end: int) -> tuple[str, int]:
     return text[left + 1: right], start - (left + 1)
 
 
+# The direction of one date from the parse of its clause (pipeline.enrich.clauses), set by find_dates for the
+# text it resolves: a context variable rather than one more argument of every resolver, since only the weekday
+# and month resolvers read it.
+Direction = Callable[[int, int], "int | None"]
+_DIRECTION: ContextVar[Direction | None] = ContextVar("date_direction", default=None)
+_DAY_FIRST: ContextVar[bool | None] = ContextVar("date_day_first", default=None)
+
+
+def _parsed_direction(start: int, end: int) -> int | None:
+    """The parse's direction of the date at [start, end), None without a parse or when it cannot tell."""
+    direction = _DIRECTION.get()
+    return direction(start, end) if direction is not None else None
+
+
 def _tense(text: str, start: int, end: int) -> int:
-    """+1 future, -1 past, 0 unknown: the nearest tense cue in the sentence around text[start:end]."""
+    """+1 future, -1 past, 0 unknown: the clause's parse when there is one, else the nearest tense cue in the
+    sentence around text[start:end]."""
+    direction = _DIRECTION.get()
+    if direction is not None:
+        decided = direction(start, end)
+        if decided is not None:
+            return decided
     clause, position = _clause(text, start, end)
     cues = [(abs(m.start() - position), 1) for m in _FUTURE_CUES.finditer(clause)]
     cues += [(abs(m.start() - position), -1) for m in _PAST_CUES.finditer(clause)
@@ -89,19 +110,26 @@ def _shift_months(day: date, months: int) -> tuple[int, int]:
 CLOSE_DAYS = 92
 
 
-def _nearest_year(dct: date, month: int, day: int | None, tense: int) -> int:
+def _nearest_year(dct: date, month: int, day: int | None, tense: Callable[[], int],
+                  parsed: Callable[[], int | None] = lambda: None) -> int:
     """Year for a month (and day) written without one: the occurrence the sentence's tense points at,
-    else the one nearest the publication date."""
+    else the one nearest the publication date. `tense` is only asked (it may parse) when the year is in doubt."""
     def key(year: int) -> date:
         return date(year, month, min(day or 1, calendar.monthrange(year, month)[1]))
 
     anchor = dct if day is not None else dct.replace(day=1)  # month precision compares whole months
     candidates = [dct.year - 1, dct.year, dct.year + 1]
     if abs((key(dct.year) - anchor).days) <= CLOSE_DAYS:
-        return dct.year  # close to the publication date: the tense of the sentence cannot move it a year away
-    if tense > 0:
+        # Close to the publication date the word cues do not move it a year away, nor does a past clause (on the
+        # dev part that fixed one date and broke two); a clause the parse reads as ahead does, when the date is
+        # more than two weeks gone: "the minister will visit China in March" (in June) is next March.
+        if (key(dct.year) - anchor).days < -14 and parsed() == 1:
+            return dct.year + 1
+        return dct.year
+    direction = tense()
+    if direction > 0:
         return min(y for y in candidates if key(y) >= anchor)
-    if tense < 0:
+    if direction < 0:
         return max(y for y in candidates if key(y) <= anchor)
     return min(candidates, key=lambda y: abs((key(y) - anchor).days))
 
@@ -114,8 +142,60 @@ def _explicit_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
 
 
 def _numeric_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
-    """All-digit dates, ISO or US order: the pattern has already named year, month and day."""
+    """ISO dates: the pattern has already named year, month and day."""
     return _valid_day(int(m["year"]), int(m["month"]), int(m["day"]))
+
+
+_SLASHED = re.compile(_NB + r"(?P<first>[0-3]?\d)/(?P<second>[0-3]?\d)/(?P<year>(?:19|20)\d{2}|\d{2})" + _NA)
+
+
+def day_first_of(text: str) -> bool | None:
+    """The order of the text's own slashed dates: True when one of them can only be day-first ("15/4/2019"),
+    False when one can only be month-first ("4/15/2019"), None when none tells (or they disagree)."""
+    orders = set()
+    for m in _SLASHED.finditer(text):
+        first, second = int(m["first"]), int(m["second"])
+        if first > 12 >= second:
+            orders.add(True)
+        elif second > 12 >= first:
+            orders.add(False)
+    return orders.pop() if len(orders) == 1 else None
+
+
+def _two_digit_year(digits: str, dct: date | None) -> int | None:
+    """'07 -> 2007, '82 -> 1982: the latest year with these last digits not more than ten years after the
+    publication year (None without a publication date: the century is unknown)."""
+    if len(digits) == 4:
+        return int(digits)
+    if dct is None:
+        return None
+    year = (dct.year // 100) * 100 + int(digits)
+    return year - 100 if year > dct.year + 10 else year
+
+
+def _slashed_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    """"7/8/07", "15/4/2019": day and month in the order the text (or its source) uses; an order nothing decides
+    leaves an ambiguous date out rather than guessing it."""
+    year = _two_digit_year(m["year"], dct)
+    first, second = int(m["first"]), int(m["second"])
+    if year is None or not (first and second):
+        return None
+    if first > 12 or second > 12 or first == second:
+        day, month = (first, second) if first > 12 or first == second else (second, first)
+        return _valid_day(year, month, day)
+    day_first = _DAY_FIRST.get()
+    if day_first is None:
+        day_first = day_first_of(text)
+    if day_first is None:
+        return None
+    day, month = (first, second) if day_first else (second, first)
+    return _valid_day(year, month, day)
+
+
+def _apostrophe_year(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    """"'82", "in '07": a year by its last two digits."""
+    year = _two_digit_year(m["yy"], dct)
+    return None if year is None else f"{year:04d}"
 
 
 def _month_year(m: re.Match[str], text: str, dct: date | None) -> str | None:
@@ -133,7 +213,8 @@ def _day_month(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if dct is None:
         return None
     month, day = _month_number(m["month"]), int(m["day"])
-    year = _nearest_year(dct, month, day, _tense(text, m.start(), m.end()))
+    year = _nearest_year(dct, month, day, lambda: _tense(text, m.start(), m.end()),
+                         lambda: _parsed_direction(m.start(), m.end()))
     return _valid_day(year, month, day)
 
 
@@ -151,7 +232,8 @@ def _bare_month(m: re.Match[str], text: str, dct: date | None) -> str | None:
     elif modifier == "this":
         year = dct.year
     else:
-        year = _nearest_year(dct, month, None, _tense(text, m.start(), m.end()))
+        year = _nearest_year(dct, month, None, lambda: _tense(text, *m.span("expr")),
+                             lambda: _parsed_direction(*m.span("expr")))
     return f"{year:04d}-{month:02d}"
 
 
@@ -168,8 +250,10 @@ def _weekday(m: re.Match[str], text: str, dct: date | None) -> str | None:
         offset = forward or 7
     elif modifier == "this":
         offset = target - dct.weekday()  # the one in the publication date's week
+    elif back == 0:
+        offset = 0  # the publication day's own weekday: that day, whichever way the clause points
     else:
-        tense = _tense(text, m.start(), m.end())
+        tense = _tense(text, *m.span("weekday"))
         # News mostly reports what happened: without a future cue, a bare weekday is the most recent one.
         offset = forward if tense > 0 else -back
     return (dct + timedelta(days=offset)).isoformat()
@@ -191,8 +275,24 @@ def _relative_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
     return (dct + timedelta(days=offset)).isoformat()
 
 
+# "the 1988 third quarter", "last year's quarter", "the corresponding period last year", "the first half of 1989":
+# the expression denotes a quarter or half (TimeML "1988-Q3", "1989-H1"), which no value of ours can hold; a year
+# would be a different, coarser value, so nothing is produced.
+_PERIOD_AFTER = re.compile(r"(?:['’]s)?\s+(?:(?:first|second|third|fourth|latest|comparable|fiscal|final|"
+                           r"last|same|corresponding)[\s-]+)*(?:quarter|period|half)\b", re.IGNORECASE)
+_PERIOD_BEFORE = re.compile(r"\b(?:quarters?|half|period|nine\s+months|six\s+months)\s+(?:of\s+)?(?:fiscal\s+)?$",
+                            re.IGNORECASE)
+
+
+def _names_a_period(text: str, start: int, end: int) -> bool:
+    """Whether the year at text[start:end] is part of a quarter, half or reporting period."""
+    return bool(_PERIOD_AFTER.match(text, end) or _PERIOD_BEFORE.search(text, max(0, start - 30), start))
+
+
 def _relative_period(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if dct is None:
+        return None
+    if m["unit"].lower() == "year" and _names_a_period(text, m.start(), m.end()):
         return None
     step = {"last": -1, "previous": -1, "past": -1, "next": 1, "coming": 1, "this": 0, "current": 0}[
         m["mod"].lower().split()[-1]]
@@ -200,6 +300,18 @@ def _relative_period(m: re.Match[str], text: str, dct: date | None) -> str | Non
         return f"{dct.year + step:04d}"
     year, month = _shift_months(dct, step)
     return f"{year:04d}-{month:02d}"
+
+
+def _same_period_last_year(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    """"the same period last year" (a year), "the same month last year" (that month), "the same day last year"."""
+    if dct is None:
+        return None
+    unit = m["unit"].lower()
+    if unit == "month":
+        return f"{dct.year - 1:04d}-{dct.month:02d}"
+    if unit == "day":
+        return _valid_day(dct.year - 1, dct.month, dct.day)
+    return f"{dct.year - 1:04d}"
 
 
 # "net income of $1.1 million a year ago": in a financial comparison "a year ago" means the same reporting
@@ -227,13 +339,13 @@ def _ago(m: re.Match[str], text: str, dct: date | None) -> str | None:
 
 
 def _year(m: re.Match[str], text: str, dct: date | None) -> str | None:
-    return m["year"]
+    return None if _names_a_period(text, m.start(), m.end()) else m["year"]
 
 
 # Ordered from most to least specific; overlapping matches are resolved in favour of the longest, then earliest rule.
 _RULES: list[tuple[re.Pattern[str], Resolver]] = [
     (re.compile(_NB + r"(?P<year>(?:19|20)\d{2})-(?P<month>[01]\d)-(?P<day>[0-3]\d)" + _NA), _numeric_day),
-    (re.compile(_NB + r"(?P<month>1[0-2]|0?[1-9])/(?P<day>[0-3]?\d)/(?P<year>(?:19|20)\d{2})" + _NA), _numeric_day),
+    (_SLASHED, _slashed_day),
     (re.compile(_WEEKDAY_PREFIX + _MONTH + r"\s+" + _DAY + r"\s*,?\s+" + _YEAR + _NA), _explicit_day),
     (re.compile(_NB + _WEEKDAY_PREFIX + _DAY + r"\s+(?:of\s+)?" + _MONTH + r"\s*,?\s+" + _YEAR + _NA), _explicit_day),
     (re.compile(_MONTH + r"\s*,?\s+" + _YEAR + _NA), _month_year),
@@ -246,25 +358,170 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
                 r"(?P<expr>(?:(?P<mod>last|next|this)\s+)?"
                 r"(?P<month>January|February|March|April|May|June|July|August|September|October|November"
                 r"|December))\b(?!\s+\d)"), _bare_month),
-    # A weekday with a time of day ("Thursday evening", "noon Friday") is a TimeML TIME, with "each"/"every" a
-    # SET, and "the previous Friday" is relative to another date: none of them is resolved against the DCT.
-    (re.compile(r"(?<!each )(?<!every )(?<!previous )(?<!following )(?<!noon )(?<!midnight )(?<!a\.m\. )"
-                r"(?<!p\.m\. )\b(?:(?P<mod>last|next|this|coming|past)\s+)?" + _WEEKDAY +
-                r"\b(?!\s+(?:nights?|mornings?|afternoons?|evenings?)\b)"), _weekday),
+    # A weekday with a time of day ("next Friday afternoon", "noon Friday") is resolved to its day (the time of
+    # day is below our precision); with "each"/"every" or in the plural ("Monday nights") it is a set, and "the
+    # previous Friday" is relative to another date (the reference rules below).
+    (re.compile(r"(?<!each )(?<!every )(?<!previous )(?<!following )(?<!the same )"
+                r"\b(?:(?P<mod>last|next|this|coming|past)\s+)?" + _WEEKDAY +
+                r"\b(?!s\b)(?!\s+(?:nights|mornings|afternoons|evenings)\b)"), _weekday),
     # "tonight", "this morning", "last night" denote a time of day (TimeML TIME), not a calendar day.
     (re.compile(r"\b(?P<word>the day before yesterday|the day after tomorrow|yesterday|today|tomorrow)\b"
                 r"(?!\s+(?:night|morning|afternoon|evening)\b)", re.IGNORECASE), _relative_day),
     (re.compile(r"(?<!\bthe )(?<!\bthe past )\b(?P<mod>last|next|this|earlier this|later this|previous|current)"
                 r"\s+(?P<unit>month|year)\b", re.IGNORECASE), _relative_period),
     (re.compile(r"\b" + _COUNT + r"\s+(?P<unit>days?|months?|years?)\s+ago\b", re.IGNORECASE), _ago),
+    (re.compile(r"\bthe\s+same\s+(?P<unit>period|time|month|day)\s+(?:of\s+)?last\s+year\b", re.IGNORECASE),
+     _same_period_last_year),
     (re.compile(r"(?<=\bmid-)" + _YEAR + r"\b"), _year),
+    # "the class of '82", "in '07": a preposition, an apostrophe and two digits ("iLife '11" is a product name,
+    # "the '90s" a decade: no value).
+    (re.compile(r"\b(?:in|of|since|from|until|by|through|to|and|summer|spring|autumn|fall|winter)\s+"
+                r"(?P<expr>['’](?P<yy>\d{2}))(?![\w'’%]|[.,]\d)"), _apostrophe_year),
     (re.compile(r"(?<![\w$€£,.\-/])(?<!No\. )" + _YEAR + r"(?![\w%/]|,\d|\.\d|-\d|\s*(?:percent|people|troops|km|"
                 r"miles|tons|tonnes|units|votes|dollars|euros)\b)(?!-(?:19|20)?\d{2}\b)"), _year),
 ]
 
 
-def find_dates(text: str, dct: date | None) -> list[DateMention]:
-    """Every calendar-date expression in text, resolved against the publication day `dct` (None: absolute only)."""
+# Expressions resolved against another date of the text ("a year earlier", "that day"): the anchor is the last
+# date found before them in the same paragraph and at most ANCHOR_CHARS before, else the publication date.
+# Farther back, a date belongs to another topic ("Founded in 1950, ... profit rose from a year earlier").
+ANCHOR_CHARS = 400
+ReferenceResolver = Callable[[re.Match[str], "date | None", "list[DateMention]"], "str | None"]
+
+
+def _anchor_parts(anchors: list[DateMention], dct: date | None, precision: str,
+                  fallback: bool = True) -> date | None:
+    """The last anchor at least as precise as `precision` ('year', 'month', 'day') as a date, else the
+    publication day (None when `fallback` is False)."""
+    needed = {"year": 1, "month": 2, "day": 3}[precision]
+    for anchor in reversed(anchors):
+        parts = [int(p) for p in anchor.value.split("-")]
+        if len(parts) >= needed:
+            return date(parts[0], *(parts[1:] + [1, 1])[:2])
+    return dct if fallback else None
+
+
+def _step_of(m: re.Match[str]) -> str | None:
+    """The lower-cased step word of whichever phrasing matched (groups step, step2, ...; "year-earlier": before)."""
+    for name in ("step", "step2", "step3", "step4", "step5"):
+        if name in m.re.groupindex and m[name]:
+            return "before" if name == "step4" else m[name].lower()
+    return None
+
+
+def _same_day(m: re.Match[str], dct: date | None, anchors: list[DateMention]) -> str | None:
+    # "that day" with no date before it is not a reference to the publication day ("that day has come", "trades
+    # made that day"); "later in the day" and "the next day" are, in a news report.
+    demonstrative = m[0].lower().startswith("that") and not m.groupdict().get("expr")
+    day = _anchor_parts(anchors, dct, "day", fallback=not demonstrative)
+    if day is None:
+        return None
+    step = {"previous": -1, "before": -1, "next": 1, "following": 1, "after": 1}.get(_step_of(m), 0)
+    return (day + timedelta(days=step)).isoformat()
+
+
+def _same_weekday(m: re.Match[str], dct: date | None, anchors: list[DateMention]) -> str | None:
+    """"the previous Friday", "the following Monday": the nearest such weekday before or after the anchor day."""
+    day = _anchor_parts(anchors, dct, "day")
+    if day is None:
+        return None
+    target = WEEKDAYS[m["weekday"].lower()]
+    if _step_of(m) == "previous":
+        return (day - timedelta(days=(day.weekday() - target) % 7 or 7)).isoformat()
+    return (day + timedelta(days=(target - day.weekday()) % 7 or 7)).isoformat()
+
+
+def _same_month(m: re.Match[str], dct: date | None, anchors: list[DateMention]) -> str | None:
+    month = _anchor_parts(anchors, dct, "month", fallback=not m[0].lower().startswith("that"))
+    if month is None:
+        return None
+    step = {"previous": -1, "before": -1, "earlier": -1, "next": 1, "following": 1, "later": 1}.get(_step_of(m), 0)
+    year, number = _shift_months(month, step)
+    return f"{year:04d}-{number:02d}"
+
+
+def _same_year(m: re.Match[str], dct: date | None, anchors: list[DateMention]) -> str | None:
+    year = _anchor_parts(anchors, dct, "year", fallback=not m[0].lower().startswith("that"))
+    clause, position = _clause(m.string, m.start(), m.end())
+    if year is None or _FINANCIAL_COMPARISON.search(clause[max(0, position - 80): position]):
+        return None  # "up 15% from 4 pence a year earlier": the same reporting period, as for "a year ago"
+    step = {"previous": -1, "prior": -1, "before": -1, "earlier": -1, "ago": -1, "next": 1, "following": 1,
+            "later": 1}.get(_step_of(m), 0)
+    return f"{year.year + step:04d}"
+
+
+_NOT_A_PERIOD_HEAD = r"(?!\s+(?:quarter|period|half|(?:first|second|third|fourth)|nine|six|three))"
+_REFERENCE_RULES: list[tuple[re.Pattern[str], ReferenceResolver]] = [
+    # "the same day", "that day", "later in the day"; "the next day", "the day before," (not "the day before the
+    # vote": that one is relative to an event, not to a date).
+    (re.compile(r"\b(?:(?:the|that)\s+(?:very\s+)?same\s+day|that\s+(?:very\s+)?day)\b(?!s|\s+(?:of|when|that|after|before)\b)"
+                r"|\b(?:later|earlier)\s+(?:in|that)\s+(?P<expr>the\s+day)\b", re.IGNORECASE), _same_day),
+    (re.compile(r"\bthe\s+(?P<step>previous|next|following)\s+day\b"
+                r"|\bthe\s+day\s+(?P<step2>before|after)(?=\s*[,.;])", re.IGNORECASE), _same_day),
+    (re.compile(r"\bthe\s+(?P<step>previous|following)\s+" + _WEEKDAY + r"\b", re.IGNORECASE), _same_weekday),
+    (re.compile(r"\b(?:(?:the|that)\s+same\s+month|that\s+month"
+                r"|the\s+(?P<step>previous|following|next)\s+month|a\s+month\s+(?P<step2>earlier|later)(?!\s+than\b))\b"
+                r"(?!s)", re.IGNORECASE), _same_month),
+    (re.compile(r"\b(?:(?:the|that)\s+same\s+year|that\s+year"
+                r"|the\s+(?P<step>previous|prior|following)\s+year|the\s+year\s+(?P<step2>before)(?!\s+last)"
+                r"|a\s+year\s+(?P<step3>earlier|later)(?!\s+than\b)|a\s+year\s+(?P<step5>before)(?=\s*[,.;)]|\s*$)"
+                r"|(?P<step4>year)-(?:earlier|ago)" + _NOT_A_PERIOD_HEAD + r")\b(?!s|-)", re.IGNORECASE), _same_year),
+]
+
+
+def _anchors_before(found: list[DateMention], text: str, start: int) -> list[DateMention]:
+    """The dates found before `start` in the same paragraph and within ANCHOR_CHARS, in text order."""
+    paragraph = text.rfind("\n", 0, start)
+    return [d for d in found if d.end <= start and d.start > paragraph and start - d.end <= ANCHOR_CHARS]
+
+
+def find_dates(text: str, dct: date | None, *, direction: Direction | None = None,
+               day_first: bool | None = None) -> list[DateMention]:
+    """Every calendar-date expression in text, resolved against the publication day `dct` (None: absolute only).
+
+    `direction(start, end)` (optional, pipeline.enrich.clauses.ClauseDirection) says from the parse whether the
+    date at text[start:end] is ahead (+1) or back (-1), None when it cannot tell; it is asked only for bare
+    weekdays and months whose year is in doubt. `day_first` is the source's order of slashed dates ("7/8/07");
+    None reads it off the text's own unambiguous ones. Reference expressions ("a year earlier", "that day") are
+    resolved against the last date found before them (see ANCHOR_CHARS), else against `dct`.
+    """
+    direction_token = _DIRECTION.set(direction)
+    order_token = _DAY_FIRST.set(day_first)
+    try:
+        found = _find_direct(text, dct)
+    finally:
+        _DIRECTION.reset(direction_token)
+        _DAY_FIRST.reset(order_token)
+    return _add_references(text, dct, found)
+
+
+def _add_references(text: str, dct: date | None, found: list[DateMention]) -> list[DateMention]:
+    """The reference expressions of text that overlap no date already found, resolved in text order."""
+    matches: list[tuple[int, int, re.Match[str], ReferenceResolver]] = []
+    for pattern, resolve in _REFERENCE_RULES:
+        for match in pattern.finditer(text):
+            # "later in the day": the context is matched, the "expr" group (when it took part) is the mention.
+            has_expr = "expr" in pattern.groupindex and match["expr"]
+            start, end = match.span("expr") if has_expr else match.span()
+            matches.append((start, end, match, resolve))
+    if not matches:
+        return found
+    matches.sort(key=lambda c: (c[0], c[0] - c[1]))
+    taken = [(d.start, d.end) for d in found]
+    added: list[DateMention] = []
+    for start, end, match, resolve in matches:
+        if any(start < t_end and t_start < end for t_start, t_end in taken):
+            continue
+        value = resolve(match, dct, _anchors_before(found, text, start))
+        if value is None:
+            continue
+        taken.append((start, end))
+        added.append(DateMention(text=text[start:end], start=start, end=end, value=value))
+    return sorted(found + added, key=lambda d: d.start)
+
+
+def _find_direct(text: str, dct: date | None) -> list[DateMention]:
+    """The expressions of _RULES: absolute dates and dates relative to the publication day."""
     candidates: list[tuple[int, int, int, re.Match[str], Resolver]] = []
     for priority, (pattern, resolve) in enumerate(_RULES):
         # A rule may match context it does not own (a leading preposition); its "expr" group is the mention.

@@ -29,6 +29,7 @@ from spacy.language import Language
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.records import Enrichment
 from pipeline.enrich.annotate import enrich_texts
+from pipeline.enrich.clauses import load_parser
 from pipeline.enrich.entities import EntityConfig
 
 Context = TypeVar("Context")
@@ -88,6 +89,7 @@ def enrich_in_workers(
 ) -> Iterator[tuple[Enrichment, Context]]:
     """Enrich items in `processes` forked workers, in input order, with a bounded number of batches in flight."""
     _WORKER_STATE.update(nlp=nlp, entity_config=entity_config, parent_pid=os.getpid())
+    load_parser(nlp)  # loaded (and cached) before the fork, so workers share it instead of loading one each
     # fork: workers share the parent's loaded model pages; spawn would load the model once more per worker.
     context = multiprocessing.get_context("fork")
     # Objects alive now (the model above all) move to a generation the garbage collector never scans: a collection

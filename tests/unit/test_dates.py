@@ -101,11 +101,12 @@ def test_parse_published_rejects_impossible_dates(value, message):
         # close to the publication date, the year is the publication year whatever the tense
         ("The deal will be reviewed after Feb. 11.", [("Feb. 11", "2019-02-11")]),
         ("The new plant will open in August.", [("August", "2019-08")]),
-        # a weekday with a time of day, a recurring weekday, or one relative to another date: no calendar day
-        ("The offer expires Friday evening.", []),
+        # a weekday with a time of day is its day; a recurring weekday is a set; "the previous Friday" is the one
+        # before the anchor (here the publication day)
+        ("The offer expires Friday evening.", [("Friday", "2019-06-28")]),
         ("Flights leave each Thursday and on Monday nights.", []),
-        ("Shares were down from the previous Friday.", []),
-        ("He called at noon Thursday.", []),
+        ("Shares were down from the previous Friday.", [("the previous Friday", "2019-06-21")]),
+        ("He called at noon Thursday.", [("Thursday", "2019-06-20")]),
         ("Tonight and this morning are times of day.", []),
         # tokenised text and weekday-prefixed dates
         ("March 06 , 2008", [("March 06 , 2008", "2008-03-06")]),

@@ -1,0 +1,161 @@
+"""Which way a bare weekday or month points, read off the dependency parse of the clause that governs it.
+
+"The ministry will present the plan on Thursday, officials said": "Thursday" attaches to "present", whose modal
+"will" makes the coming Thursday meant; the reporting verb "said" is not the date's clause and does not decide.
+"Talks have been postponed until Monday": the target of a postponement is ahead. "He said on Monday": past.
+
+Only sentences that hold a date needing a direction are parsed (lazily, once each), so the parser's cost is paid
+on a small share of the text. The parse comes from the same spaCy model as NER (its tagger and parser, which share
+their own tok2vec); a model without a parser gives no direction and the word cues of `pipeline.enrich.dates` decide.
+"""
+
+from __future__ import annotations
+
+import re
+
+from spacy.language import Language
+from spacy.tokens import Doc, Token
+
+# Predicates whose complement is ahead of them: a thing planned, scheduled, expected or set happens later than the
+# plan ("planned a demonstration on Saturday", "agreed to acquire it in January"). A linguistic class (future-
+# oriented predicates), not a list of date words.
+_PLANNING = frozenset({
+    "plan", "schedule", "set", "slate", "expect", "due", "intend", "aim", "propose", "promise", "vow", "pledge",
+    "agree", "prepare", "hope", "want", "seek", "threaten", "vote", "decide", "go", "ready", "poised", "likely",
+    "payable", "effective",
+})
+# Verbs that move an event: the target of "until/to/till/by/for" is ahead; the day of the act itself is not.
+_MOVING = frozenset({"postpone", "delay", "defer", "adjourn", "reschedule", "push", "put", "move", "extend",
+                     "suspend", "halt", "close", "freeze"})
+_TARGET_PREPOSITIONS = frozenset({"until", "till", "til", "to", "by", "for", "through", "into"})
+# "until", "by", "through" bound a period that is still running unless the clause is plainly in the past.
+_BOUND_PREPOSITIONS = frozenset({"until", "till", "til", "by", "through", "before"})
+# Reporting verbs in the present ("the ministry says on Monday") are journalistic present: they do not point ahead.
+_REPORTING = frozenset({"say", "tell", "announce", "report", "confirm", "add", "note", "state", "claim", "deny",
+                        "write", "insist", "warn", "argue", "explain", "acknowledge", "admit", "reveal", "show"})
+_PRESENT_TAGS = frozenset({"VBZ", "VBP"})
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+|\n")
+_FINISHED = re.compile(r"[.!?][\"'”’)]*\s*$")
+
+
+def load_parser(nlp: Language) -> Language | None:
+    """The tagger and parser of the model `nlp` was loaded from (no NER), or None when that model has no parser.
+
+    Cached per model path and process; call it before forking workers so they share the loaded parser.
+    """
+    path = getattr(nlp, "path", None)
+    if path is None:
+        return None
+    return _load_parser(str(path))
+
+
+_PARSERS: dict[str, Language | None] = {}
+
+
+def _load_parser(path: str) -> Language | None:
+    if path not in _PARSERS:
+        import spacy  # spaCy is already imported by whoever holds a Language; this only avoids a load-time cost
+
+        try:
+            # The lemmatizer (rule-based, reads the tagger's output) gives the predicate's lemma; NER is not needed.
+            full = spacy.load(path, exclude=["ner", "senter", "entity_linker", "textcat"])
+        except OSError:
+            full = None
+        _PARSERS[path] = full if full is not None and "parser" in full.pipe_names else None
+    return _PARSERS[path]
+
+
+class ClauseDirection:
+    """Direction of a date expression in one text: +1 ahead, -1 back, None when the parse cannot tell.
+
+    Callable as `direction(start, end)` with character offsets into the text; parses the sentence around the
+    span on first use and keeps it for the other dates of the same sentence.
+    """
+
+    def __init__(self, parser: Language, text: str) -> None:
+        self._parser = parser
+        self._text = text
+        self._sentences: dict[int, tuple[Doc, bool]] = {}
+        self.parsed = 0  # sentences parsed, for the benchmark's cost figure
+
+    def __call__(self, start: int, end: int) -> int | None:
+        begin, stop = self._sentence_bounds(start, end)
+        if begin not in self._sentences:
+            sentence = self._text[begin:stop]
+            self._sentences[begin] = (self._parser(sentence), bool(_FINISHED.search(sentence)))
+            self.parsed += 1
+        doc, finished = self._sentences[begin]
+        span = doc.char_span(start - begin, end - begin, alignment_mode="expand")
+        if span is None or not len(span):
+            return None
+        return clause_direction(span.root, finished=finished)
+
+    def _sentence_bounds(self, start: int, end: int) -> tuple[int, int]:
+        begin = 0
+        for m in _SENTENCE_END.finditer(self._text, 0, start):
+            begin = m.end()
+        after = _SENTENCE_END.search(self._text, end)
+        return begin, (after.start() if after else len(self._text))
+
+
+def clause_direction(date_token: Token, *, finished: bool = True) -> int | None:
+    """+1, -1 or None for the date whose syntactic root is date_token, from the predicate that governs it.
+
+    `finished` is False for a sentence without final punctuation (a headline), where the present tense reports
+    the past ("Apple unveils iPhone on Tuesday") and so decides nothing.
+    """
+    preposition = date_token.head.lower_ if date_token.dep_ == "pobj" else ""
+    node = date_token
+    through_noun = False  # "Thursday's closing price", "the vote in October": the date qualifies a noun
+    while node.head.i != node.i:
+        if node.i != date_token.i and node.tag_.startswith("NN"):
+            through_noun = True
+        node = node.head
+        if node.tag_.startswith("VB") or node.tag_ == "MD":
+            break
+        if node.lower_ in _PLANNING and node.tag_.startswith("JJ"):  # "due on Monday", "ready by Friday"
+            return 1
+    else:
+        if not (node.tag_.startswith("VB") or node.tag_ == "MD"):
+            return None
+    return _predicate_direction(node, preposition, finished and not through_noun, depth=0,
+                                direct=not through_noun)
+
+
+def _predicate_direction(verb: Token, preposition: str, finished: bool, depth: int,
+                         direct: bool = False) -> int | None:
+    """`direct`: the date is an adverbial of this very verb (not of its object or of a clause below it)."""
+    auxiliaries = [c for c in verb.children if c.dep_ in ("aux", "auxpass")]
+    lemma = verb.lemma_.lower() if verb.lemma_ else verb.lower_
+    if any(a.tag_ == "MD" for a in auxiliaries):
+        return 1  # will, would, 'll, shall, may, could, must: what is announced or expected is ahead
+    if (lemma in _PLANNING or verb.lower_ in _PLANNING) and not (direct and verb.tag_ == "VBD"):
+        # "planned a rally on Saturday", "is scheduled for Friday": the planned thing is ahead; but "agreed in
+        # June" dates the agreeing itself, as past as the verb.
+        return 1
+    if lemma in _MOVING and preposition in _TARGET_PREPOSITIONS:
+        return 1
+    infinitive = any(a.lower_ == "to" for a in auxiliaries)
+    if verb.dep_ == "acl" and infinitive:
+        return 1  # "an agreement to acquire it in January", "plans to build": what a noun intends is ahead
+    if verb.dep_ in ("xcomp", "advcl", "ccomp") and infinitive and depth < 3:
+        # An infinitive: "is to meet", "going to meet" and "planned to meet" point ahead; "refused to comment" is
+        # as past as its governor.
+        governor = verb.head
+        if governor.lower_ in _PLANNING or (governor.lemma_ or "").lower() in _PLANNING or governor.lemma_ == "be":
+            return 1
+        return _predicate_direction(governor, preposition, finished, depth + 1)
+    has_perfect = any(a.lower_ in ("has", "have", "'ve", "'s") and a.tag_ in _PRESENT_TAGS for a in auxiliaries)
+    past = verb.tag_ == "VBD" or any(a.tag_ == "VBD" for a in auxiliaries)
+    if preposition in _BOUND_PREPOSITIONS and not (past or has_perfect):
+        return 1  # "the offer runs until Monday", "is valid through January"; "has fallen through Oct. 19" is past
+    if past or has_perfect:
+        return -1
+    if verb.tag_ == "VBN":
+        return -1  # a reduced relative: "the plan announced Monday"
+    if verb.tag_ == "VBG" and not auxiliaries and depth < 3 and verb.head.i != verb.i:
+        return _predicate_direction(verb.head, preposition, finished, depth + 1)  # "..., with the third departing"
+    present = verb.tag_ in _PRESENT_TAGS or any(a.tag_ in _PRESENT_TAGS for a in auxiliaries)
+    if present and finished and lemma not in _REPORTING:
+        return 1  # "the vote takes place on Sunday", "he is meeting them on Friday": scheduled
+    return None
