@@ -17,14 +17,19 @@ import os
 import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from upath import UPath
 
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.settings import Settings
 
 LOCAL_PROTOCOLS = ("", "file", "local")
+# msgspec encodes the records' dataclasses directly and decodes lines straight into them: 4-5x faster than
+# dataclasses.asdict + json (measured on 1,000 BBC articles), and the files stay plain JSON lines.
+_ENCODER = msgspec.json.Encoder()
+T = TypeVar("T")
 
 
 class Staging:
@@ -82,13 +87,20 @@ class Staging:
             elif self.root.exists():
                 self.root.fs.rm(self.root.path, recursive=True)
 
-    def write_jsonl(self, name: str, records: Iterable[dict[str, Any]]) -> int:
-        """Write records as JSON lines, atomically; returns the count."""
+    def write_jsonl(self, name: str, records: Iterable[Any]) -> int:
+        """Write records (dicts or the dataclasses of pipeline.core.records) as JSON lines, atomically; returns
+        the count."""
         count = 0
-        with self._writer(name) as handle:
+        buffer = bytearray()
+        with self._writer(name, binary=True) as handle:
             for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                _ENCODER.encode_into(record, buffer, -1)
+                buffer.extend(b"\n")
                 count += 1
+                if len(buffer) >= 1 << 20:  # write in ~1 MiB pieces: one call per record is most of the cost
+                    handle.write(buffer)
+                    buffer.clear()
+            handle.write(buffer)
         return count
 
     def write_json(self, name: str, data: dict[str, Any]) -> None:
@@ -101,42 +113,50 @@ class Staging:
         with self._errors(name):
             return json.loads(self.path(name).read_text(encoding="utf-8"))
 
-    def read_jsonl(self, name: str) -> Iterator[dict[str, Any]]:
-        """Records of a JSON-lines file, streamed; nothing when it does not exist."""
+    def read_jsonl(self, name: str, type: type[T] | None = None) -> Iterator[Any]:  # noqa: A002 - msgspec's name
+        """Records of a JSON-lines file, streamed, as dicts or decoded straight into `type` (a dataclass of
+        pipeline.core.records); nothing when the file does not exist. Raises InfrastructureError when the
+        storage fails or a line is not what this code wrote (a staged file of another version, a torn write)."""
         path = self.path(name)
+        decoder = msgspec.json.Decoder(type) if type is not None else msgspec.json.Decoder()
         with self._errors(name):
             if not path.exists():
                 return
-            with path.open("r", encoding="utf-8") as handle:
+            with path.open("rb") as handle:
                 for line in handle:
                     if line.strip():
-                        yield json.loads(line)
+                        try:
+                            yield decoder.decode(line)
+                        except msgspec.DecodeError as exc:
+                            raise InfrastructureError(f"cannot read {path}: {exc}") from exc
 
     # -----------------------------------------------------------------------------------------------------------
 
-    def _writer(self, name: str) -> _AtomicWriter:
-        return _AtomicWriter(self, name)
+    def _writer(self, name: str, *, binary: bool = False) -> _AtomicWriter:
+        return _AtomicWriter(self, name, binary=binary)
 
     def _errors(self, name: str, verb: str = "read") -> _StorageErrors:
         return _StorageErrors(self.path(name) if name else self.root, verb)
 
 
 class _AtomicWriter:
-    """Context manager: a text handle whose content replaces `name` only when the block ends without error."""
+    """Context manager: a text (or binary) handle whose content replaces `name` only when the block ends without
+    error."""
 
-    def __init__(self, staging: Staging, name: str) -> None:
+    def __init__(self, staging: Staging, name: str, *, binary: bool = False) -> None:
         self.staging = staging
         self.target = staging.path(name)
         self.errors = _StorageErrors(self.target, "write")
+        self.mode, self.encoding = ("wb", None) if binary else ("w", "utf-8")
 
     def __enter__(self) -> Any:
         with self.errors:
             if self.staging.local:
                 self.target.parent.mkdir(parents=True, exist_ok=True)
                 self.tmp = self.target.with_name(self.target.name + ".tmp")
-                self.handle = self.tmp.open("w", encoding="utf-8")
+                self.handle = self.tmp.open(self.mode, encoding=self.encoding)
             else:  # an object appears only once its upload completes: no temporary name needed
-                self.handle = self.target.open("w", encoding="utf-8")
+                self.handle = self.target.open(self.mode, encoding=self.encoding)
         return self.handle
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

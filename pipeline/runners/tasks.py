@@ -62,8 +62,7 @@ def collect_source(settings: Settings, staging: Staging, name: str, start: date,
     folder.remove("collect.json")  # "finished" only once this attempt has written it again
     (source,) = select_sources(settings, [name])
     run = Run(settings, Store.connect(settings), kind=KIND, partition=key).prepare(need_model=False)
-    articles = folder.write_jsonl("articles.jsonl", (a.to_dict() for a in run.read(
-        run.units([source], window=(start, end)))))
+    articles = folder.write_jsonl("articles.jsonl", run.read(run.units([source], window=(start, end))))
     folder.write_jsonl("pending.jsonl", (unit.to_dict() for unit in run.pending))
     folder.write_jsonl("listings.jsonl", (asdict(listing) for listing in run.listings))
     run.report.seconds["collect"] = round(time.perf_counter() - started, 3)
@@ -85,12 +84,12 @@ def plan_batches(settings: Settings, staging: Staging, start: date, end: date) -
 
     def articles() -> Iterator[Article]:
         for name in collected:
-            yield from (Article.from_dict(d) for d in part.read_jsonl(f"sources/{name}/articles.jsonl"))
+            yield from part.read_jsonl(f"sources/{name}/articles.jsonl", Article)
 
     names = []
     for number, batch in enumerate(_chunks(run.first_copies(articles()), settings.batch_articles), start=1):
         name = f"{BATCHES}/articles-{number:04d}.jsonl"
-        part.write_jsonl(name, (a.to_dict() for a in batch))
+        part.write_jsonl(name, batch)
         names.append(name)
     run.report.seconds["batches"] = round(time.perf_counter() - started, 3)
     part.write_json("batches.json", {**run.report.to_dict(), "batches": names})
@@ -103,8 +102,7 @@ def enrich_batch(settings: Settings, staging: Staging, start: date, end: date, b
     part = staging / partition_key(start, end)
     run = Run(settings, Store.connect(settings), kind=KIND).prepare()
     out = batch.replace("/articles-", "/enriched-")
-    part.write_jsonl(out, (e.to_dict() for e in run.enrich(run.changed_only(
-        Article.from_dict(d) for d in part.read_jsonl(batch)))))
+    part.write_jsonl(out, run.enrich(run.changed_only(part.read_jsonl(batch, Article))))
     run.report.seconds["enrich"] = round(time.perf_counter() - started, 3)
     part.write_json(_stage_name(batch, "enrich"), {**run.report.to_dict(), "ok": sorted(run.ok)})
     return out
@@ -115,7 +113,7 @@ def index_batch(settings: Settings, staging: Staging, start: date, end: date, en
     started = time.perf_counter()
     part = staging / partition_key(start, end)
     run = Run(settings, Store.connect(settings), kind=KIND).prepare(need_model=False)
-    run.index(EnrichedArticle.from_dict(d) for d in part.read_jsonl(enriched))
+    run.index(part.read_jsonl(enriched, EnrichedArticle))
     run.report.seconds["index"] = round(time.perf_counter() - started, 3)
     part.write_json(_stage_name(enriched, "index"), {**run.report.to_dict(), "ok": sorted(run.ok)})
     return {"indexed": run.report.indexed, "unchanged": run.report.unchanged, "rejected": run.report.rejected}
