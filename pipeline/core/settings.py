@@ -31,6 +31,7 @@ ENV_OVERRIDES = {
     "NEWSETL_SOURCES_CONFIG": ("sources_config",),
     "NEWSETL_USER_AGENT": ("fetch", "user_agent"),
     "NEWSETL_FETCH_DELAY": ("fetch", "per_host_delay"),
+    "NEWSETL_FETCH_ALLOW_HOSTS": ("fetch", "allow_hosts"),
     "NEWSETL_STAGING_URL": ("staging", "url"),
     "NEWSETL_STAGING_CONN_ID": ("staging", "conn_id"),
     "KIBANA_URL": ("kibana", "url"),
@@ -86,7 +87,14 @@ class FetchSettings(_Frozen):
     # Sites block anonymous clients; a product name with a contact URL lets them reach the operator instead.
     user_agent: str = "newsetl/0.3 (+https://github.com/newsetl/newsetl)"
     connect_timeout: float = Field(default=10.0, gt=0)
-    read_timeout: float = Field(default=30.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)  # longest silence between two received bytes
+    # The whole fetch of one URL, retries and redirects included: a server that trickles one byte every few
+    # seconds never trips read_timeout, and would otherwise hold a fetch slot for as long as it likes.
+    total_timeout: float = Field(default=120.0, gt=0)
+    # Hosts (names or IP literals) that may be fetched although they resolve to loopback, private or link-local
+    # addresses; every other such fetch is refused (server-side request forgery). NEWSETL_FETCH_ALLOW_HOSTS: a
+    # comma-separated list.
+    allow_hosts: tuple[str, ...] = ()
     retries: int = Field(default=3, ge=0)  # further attempts after a timeout, a dropped connection, 429 or 5xx
     backoff: float = Field(default=1.0, ge=0)  # seconds before the first retry; doubles each time, capped at 60
     max_bytes: int = Field(default=10_000_000, ge=1024)  # a larger response is refused, not truncated
@@ -95,6 +103,13 @@ class FetchSettings(_Frozen):
     concurrency: int = Field(default=8, ge=1)  # requests in flight over all hosts
     obey_robots: bool = True
     max_redirects: int = Field(default=10, ge=0)
+
+    @field_validator("allow_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
     # Feeds, sitemaps and URL lists have no history: a run whose data interval ended longer ago than this
     # (a backfill) skips them instead of attributing today's articles to a past day.
     live_window_days: int = Field(default=2, ge=1)
