@@ -6,11 +6,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 import yaml
 from dotenv import load_dotenv
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from pipeline.core.errors import register_secret, split_userinfo
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "settings.yml"
@@ -197,21 +199,19 @@ def _move_url_credentials(es: dict[str, Any]) -> None:
     """Credentials written into the URL (user info before the host) become username/password secrets.
 
     The URL is then credential-free, so it can be printed or logged, and the password is a SecretStr like any other.
+    The user info ends at the last "@" (split_userinfo), so a password with "/", "#" or "?" is not taken for a path.
     """
     url = es.get("url")
     if not url:
         return
-    parts = urlsplit(str(url))
-    if parts.username is None:
+    userinfo, bare = split_userinfo(str(url))
+    if userinfo is None:
         return
-    es.setdefault("username", unquote(parts.username))
-    if parts.password is not None:
-        es.setdefault("password", unquote(parts.password))
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host  # IPv6 literals keep their brackets
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    es["url"] = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    username, colon, password = userinfo.partition(":")
+    es.setdefault("username", unquote(username))
+    if colon:
+        es.setdefault("password", unquote(password))
+    es["url"] = bare
 
 
 def connection_env(*, host: str | None, port: int | None = None, scheme: str | None = None,
@@ -283,6 +283,8 @@ def load_settings(config_path: Path | str | None = None, env: dict[str, str] | N
         if env.get(var):
             es[key] = env[var]
     _move_url_credentials(es)
+    for key in ("password", "api_key"):  # masked by value in every error message from now on
+        register_secret(str(es[key]) if es.get(key) else None)
     # Relative paths in settings.yml are relative to the project root, not to whatever the cwd is.
     base = path.resolve().parent.parent if path.exists() else PROJECT_ROOT
     tree.setdefault("landing_dir", "samples/landing")
