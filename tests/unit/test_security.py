@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import subprocess
 from urllib.parse import quote
 
@@ -209,3 +210,33 @@ def test_a_generated_api_key_is_masked_whole(key):
                                                          "ELASTICSEARCH_API_KEY": key})
     message = str(InfrastructureError(f"cluster said: invalid key [{key}] ({quote(key, safe='')})"))
     assert key not in message and quote(key, safe="") not in message
+
+
+# -- bounded searches (issue 23) --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("request_", "error"), [
+    ({"query": "word " * 20_000}, "query too long: 100,000 characters (limit 1,024)"),
+    ({"query": "a " * 65}, "query too long: 65 words (limit 64)"),
+    ({"query": "上海" * 40}, "query too long: 80 words (limit 64)"),  # every CJK character is a clause
+    ({"filters": {"person": tuple(f"p{i}" for i in range(101))}}, "too many filter values: 101 (limit 100)"),
+    ({"filters": {"org": ("x" * 257,)}}, "a filter value is longer than 256 characters"),
+])
+def test_oversized_searches_are_refused_with_a_clear_error(request_, error):
+    with pytest.raises(ValueError, match=re.escape(error)):
+        SearchRequest(**request_)
+
+
+def test_the_largest_allowed_search_is_accepted():
+    SearchRequest(query=" ".join(["word"] * 64), filters={"person": tuple(f"p{i}" for i in range(100))})
+
+
+def test_a_100_kb_query_is_refused_before_anything_is_sent(monkeypatch, capsys, tmp_path):
+    from pipeline.cli.main import main
+
+    # No server listens there: reaching it would be exit 1, "unreachable".
+    monkeypatch.setenv("ELASTICSEARCH_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("NEWSETL_DATA_DIR", str(tmp_path))
+    code = main(["search", "x" * 100_000])
+    err = capsys.readouterr().err
+    assert code == 2 and "query too long: 100,000 characters (limit 1,024)" in " ".join(err.split())
