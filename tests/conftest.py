@@ -24,6 +24,12 @@ os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 
+# The fetcher refuses loopback and private addresses (server-side request forgery); the suite's own HTTP servers
+# (tests/newsserver.py, moto) listen on 127.0.0.1, so that one host is allowed, explicitly, for the whole suite.
+# tests/unit/test_fetch.py checks that nothing else is.
+LOCAL_TEST_HOSTS = ("127.0.0.1",)
+os.environ["NEWSETL_FETCH_ALLOW_HOSTS"] = ",".join(LOCAL_TEST_HOSTS)
+
 from pipeline.core.settings import Settings, load_settings  # noqa: E402
 from pipeline.index.embedded import ensure_embedded_server, stop_embedded_server  # noqa: E402
 
@@ -51,6 +57,7 @@ def make_settings(tmp_path: Path, es_url: str | None, alias: str, landing: Path 
         "NEWSETL_LANDING_DIR": str(landing or tmp_path / "landing"),
         "NEWSETL_DATA_DIR": str(tmp_path / "data"),
         "NEWSETL_INDEX_ALIAS": alias,
+        "NEWSETL_FETCH_ALLOW_HOSTS": ",".join(LOCAL_TEST_HOSTS),
     })
     if es_url:
         env["ELASTICSEARCH_URL"] = es_url

@@ -21,6 +21,7 @@ class Route:
     fail_times: int = 0  # answer the first N requests with fail_status, then normally
     fail_status: int = 500
     location: str | None = None  # a redirect target (with status 301/302)
+    trickle: float = 0.0  # seconds between single bytes of the body (a slow-loris server)
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -62,10 +63,10 @@ class NewsServer:
                 headers = dict(route.headers)
                 if etag:
                     headers["ETag"] = etag
-                return self._send(route.status, route.body, route.content_type, headers)
+                return self._send(route.status, route.body, route.content_type, headers, trickle=route.trickle)
 
             def _send(self, status: int, body: bytes, content_type: str | None,
-                      headers: dict[str, str] | None = None) -> int:
+                      headers: dict[str, str] | None = None, trickle: float = 0.0) -> int:
                 # Logged before answering: a client may look at the log as soon as it has its answer.
                 conditional = bool(self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since"))
                 server.hits.append(Hit(self.path, conditional, self.headers.get("User-Agent", ""), status))
@@ -76,7 +77,15 @@ class NewsServer:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                if status != 304:
+                if status != 304 and trickle:
+                    try:
+                        for byte in body:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(trickle)
+                    except OSError:  # the client gave up: that is the point of the test
+                        pass
+                elif status != 304:
                     self.wfile.write(body)
                 return status
 

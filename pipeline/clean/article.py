@@ -10,7 +10,14 @@ import py3langid
 from pipeline.clean.html import PAGE_DATE_SOURCES, extract_page
 from pipeline.core.ids import canonical_url, document_id, same_site
 from pipeline.core.records import Article, RawArticle, Rejection
-from pipeline.core.text import first_sentence, join_paragraphs, normalize_text, paragraphs_from_blank_lines
+from pipeline.core.text import (
+    count_words,
+    cut_words,
+    first_sentence,
+    join_paragraphs,
+    normalize_text,
+    paragraphs_from_blank_lines,
+)
 from pipeline.core.timestamps import EARLIEST_PUBLICATION, EARLIEST_STATED_PUBLICATION, InvalidDate, parse_published
 
 MIN_WORDS = 5  # fewer words than this is not an article (an empty page, a stub, a lone caption)
@@ -56,7 +63,7 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
     else:
         paragraphs_text = join_paragraphs(paragraphs_from_blank_lines(raw.content))
 
-    word_count = len(paragraphs_text.split())
+    word_count = count_words(paragraphs_text)
     if word_count == 0:
         where = " in the HTML page" if raw.format == "html" else ""
         return Rejection(raw.ref, "clean", f"no article text found{where}")
@@ -66,7 +73,7 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
     if word_count > MAX_BODY_WORDS:
         paragraphs_text = truncate_words(paragraphs_text, MAX_BODY_WORDS)
         extra["truncated_from_words"] = word_count
-        warnings.append(f"body cut to {len(paragraphs_text.split()):,} of {word_count:,} words "
+        warnings.append(f"body cut to {count_words(paragraphs_text):,} of {word_count:,} words "
                         f"(limit {MAX_BODY_WORDS:,})")
 
     if not title:
@@ -117,10 +124,10 @@ def truncate_words(text: str, limit: int) -> str:
     kept: list[str] = []
     count = 0
     for paragraph in text.split("\n\n"):
-        words = len(paragraph.split())
+        words = count_words(paragraph)
         if count + words > limit:
             if not kept:
-                kept.append(" ".join(paragraph.split()[:limit]))
+                kept.append(cut_words(paragraph, limit))
             break
         kept.append(paragraph)
         count += words
@@ -130,7 +137,7 @@ def truncate_words(text: str, limit: int) -> str:
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of the text's language (py3langid), None for too little text."""
     sample = text[:LANGUAGE_SAMPLE_CHARS]
-    if len(sample.split()) < 3:
+    if count_words(sample) < 3:
         return None
     code, _score = py3langid.classify(sample)
     return code

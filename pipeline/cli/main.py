@@ -18,6 +18,7 @@ from rich.text import Text
 
 from pipeline.cli.report import print_json, show_report
 from pipeline.core.settings import Settings, load_settings
+from pipeline.core.text import printable
 
 EXIT_OK, EXIT_INFRA, EXIT_USAGE = 0, 1, 2
 # Facet filters of `newsetl search`: entity types, then the article's source and language (pipeline/index/search.py).
@@ -201,8 +202,9 @@ def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
     for column in ("source", "stage", "input", "error", "attempts", "last failed"):
         table.add_column(column, overflow="fold")
     for e in entries:
-        # Refs and reasons come from the inputs: plain text, never console markup.
-        table.add_row(e["source"], e["stage"], Text(e["ref"]), Text(e["reason"]), str(e["attempts"]),
+        # Refs and reasons come from the inputs: plain text, never console markup nor terminal control sequences.
+        table.add_row(e["source"], e["stage"], Text(printable(e["ref"])), Text(printable(e["reason"])),
+                      str(e["attempts"]),
                       e["last_failed_at"][:19])
     console.print(table)
     if total > len(entries):

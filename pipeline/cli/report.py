@@ -13,6 +13,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from pipeline.core.text import printable
+
 
 def print_json(data: Any) -> None:
     """The `--json` form of any command: indented, non-ASCII kept."""
@@ -42,14 +44,16 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     )
     for name, info in report.get("sources", {}).items():
         if info.get("status") != "ok":
-            console.print(f"  [red]source {escape(name)} {info['status']}[/]: {escape(str(info.get('error')))}")
-    # Refs and reasons come from input files: printed as data, never as console markup.
+            console.print(f"  [red]source {escape(printable(name))} {info['status']}[/]: "
+                          f"{escape(printable(str(info.get('error'))))}")
+    # Refs and reasons come from input files: printed as data, never as console markup nor terminal control
+    # sequences (a file name with ESC [ ... could recolour, retitle or hide lines of the terminal).
     for item in report["rejections"]:
         line = f"[{item['stage']}] {item['ref']}: {item['reason']}"
-        console.print(f"  [yellow]rejected[/] {escape(line)}")
+        console.print(f"  [yellow]rejected[/] {escape(printable(line))}")
     for item in report.get("warnings", []):
         line = f"[{item['stage']}] {item['ref']}: {item['message']}"
-        console.print(f"  [cyan]warning[/]  {escape(line)}")
+        console.print(f"  [cyan]warning[/]  {escape(printable(line))}")
 
 
 def main(argv: list[str]) -> int:

@@ -21,10 +21,12 @@ HISTORY_KINDS = ("folder", "warc")  # can answer "what arrived on day D?" long a
 KNOWN_OPTIONS: dict[str, dict[str, type]] = {
     "folder": {},
     "warc": {},
-    "feed": {"full_text": bool},  # the feed carries whole articles (content:encoded): do not fetch the pages
-    "sitemap": {"max_depth": int, "since_days": int},
-    "urls": {},
-    "url": {"full_text": bool, "max_depth": int, "since_days": int},
+    # allow_hosts: hosts this source may fetch although they resolve to private/loopback addresses (an intranet
+    # feed); every other non-public address is refused (pipeline/collect/http.py).
+    "feed": {"full_text": bool, "allow_hosts": list},  # full_text: the feed carries whole articles, pages not fetched
+    "sitemap": {"max_depth": int, "since_days": int, "allow_hosts": list},
+    "urls": {"allow_hosts": list},
+    "url": {"full_text": bool, "max_depth": int, "since_days": int, "allow_hosts": list},
 }
 
 

@@ -23,10 +23,13 @@ class DecodedText:
 
 
 def decode_text(data: bytes, declared: str | None = None) -> DecodedText | None:
-    """Decode bytes as text: UTF-8, else the declared charset (HTTP header, then <meta>), else the detected one.
+    """Decode bytes as text: UTF-8, else the declared charset (HTTP header, then <meta>) when the bytes bear it
+    out, else the detected one.
 
     None when the bytes are binary. Valid UTF-8 wins over a declaration because servers mislabel far more often
-    than non-UTF-8 bytes happen to form valid UTF-8.
+    than non-UTF-8 bytes happen to form valid UTF-8. A declaration is checked against the bytes (charset-normalizer's
+    mess detector): Russian in windows-1251 labelled ISO-8859-1 decodes without an error into Latin gibberish, a
+    windows-1252 page labelled UTF-16 into CJK noise; both are decoded as detected, and the note says the label lied.
     """
     if _looks_binary(data[:8192]):
         return None
@@ -37,13 +40,18 @@ def decode_text(data: bytes, declared: str | None = None) -> DecodedText | None:
     declared = _codec_name(declared) if declared else None
     declared = declared if declared not in (None, "utf-8", "utf-8-sig") else None
     declared = declared or _declared_charset(data[:4096])
+    sample = data[:_SAMPLE_BYTES]
+    results = from_bytes(sample)
+    best = results.best()
+    lied = False
     if declared and declared not in ("utf-8", "utf-8-sig"):  # already a normalised codec name
         try:
-            return DecodedText(data.decode(declared), declared)
+            text = data.decode(declared)
         except (UnicodeDecodeError, LookupError):
-            pass
-    results = from_bytes(data[:1_000_000])
-    best = results.best()
+            text = None
+        if text is not None and _bears_out(sample, declared, best):
+            return DecodedText(text, declared)
+        lied = True
     if best is None:
         return None
     encoding = best.encoding
@@ -54,9 +62,28 @@ def decode_text(data: bytes, declared: str | None = None) -> DecodedText | None:
                 and match.coherence >= best.coherence - 0.01:
             encoding = "cp1252"
             break
-    label = f"declared {declared}" if declared else "no usable charset declared"
-    note = f"not valid UTF-8 ({label}); decoded as {encoding}"
+    if lied:
+        note = f"declared charset {declared} does not match the bytes; decoded as {encoding}"
+    else:
+        label = f"declared {declared}" if declared else "no usable charset declared"
+        note = f"not valid UTF-8 ({label}); decoded as {encoding}"
     return DecodedText(data.decode(encoding, errors="replace"), encoding, note)
+
+
+# charset-normalizer reads this much to judge an encoding; more costs time and changes no verdict on a page.
+_SAMPLE_BYTES = 1_000_000
+# How much messier than the best candidate a declared charset's text may be and still be believed: the mess ratio
+# of a right label is that of the best guess (0.0 on real text), a wrong one's is at charset-normalizer's cut-off
+# (0.2) or has no result at all.
+_MESS_TOLERANCE = 0.1
+
+
+def _bears_out(sample: bytes, declared: str, best) -> bool:
+    """True when the declared charset decodes the bytes into text about as clean as the best detected one."""
+    if best is None or best.encoding == declared or declared in best.could_be_from_charset:
+        return True
+    own = from_bytes(sample, cp_isolation=[declared]).best()
+    return own is not None and own.chaos <= best.chaos + _MESS_TOLERANCE
 
 
 # Control bytes other than tab/newline/carriage return/form feed/escape: plentiful in binary formats, rare in text.
@@ -84,8 +111,14 @@ def _declared_charset(head: bytes) -> str | None:
     return _codec_name(match.group(1).decode("ascii", "ignore"))
 
 
+# WHATWG Encoding Standard: browsers decode pages labelled ISO-8859-1 or US-ASCII as windows-1252, so pages written
+# for browsers under those labels use its extra characters (curly quotes, the euro sign in 0x80-0x9F).
+_BROWSER_ALIASES = {"iso8859-1": "cp1252", "ascii": "cp1252"}
+
+
 def _codec_name(name: str) -> str | None:
     try:
-        return codecs.lookup(name.strip()).name
+        codec = codecs.lookup(name.strip()).name
     except LookupError:
         return None
+    return _BROWSER_ALIASES.get(codec, codec)

@@ -13,6 +13,7 @@ from typing import Any
 from pipeline.collect.decoding import decode_text
 from pipeline.collect.warc import read_warc
 from pipeline.core.records import RawArticle, Rejection
+from pipeline.core.text import path_text
 
 TEXT_SUFFIXES = (".txt",)
 HTML_SUFFIXES = (".html", ".htm")
@@ -50,7 +51,7 @@ def iter_files(paths: Iterable[Path | str]) -> Iterator[Path]:
 
 def read_articles(path: Path, source: str) -> Iterator[RawArticle | Rejection]:
     """Read one file into raw articles; a bad file or line becomes a Rejection, never an exception."""
-    ref = str(path)
+    ref = path_text(path)
     name = path.name.lower()
     if not name.endswith(SUPPORTED_SUFFIXES):
         yield Rejection(ref, "read", f"unsupported file type {path.suffix or '(none)'!r}; "
@@ -98,25 +99,82 @@ def parse_text_article(text: str, *, ref: str, source: str, warnings: tuple[str,
     return RawArticle(ref=ref, source=source, format="text", content=text, published=published, warnings=warnings)
 
 
-def _open_lines(path: Path) -> Iterator[bytes]:
-    if path.name.lower().endswith(".gz"):
-        with gzip.open(path, "rb") as handle:
-            yield from handle
-    else:
-        with path.open("rb") as handle:
-            yield from handle
+# Bounds on what one JSON Lines file may cost, whatever its compressed size (a 1 MB .gz can inflate to gigabytes):
+# a line is one article, and the longest real articles are well under 1 MB of JSON; a daily export file of
+# a large site stays well under 1 GiB. Checked while streaming, so memory stays at one line.
+MAX_JSONL_LINE_BYTES = 10 * 1024 * 1024
+MAX_JSONL_FILE_BYTES = 1024 * 1024 * 1024
+# An article record is a flat object with a few small nested values in `extra`; deeper nesting is hostile
+# (CPython's parser recurses per level) and could not be indexed anyway (Elasticsearch's mapping depth limit is 20).
+MAX_JSON_DEPTH = 32
+# Past this many bad lines a file is not a file of articles with a few bad ones: the rest is one rejection
+# instead of thousands of quarantine entries.
+MAX_BAD_LINES = 100
+_CHUNK = 1024 * 1024
 
 
-def _read_jsonl(path: Path, source: str) -> Iterator[RawArticle | Rejection]:
+class _FileTooLarge(Exception):
+    """The decompressed file passed MAX_JSONL_FILE_BYTES."""
+
+
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+
+
+def _bounded_lines(handle, *, max_line: int, max_file: int) -> Iterator[bytes | None]:
+    """Lines of a binary stream, each read with at most `max_line` + 1 bytes in memory.
+
+    Yields None for a line longer than `max_line` (its rest is read and dropped in chunks); raises _FileTooLarge
+    once more than `max_file` bytes were read.
+    """
+    total = 0
+    while True:
+        line = handle.readline(max_line + 1)
+        if not line:
+            return
+        total += len(line)
+        if len(line) > max_line and not line.endswith(b"\n"):
+            while True:  # skip to the end of the over-long line without holding it
+                chunk = handle.readline(_CHUNK)
+                total += len(chunk)
+                if total > max_file:
+                    raise _FileTooLarge
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+            line = None
+        if total > max_file:
+            raise _FileTooLarge
+        yield line
+
+
+def _read_jsonl(path: Path, source: str, *, max_line: int = MAX_JSONL_LINE_BYTES,
+                max_file: int = MAX_JSONL_FILE_BYTES, max_bad: int = MAX_BAD_LINES) -> Iterator[RawArticle | Rejection]:
+    name = path_text(path)
     line_no = 0
+    bad = 0
     try:
-        for line_no, line in enumerate(_open_lines(path), start=1):  # noqa: B007 - line_no used after loop
-            if not line.strip():
-                continue
-            yield _jsonl_record(line, ref=f"{path}:{line_no}", source=source)
+        with _open_binary(path) as handle:
+            for line_no, line in enumerate(_bounded_lines(handle, max_line=max_line, max_file=max_file), start=1):
+                if line is None:
+                    item: RawArticle | Rejection = Rejection(f"{name}:{line_no}", "read",
+                                                             f"line longer than {max_line:,} bytes")
+                elif not line.strip():
+                    continue
+                else:
+                    item = _jsonl_record(line, ref=f"{name}:{line_no}", source=source)
+                if isinstance(item, Rejection):
+                    bad += 1
+                    if bad > max_bad:
+                        yield Rejection(name, "read", f"more than {max_bad} bad lines: the rest of the file, from "
+                                        f"line {line_no}, is not read")
+                        return
+                yield item
+    except _FileTooLarge:
+        yield Rejection(name, "read", f"more than {max_file:,} bytes of JSON Lines (decompressed): the rest of the "
+                        f"file, from line {line_no + 1}, is not read")
     except (OSError, EOFError, zlib.error) as exc:
         # A truncated or corrupt .gz: keep what was read, report the rest.
-        yield Rejection(f"{path}:{line_no + 1}", "read", f"unreadable compressed data: {exc}")
+        yield Rejection(f"{name}:{line_no + 1}", "read", f"unreadable compressed data: {exc}")
 
 
 def _jsonl_record(line: bytes, *, ref: str, source: str) -> RawArticle | Rejection:
@@ -124,9 +182,28 @@ def _jsonl_record(line: bytes, *, ref: str, source: str) -> RawArticle | Rejecti
         record: Any = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return Rejection(ref, "read", f"invalid JSON: {exc}")
+    except RecursionError:
+        return Rejection(ref, "read", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     if not isinstance(record, dict):
         return Rejection(ref, "read", f"expected a JSON object, got {type(record).__name__}")
+    if json_depth(record, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH:
+        return Rejection(ref, "read", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return raw_article_from_record(record, ref=ref, default_source=source)
+
+
+def json_depth(value: Any, stop: int) -> int:
+    """Nesting depth of a parsed JSON value (a scalar is 0, `{}` is 1), counted without recursion up to `stop`."""
+    deepest = 0
+    pending = [(value, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, (dict, list)):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest >= stop:
+                return deepest
+            pending.extend((child, depth) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def raw_article_from_record(record: dict[str, Any], *, ref: str, default_source: str) -> RawArticle | Rejection:

@@ -1,13 +1,20 @@
 """The only network seam: every feed, sitemap, page and robots.txt request goes through `Fetcher`.
 
 Polite and bounded: a product User-Agent, robots.txt (RFC 9309, via protego), a delay and a concurrency cap per
-host, timeouts, a size limit, retries with exponential backoff on transient failures (timeouts, dropped
-connections, 429, 5xx; Retry-After honoured), and conditional GET (ETag / Last-Modified -> 304).
+host, timeouts (per read and in total), a size limit, retries with exponential backoff on transient failures
+(timeouts, dropped connections, 429, 5xx; Retry-After honoured), and conditional GET (ETag / Last-Modified -> 304).
+
+Guarded against server-side request forgery: a feed, sitemap or redirect pointing at a loopback, private,
+link-local or otherwise non-public address (127.0.0.1, 10.x, 169.254.169.254, ::1, ...) is refused after DNS
+resolution, on the first request and on every redirect hop, unless its host is allowed explicitly
+(`fetch.allow_hosts`, a source's `allow_hosts` option).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +27,7 @@ import requests
 from protego import Protego
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
 from pipeline.collect.decoding import DecodedText, decode_text
 from pipeline.core.settings import FetchSettings
@@ -88,6 +96,63 @@ class Response:
         return decoded
 
 
+class Refused(requests.RequestException):
+    """A request the SSRF guard stopped before it was sent."""
+
+
+# ipaddress's flags, most specific first; an address none of them names but that is not globally routable
+# (100.64.0.0/10 shared address space, documentation ranges) is "not public".
+_NON_PUBLIC = (("is_loopback", "loopback"), ("is_link_local", "link-local"), ("is_private", "private"),
+               ("is_multicast", "multicast"), ("is_unspecified", "unspecified"), ("is_reserved", "reserved"))
+
+
+def non_public(address: str) -> str | None:
+    """Why an IP address is not a public internet address ("loopback", "private", ...), or None when it is."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone ("fe80::1%eth0") is not part of it
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    for flag, label in _NON_PUBLIC:
+        if getattr(ip, flag):
+            return label
+    return None if ip.is_global else "not public"
+
+
+class GuardedAdapter(HTTPAdapter):
+    """An HTTPAdapter that resolves each request's host and refuses non-public addresses.
+
+    requests sends every redirect hop through the adapter again, so each hop is checked. Hosts in `allowed`
+    (lower-case names or IP literals) are not checked: a newsroom's own intranet feed, the test suite's server.
+    """
+
+    def __init__(self, allowed: set[str], *, resolve=socket.getaddrinfo, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.allowed = allowed
+        self._resolve = resolve
+
+    def send(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003 - HTTPAdapter's signature
+        """Check the host of this hop, then send it."""
+        self.check(request.url)
+        return super().send(request, *args, **kwargs)
+
+    def check(self, url: str) -> None:
+        """Raise Refused when `url`'s host is not allowed and resolves to a non-public address."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if host in self.allowed:
+            return
+        try:
+            infos = self._resolve(host, parts.port or (443 if parts.scheme == "https" else 80),
+                                  type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise requests.ConnectionError(f"cannot resolve {host}: {exc}") from None
+        for info in infos:
+            address = info[4][0]
+            if reason := non_public(address):
+                raise Refused(f"refused: {host} resolves to {address}, a {reason} address (fetching it could reach "
+                              f"internal services; allow the host with fetch.allow_hosts or the source's allow_hosts "
+                              f"if it is meant)")
+
+
 @dataclass
 class _Host:
     """Per-host politeness state: a concurrency cap, the time of the last request start, robots rules."""
@@ -109,7 +174,9 @@ class Fetcher:
         self.settings = settings
         self._sleep = sleep
         self._session = session or requests.Session()
-        adapter = HTTPAdapter(pool_connections=settings.concurrency, pool_maxsize=settings.concurrency)
+        adapter = GuardedAdapter({h.lower() for h in settings.allow_hosts}, pool_connections=settings.concurrency,
+                                 pool_maxsize=settings.concurrency)
+        self._guard = adapter
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.headers.update({"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"})
@@ -120,11 +187,25 @@ class Fetcher:
 
     # -- public API ---------------------------------------------------------------------------------------------
 
+    def allow_hosts(self, hosts: Iterable[str]) -> None:
+        """Let this fetcher reach these hosts even at non-public addresses (a source's `allow_hosts` option)."""
+        self._guard.allowed.update(h.lower() for h in hosts)
+
     def fetch(self, url: str, validators: Validators | None = None) -> Response:
-        """GET one URL (conditionally when validators are given); raises FetchError with a specific reason."""
+        """GET one URL (conditionally when validators are given); raises FetchError with a specific reason.
+
+        Everything, retries and redirects included, must finish within `fetch.total_timeout` seconds.
+        """
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(url, "not an http(s) URL")
+        deadline = time.monotonic() + self.settings.total_timeout
+        try:  # before robots.txt, so a refused host is reported as refused, not as "disallowed by robots.txt"
+            self._guard.check(url)
+        except Refused as exc:
+            raise FetchError(url, str(exc)) from None
+        except requests.ConnectionError:
+            pass  # not resolvable now: the request itself tries again, with retries
         host = self._host(url)
         if self.settings.obey_robots and not self._allowed(url, host):
             raise FetchError(url, f"disallowed by {parts.scheme}://{parts.netloc}/robots.txt for our User-Agent")
@@ -136,7 +217,7 @@ class Fetcher:
             before_sleep=_log_retry,
             reraise=True,
         )
-        return retrying(self._get_once, url, host, validators or Validators())
+        return retrying(self._get_once, url, host, validators or Validators(), deadline=deadline)
 
     def fetch_many(self, requests_: Iterable[tuple[str, Validators | None]]
                    ) -> Iterator[tuple[str, Response | FetchError]]:
@@ -182,7 +263,8 @@ class Fetcher:
         """RFC 9309: 4xx means no rules; 5xx or unreachable means "disallow all" until the next run."""
         robots_url = urljoin(url, "/robots.txt")
         try:
-            response = self._get_once(robots_url, host, Validators(), limit=_ROBOTS_BYTES, polite=False)
+            response = self._get_once(robots_url, host, Validators(), limit=_ROBOTS_BYTES, polite=False,
+                                      deadline=time.monotonic() + self.settings.total_timeout)
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500:
                 return
@@ -196,23 +278,32 @@ class Fetcher:
         if crawl_delay:
             host.delay = max(host.delay, min(float(crawl_delay), 60.0))
 
-    def _get_once(self, url: str, host: _Host, validators: Validators, *, limit: int | None = None,
-                  polite: bool = True) -> Response:
+    def _get_once(self, url: str, host: _Host, validators: Validators, *, deadline: float,
+                  limit: int | None = None, polite: bool = True) -> Response:
         limit = limit or self.settings.max_bytes
         with host.slots:
             if polite:
                 self._wait_turn(host)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise FetchError(url, self._over_deadline())
             self.requests_made += 1
             try:
                 with self._session.get(url, headers=validators.headers(), stream=True, allow_redirects=True,
-                                       timeout=(self.settings.connect_timeout, self.settings.read_timeout)) as r:
-                    return self._read(url, r, limit)
+                                       timeout=(min(self.settings.connect_timeout, remaining),
+                                                min(self.settings.read_timeout, remaining))) as r:
+                    return self._read(url, r, limit, deadline)
+            except Refused as exc:
+                raise FetchError(url, str(exc)) from None
             except requests.TooManyRedirects:
                 raise FetchError(url, f"more than {self.settings.max_redirects} redirects") from None
             except (requests.Timeout, requests.ConnectionError) as exc:
                 raise FetchError(url, f"{_short(exc)}", transient=True) from None
             except requests.RequestException as exc:
                 raise FetchError(url, f"request failed: {_short(exc)}") from None
+
+    def _over_deadline(self) -> str:
+        return f"not fetched within the total deadline of {self.settings.total_timeout:g} s (fetch.total_timeout)"
 
     def _wait_turn(self, host: _Host) -> None:
         """Space request starts on one host by its delay (the larger of ours and robots.txt's Crawl-delay)."""
@@ -223,7 +314,7 @@ class Fetcher:
         if start > now:
             self._sleep(start - now)
 
-    def _read(self, url: str, r: requests.Response, limit: int) -> Response:
+    def _read(self, url: str, r: requests.Response, limit: int, deadline: float) -> Response:
         status = r.status_code
         if status == 304:
             return self._response(url, r, b"")
@@ -238,13 +329,17 @@ class Fetcher:
             raise FetchError(url, f"response too large: {int(declared):,} bytes (limit {limit:,})")
         body = bytearray()
         try:
-            for chunk in r.iter_content(chunk_size=65536):
+            # read1: whatever one receive brings (at most read_timeout apart), so the total deadline is checked
+            # between trickled bytes too; iter_content would wait for a whole 64 KiB chunk.
+            while chunk := r.raw.read1(65536, decode_content=True):
                 body += chunk
                 if len(body) > limit:
                     raise FetchError(url, f"response too large: more than {limit:,} bytes")
-        except (requests.ConnectionError, requests.Timeout) as exc:  # dropped or stalled mid-body
+                if time.monotonic() > deadline:
+                    raise FetchError(url, self._over_deadline())
+        except (ProtocolError, ReadTimeoutError, OSError) as exc:  # dropped or stalled mid-body
             raise FetchError(url, f"body not received in full: {_short(exc)}", transient=True) from None
-        except requests.RequestException as exc:  # undecodable gzip and the like
+        except DecodeError as exc:  # undecodable gzip and the like
             raise FetchError(url, f"unreadable body: {_short(exc)}") from None
         return self._response(url, r, bytes(body))
 

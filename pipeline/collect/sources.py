@@ -15,6 +15,7 @@ from pipeline.collect.partitions import files_in_window
 from pipeline.collect.units import CollectContext, Listing, Unit
 from pipeline.core.ids import canonical_url
 from pipeline.core.records import RawArticle, Rejection
+from pipeline.core.text import path_from_text, path_text
 
 __all__ = ["SourceError", "units_of"]
 
@@ -49,16 +50,31 @@ def units_of(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
 
 
 def file_units(source: SourceConfig, root: Path, files: Iterable[Path], ctx: CollectContext) -> Iterator[Unit]:
-    """One unit per file; a known file with the same size and modification time is not even opened."""
-    # Absolute paths as keys: two folders given to one `newsetl ingest` may both hold an "a.txt".
-    by_key = {str(path.resolve()): path for path in files}
+    """One unit per file; a known file with the same size and modification time is not even opened.
+
+    A file whose real location is outside `root` (a symlink to /etc/passwd, a symlinked folder) is refused: the
+    landing folder is what a source is allowed to read, not whatever its links point at.
+    """
+    real_root = root.resolve()
+    # Absolute paths as keys: two folders given to one `newsetl ingest` may both hold an "a.txt". Keys are valid
+    # Unicode (path_text): a name that is not UTF-8 must not stop the JSON of the ledger, the report or the index.
+    by_key: dict[str, Path] = {}
+    for path in files:
+        real = path.resolve()
+        by_key[path_text(real if real.is_relative_to(real_root) else path.absolute())] = path
     ctx.stats.listed += len(by_key)
     known = ctx.ledger.known(source.name, by_key)
     for key, path in by_key.items():
+        real = path.resolve()
+        if not real.is_relative_to(real_root):
+            rejection = Rejection(path_text(path), "read", f"refused: links to {path_text(real)}, outside the "
+                                  f"source's folder {path_text(real_root)}")
+            yield Unit(source.name, key, lambda rejection=rejection: iter([rejection]), fetch_failed=True)
+            continue
         try:
             stat = path.stat()
         except OSError as exc:  # vanished between listing and reading
-            rejection = Rejection(str(path), "read", f"cannot read file: {exc.strerror or exc}")
+            rejection = Rejection(path_text(path), "read", f"cannot read file: {exc.strerror or exc}")
             yield Unit(source.name, key, lambda rejection=rejection: iter([rejection]), fetch_failed=True)
             continue
         fingerprint = f"{stat.st_size}:{stat.st_mtime_ns}"
@@ -121,7 +137,7 @@ def _units_for_keys(source: SourceConfig, ctx: CollectContext, keys: frozenset[s
     if source.kind in ("folder", "warc"):
         root = Path(source.location)
         root = root.parent if root.is_file() else root
-        yield from file_units(source, root, [Path(key) for key in sorted(keys)], ctx)
+        yield from file_units(source, root, [path_from_text(key) for key in sorted(keys)], ctx)
         return
     if source.location in keys or canonical_url(source.location) in keys:  # the listing itself had failed
         yield from units_of(source, dataclasses.replace(ctx, only_keys=None, window=None))

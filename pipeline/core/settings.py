@@ -6,11 +6,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 import yaml
 from dotenv import load_dotenv
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from pipeline.core.errors import register_secret, split_userinfo
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "settings.yml"
@@ -32,6 +34,7 @@ ENV_OVERRIDES = {
     "NEWSETL_SOURCES_CONFIG": ("sources_config",),
     "NEWSETL_USER_AGENT": ("fetch", "user_agent"),
     "NEWSETL_FETCH_DELAY": ("fetch", "per_host_delay"),
+    "NEWSETL_FETCH_ALLOW_HOSTS": ("fetch", "allow_hosts"),
     "NEWSETL_STAGING_URL": ("staging", "url"),
     "NEWSETL_STAGING_CONN_ID": ("staging", "conn_id"),
     "KIBANA_URL": ("kibana", "url"),
@@ -93,7 +96,14 @@ class FetchSettings(_Frozen):
     # Sites block anonymous clients; a product name with a contact URL lets them reach the operator instead.
     user_agent: str = "newsetl/0.3 (+https://github.com/newsetl/newsetl)"
     connect_timeout: float = Field(default=10.0, gt=0)
-    read_timeout: float = Field(default=30.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)  # longest silence between two received bytes
+    # The whole fetch of one URL, retries and redirects included: a server that trickles one byte every few
+    # seconds never trips read_timeout, and would otherwise hold a fetch slot for as long as it likes.
+    total_timeout: float = Field(default=120.0, gt=0)
+    # Hosts (names or IP literals) that may be fetched although they resolve to loopback, private or link-local
+    # addresses; every other such fetch is refused (server-side request forgery). NEWSETL_FETCH_ALLOW_HOSTS: a
+    # comma-separated list.
+    allow_hosts: tuple[str, ...] = ()
     retries: int = Field(default=3, ge=0)  # further attempts after a timeout, a dropped connection, 429 or 5xx
     backoff: float = Field(default=1.0, ge=0)  # seconds before the first retry; doubles each time, capped at 60
     max_bytes: int = Field(default=10_000_000, ge=1024)  # a larger response is refused, not truncated
@@ -102,6 +112,13 @@ class FetchSettings(_Frozen):
     concurrency: int = Field(default=8, ge=1)  # requests in flight over all hosts
     obey_robots: bool = True
     max_redirects: int = Field(default=10, ge=0)
+
+    @field_validator("allow_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
     # Feeds, sitemaps and URL lists have no history: a run whose data interval ended longer ago than this
     # (a backfill) skips them instead of attributing today's articles to a past day.
     live_window_days: int = Field(default=2, ge=1)
@@ -191,21 +208,19 @@ def _move_url_credentials(es: dict[str, Any]) -> None:
     """Credentials written into the URL (user info before the host) become username/password secrets.
 
     The URL is then credential-free, so it can be printed or logged, and the password is a SecretStr like any other.
+    The user info ends at the last "@" (split_userinfo), so a password with "/", "#" or "?" is not taken for a path.
     """
     url = es.get("url")
     if not url:
         return
-    parts = urlsplit(str(url))
-    if parts.username is None:
+    userinfo, bare = split_userinfo(str(url))
+    if userinfo is None:
         return
-    es.setdefault("username", unquote(parts.username))
-    if parts.password is not None:
-        es.setdefault("password", unquote(parts.password))
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host  # IPv6 literals keep their brackets
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    es["url"] = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    username, colon, password = userinfo.partition(":")
+    es.setdefault("username", unquote(username))
+    if colon:
+        es.setdefault("password", unquote(password))
+    es["url"] = bare
 
 
 def connection_env(*, host: str | None, port: int | None = None, scheme: str | None = None,
@@ -277,6 +292,8 @@ def load_settings(config_path: Path | str | None = None, env: dict[str, str] | N
         if env.get(var):
             es[key] = env[var]
     _move_url_credentials(es)
+    for key in ("password", "api_key"):  # masked by value in every error message from now on
+        register_secret(str(es[key]) if es.get(key) else None)
     # Relative paths in settings.yml are relative to the project root, not to whatever the cwd is.
     base = path.resolve().parent.parent if path.exists() else PROJECT_ROOT
     tree.setdefault("landing_dir", "samples/landing")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+from pathlib import Path
 
 import ftfy
+import regex
 
 # C0/C1 control characters except tab and newline; they break JSON consumers and terminals.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029\ufeff]")
@@ -102,3 +105,65 @@ def recase_shouting(text: str) -> str:
         if len(recased) == len(line):
             lines[i] = recased
     return "\n".join(lines)
+
+
+# Unicode scripts written without spaces between words. Each of their characters counts as one word, the
+# convention of Microsoft Word's and Google Docs' word counts for East Asian text: a Chinese or Japanese article of
+# 800 characters is then ~800 "words", not the 2 that whitespace splitting finds. Script data: the `regex` module
+# (Unicode Script property).
+_UNSPACED_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]")
+# A run of anything else that is not whitespace is one word ("Lyon", "5", "U.S."), so mixed text counts both.
+_WORD_OR_UNSPACED = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]|[^\s\p{Han}\p{Hiragana}\p{Katakana}]+")
+
+
+def count_words(text: str) -> int:
+    """Words in `text`: whitespace-separated runs, plus one per Han/Hiragana/Katakana character.
+
+    `len(text.split())` for text without CJK characters, so figures for spaced scripts do not change.
+    """
+    if not _UNSPACED_CHAR.search(text):
+        return len(text.split())
+    return sum(1 for _ in _WORD_OR_UNSPACED.finditer(text))
+
+
+def cut_words(text: str, limit: int) -> str:
+    """The start of `text` up to its `limit`-th word (as `count_words` counts), spacing inside it kept."""
+    for number, match in enumerate(_WORD_OR_UNSPACED.finditer(text), start=1):
+        if number == limit:
+            return text[:match.end()]
+    return text
+
+
+# Characters that must never reach a terminal raw: C0/C1 controls (ESC starts colour, cursor and title
+# sequences), DEL, bidirectional overrides and isolates (they reorder what is shown, "Trojan Source", CVE-2021-42574),
+# zero-width characters, line/paragraph separators, and lone surrogates (non-UTF-8 bytes of a file name).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on one terminal line: every unprintable character shown as a Python escape.
+
+    "a\\x1b[31m" for an ESC, "\\u202e" for a right-to-left override, "\\udcff" for an undecodable file-name byte;
+    everything else (accents, CJK, emoji) is kept as it is.
+    """
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+_ESCAPED_BYTE = re.compile(r"\\x([0-9a-f]{2})")
+
+
+def path_text(path: os.PathLike[str] | str) -> str:
+    """A file path as valid Unicode text for references, ledger keys and reports.
+
+    A name that is not valid UTF-8 (Python keeps its bytes as lone surrogates, PEP 383) gets each such byte as
+    `\\xNN`; JSON, Elasticsearch and terminals refuse lone surrogates. `path_from_text` reverses it.
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def path_from_text(text: str) -> Path:
+    """The path `path_text` was made from: the literal path when it exists, else with `\\xNN` read as bytes."""
+    literal = Path(text)
+    if literal.exists() or not _ESCAPED_BYTE.search(text):
+        return literal
+    return Path(_ESCAPED_BYTE.sub(lambda m: chr(0xDC00 + int(m.group(1), 16)), text))

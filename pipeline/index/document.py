@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.core.facets import facet_values
 from pipeline.core.records import Article, EnrichedArticle
+from pipeline.core.text import count_words
 from pipeline.enrich.dates import iter_date_values
 
 # Article field -> document field (`doc_id` is the document's `_id`).
@@ -53,7 +54,7 @@ def to_document(item: EnrichedArticle, *, pipeline_version: str) -> dict[str, An
         "undated": article.published_at is None,
         "mentioned_dates": list(iter_date_values(list(enrichment.dates))),
         "entities": facet_values(enrichment.entities),
-        "word_count": len(article.body.split()),
+        "word_count": count_words(article.body),
         "pipeline_version": pipeline_version,
         "content_hash": content_hash(article, pipeline_version),
     })

@@ -17,7 +17,9 @@ from pipeline.enrich.entities import load_entity_config
 # spans cut to the name when the model's span ran into other words ("MacBook Pro - a"); a copyright year is no
 # longer read as 1 January, and authors are read from more places (pages fetched again are dated and signed from
 # what they state, or left undated). 6: mentioned dates: direction of bare weekdays and months from the parse,
-# reference expressions ("a year earlier", "that day"), slashed dates by the text's order, "'82", weekday + time of day.
+# reference expressions ("a year earlier", "that day"), slashed dates by the text's order, "'82", weekday + time of day;
+# word_count counts Chinese/Japanese characters as words (core/text.py
+# count_words), so articles in those scripts have real counts instead of 1 or 2.
 DOCUMENT_VERSION = 6
 
 

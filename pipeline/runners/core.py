@@ -311,6 +311,8 @@ class Collection:
 
     def source_units(self, source: SourceConfig, report: RunReport) -> Iterator[Unit]:
         """One source's units; its status and counts go to report.sources."""
+        if source.options.get("allow_hosts"):  # for the rest of this run's fetcher
+            self.fetcher().allow_hosts(source.options["allow_hosts"])
         requests_before = self.requests_made()
         ctx = CollectContext(fetcher_factory=self.fetcher, ledger=self.ledger,
                              window=self.window, today=self.today,

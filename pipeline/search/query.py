@@ -8,6 +8,7 @@ from typing import Any
 
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.facets import FACETS
+from pipeline.core.text import count_words
 from pipeline.index.store import IndexMissing, Store
 
 # Facet name (CLI flag, JSON key) -> indexed keyword field. The entity facet LANGUAGE ("French" mentioned in the
@@ -25,6 +26,14 @@ SORTS = {
 }
 # Elasticsearch's index.max_result_window: from + size beyond it is refused, so pages stop there.
 MAX_WINDOW = 10_000
+# What one search may ask for. Every query word becomes a clause per searched field and every filter value a term
+# clause; a 100 KB query held the embedded server (and everyone else's searches) for two minutes. Web search
+# engines stop at 32 words (Google); twice that and 1,024 characters cover any real question, and 100 filter
+# values stay far below Elasticsearch's own clause limit (indices.query.bool.max_clause_count, 1,024 and up).
+MAX_QUERY_CHARS = 1_024
+MAX_QUERY_WORDS = 64
+MAX_FILTER_VALUES = 100
+MAX_FILTER_VALUE_CHARS = 256
 _HIT_FIELDS = ["title", "url", "source", "language", "published_at", "entities", "mentioned_dates", "story_id"]
 
 
@@ -45,6 +54,16 @@ class SearchRequest:
     facet_size: int = 10
 
     def __post_init__(self) -> None:
+        if self.query and len(self.query) > MAX_QUERY_CHARS:
+            raise ValueError(f"query too long: {len(self.query):,} characters (limit {MAX_QUERY_CHARS:,})")
+        if self.query and (words := count_words(self.query)) > MAX_QUERY_WORDS:
+            raise ValueError(f"query too long: {words:,} words (limit {MAX_QUERY_WORDS}); use fewer, more specific "
+                             f"words or filters")
+        values = [value for group in self.filters.values() for value in group]
+        if len(values) > MAX_FILTER_VALUES:
+            raise ValueError(f"too many filter values: {len(values):,} (limit {MAX_FILTER_VALUES})")
+        if any(len(value) > MAX_FILTER_VALUE_CHARS for value in values):
+            raise ValueError(f"a filter value is longer than {MAX_FILTER_VALUE_CHARS} characters")
         unknown = set(self.filters) - set(FACET_FIELDS)
         if unknown:
             raise ValueError(f"unknown facet(s) {sorted(unknown)}; known: {sorted(FACET_FIELDS)}")

@@ -154,3 +154,22 @@ def test_sources_lists_config_and_rejects_an_unknown_name(cli_env, capsys):
     assert code == 0 and [s["name"] for s in json.loads(out)][0] == "landing"
     code, _, err = run_cli(["ingest", "--source", "nope"], capsys)
     assert code == 2 and "no source named nope" in err
+
+
+def test_file_names_and_reasons_are_printed_escaped_by_ingest_and_quarantine_list(cli_env, capsys, tmp_path,
+                                                                                  monkeypatch):
+    import os
+
+    monkeypatch.setenv("COLUMNS", "300")  # no folding inside an escape
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "\x1b[31mred\x1b]0;pwned\x07.txt").write_text("Too short.")  # recolours and retitles a terminal
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9\x1b[2J.txt"), "wb") as handle:  # not UTF-8, clears it
+        handle.write(b"Short.")
+    code, out, _ = run_cli(["ingest", str(folder)], capsys)
+    assert code == 0 and "rejected 2" in out
+    code, listed, _ = run_cli(["quarantine", "list"], capsys)
+    assert code == 0
+    for shown in (out, listed):
+        assert "\x1b" not in shown and "\x07" not in shown
+        assert "\\x1b[31mred\\x1b]0;pwned\\x07.txt" in shown and "caf\\xe9\\x1b[2J.txt" in shown

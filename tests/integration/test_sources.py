@@ -220,3 +220,43 @@ def test_an_unchanged_sitemap_index_still_has_its_changed_child_sitemaps_read(se
     statuses = {hit.path: (hit.conditional, hit.status) for hit in server.hits[before:]}
     assert statuses["/index.xml"] == (True, 304) and statuses["/news-sitemap.xml"] == (True, 200)
     assert "/bridge.html" not in statuses or statuses["/bridge.html"] == (True, 304)
+
+
+# -- server-side request forgery (issue 23): a feed whose links point at internal addresses ---------------------
+
+GUARD_STORY = ["The mayor of Lyon opened the new Rhone bridge on Tuesday after four years of works.",
+         "Engineers said the bridge would carry 20,000 cars a day from July."]
+GUARD_SECRET = ["Internal admin page: the database password is hunter2 and the backup key is on the shared drive.",
+          "Do not forward this page outside the newsroom under any circumstances."]
+
+
+def internal_links_feed(server: NewsServer, **options) -> SourceConfig:
+    """A feed on the allowed test host: one real story, one link and one redirect to internal addresses."""
+    port = server.url.rsplit(":", 1)[1]
+    story = server.add("/story.html", article_html("Lyon opens its new bridge", GUARD_STORY))
+    server.add("/admin", article_html("Admin", GUARD_SECRET))
+    hop = server.add("/go", status=302, location=f"http://localhost:{port}/admin")
+    server.add("/feed.xml", rss([("Bridge", story, "Tue, 25 Jun 2019 10:00:00 GMT"),
+                                 ("Admin", f"http://localhost:{port}/admin", "Tue, 25 Jun 2019 11:00:00 GMT"),
+                                 ("Hop", hop, "Tue, 25 Jun 2019 12:00:00 GMT"),
+                                 ("Metadata", "http://169.254.169.254/latest/meta-data/",
+                                  "Tue, 25 Jun 2019 13:00:00 GMT")]),
+               content_type="application/rss+xml")
+    return SourceConfig(name="site", kind="feed", location=server.url + "/feed.xml", options=options)
+
+
+def test_feed_links_and_redirects_to_internal_addresses_are_refused_and_nothing_secret_is_indexed(server, settings):
+    report = ingest([], settings, sources=[internal_links_feed(server)])
+    reasons = {r["ref"].rsplit("/", 1)[-1]: r["reason"] for r in report.rejections}
+    assert set(reasons) == {"admin", "go", ""} and report.indexed == 1
+    assert "a loopback address" in reasons["admin"] and "a loopback address" in reasons["go"]
+    assert "a link-local address" in reasons[""]
+    assert server.requests_to("/admin") == []
+    hits = connect(settings).search(index=settings.index.alias, q="hunter2")["hits"]["total"]["value"]
+    assert hits == 0
+
+
+def test_a_source_that_allows_its_intranet_host_fetches_it(server, settings):
+    report = ingest([], settings, sources=[internal_links_feed(server, allow_hosts=["localhost"])])
+    assert report.indexed == 2  # the story and the admin page (same page behind the redirect: one document)
+    assert len([r for r in report.rejections if "link-local" in r["reason"]]) == 1

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.collect.http import Fetcher, FetchError, Validators
-from pipeline.core.settings import FetchSettings
+from pipeline.collect.http import Fetcher, FetchError, Validators, non_public
+from pipeline.core.settings import FetchSettings, load_settings
+from tests.conftest import LOCAL_TEST_HOSTS, REPO
 from tests.newsserver import NewsServer
 
-FAST = FetchSettings(per_host_delay=0, backoff=0, retries=2, read_timeout=2, connect_timeout=2)
+FAST = FetchSettings(per_host_delay=0, backoff=0, retries=2, read_timeout=2, connect_timeout=2,
+                     allow_hosts=LOCAL_TEST_HOSTS)
 
 
 @pytest.fixture
@@ -136,3 +138,71 @@ def test_fetch_many_returns_results_and_errors_in_input_order(server):
 def test_only_http_urls_are_fetched(url):
     with pytest.raises(FetchError, match="not an http"):
         fetcher().fetch(url)
+
+
+# -- server-side request forgery and the total deadline (issue 23) ---------------------------------------------
+
+
+@pytest.mark.parametrize(("address", "reason"), [
+    ("127.0.0.1", "loopback"), ("127.8.9.10", "loopback"), ("::1", "loopback"), ("::ffff:127.0.0.1", "loopback"),
+    ("10.1.2.3", "private"), ("172.16.0.1", "private"), ("192.168.1.1", "private"), ("fd00::1", "private"),
+    ("169.254.169.254", "link-local"), ("fe80::1%eth0", "link-local"),  # cloud metadata; zoned IPv6
+    ("224.0.0.1", "multicast"), ("100.64.0.1", "not public"),  # carrier-grade NAT
+    ("93.184.215.14", None), ("8.8.8.8", None), ("2606:4700:4700::1111", None),
+])
+def test_non_public_addresses_are_named(address, reason):
+    assert non_public(address) == reason
+
+
+def test_a_loopback_server_is_refused_unless_its_host_is_allowed(server):
+    url = server.add("/admin", "<p>secret</p>")
+    with pytest.raises(FetchError, match=r"refused: 127\.0\.0\.1 resolves to 127\.0\.0\.1, a loopback address"):
+        fetcher(allow_hosts=()).fetch(url)
+    assert server.hits == []  # not even robots.txt was asked
+    assert fetcher(allow_hosts=("127.0.0.1",)).fetch(url).status == 200
+
+
+@pytest.mark.parametrize("target", [
+    "http://localhost:{port}/admin",  # a name for the same loopback server: only the allowed literal is allowed
+    "http://169.254.169.254/latest/meta-data/",  # cloud metadata, never contacted
+    "http://10.0.0.7:9200/_cat/indices",  # a cluster on the private network
+    "http://[::1]:{port}/admin",
+])
+def test_every_redirect_hop_is_checked(server, target):
+    port = server.url.rsplit(":", 1)[1]
+    url = server.add("/story.html", status=302, location=target.format(port=port))
+    server.add("/admin", "<p>secret</p>")
+    with pytest.raises(FetchError, match="refused: .* a (loopback|link-local|private) address") as failure:
+        fetcher().fetch(url)
+    assert not failure.value.transient  # not retried
+    assert server.requests_to("/admin") == [] and len(server.requests_to("/story.html")) == 1
+
+
+def test_a_source_can_allow_a_host_for_the_run(server):
+    port = server.url.rsplit(":", 1)[1]
+    url = server.add("/story.html", status=302, location=f"http://localhost:{port}/intranet")
+    server.add("/intranet", "<p>our own feed</p>")
+    client = fetcher()
+    client.allow_hosts(["LOCALHOST"])
+    assert client.fetch(url).decoded().text == "<p>our own feed</p>"
+
+
+def test_allowed_hosts_come_from_the_environment_as_a_list():
+    settings = load_settings(REPO / "config" / "settings.yml", env={"NEWSETL_FETCH_ALLOW_HOSTS": "intranet, 10.0.0.7"})
+    assert settings.fetch.allow_hosts == ("intranet", "10.0.0.7")
+    assert load_settings(REPO / "config" / "settings.yml", env={}).fetch.allow_hosts == ()
+
+
+def test_a_trickling_server_is_cut_off_at_the_total_deadline(server):
+    # One byte every 0.2 s never trips the 2 s read timeout; 100 bytes would take 20 s.
+    url = server.add("/slow.html", "x" * 100, trickle=0.2)
+    with pytest.raises(FetchError, match=r"not fetched within the total deadline of 1 s \(fetch.total_timeout\)"):
+        fetcher(total_timeout=1.0, retries=0).fetch(url)
+
+
+def test_the_total_deadline_also_bounds_retries(server):
+    url = server.add("/flaky.html", fail_times=99, fail_status=503, delay=0.4)
+    with pytest.raises(FetchError) as failure:
+        fetcher(total_timeout=1.0, retries=50, backoff=0).fetch(url)
+    assert "total deadline" in failure.value.reason
+    assert len(server.requests_to("/flaky.html")) < 50

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import subprocess
+from urllib.parse import quote
 
 import pytest
 from detect_secrets import SecretsCollection
@@ -167,3 +169,74 @@ def test_credentials_written_into_the_url_become_secret_settings():
     cfg = load_settings(REPO / "config" / "settings.yml", env={"ELASTICSEARCH_URL": url}).elasticsearch
     assert cfg.url == "https://es.example:9200/" and cfg.username == "elastic"
     assert cfg.password.get_secret_value() == PASSWORD and PASSWORD not in repr(cfg)
+
+
+# -- credentials with any characters (issue 23) -----------------------------------------------------------------
+
+# What people paste into a password or key: any printable ASCII but space, "/", "#", "?", "@" and "%" included
+# (HTTP Basic and ApiKey headers carry ASCII only).
+CREDENTIAL = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=8, max_size=40)
+
+
+@pytest.mark.parametrize("password", ["se/cretpass", "se#cret?pass", "a@b/c#d?e", "pa:ss%word"])
+def test_a_password_with_url_delimiters_is_taken_out_of_the_url_whole(password):
+    url = f"http://user:{password}@es.example:9200/"
+    cfg = load_settings(REPO / "config" / "settings.yml", env={"ELASTICSEARCH_URL": url}).elasticsearch
+    assert (cfg.url, cfg.username) == ("http://es.example:9200/", "user")
+    assert cfg.password.get_secret_value() in (password, "pa:ss%word")
+    assert scrub(f"failed on {url}: refused") == "failed on http://***@es.example:9200/: refused"
+
+
+@settings(max_examples=25, deadline=None)
+@given(password=CREDENTIAL)
+def test_a_generated_password_in_the_url_never_shows(password):
+    port = free_port()
+    env = {"ELASTICSEARCH_URL": f"http://elastic:{password}@127.0.0.1:{port}"}
+    settings_ = load_settings(REPO / "config" / "settings.yml", env=env)
+    assert settings_.elasticsearch.url == f"http://127.0.0.1:{port}"
+    with pytest.raises(InfrastructureError) as failure:
+        Store.connect(settings_)
+    shown = str(failure.value) + repr(failure.value) + repr(settings_) + str(settings_.model_dump())
+    assert password not in shown and f"127.0.0.1:{port}" in str(failure.value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(key=CREDENTIAL)
+def test_a_generated_api_key_is_masked_whole(key):
+    # By parsing: whatever characters follow "ApiKey", up to whitespace.
+    assert key not in scrub(f"HEAD / Authorization: ApiKey {key} -> 401")
+    # By value, once settings registered it: also where no pattern would find it, raw or percent-encoded.
+    load_settings(REPO / "config" / "settings.yml", env={"ELASTICSEARCH_URL": "http://es.example:9200",
+                                                         "ELASTICSEARCH_API_KEY": key})
+    message = str(InfrastructureError(f"cluster said: invalid key [{key}] ({quote(key, safe='')})"))
+    assert key not in message and quote(key, safe="") not in message
+
+
+# -- bounded searches (issue 23) --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("request_", "error"), [
+    ({"query": "word " * 20_000}, "query too long: 100,000 characters (limit 1,024)"),
+    ({"query": "a " * 65}, "query too long: 65 words (limit 64)"),
+    ({"query": "上海" * 40}, "query too long: 80 words (limit 64)"),  # every CJK character is a clause
+    ({"filters": {"person": tuple(f"p{i}" for i in range(101))}}, "too many filter values: 101 (limit 100)"),
+    ({"filters": {"org": ("x" * 257,)}}, "a filter value is longer than 256 characters"),
+])
+def test_oversized_searches_are_refused_with_a_clear_error(request_, error):
+    with pytest.raises(ValueError, match=re.escape(error)):
+        SearchRequest(**request_)
+
+
+def test_the_largest_allowed_search_is_accepted():
+    SearchRequest(query=" ".join(["word"] * 64), filters={"person": tuple(f"p{i}" for i in range(100))})
+
+
+def test_a_100_kb_query_is_refused_before_anything_is_sent(monkeypatch, capsys, tmp_path):
+    from pipeline.cli.main import main
+
+    # No server listens there: reaching it would be exit 1, "unreachable".
+    monkeypatch.setenv("ELASTICSEARCH_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("NEWSETL_DATA_DIR", str(tmp_path))
+    code = main(["search", "x" * 100_000])
+    err = capsys.readouterr().err
+    assert code == 2 and "query too long: 100,000 characters (limit 1,024)" in " ".join(err.split())
