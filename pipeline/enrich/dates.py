@@ -74,14 +74,16 @@ def _month_number(token: str) -> int:
     return MONTHS[token.lower().rstrip(".")]
 
 
-def _valid_day(year: int, month: int, day: int) -> str | None:
+def valid_day(year: int, month: int, day: int) -> str | None:
+    """'YYYY-MM-DD', or None when no such day exists (31 April)."""
     try:
         return date(year, month, day).isoformat()
     except ValueError:
         return None
 
 
-def _shift_months(day: date, months: int) -> tuple[int, int]:
+def shift_months(day: date, months: int) -> tuple[int, int]:
+    """(year, month) `months` months after day's month (negative: before)."""
     index = day.year * 12 + (day.month - 1) + months
     return index // 12, index % 12 + 1
 
@@ -89,7 +91,7 @@ def _shift_months(day: date, months: int) -> tuple[int, int]:
 CLOSE_DAYS = 92
 
 
-def _nearest_year(dct: date, month: int, day: int | None, tense: int) -> int:
+def nearest_year(dct: date, month: int, day: int | None, tense: int) -> int:
     """Year for a month (and day) written without one: the occurrence the sentence's tense points at,
     else the one nearest the publication date."""
     def key(year: int) -> date:
@@ -110,12 +112,33 @@ Resolver = Callable[[re.Match[str], str, date | None], str | None]
 
 
 def _explicit_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
-    return _valid_day(int(m["year"]), _month_number(m["month"]), int(m["day"]))
+    return valid_day(int(m["year"]), _month_number(m["month"]), int(m["day"]))
 
 
 def _numeric_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
     """All-digit dates, ISO or US order: the pattern has already named year, month and day."""
-    return _valid_day(int(m["year"]), int(m["month"]), int(m["day"]))
+    return valid_day(int(m["year"]), int(m["month"]), int(m["day"]))
+
+
+_SLASH_DATE = r"(?P<first>[0-3]?\d)/(?P<second>[0-3]?\d)/(?P<year>(?:19|20)\d{2})"
+
+
+def _slash_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    """"15/4/2019" is day-first, "4/15/2019" month-first; an ambiguous "2/5/2019" takes the order the text's other
+    numeric dates show (one of them past 12 tells), else the US order English text had before (month first)."""
+    first, second = int(m["first"]), int(m["second"])
+    day_first = first > 12 if max(first, second) > 12 else _text_is_day_first(text)
+    day, month = (first, second) if day_first else (second, first)
+    return valid_day(int(m["year"]), month, day)
+
+
+def _text_is_day_first(text: str) -> bool:
+    for other in re.finditer(_NB + _SLASH_DATE + _NA, text):
+        if int(other["first"]) > 12 >= int(other["second"]):
+            return True
+        if int(other["second"]) > 12 >= int(other["first"]):
+            return False
+    return False
 
 
 def _month_year(m: re.Match[str], text: str, dct: date | None) -> str | None:
@@ -133,8 +156,8 @@ def _day_month(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if dct is None:
         return None
     month, day = _month_number(m["month"]), int(m["day"])
-    year = _nearest_year(dct, month, day, _tense(text, m.start(), m.end()))
-    return _valid_day(year, month, day)
+    year = nearest_year(dct, month, day, _tense(text, m.start(), m.end()))
+    return valid_day(year, month, day)
 
 
 def _bare_month(m: re.Match[str], text: str, dct: date | None) -> str | None:
@@ -151,7 +174,7 @@ def _bare_month(m: re.Match[str], text: str, dct: date | None) -> str | None:
     elif modifier == "this":
         year = dct.year
     else:
-        year = _nearest_year(dct, month, None, _tense(text, m.start(), m.end()))
+        year = nearest_year(dct, month, None, _tense(text, m.start(), m.end()))
     return f"{year:04d}-{month:02d}"
 
 
@@ -198,7 +221,7 @@ def _relative_period(m: re.Match[str], text: str, dct: date | None) -> str | Non
         m["mod"].lower().split()[-1]]
     if m["unit"].lower() == "year":
         return f"{dct.year + step:04d}"
-    year, month = _shift_months(dct, step)
+    year, month = shift_months(dct, step)
     return f"{year:04d}-{month:02d}"
 
 
@@ -221,7 +244,7 @@ def _ago(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if unit == "day":
         return (dct - timedelta(days=count)).isoformat()
     if unit == "month":
-        year, month = _shift_months(dct, -count)
+        year, month = shift_months(dct, -count)
         return f"{year:04d}-{month:02d}"
     return f"{dct.year - count:04d}"
 
@@ -233,7 +256,7 @@ def _year(m: re.Match[str], text: str, dct: date | None) -> str | None:
 # Ordered from most to least specific; overlapping matches are resolved in favour of the longest, then earliest rule.
 _RULES: list[tuple[re.Pattern[str], Resolver]] = [
     (re.compile(_NB + r"(?P<year>(?:19|20)\d{2})-(?P<month>[01]\d)-(?P<day>[0-3]\d)" + _NA), _numeric_day),
-    (re.compile(_NB + r"(?P<month>1[0-2]|0?[1-9])/(?P<day>[0-3]?\d)/(?P<year>(?:19|20)\d{2})" + _NA), _numeric_day),
+    (re.compile(_NB + _SLASH_DATE + _NA), _slash_day),
     (re.compile(_WEEKDAY_PREFIX + _MONTH + r"\s+" + _DAY + r"\s*,?\s+" + _YEAR + _NA), _explicit_day),
     (re.compile(_NB + _WEEKDAY_PREFIX + _DAY + r"\s+(?:of\s+)?" + _MONTH + r"\s*,?\s+" + _YEAR + _NA), _explicit_day),
     (re.compile(_MONTH + r"\s*,?\s+" + _YEAR + _NA), _month_year),
@@ -264,9 +287,16 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
 
 
 def find_dates(text: str, dct: date | None) -> list[DateMention]:
-    """Every calendar-date expression in text, resolved against the publication day `dct` (None: absolute only)."""
+    """Every calendar-date expression in an English text, resolved against the publication day `dct` (None:
+    absolute only). Other languages: pipeline.enrich.dates_locale.find_mentioned_dates."""
+    return resolve_matches(text, dct, _RULES)
+
+
+def resolve_matches(text: str, dct: date | None, rules: list[tuple[re.Pattern[str], Resolver]]) -> list[DateMention]:
+    """Run the rules (most specific first) over text; of overlapping matches the longest, then the earliest rule
+    wins; a match whose resolver returns None is dropped (and frees its span)."""
     candidates: list[tuple[int, int, int, re.Match[str], Resolver]] = []
-    for priority, (pattern, resolve) in enumerate(_RULES):
+    for priority, (pattern, resolve) in enumerate(rules):
         # A rule may match context it does not own (a leading preposition); its "expr" group is the mention.
         group = "expr" if "expr" in pattern.groupindex else 0
         for match in pattern.finditer(text):

@@ -1,13 +1,13 @@
-"""The pipeline version recorded on every document: code and document version, NLP model and version, entity rules."""
+"""The pipeline version recorded on every document: code and document version, NLP models and versions, entity
+rules."""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-import spacy.util
-
 from pipeline.core.settings import Settings
 from pipeline.enrich.entities import load_entity_config
+from pipeline.enrich.nlp import LanguageModels
 
 # Bump when the documents this code writes change shape or meaning (a derived field added, computed differently),
 # so every stored document counts as outdated and `newsetl index migrate` / re-enrichment rewrites it even between
@@ -16,8 +16,9 @@ from pipeline.enrich.entities import load_entity_config
 # again where the model missed them, narrowed spans, short forms of product names and of two-word names). 5: mention
 # spans cut to the name when the model's span ran into other words ("MacBook Pro - a"); a copyright year is no
 # longer read as 1 January, and authors are read from more places (pages fetched again are dated and signed from
-# what they state, or left undated).
-DOCUMENT_VERSION = 5
+# what they state, or left undated). 6: routed by language: `enrichment` ("ok" / "no-model"), a `misc` entity facet,
+# French dates, the language resolved with the detector's confidence.
+DOCUMENT_VERSION = 6
 
 
 def code_version() -> str:
@@ -28,15 +29,16 @@ def code_version() -> str:
         return "0+unknown"
 
 
-def pipeline_version(model: str, entity_rules: str = "none") -> str:
-    """'newsetl-<code>/doc-<N>/<model>-<model version>/entities-<rules fingerprint>' for `pipeline_version`.
+def pipeline_version(models: LanguageModels, entity_rules: str = "none") -> str:
+    """'newsetl-<code>/doc-<N>/en:<model>-<version>+fr:.../entities-<rules fingerprint>' for `pipeline_version`.
 
-    Everything that changes what enrichment produces is in it, so a change re-enriches documents.
+    Everything that changes what enrichment produces is in it (a language's model added or upgraded too), so a
+    change re-enriches documents.
     """
-    model_version = spacy.util.get_package_version(model) or "unknown"
-    return f"newsetl-{code_version()}/doc-{DOCUMENT_VERSION}/{model}-{model_version}/entities-{entity_rules}"
+    return f"newsetl-{code_version()}/doc-{DOCUMENT_VERSION}/{models.versions()}/entities-{entity_rules}"
 
 
 def version_of(settings: Settings) -> str:
     """The pipeline version documents get under these settings (code, document version, model, entity rules)."""
-    return pipeline_version(settings.nlp.model, load_entity_config(settings.entities_config).fingerprint)
+    rules = load_entity_config(settings.entities_config).fingerprint
+    return pipeline_version(LanguageModels(settings.nlp.models), rules)

@@ -14,7 +14,7 @@ from pipeline.collect.config import SourceConfig, load_sources, source_for_targe
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.records import Article
 from pipeline.core.settings import Settings
-from pipeline.enrich.nlp import load_nlp
+from pipeline.enrich.nlp import LanguageModels
 from pipeline.index.articles import iter_indexed_articles
 from pipeline.index.lifecycle import Migration, migrate_index
 from pipeline.index.store import Store
@@ -100,7 +100,7 @@ def migrate(settings: Settings, *, rebuild: bool = False, keep_old: bool = False
     the new mapping). Either way nothing is fetched from the sources again.
     """
     store = store or Store.connect(settings)
-    load_nlp(settings.nlp.model)  # fail on a missing model before touching the index
+    LanguageModels(settings.nlp.models).check_installed()  # fail on a missing model before touching the index
     run = Run(settings, store, kind="migrate", partition="migrate")
 
     def fill(old_index: str, new_index: str) -> None:

@@ -16,6 +16,7 @@ FACET_FIELDS: dict[str, str] = {
     **{("language_mentioned" if facet == "language" else facet): f"entities.{facet}" for facet in FACETS},
     "source": "source",
     "language": "language",
+    "enrichment": "enrichment",  # "no-model": articles in a language without an NER model (no entity facets)
 }
 HIGHLIGHT_PRE, HIGHLIGHT_POST = "«", "»"
 SORTS = {
@@ -25,7 +26,8 @@ SORTS = {
 }
 # Elasticsearch's index.max_result_window: from + size beyond it is refused, so pages stop there.
 MAX_WINDOW = 10_000
-_HIT_FIELDS = ["title", "url", "source", "language", "published_at", "entities", "mentioned_dates", "story_id"]
+_HIT_FIELDS = ["title", "url", "source", "language", "enrichment", "published_at", "entities", "mentioned_dates",
+               "story_id"]
 
 
 @dataclass(frozen=True)
