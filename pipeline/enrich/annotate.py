@@ -63,6 +63,6 @@ def _enrich_language(models: LanguageModels, language: str | None, items: list[I
     for doc, (text, day, _language, _context) in zip(nlp.pipe(texts, batch_size=len(items)), items, strict=True):
         raw = [RawMention(text[ent.start_char:ent.end_char], facet_label(ent.label_, labels), ent.start_char,
                           ent.end_char) for ent in doc.ents]
-        entities: list[EntityMention] = canonicalize(doc.text, raw, entity_config)
+        entities: list[EntityMention] = canonicalize(doc.text, raw, entity_config, language)
         dates = find_mentioned_dates(text, day, language)
         yield Enrichment(entities=tuple(entities), dates=tuple(dates), language=language, status=ENRICHMENT_OK)
