@@ -55,6 +55,16 @@ def normalize_code(language: str | None) -> str | None:
     return language.strip().lower().replace("_", "-").split("-")[0] or None
 
 
+def language_read_back(stored: str | None, text: str, default: str | None) -> str | None:
+    """The language of an article read back from the index to be enriched again (`newsetl reenrich`, `index
+    migrate`). A stored ISO 639-1 code is kept; a longer one (`pcm`, `zxx`: what the bare detector label gave
+    short wire tables before) never was a statement, so the language is resolved again."""
+    code = normalize_code(stored)
+    if code and len(code) == 2:
+        return code
+    return resolve_language(None, text, default)
+
+
 def resolve_language(stated: str | None, text: str, fallback: str | None, *,
                      min_confidence: float = MIN_CONFIDENCE,
                      override_confidence: float = OVERRIDE_CONFIDENCE) -> str | None:

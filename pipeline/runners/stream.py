@@ -6,10 +6,12 @@ Each is the run core (pipeline/runners/core.py) chained end to end; memory stays
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
+from pipeline.clean.language import language_read_back
 from pipeline.collect.config import SourceConfig, load_sources, source_for_target
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.records import Article
@@ -86,7 +88,8 @@ def refresh_stale(run: Run, *, source: Store) -> None:
     def counted(articles: Iterable[Article]) -> Iterator[Article]:
         for article in articles:
             run.report.seen += 1
-            yield article
+            language = language_read_back(article.language, article.body, run.settings.default_language)
+            yield article if language == article.language else dataclasses.replace(article, language=language)
 
     run.index(run.enrich(run.changed_only(counted(iter_indexed_articles(source)))))
 

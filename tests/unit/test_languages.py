@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from pipeline.clean.language import normalize_code, resolve_language
+from pipeline.clean.language import language_read_back, normalize_code, resolve_language
 from pipeline.core.facets import WIKINER_LABELS, facet_label, facet_values
 from pipeline.core.records import Enrichment, EntityMention
 from pipeline.core.settings import DEFAULT_MODELS, load_settings
@@ -40,6 +40,19 @@ SCORES = "Arsenal 2 Chelsea 1\nLiverpool 0 Everton 0\nLeeds 3 Fulham 1"
 )
 def test_resolve_language(stated, text, fallback, expected):
     assert resolve_language(stated, text, fallback) == expected
+
+
+@pytest.mark.parametrize(
+    ("stored", "text", "expected"),
+    [
+        ("es", ENGLISH, "es"),  # a stored ISO 639-1 code may have been the input's statement: kept
+        ("pcm", EARNINGS, "en"),  # an old detector label on a wire table: resolved again
+        ("zxx", GERMAN, "de"),
+        (None, FRENCH, "fr"),
+    ],
+)
+def test_language_read_back_for_re_enrichment(stored, text, expected):
+    assert language_read_back(stored, text, "en") == expected
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("en-GB", "en"), ("EN_us", "en"), (" fr ", "fr"), ("", None),
