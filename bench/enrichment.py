@@ -40,7 +40,7 @@ from pipeline.enrich.annotate import enrich_texts
 from pipeline.enrich.clauses import ClauseDirection, load_parser
 from pipeline.enrich.dates import find_dates
 from pipeline.enrich.entities import load_entity_config
-from pipeline.enrich.nlp import load_nlp
+from pipeline.enrich.nlp import LanguageModels, load_nlp
 
 CALENDAR_VALUE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 NER_TYPES = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
@@ -240,6 +240,16 @@ def conll_documents(path: Path) -> Iterable[tuple[str, set[tuple[int, int, str]]
         yield flush_doc()
 
 
+def english(_nlp) -> LanguageModels:
+    """The configured English pipeline (the one main() loaded) as the enrichment's models: every text is English."""
+    return LanguageModels({"en": load_settings().nlp.models["en"]})
+
+
+def as_english(items):
+    """(text, day, context) -> (text, day, "en", context)."""
+    return [(text, day, "en", context) for text, day, context in items]
+
+
 def bench_ner(corpora: Path, nlp, entity_config) -> None:
     docs = list(conll_documents(corpora / "ner_conll2003_en" / "eng.testa.conll"))
     raw_tp = raw_n = ours_tp = ours_n = gold_n = 0
@@ -250,7 +260,7 @@ def bench_ner(corpora: Path, nlp, entity_config) -> None:
         raw = {(e.start_char, e.end_char, NER_TYPES[e.label_]) for e in doc.ents if e.label_ in NER_TYPES}
         raw_n += len(raw)
         raw_tp += len(raw & gold)
-    for enrichment, gold in enrich_texts(nlp, texts, entity_config=entity_config):
+    for enrichment, gold in enrich_texts(english(nlp), as_english(texts), entity_config=entity_config):
         ours = {(m.start, m.end, NER_TYPES[m.label]) for m in enrichment.entities if m.label in NER_TYPES}
         ours_n += len(ours)
         ours_tp += len(ours & gold)
@@ -289,7 +299,7 @@ def bench_consistency(corpora: Path, nlp, entity_config) -> None:
     items = [(d["text"], date.fromisoformat(d["dct"][:10]) if re.match(r"\d{4}-", d["dct"] or "") else None, d)
              for d in docs]
     raw_docs = list(nlp.pipe([t for t, _, _ in items]))
-    ours = list(enrich_texts(nlp, items, entity_config=entity_config))
+    ours = list(enrich_texts(english(nlp), as_english(items), entity_config=entity_config))
     for (_text, _dct, doc), raw_doc, (enrichment, _) in zip(items, raw_docs, ours, strict=True):
         named = [m for m in doc["entity_mentions"] if m["syntactic_type"] in ("NAM", "PRE.NAM") and m.get("entity")]
         end = annotated_end(doc["text"], "MEANTIME")
@@ -350,7 +360,8 @@ def bench_speed(corpora: Path, nlp, entity_config, n: int = 400) -> None:
             pass
         timings["raw nlp.pipe"].append(time.perf_counter() - started)
         started = time.perf_counter()
-        for _ in enrich_texts(nlp, ((t, dct, None) for t in texts), batch_size=64, entity_config=entity_config):
+        for _ in enrich_texts(english(nlp), ((t, dct, "en", None) for t in texts), batch_size=64,
+                              entity_config=entity_config):
             pass
         timings["newsetl enrichment"].append(time.perf_counter() - started)
     print(f"\n## Speed: {len(texts)} BBC articles, {words} words, 1 process, best of 3")

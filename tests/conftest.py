@@ -131,6 +131,15 @@ def nlp():
 
 
 @pytest.fixture(scope="session")
+def models(nlp):
+    """The default language models (English loaded, French on first use), as a run has them."""
+    from pipeline.core.settings import DEFAULT_MODELS
+    from pipeline.enrich.nlp import LanguageModels
+
+    return LanguageModels(DEFAULT_MODELS)
+
+
+@pytest.fixture(scope="session")
 def airflow_db() -> str:
     """Airflow's metadata database (SQLite in the session's AIRFLOW_HOME), created once."""
     from airflow.utils import db

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-import py3langid
-
 from pipeline.clean.html import PAGE_DATE_SOURCES, extract_page
+from pipeline.clean.language import resolve_language
 from pipeline.core.ids import canonical_url, document_id, same_site
 from pipeline.core.records import Article, RawArticle, Rejection
 from pipeline.core.text import (
@@ -21,7 +20,6 @@ from pipeline.core.text import (
 from pipeline.core.timestamps import EARLIEST_PUBLICATION, EARLIEST_STATED_PUBLICATION, InvalidDate, parse_published
 
 MIN_WORDS = 5  # fewer words than this is not an article (an empty page, a stub, a lone caption)
-LANGUAGE_SAMPLE_CHARS = 2000
 # Longer bodies are cut at a paragraph boundary (and the cut recorded): the longest real news features run to
 # ~20k words, while a runaway body would cost minutes of NLP and megabytes per document in the index.
 MAX_BODY_WORDS = 100_000
@@ -33,7 +31,11 @@ _NON_TEXT_MARKUP = re.compile(
 
 
 def clean_article(raw: RawArticle, *, now: datetime, default_language: str | None = None) -> Article | Rejection:
-    """Turn one raw input into a clean Article; bad input becomes a Rejection with a specific reason."""
+    """Turn one raw input into a clean Article; bad input becomes a Rejection with a specific reason.
+
+    The language: the input's own, else the page's, else the detected one when the detector is sure, else the
+    source's configured language, else `default_language` (pipeline/clean/language.py).
+    """
     title = normalize_text(raw.title) if raw.title else None
     url = raw.url
     published_raw = raw.published
@@ -97,8 +99,7 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
     else:
         published_source = None
 
-    if not language:
-        language = detect_language(paragraphs_text) or default_language
+    language = resolve_language(language, paragraphs_text, raw.source_language or default_language)
     if title_source == "first_sentence":
         extra["title_source"] = title_source
 
@@ -109,7 +110,7 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
         title=title,
         body=paragraphs_text,
         url=canonical_url(url) if url else None,
-        language=language.lower().split("-")[0] if language else None,
+        language=language,
         published_at=published_at,
         published_at_source=published_source,
         extra=extra,
@@ -132,12 +133,3 @@ def truncate_words(text: str, limit: int) -> str:
         kept.append(paragraph)
         count += words
     return "\n\n".join(kept)
-
-
-def detect_language(text: str) -> str | None:
-    """ISO 639-1 code of the text's language (py3langid), None for too little text."""
-    sample = text[:LANGUAGE_SAMPLE_CHARS]
-    if count_words(sample) < 3:
-        return None
-    code, _score = py3langid.classify(sample)
-    return code

@@ -23,7 +23,7 @@ from pipeline.core.text import printable
 EXIT_OK, EXIT_INFRA, EXIT_USAGE = 0, 1, 2
 # Facet filters of `newsetl search`: entity types, then the article's source and language (pipeline/index/search.py).
 FACET_FLAGS = ("person", "org", "place", "norp", "event", "product", "work_of_art", "law", "language_mentioned",
-               "source", "language")
+               "misc", "source", "language", "enrichment")
 
 err = Console(stderr=True, highlight=False)
 
@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", action="store_true", required=True, help='stdin {"id","url","html"} per line')
 
     p = sub.add_parser("enrich", help="text -> entities and dates, JSONL on stdin/stdout")
-    p.add_argument("--jsonl", action="store_true", required=True, help='stdin {"id","text","published"} per line')
+    p.add_argument("--jsonl", action="store_true", required=True,
+                   help='stdin {"id","text","published","language"} per line (language optional: detected when absent)')
 
     p = sub.add_parser("reenrich", help="re-run enrichment over indexed articles after a model or entities.yml change")
     p.add_argument("--json", action="store_true", help="print the run report as JSON")
@@ -406,32 +407,41 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
-    """stdin {"id","text","published"} -> stdout {"id","entities":[...],"dates":[...]} in input order."""
+    """stdin {"id","text","published","language"} -> stdout {"id","language","enrichment","entities":[...],
+    "dates":[...]} in input order; without a `language` the text's is detected (pipeline/clean/language.py)."""
+    from pipeline.clean.language import resolve_language
     from pipeline.core.timestamps import InvalidDate, parse_published
     from pipeline.enrich.annotate import enrich_texts
     from pipeline.enrich.entities import load_entity_config
-    from pipeline.enrich.nlp import load_nlp
+    from pipeline.enrich.nlp import LanguageModels
 
-    nlp = load_nlp(settings.nlp.model)
+    models = LanguageModels(settings.nlp.models)
+    models.check_installed()
     now = datetime.now(UTC)
 
-    def items() -> Iterator[tuple[str, date | None, dict[str, Any]]]:
+    def items() -> Iterator[tuple[str, date | None, str | None, dict[str, Any]]]:
         for _line_no, record, error in _jsonl_records(sys.stdin):
             if record is None or not isinstance(record.get("text"), str):
                 # Keep output aligned with input: errors pass through as their own line.
-                yield "", None, {"id": (record or {}).get("id"), "error": error or "missing 'text' string"}
+                yield "", None, None, {"id": (record or {}).get("id"), "error": error or "missing 'text' string"}
                 continue
+            stated = record.get("language")
+            if stated is not None and not isinstance(stated, str):
+                yield "", None, None, {"id": record.get("id"), "error": "'language' must be a string (ISO 639-1)"}
+                continue
+            language = resolve_language(stated, record["text"], settings.default_language)
             day = None
             if record.get("published"):
                 try:
                     day = parse_published(str(record["published"]), now).day
                 except InvalidDate as exc:
-                    yield record["text"], None, {"id": record.get("id"), "warning": str(exc)}
+                    yield record["text"], None, language, {"id": record.get("id"), "warning": str(exc)}
                     continue
-            yield record["text"], day, {"id": record.get("id")}
+            yield record["text"], day, language, {"id": record.get("id")}
 
     rules = load_entity_config(settings.entities_config)
-    for enrichment, context in enrich_texts(nlp, items(), batch_size=settings.nlp.batch_size, entity_config=rules):
+    for enrichment, context in enrich_texts(models, items(), batch_size=settings.nlp.batch_size,
+                                            entity_config=rules):
         if "error" in context:
             print(json.dumps(context, ensure_ascii=False))
             continue

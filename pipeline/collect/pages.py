@@ -83,4 +83,4 @@ def _raw(source: str, language: str | None, page: PageRef, url: str, html: str,
          warnings: tuple[str, ...] = ()) -> RawArticle:
     return RawArticle(ref=page.url, source=source, format="html", content=html, url=url, title=page.title,
                       published=page.published, published_source=page.published_source if page.published else None,
-                      language=language, warnings=warnings, canonical_from_page=True)
+                      source_language=language, warnings=warnings, canonical_from_page=True)

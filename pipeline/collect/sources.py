@@ -88,10 +88,11 @@ def file_units(source: SourceConfig, root: Path, files: Iterable[Path], ctx: Col
 
 
 def with_language(items: Iterable[RawArticle | Rejection], source: SourceConfig) -> Iterator[RawArticle | Rejection]:
-    """Items with the source's configured language where the input named none."""
+    """Items carrying the source's configured language: the fallback when the input, its page and the language
+    detector do not settle it (the input's own `language` still comes first)."""
     for item in items:
-        if source.language and isinstance(item, RawArticle) and not item.language:
-            item = dataclasses.replace(item, language=source.language)
+        if source.language and isinstance(item, RawArticle):
+            item = dataclasses.replace(item, source_language=source.language)
         yield item
 
 

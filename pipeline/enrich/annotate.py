@@ -1,45 +1,73 @@
 """Annotate texts: spaCy NER, the entity rules and the mentioned-date resolver over one stream of texts.
 
 The one place where a loaded spaCy pipeline meets the rules; it runs in this process or inside a worker
-(pipeline.enrich.workers), which is why it knows nothing about articles or batching.
+(pipeline.enrich.workers), which is why it knows nothing about articles or batching. Each text is read by the
+pipeline of its own language; a text in a language without one gets no entities and the status "no-model".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import date
-from typing import TypeVar
+from itertools import islice
+from typing import TypeVar, cast
 
-from spacy.language import Language
-
-from pipeline.core.records import Enrichment
+from pipeline.core.facets import facet_label
+from pipeline.core.records import ENRICHMENT_NO_MODEL, ENRICHMENT_OK, Enrichment, EntityMention
 from pipeline.core.text import recase_shouting
 from pipeline.enrich.clauses import ClauseDirection, load_parser
-from pipeline.enrich.dates import find_dates
+from pipeline.enrich.dates_locale import find_mentioned_dates
 from pipeline.enrich.entities import EntityConfig, RawMention, canonicalize
+from pipeline.enrich.nlp import LanguageModels
 
 Context = TypeVar("Context")
+Item = tuple[str, date | None, str | None, Context]
 
 
 def enrich_texts(
-    nlp: Language,
-    items: Iterable[tuple[str, date | None, Context]],
+    models: LanguageModels,
+    items: Iterable[Item],
     *,
     batch_size: int = 64,
     entity_config: EntityConfig | None = None,
 ) -> Iterator[tuple[Enrichment, Context]]:
-    """Enrich (text, publication day, context) triples in order; the context is passed through untouched.
+    """Enrich (text, publication day, language, context) items in order; the context is passed through untouched.
 
-    NER reads a copy of the text in which ALL-CAPS lines are re-cased (same length, so offsets hold);
-    mentions and dates are reported against the original text.
+    Items are read batch_size at a time; within a batch each language's texts go through that language's
+    pipeline together. NER reads a copy of the text in which ALL-CAPS lines are re-cased (same length, so offsets
+    hold); mentions and dates are reported against the original text.
     """
-    as_tuples = ((recase_shouting(text), (text, day, context)) for text, day, context in items)
-    # The parser runs only on the sentences of bare weekdays and months whose direction is in doubt (lazily).
-    parser = load_parser(nlp)
+    iterator = iter(items)
+    while batch := list(islice(iterator, batch_size)):
+        results: list[Enrichment | None] = [None] * len(batch)
+        for language in dict.fromkeys(item[2] for item in batch):
+            positions = [i for i, item in enumerate(batch) if item[2] == language]
+            for i, enrichment in zip(positions, _enrich_language(models, language, [batch[i] for i in positions],
+                                                                 entity_config), strict=True):
+                results[i] = enrichment
+        for enrichment, (_text, _day, _language, context) in zip(results, batch, strict=True):
+            yield cast(Enrichment, enrichment), context
+
+
+def _enrich_language(models: LanguageModels, language: str | None, items: list[Item],
+                     entity_config: EntityConfig | None) -> Iterator[Enrichment]:
+    """One language's texts: its pipeline's entities, or none at all when it has no pipeline."""
+    nlp = models.for_language(language)
+    if nlp is None:
+        for text, day, _language, _context in items:
+            dates = find_mentioned_dates(text, day, language)
+            yield Enrichment(entities=(), dates=tuple(dates), language=language, status=ENRICHMENT_NO_MODEL)
+        return
+    labels = models.label_map(language)
+    # English dates: the parser runs only on the sentences of bare weekdays and months whose direction is in
+    # doubt (lazily); the clause rules read English auxiliaries, so other languages go without.
+    parser = load_parser(nlp) if language in (None, "en") else None
+    texts = (recase_shouting(text) for text, _day, _language, _context in items)
     # In this process: parallelism is pipeline.enrich.workers' job (whole batches per worker), not nlp.pipe's.
-    for doc, (text, day, context) in nlp.pipe(as_tuples, as_tuples=True, batch_size=batch_size):
-        raw = [RawMention(text[ent.start_char:ent.end_char], ent.label_, ent.start_char, ent.end_char)
-               for ent in doc.ents]
-        entities = canonicalize(doc.text, raw, entity_config)
-        dates = find_dates(text, day, direction=ClauseDirection(parser, text) if parser is not None else None)
-        yield Enrichment(entities=tuple(entities), dates=tuple(dates)), context
+    for doc, (text, day, _language, _context) in zip(nlp.pipe(texts, batch_size=len(items)), items, strict=True):
+        raw = [RawMention(text[ent.start_char:ent.end_char], facet_label(ent.label_, labels), ent.start_char,
+                          ent.end_char) for ent in doc.ents]
+        entities: list[EntityMention] = canonicalize(doc.text, raw, entity_config, language)
+        direction = ClauseDirection(parser, text) if parser is not None else None
+        dates = find_mentioned_dates(text, day, language, direction=direction)
+        yield Enrichment(entities=tuple(entities), dates=tuple(dates), language=language, status=ENRICHMENT_OK)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from spacy.language import Language
-
 from pipeline.core.records import Article, EnrichedArticle, Enrichment
 from pipeline.enrich.annotate import enrich_texts
 from pipeline.enrich.entities import EntityConfig
+from pipeline.enrich.nlp import LanguageModels
 from pipeline.enrich.workers import enrich_in_workers, word_batches
 
 
@@ -21,7 +20,7 @@ def text_for_nlp(article: Article, max_chars: int) -> str:
 
 
 def enrich_articles(
-    nlp: Language,
+    models: LanguageModels,
     articles: Iterable[Article],
     *,
     batch_size: int = 64,
@@ -32,25 +31,27 @@ def enrich_articles(
 ) -> Iterator[EnrichedArticle]:
     """Enrich cleaned articles in batches of at most batch_size articles and batch_words words, in input order.
 
-    With n_process > 1 the batches go to forked worker processes (pipeline.enrich.workers); with 1 they run here.
+    Each article is read by the pipeline of its `language` (none: no entities, status "no-model"). With
+    n_process > 1 the batches go to forked worker processes (pipeline.enrich.workers); with 1 they run here.
     """
-    items = ((text_for_nlp(a, max_chars), _day(a.published_at), a) for a in articles)
+    items = ((text_for_nlp(a, max_chars), _day(a.published_at), a.language, a) for a in articles)
     if n_process > 1:
-        results = enrich_in_workers(nlp, items, processes=n_process, max_words=batch_words, max_items=batch_size,
+        results = enrich_in_workers(models, items, processes=n_process, max_words=batch_words, max_items=batch_size,
                                     entity_config=entity_config)
     else:
-        results = _enrich_here(nlp, items, batch_words=batch_words, batch_size=batch_size,
+        results = _enrich_here(models, items, batch_words=batch_words, batch_size=batch_size,
                                entity_config=entity_config)
     for enrichment, article in results:
         yield EnrichedArticle(article, enrichment)
 
 
-def _enrich_here(nlp: Language, items: Iterable[tuple[str, date | None, Article]], *, batch_words: int,
+def _enrich_here(models: LanguageModels, items: Iterable[tuple[str, date | None, str | None, Article]], *,
+                 batch_words: int,
                  batch_size: int, entity_config: EntityConfig | None) -> Iterator[tuple[Enrichment, Article]]:
     for batch in word_batches(items, max_words=batch_words, max_items=batch_size):
         # As in the workers: spaCy's strings for this batch are freed after it, so memory stays flat.
-        with nlp.memory_zone():
-            yield from enrich_texts(nlp, batch, batch_size=len(batch), entity_config=entity_config)
+        with models.memory_zone(item[2] for item in batch):
+            yield from enrich_texts(models, batch, batch_size=len(batch), entity_config=entity_config)
 
 
 def _day(published_at: str | None) -> date | None:

@@ -95,14 +95,16 @@ def _month_number(token: str) -> int:
     return MONTHS[token.lower().rstrip(".")]
 
 
-def _valid_day(year: int, month: int, day: int) -> str | None:
+def valid_day(year: int, month: int, day: int) -> str | None:
+    """'YYYY-MM-DD', or None when no such day exists (31 April)."""
     try:
         return date(year, month, day).isoformat()
     except ValueError:
         return None
 
 
-def _shift_months(day: date, months: int) -> tuple[int, int]:
+def shift_months(day: date, months: int) -> tuple[int, int]:
+    """(year, month) `months` months after day's month (negative: before)."""
     index = day.year * 12 + (day.month - 1) + months
     return index // 12, index % 12 + 1
 
@@ -110,7 +112,7 @@ def _shift_months(day: date, months: int) -> tuple[int, int]:
 CLOSE_DAYS = 92
 
 
-def _nearest_year(dct: date, month: int, day: int | None, tense: Callable[[], int],
+def nearest_year(dct: date, month: int, day: int | None, tense: Callable[[], int],
                   parsed: Callable[[], int | None] = lambda: None) -> int:
     """Year for a month (and day) written without one: the occurrence the sentence's tense points at,
     else the one nearest the publication date. `tense` is only asked (it may parse) when the year is in doubt."""
@@ -138,12 +140,12 @@ Resolver = Callable[[re.Match[str], str, date | None], str | None]
 
 
 def _explicit_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
-    return _valid_day(int(m["year"]), _month_number(m["month"]), int(m["day"]))
+    return valid_day(int(m["year"]), _month_number(m["month"]), int(m["day"]))
 
 
 def _numeric_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
     """ISO dates: the pattern has already named year, month and day."""
-    return _valid_day(int(m["year"]), int(m["month"]), int(m["day"]))
+    return valid_day(int(m["year"]), int(m["month"]), int(m["day"]))
 
 
 _SLASHED = re.compile(_NB + r"(?P<first>[0-3]?\d)/(?P<second>[0-3]?\d)/(?P<year>(?:19|20)\d{2}|\d{2})" + _NA)
@@ -182,14 +184,14 @@ def _slashed_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
         return None
     if first > 12 or second > 12 or first == second:
         day, month = (first, second) if first > 12 or first == second else (second, first)
-        return _valid_day(year, month, day)
+        return valid_day(year, month, day)
     day_first = _DAY_FIRST.get()
     if day_first is None:
         day_first = day_first_of(text)
     if day_first is None:
         return None
     day, month = (first, second) if day_first else (second, first)
-    return _valid_day(year, month, day)
+    return valid_day(year, month, day)
 
 
 def _apostrophe_year(m: re.Match[str], text: str, dct: date | None) -> str | None:
@@ -213,9 +215,9 @@ def _day_month(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if dct is None:
         return None
     month, day = _month_number(m["month"]), int(m["day"])
-    year = _nearest_year(dct, month, day, lambda: _tense(text, m.start(), m.end()),
+    year = nearest_year(dct, month, day, lambda: _tense(text, m.start(), m.end()),
                          lambda: _parsed_direction(m.start(), m.end()))
-    return _valid_day(year, month, day)
+    return valid_day(year, month, day)
 
 
 def _bare_month(m: re.Match[str], text: str, dct: date | None) -> str | None:
@@ -232,7 +234,7 @@ def _bare_month(m: re.Match[str], text: str, dct: date | None) -> str | None:
     elif modifier == "this":
         year = dct.year
     else:
-        year = _nearest_year(dct, month, None, lambda: _tense(text, *m.span("expr")),
+        year = nearest_year(dct, month, None, lambda: _tense(text, *m.span("expr")),
                              lambda: _parsed_direction(*m.span("expr")))
     return f"{year:04d}-{month:02d}"
 
@@ -298,7 +300,7 @@ def _relative_period(m: re.Match[str], text: str, dct: date | None) -> str | Non
         m["mod"].lower().split()[-1]]
     if m["unit"].lower() == "year":
         return f"{dct.year + step:04d}"
-    year, month = _shift_months(dct, step)
+    year, month = shift_months(dct, step)
     return f"{year:04d}-{month:02d}"
 
 
@@ -310,7 +312,7 @@ def _same_period_last_year(m: re.Match[str], text: str, dct: date | None) -> str
     if unit == "month":
         return f"{dct.year - 1:04d}-{dct.month:02d}"
     if unit == "day":
-        return _valid_day(dct.year - 1, dct.month, dct.day)
+        return valid_day(dct.year - 1, dct.month, dct.day)
     return f"{dct.year - 1:04d}"
 
 
@@ -333,7 +335,7 @@ def _ago(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if unit == "day":
         return (dct - timedelta(days=count)).isoformat()
     if unit == "month":
-        year, month = _shift_months(dct, -count)
+        year, month = shift_months(dct, -count)
         return f"{year:04d}-{month:02d}"
     return f"{dct.year - count:04d}"
 
@@ -436,7 +438,7 @@ def _same_month(m: re.Match[str], dct: date | None, anchors: list[DateMention]) 
     if month is None:
         return None
     step = {"previous": -1, "before": -1, "earlier": -1, "next": 1, "following": 1, "later": 1}.get(_step_of(m), 0)
-    year, number = _shift_months(month, step)
+    year, number = shift_months(month, step)
     return f"{year:04d}-{number:02d}"
 
 
@@ -522,8 +524,15 @@ def _add_references(text: str, dct: date | None, found: list[DateMention]) -> li
 
 def _find_direct(text: str, dct: date | None) -> list[DateMention]:
     """The expressions of _RULES: absolute dates and dates relative to the publication day."""
+    return resolve_matches(text, dct, _RULES)
+
+
+def resolve_matches(text: str, dct: date | None, rules: list[tuple[re.Pattern[str], Resolver]]) -> list[DateMention]:
+    """Run the rules (most specific first) over text; of overlapping matches the longest, then the earliest rule
+    wins; a match whose resolver returns None is dropped (and frees its span). Also used with the rules built
+    from dateparser's locale tables (pipeline.enrich.dates_locale)."""
     candidates: list[tuple[int, int, int, re.Match[str], Resolver]] = []
-    for priority, (pattern, resolve) in enumerate(_RULES):
+    for priority, (pattern, resolve) in enumerate(rules):
         # A rule may match context it does not own (a leading preposition); its "expr" group is the mention.
         group = "expr" if "expr" in pattern.groupindex else 0
         for match in pattern.finditer(text):

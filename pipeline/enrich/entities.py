@@ -60,6 +60,23 @@ _POSSESSIVE = re.compile(r"(?:['’]s|['’])$", re.IGNORECASE)
 _EDGE_PUNCT = re.compile(r"^[\s\"“”‘’'`()\[\],.;:!?-]+|[\s\"“”‘’'`()\[\],;:!?-]+$")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
+# Other languages (the WikiNER-trained models, French first). In French and most European orthographies the article
+# or the common noun a proper name carries is capitalised when it belongs to the name ("La Roche-sur-Yon", "Le Pen",
+# "L'Oréal"); a lower-case one the model took into its span is not part of the name ("la France",
+# "l'Assemblée nationale", "cathédrale Notre-Dame de Paris", "start-up nantaise").
+_LOWER_ARTICLE = re.compile(r"^(?:le|la|les|der|die|das|el|los|las|il|lo|gli)\s+|^l['’](?=\w)")
+# Name particles stay: "de Gaulle", "van Gogh", "von der Leyen" are names as the model reads a surname.
+NAME_PARTICLES = frozenset("de du des d' d’ van von der den ter ten da di del della dos al el bin ben ibn zu".split())
+# A span that starts with a job title is the title, not an organisation or a place ("ministre de l'Intérieur").
+FOREIGN_TITLE_WORDS = frozenset(
+    """
+    m. mme mlle mme. me dr pr président présidente ministre ministres ministère secrétaire maire directeur
+    directrice député députée sénateur sénatrice gouverneur général premier première chef porte-parole ambassadeur
+    ambassadrice juge procureur procureure préfet préfète commissaire eurodéputé eurodéputée
+    """.split()
+)
+_NO_LETTER_TAIL = re.compile(r"(?:\s+[^\w\s]*\d[^\s]*)+$")  # "Croatie 4-2": the score is no part of the name
+
 
 DEFAULT_ENTITY_CONFIG = Path(__file__).resolve().parents[2] / "config" / "entities.yml"
 
@@ -126,9 +143,12 @@ class RawMention:
     end: int
 
 
-def clean_surface(surface: str, label: str) -> str:
-    """Strip a leading 'the', possessives, edge punctuation and (for persons) leading titles."""
+def clean_surface(surface: str, label: str, language: str | None = "en") -> str:
+    """Strip a leading 'the', possessives, edge punctuation and (for persons) leading titles; in other languages
+    also lower-case articles and common nouns before the name, job titles and trailing numbers ('' = no name)."""
     value = " ".join(surface.split())
+    if language not in (None, "en"):
+        value = _clean_foreign(value, label)
     value = _SPACED_DASH.split(value, maxsplit=1)[0]  # "San Jose - Cisco": two names run together
     value = _split_coordination(value)
     value = _after_inner_possessive(value)
@@ -146,6 +166,21 @@ def clean_surface(surface: str, label: str) -> str:
             tokens.pop(0)
         value = " ".join(tokens)
     return value
+
+
+def _clean_foreign(value: str, label: str) -> str:
+    """The name inside a span of a non-English model ('' when it holds none): see _LOWER_ARTICLE."""
+    value = _LOWER_ARTICLE.sub("", value)
+    value = _NO_LETTER_TAIL.sub("", value)
+    tokens = value.split()
+    if label != "PERSON" and tokens and tokens[0].lower() in FOREIGN_TITLE_WORDS:
+        return ""
+    while len(tokens) > 1 and tokens[0].lower() in FOREIGN_TITLE_WORDS:
+        tokens.pop(0)
+    while tokens and tokens[0].islower() and tokens[0] not in NAME_PARTICLES:
+        tokens.pop(0)
+    value = _LOWER_ARTICLE.sub("", " ".join(tokens))
+    return value if _has_capital(value) else ""
 
 
 def _conjuncts(value: str) -> tuple[str, str] | None:
@@ -208,10 +243,12 @@ def _display_form(surfaces: Counter[str]) -> str:
     return max(surfaces, key=lambda s: (not s.isupper() or len(s) <= 5, surfaces[s]))
 
 
-def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig | None = None) -> list[EntityMention]:
+def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig | None = None,
+                 language: str | None = "en") -> list[EntityMention]:
     """Turn raw NER spans of one text into mentions carrying one canonical value and one label per entity.
 
-    `text` is the text NER read (possibly re-cased); each mention's own `text` is kept as given.
+    `text` is the text NER read (possibly re-cased); each mention's own `text` is kept as given. `language` selects
+    the surface rules of clean_surface (English: as always).
     """
     config = config or EntityConfig()
     named: list[tuple[RawMention, str]] = []
@@ -219,7 +256,7 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     for mention in mentions:
         value = ""
         if mention.label in FACET_OF_LABEL and not _is_title_fragment(mention, text):
-            value = clean_surface(text[mention.start:mention.end], mention.label)
+            value = clean_surface(text[mention.start:mention.end], mention.label, language)
         if len(value) < 2 or not _HAS_LETTER.search(value) or config.blocked(value):
             other_spans.append((mention.start, mention.end))
             continue

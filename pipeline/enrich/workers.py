@@ -24,20 +24,20 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from typing import TypeVar
 
-from spacy.language import Language
-
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.records import Enrichment
 from pipeline.enrich.annotate import enrich_texts
 from pipeline.enrich.clauses import load_parser
 from pipeline.enrich.entities import EntityConfig
+from pipeline.enrich.nlp import LanguageModels
 
 Context = TypeVar("Context")
-Item = tuple[str, date | None, Context]
+Item = tuple[str, date | None, str | None, Context]
 
 _PR_SET_PDEATHSIG = 1  # prctl option from <sys/prctl.h>
 
-# Set in the parent right before the pool forks; workers inherit the loaded model instead of loading their own.
+# Set in the parent right before the pool forks; workers inherit the models loaded so far instead of loading their
+# own, and load another language's model only when one of their batches needs it (once per worker).
 _WORKER_STATE: dict[str, object] = {}
 
 
@@ -66,20 +66,22 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _enrich_batch(texts: list[tuple[str, date | None]]) -> list[Enrichment]:
+def _enrich_batch(texts: list[tuple[str, date | None, str | None]]) -> list[Enrichment]:
     """Worker side: one batch through NER, entity rules and dates."""
-    nlp = _WORKER_STATE["nlp"]
+    models = _WORKER_STATE["models"]
+    assert isinstance(models, LanguageModels)
     config = _WORKER_STATE["entity_config"]
-    items = ((text, day, None) for text, day in texts)
+    assert config is None or isinstance(config, EntityConfig)
+    items = [(text, day, language, None) for text, day, language in texts]
     # Strings and lexemes spaCy adds for this batch are freed afterwards; without the zone a worker's vocabulary
     # (and memory) grows with every new word it ever sees. Results are plain Python records, valid outside it.
-    with nlp.memory_zone():
-        return [enrichment for enrichment, _ in enrich_texts(nlp, items, batch_size=len(texts),
+    with models.memory_zone(language for _text, _day, language in texts):
+        return [enrichment for enrichment, _ in enrich_texts(models, items, batch_size=len(texts),
                                                              entity_config=config)]
 
 
 def enrich_in_workers(
-    nlp: Language,
+    models: LanguageModels,
     items: Iterable[Item],
     *,
     processes: int,
@@ -88,8 +90,12 @@ def enrich_in_workers(
     entity_config: EntityConfig | None,
 ) -> Iterator[tuple[Enrichment, Context]]:
     """Enrich items in `processes` forked workers, in input order, with a bounded number of batches in flight."""
-    _WORKER_STATE.update(nlp=nlp, entity_config=entity_config, parent_pid=os.getpid())
-    load_parser(nlp)  # loaded (and cached) before the fork, so workers share it instead of loading one each
+    _WORKER_STATE.update(models=models, entity_config=entity_config, parent_pid=os.getpid())
+    english = models.for_language("en")
+    if english is not None:
+        # The English clause parser (mentioned dates' direction) is loaded and cached before the fork, so the
+        # workers share it instead of loading one each.
+        load_parser(english)
     # fork: workers share the parent's loaded model pages; spawn would load the model once more per worker.
     context = multiprocessing.get_context("fork")
     # Objects alive now (the model above all) move to a generation the garbage collector never scans: a collection
@@ -99,7 +105,8 @@ def enrich_in_workers(
     try:
         with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_die_with_parent) as pool:
             for batch in word_batches(items, max_words=max_words, max_items=max_items):
-                in_flight.append((batch, pool.submit(_enrich_batch, [(text, day) for text, day, _ in batch])))
+                texts = [(text, day, language) for text, day, language, _ in batch]
+                in_flight.append((batch, pool.submit(_enrich_batch, texts)))
                 # Two batches per worker keep every core busy while the parent yields results.
                 while len(in_flight) > 2 * processes:
                     yield from _collect(*in_flight.popleft())
@@ -114,5 +121,5 @@ def enrich_in_workers(
 
 
 def _collect(batch: list[Item], future: Future[list[Enrichment]]) -> Iterator[tuple[Enrichment, Context]]:
-    for enrichment, (_text, _day, context) in zip(future.result(), batch, strict=True):
+    for enrichment, (_text, _day, _language, context) in zip(future.result(), batch, strict=True):
         yield enrichment, context

@@ -38,8 +38,8 @@ NOT_STORED: dict[str, str] = {
     "warnings": "what cleaning repaired or cut is reported with the run (report.json, news-runs), not stored",
 }
 # Document fields computed from the article and its enrichment: everything a re-enrichment may rewrite.
-DERIVED_FIELDS = ("undated", "mentioned_dates", "entities", "word_count", "pipeline_version", "content_hash",
-                  "story_id", "story_bands", "story_signature", "ingested_at")
+DERIVED_FIELDS = ("undated", "mentioned_dates", "entities", "enrichment", "word_count", "pipeline_version",
+                  "content_hash", "story_id", "story_bands", "story_signature", "ingested_at")
 # Document fields that rebuild the Article (what a reader has to fetch).
 SOURCE_FIELDS = [field for field in ARTICLE_FIELDS.values() if field != "_id"]
 
@@ -54,6 +54,8 @@ def to_document(item: EnrichedArticle, *, pipeline_version: str) -> dict[str, An
         "undated": article.published_at is None,
         "mentioned_dates": list(iter_date_values(list(enrichment.dates))),
         "entities": facet_values(enrichment.entities),
+        # "no-model": the article's language has no configured NER model, so it has no entities (a Kibana filter).
+        "enrichment": enrichment.status,
         "word_count": count_words(article.body),
         "pipeline_version": pipeline_version,
         "content_hash": content_hash(article, pipeline_version),

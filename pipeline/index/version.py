@@ -1,13 +1,13 @@
-"""The pipeline version recorded on every document: code and document version, NLP model and version, entity rules."""
+"""The pipeline version recorded on every document: code and document version, NLP models and versions, entity
+rules."""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-import spacy.util
-
 from pipeline.core.settings import Settings
 from pipeline.enrich.entities import load_entity_config
+from pipeline.enrich.nlp import LanguageModels
 
 # Bump when the documents this code writes change shape or meaning (a derived field added, computed differently),
 # so every stored document counts as outdated and `newsetl index migrate` / re-enrichment rewrites it even between
@@ -16,10 +16,12 @@ from pipeline.enrich.entities import load_entity_config
 # again where the model missed them, narrowed spans, short forms of product names and of two-word names). 5: mention
 # spans cut to the name when the model's span ran into other words ("MacBook Pro - a"); a copyright year is no
 # longer read as 1 January, and authors are read from more places (pages fetched again are dated and signed from
-# what they state, or left undated). 6: mentioned dates: direction of bare weekdays and months from the parse,
-# reference expressions ("a year earlier", "that day"), slashed dates by the text's order, "'82", weekday + time of day;
-# word_count counts Chinese/Japanese characters as words (core/text.py
-# count_words), so articles in those scripts have real counts instead of 1 or 2.
+# what they state, or left undated). 6 (one release, several changes): mentioned dates (direction of bare weekdays
+# and months from the parse, reference expressions, slashed dates by the text's order, "'82", weekday + time of day);
+# word_count by script (core/text.py count_words); enrichment routed by language (`enrichment` "ok"/"no-model",
+# a `misc` facet, French dates, the language resolved with the detector's confidence); pages: listing pages
+# refused, a stated publication day over a URL day, CJK-notation days, site names cut from titles, bylines without
+# dates, and timestamps that keep the publisher's UTC offset.
 DOCUMENT_VERSION = 6
 
 
@@ -31,15 +33,16 @@ def code_version() -> str:
         return "0+unknown"
 
 
-def pipeline_version(model: str, entity_rules: str = "none") -> str:
-    """'newsetl-<code>/doc-<N>/<model>-<model version>/entities-<rules fingerprint>' for `pipeline_version`.
+def pipeline_version(models: LanguageModels, entity_rules: str = "none") -> str:
+    """'newsetl-<code>/doc-<N>/en:<model>-<version>+fr:.../entities-<rules fingerprint>' for `pipeline_version`.
 
-    Everything that changes what enrichment produces is in it, so a change re-enriches documents.
+    Everything that changes what enrichment produces is in it (a language's model added or upgraded too), so a
+    change re-enriches documents.
     """
-    model_version = spacy.util.get_package_version(model) or "unknown"
-    return f"newsetl-{code_version()}/doc-{DOCUMENT_VERSION}/{model}-{model_version}/entities-{entity_rules}"
+    return f"newsetl-{code_version()}/doc-{DOCUMENT_VERSION}/{models.versions()}/entities-{entity_rules}"
 
 
 def version_of(settings: Settings) -> str:
     """The pipeline version documents get under these settings (code, document version, model, entity rules)."""
-    return pipeline_version(settings.nlp.model, load_entity_config(settings.entities_config).fingerprint)
+    rules = load_entity_config(settings.entities_config).fingerprint
+    return pipeline_version(LanguageModels(settings.nlp.models), rules)

@@ -2,8 +2,9 @@
 
 - data view on the `news` alias (time field published_at) and on `news-runs` (time field started_at);
 - a saved Discover search of articles;
-- "News overview": articles over time, top persons/organisations/places, mentioned dates, sources, languages,
-  option-list controls for entities and a time slider, and the article list;
+- "News overview": articles over time, top persons/organisations/places/other names, mentioned dates, sources,
+  languages and the languages without an NER model, option-list controls for entities, language and enrichment
+  status and a time slider, and the article list;
 - "Pipeline health": per-run counts (indexed, rejected, undated, duplicates), stage durations, the latest runs.
 
 `python -m pipeline.kibana.saved_objects` writes config/kibana/saved_objects.ndjson, which the compose one-shot
@@ -27,7 +28,8 @@ NDJSON_PATH = PROJECT_ROOT / "config" / "kibana" / "saved_objects.ndjson"
 CORE_MIGRATION_VERSION = "8.8.0"
 TYPE_MIGRATION_VERSION = "8.0.0"
 
-DISCOVER_COLUMNS = ["title", "source", "entities.person", "entities.org", "entities.place", "mentioned_dates"]
+DISCOVER_COLUMNS = ["title", "source", "language", "entities.person", "entities.org", "entities.place",
+                    "mentioned_dates"]
 
 
 def data_view_id(alias: str) -> str:
@@ -84,12 +86,19 @@ def overview_charts(alias: str) -> list[Chart]:
         top("persons", "entities.person", "persons"),
         top("organisations", "entities.org", "organisations"),
         top("places", "entities.place", "places"),
+        top("misc", "entities.misc", "other names"),
         Chart(f"{prefix}-mentioned-dates", "Mentioned dates", "Dates the articles talk about (resolved against "
               "their publication date)", "bar", (date_histogram("day", "mentioned_dates", "Mentioned date"),
                                                  count("articles", "Mentions"))),
         top("sources", "source", "sources", 10),
         Chart(f"{prefix}-languages", "Languages", "Articles per detected language", "donut",
               (top_values("language", "language", "Language", "articles", 10), count("articles"))),
+        # enrichment: "no-model" marks articles in a language without a configured NER model: they have no
+        # entity facets, so the people/organisation/place charts above say nothing about them.
+        Chart(f"{prefix}-no-model", "Articles without an NER model", "Articles per language that no configured "
+              "model reads (no entity facets)", "bar_horizontal",
+              (top_values("language", "language", "Language", "articles", 10), count("articles")),
+              query='enrichment : "no-model"'),
         Chart(f"{prefix}-stories", "Stories", "Distinct stories (copies of one story counted once) and articles",
               "metric", (unique_count("stories", "story_id", "Distinct stories"), count("articles"))),
         Chart(f"{prefix}-most-copied", "Most copied stories", "Stories published most often: copies, sources "
@@ -181,10 +190,13 @@ def overview_dashboard(alias: str) -> dict[str, Any]:
         ("lens", charts["languages"], 36, 24, 12, 12),
         ("lens", charts["stories"], 0, 36, 12, 12),
         ("lens", charts["most-copied"], 12, 36, 36, 12),
-        ("search", saved_search(alias)["id"], 0, 48, 48, 16),
+        ("lens", charts["top-misc"], 0, 48, 24, 12),
+        ("lens", charts["no-model"], 24, 48, 24, 12),
+        ("search", saved_search(alias)["id"], 0, 60, 48, 16),
     ]
     controls = [("entities.person", "Person"), ("entities.org", "Organisation"), ("entities.place", "Place"),
-                ("source", "Source"), ("site_name", "Site"), ("authors", "Author")]
+                ("entities.misc", "Other name"), ("source", "Source"), ("site_name", "Site"), ("authors", "Author"),
+                ("language", "Language"), ("enrichment", "Enrichment")]
     return dashboard(f"newsetl-{alias}-overview", "News overview", "Articles, entities and dates indexed by newsetl",
                      panels, controls, data_view_id(alias))
 

@@ -29,7 +29,7 @@ from pipeline.core.records import Article, EnrichedArticle, Rejection
 from pipeline.core.settings import Settings
 from pipeline.enrich.articles import enrich_articles
 from pipeline.enrich.entities import load_entity_config
-from pipeline.enrich.nlp import load_nlp
+from pipeline.enrich.nlp import LanguageModels
 from pipeline.index.articles import ensure_index, index_articles, skip_unchanged
 from pipeline.index.store import BulkAction, Store
 from pipeline.index.version import version_of
@@ -71,6 +71,7 @@ class Run:
         self.conflicts: list[str] = []
         self._clock = time.perf_counter()
         self._first_ref_of: dict[str, str] = {}
+        self.models = LanguageModels(settings.nlp.models)
 
     @property
     def store(self) -> Store:
@@ -80,10 +81,12 @@ class Run:
         return self._store
 
     def prepare(self, *, need_model: bool = True) -> Run:
-        """Install the index template and alias; load the model first so a missing one fails before any reading."""
+        """Install the index template and alias; check every configured model is installed and load the first
+        (English) one, so a missing model fails before any reading; other languages load when a batch needs them."""
         ensure_index(self.store)
         if need_model:
-            load_nlp(self.settings.nlp.model)
+            self.models.check_installed()
+            self.models.for_language(self.settings.default_language)
         return self
 
     # -----------------------------------------------------------------------------------------------------------
@@ -165,7 +168,7 @@ class Run:
     def enrich(self, articles: Iterable[Article]) -> Iterator[EnrichedArticle]:
         """Entities and dates: the model loaded once per process, the entity rules from config."""
         nlp = self.settings.nlp
-        for item in enrich_articles(load_nlp(nlp.model), articles, batch_size=nlp.batch_size,
+        for item in enrich_articles(self.models, articles, batch_size=nlp.batch_size,
                                     batch_words=nlp.batch_words, n_process=nlp.processes, max_chars=nlp.max_chars,
                                     entity_config=load_entity_config(self.settings.entities_config)):
             self.report.enriched += 1

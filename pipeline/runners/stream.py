@@ -6,15 +6,17 @@ Each is the run core (pipeline/runners/core.py) chained end to end; memory stays
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
+from pipeline.clean.language import language_read_back
 from pipeline.collect.config import SourceConfig, load_sources, source_for_target
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.records import Article, Rejection
 from pipeline.core.settings import Settings
-from pipeline.enrich.nlp import load_nlp
+from pipeline.enrich.nlp import LanguageModels
 from pipeline.index.articles import iter_indexed_articles, reread_articles
 from pipeline.index.lifecycle import Migration, migrate_index
 from pipeline.index.store import Store
@@ -102,7 +104,8 @@ def refresh_stale(run: Run, *, source: Store) -> None:
     def counted(articles: Iterable[Article]) -> Iterator[Article]:
         for article in articles:
             run.report.seen += 1
-            yield article
+            language = language_read_back(article.language, article.body, run.settings.default_language)
+            yield article if language == article.language else dataclasses.replace(article, language=language)
 
     conditional = source.alias == run.store.alias
     versions = run.expected if conditional else None
@@ -128,7 +131,7 @@ def migrate(settings: Settings, *, rebuild: bool = False, keep_old: bool = False
     the new mapping). Either way nothing is fetched from the sources again.
     """
     store = store or Store.connect(settings)
-    load_nlp(settings.nlp.model)  # fail on a missing model before touching the index
+    LanguageModels(settings.nlp.models).check_installed()  # fail on a missing model before touching the index
     run = Run(settings, store, kind="migrate", partition="migrate")
 
     def fill(old_index: str, new_index: str) -> None:

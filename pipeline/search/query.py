@@ -17,6 +17,7 @@ FACET_FIELDS: dict[str, str] = {
     **{("language_mentioned" if facet == "language" else facet): f"entities.{facet}" for facet in FACETS},
     "source": "source",
     "language": "language",
+    "enrichment": "enrichment",  # "no-model": articles in a language without an NER model (no entity facets)
 }
 HIGHLIGHT_PRE, HIGHLIGHT_POST = "«", "»"
 SORTS = {
@@ -34,7 +35,8 @@ MAX_QUERY_CHARS = 1_024
 MAX_QUERY_WORDS = 64
 MAX_FILTER_VALUES = 100
 MAX_FILTER_VALUE_CHARS = 256
-_HIT_FIELDS = ["title", "url", "source", "language", "published_at", "entities", "mentioned_dates", "story_id"]
+_HIT_FIELDS = ["title", "url", "source", "language", "enrichment", "published_at", "entities", "mentioned_dates",
+               "story_id"]
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,11 @@ TUESDAY = date(2019, 6, 25)  # the seed article's publication day
         ("In 2009, the firm was founded.", [("2009", "2009")]),
         ("He met her yesterday and will see her tomorrow.",
          [("yesterday", "2019-06-24"), ("tomorrow", "2019-06-26")]),
+        # numeric dates: the order the text shows, for the ambiguous ones too; no evidence: month first as before
+        ("It opened on 15/4/2019 and closed on 2/5/2019.", [("15/4/2019", "2019-04-15"), ("2/5/2019", "2019-05-02")]),
+        ("Filed on 2/5/2019, due on 4/15/2019.", [("2/5/2019", "2019-02-05"), ("4/15/2019", "2019-04-15")]),
+        ("Filed on 2/5/2019.", [("2/5/2019", "2019-02-05")]),
+        ("Not a date: 31/31/2019.", []),
         # durations, sets, vague references and numbers that are not years
         ("Reaching out two days ahead of the meeting and four days ahead of the summit.", []),
         ("For over a year, Turkey has faced pressure.", []),

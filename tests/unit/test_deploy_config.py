@@ -296,14 +296,15 @@ def test_airflow_image_uses_the_pinned_versions():
     dockerfile = (REPO / "Dockerfile").read_text()
     assert "FROM apache/airflow:3.3.2-python3.11" in dockerfile
     assert "-c constraints.txt" in dockerfile
-    assert '".[airflow,s3,celery]"' in dockerfile  # the S3 staging and the CeleryExecutor of the scale stack
+    # the S3 staging, the CeleryExecutor of the scale stack, the French NER model of nlp.models
+    assert '".[airflow,s3,celery,fr]"' in dockerfile
 
 
 def _name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0]).lower()
 
 
-@pytest.mark.parametrize("extra", ["airflow", "s3", "celery"])
+@pytest.mark.parametrize("extra", ["airflow", "s3", "celery", "fr"])
 def test_image_extras_are_pinned_in_constraints(extra):
     requirements = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"][extra]
     pinned = {_name(line) for line in (REPO / "constraints.txt").read_text().splitlines() if "==" in line}
@@ -367,11 +368,16 @@ def test_saved_objects_reference_existing_objects_and_mapped_fields():
     lens_titles = {o["id"]: o["attributes"]["title"] for o in objects if o["type"] == "lens"}
     overview = [r["id"] for r in dashboards["News overview"]["references"] if r["type"] == "lens"]
     assert {lens_titles[i] for i in overview} == {"Articles over time", "Top persons", "Top organisations",
-                                                  "Top places", "Mentioned dates", "Top sources", "Languages",
-                                                  "Stories", "Most copied stories"}
+                                                  "Top places", "Top other names", "Mentioned dates", "Top sources",
+                                                  "Languages", "Articles without an NER model", "Stories",
+                                                  "Most copied stories"}
     controls = json.loads(dashboards["News overview"]["attributes"]["controlGroupInput"]["panelsJSON"])
     assert {c["explicitInput"].get("fieldName") for c in controls.values()} == {
-        "entities.person", "entities.org", "entities.place", "source", "site_name", "authors", None}  # None: slider
+        "entities.person", "entities.org", "entities.place", "entities.misc", "source", "site_name", "authors",
+        "language", "enrichment", None}  # None: the time slider
+    # The articles a language without a model left without facets, as a chart of their own.
+    no_model = next(o for o in objects if o["type"] == "lens" and o["attributes"]["title"].endswith("NER model"))
+    assert no_model["attributes"]["state"]["query"]["query"] == 'enrichment : "no-model"'
 
 
 def _object(objects, obj_type, title):

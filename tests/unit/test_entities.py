@@ -40,6 +40,29 @@ def test_clean_surface(surface, label, expected):
     assert clean_surface(surface, label) == expected
 
 
+@pytest.mark.parametrize(
+    ("surface", "label", "language", "expected"),
+    [
+        ("l'Assemblée nationale", "ORG", "fr", "Assemblée nationale"),  # a lower-case article is not the name's
+        ("la France", "LOC", "fr", "France"),
+        ("La Roche-sur-Yon", "LOC", "fr", "La Roche-sur-Yon"),  # a capitalised one is
+        ("Le Pen", "PERSON", "fr", "Le Pen"),
+        ("L'Oréal", "ORG", "fr", "L'Oréal"),
+        ("cathédrale Notre-Dame de Paris", "LOC", "fr", "Notre-Dame de Paris"),  # the common noun before it goes
+        ("start-up nantaise", "LOC", "fr", ""),  # no name at all
+        ("ministre de l'Intérieur", "ORG", "fr", ""),  # a job title, not an organisation
+        ("ministre", "PERSON", "fr", ""),
+        ("Mme Anne Hidalgo", "PERSON", "fr", "Anne Hidalgo"),
+        ("de Gaulle", "PERSON", "fr", "de Gaulle"),  # a name particle stays
+        ("Croatie 4-2", "LOC", "fr", "Croatie"),  # a score after the name
+        ("la France", "GPE", "en", "la France"),  # English spans keep the English rules, unchanged
+        ("start-up nantaise", "ORG", "en", "start-up nantaise"),
+    ],
+)
+def test_clean_surface_in_other_languages(surface, label, language, expected):
+    assert clean_surface(surface, label, language) == expected
+
+
 def test_surname_becomes_the_full_name_used_in_the_article():
     text = "Hulusi Akar held talks. Akar will attend. The minister (Akar) spoke."
     result = canonicalize(text, mentions(text, ("Hulusi Akar", "PERSON"), ("Akar", "PERSON"), ("Akar", "ORG")))

@@ -11,7 +11,7 @@ from pipeline.enrich.workers import enrich_in_workers, word_batches
 
 
 def sizes(batches):
-    return [[item[2] for item in batch] for batch in batches]
+    return [[item[3] for item in batch] for batch in batches]
 
 
 @pytest.mark.parametrize(
@@ -25,27 +25,34 @@ def sizes(batches):
     ],
 )
 def test_word_batches(words, max_words, max_items, expected):
-    items = [(" ".join(["w"] * n), None, i) for i, n in enumerate(words)]
+    items = [(" ".join(["w"] * n), None, "en", i) for i, n in enumerate(words)]
     assert sizes(word_batches(items, max_words=max_words, max_items=max_items)) == expected
 
 
 TEXTS = [
-    "Hulusi Akar met Mark Esper in Brussels on Wednesday. Akar said Turkey would not back down.",
-    "The mayor of Lyon opened a bridge on Monday.",
-    "Apple Inc. said on Tuesday that Apple will open a store in Paris next month.",
-    "Nothing named here at all.",
-] * 3
+    ("Hulusi Akar met Mark Esper in Brussels on Wednesday. Akar said Turkey would not back down.", "en"),
+    ("The mayor of Lyon opened a bridge on Monday.", "en"),
+    ("La maire de Lyon, Claire Dubois, a inauguré lundi un pont sur le Rhône.", "fr"),
+    ("Apple Inc. said on Tuesday that Apple will open a store in Paris next month.", "en"),
+    ("Die Bürgermeisterin Katrin Vogel hat am Montag in Köln den Rheinhafen eröffnet.", "de"),
+    ("Nothing named here at all.", "en"),
+] * 2
 
 
 @pytest.mark.integration
-def test_workers_give_the_same_results_in_the_same_order(nlp):
+def test_workers_give_the_same_results_in_the_same_order(models):
     from datetime import date
 
-    items = [(text, date(2019, 6, 25), i) for i, text in enumerate(TEXTS)]
-    alone = list(enrich_texts(nlp, items))
-    parallel = list(enrich_in_workers(nlp, items, processes=2, max_words=30, max_items=3, entity_config=None))
+    # Three languages in one stream: English and French read by their models (French loaded in the workers on
+    # first use), German by none.
+    items = [(text, date(2019, 6, 25), language, i) for i, (text, language) in enumerate(TEXTS)]
+    alone = list(enrich_texts(models, items, batch_size=4))
+    parallel = list(enrich_in_workers(models, items, processes=2, max_words=30, max_items=3, entity_config=None))
     assert [context for _, context in parallel] == list(range(len(TEXTS)))
     assert [enrichment for enrichment, _ in parallel] == [enrichment for enrichment, _ in alone]
+    by_language = {e.language: e for e, _ in alone}
+    assert by_language["de"].status == "no-model" and by_language["de"].entities == ()
+    assert {m.canonical for m in by_language["fr"].entities if m.label == "PERSON"} == {"Claire Dubois"}
 
 
 def die(_texts):
@@ -53,21 +60,21 @@ def die(_texts):
 
 
 @pytest.mark.integration
-def test_a_dead_worker_fails_the_run_loudly(nlp, monkeypatch):
+def test_a_dead_worker_fails_the_run_loudly(models, monkeypatch):
     monkeypatch.setattr(workers, "_enrich_batch", die)
     with pytest.raises(InfrastructureError, match="NLP worker process died"):
-        list(enrich_in_workers(nlp, [(t, None, i) for i, t in enumerate(TEXTS)], processes=2, max_words=30,
-                               max_items=3, entity_config=None))
+        list(enrich_in_workers(models, [(t, None, lang, i) for i, (t, lang) in enumerate(TEXTS)], processes=2,
+                               max_words=30, max_items=3, entity_config=None))
 
 
 @pytest.mark.integration
-def test_enrich_articles_gives_the_same_documents_with_one_or_two_processes(nlp):
+def test_enrich_articles_gives_the_same_documents_with_one_or_two_processes(models):
     from pipeline.core.records import Article
     from pipeline.enrich.articles import enrich_articles
 
-    articles = [Article(doc_id=str(i), ref=str(i), source="s", title=f"Story {i}", body=text,
-                        published_at="2019-06-25") for i, text in enumerate(TEXTS)]
-    one = list(enrich_articles(nlp, articles, n_process=1, batch_words=30, batch_size=3))
-    two = list(enrich_articles(nlp, articles, n_process=2, batch_words=30, batch_size=3))
+    articles = [Article(doc_id=str(i), ref=str(i), source="s", title=f"Story {i}", body=text, language=language,
+                        published_at="2019-06-25") for i, (text, language) in enumerate(TEXTS)]
+    one = list(enrich_articles(models, articles, n_process=1, batch_words=30, batch_size=3))
+    two = list(enrich_articles(models, articles, n_process=2, batch_words=30, batch_size=3))
     assert one == two and [e.article for e in one] == articles
     assert any(m.canonical == "Mark Esper" for m in one[0].enrichment.entities)  # and it did find entities
