@@ -16,6 +16,7 @@ from pipeline.core.records import Enrichment
 from pipeline.core.text import recase_shouting
 from pipeline.enrich.dates import find_dates
 from pipeline.enrich.entities import EntityConfig, RawMention, canonicalize
+from pipeline.enrich.places import PlaceResolver
 
 Context = TypeVar("Context")
 
@@ -26,11 +27,13 @@ def enrich_texts(
     *,
     batch_size: int = 64,
     entity_config: EntityConfig | None = None,
+    places: PlaceResolver | None = None,
 ) -> Iterator[tuple[Enrichment, Context]]:
     """Enrich (text, publication day, context) triples in order; the context is passed through untouched.
 
     NER reads a copy of the text in which ALL-CAPS lines are re-cased (same length, so offsets hold);
-    mentions and dates are reported against the original text.
+    mentions and dates are reported against the original text. With `places`, place mentions are resolved to
+    GeoNames entries after canonicalisation (pipeline.enrich.places) and demonyms get their country.
     """
     as_tuples = ((recase_shouting(text), (text, day, context)) for text, day, context in items)
     # In this process: parallelism is pipeline.enrich.workers' job (whole batches per worker), not nlp.pipe's.
@@ -38,5 +41,7 @@ def enrich_texts(
         raw = [RawMention(text[ent.start_char:ent.end_char], ent.label_, ent.start_char, ent.end_char)
                for ent in doc.ents]
         entities = canonicalize(doc.text, raw, entity_config)
+        if places is not None:
+            entities = places.resolve(text, entities)
         dates = find_dates(text, day)
         yield Enrichment(entities=tuple(entities), dates=tuple(dates)), context

@@ -30,6 +30,7 @@ from pipeline.core.errors import InfrastructureError
 from pipeline.core.records import Enrichment
 from pipeline.enrich.annotate import enrich_texts
 from pipeline.enrich.entities import EntityConfig
+from pipeline.enrich.places import PlaceResolver
 
 Context = TypeVar("Context")
 Item = tuple[str, date | None, Context]
@@ -69,12 +70,13 @@ def _enrich_batch(texts: list[tuple[str, date | None]]) -> list[Enrichment]:
     """Worker side: one batch through NER, entity rules and dates."""
     nlp = _WORKER_STATE["nlp"]
     config = _WORKER_STATE["entity_config"]
+    places = _WORKER_STATE["places"]
     items = ((text, day, None) for text, day in texts)
     # Strings and lexemes spaCy adds for this batch are freed afterwards; without the zone a worker's vocabulary
     # (and memory) grows with every new word it ever sees. Results are plain Python records, valid outside it.
     with nlp.memory_zone():
         return [enrichment for enrichment, _ in enrich_texts(nlp, items, batch_size=len(texts),
-                                                             entity_config=config)]
+                                                             entity_config=config, places=places)]
 
 
 def enrich_in_workers(
@@ -85,9 +87,13 @@ def enrich_in_workers(
     max_words: int,
     max_items: int,
     entity_config: EntityConfig | None,
+    places: PlaceResolver | None = None,
 ) -> Iterator[tuple[Enrichment, Context]]:
-    """Enrich items in `processes` forked workers, in input order, with a bounded number of batches in flight."""
-    _WORKER_STATE.update(nlp=nlp, entity_config=entity_config, parent_pid=os.getpid())
+    """Enrich items in `processes` forked workers, in input order, with a bounded number of batches in flight.
+
+    The place resolver (and its gazetteer) is loaded here, before the fork, so workers share it like the model.
+    """
+    _WORKER_STATE.update(nlp=nlp, entity_config=entity_config, places=places, parent_pid=os.getpid())
     # fork: workers share the parent's loaded model pages; spawn would load the model once more per worker.
     context = multiprocessing.get_context("fork")
     # Objects alive now (the model above all) move to a generation the garbage collector never scans: a collection

@@ -8,6 +8,8 @@ import spacy.util
 
 from pipeline.core.settings import Settings
 from pipeline.enrich.entities import load_entity_config
+from pipeline.enrich.gazetteer import data_version
+from pipeline.enrich.places import PlaceResolver, load_places_config, place_resolver
 
 # Bump when the documents this code writes change shape or meaning (a derived field added, computed differently),
 # so every stored document counts as outdated and `newsetl index migrate` / re-enrichment rewrites it even between
@@ -17,7 +19,9 @@ from pipeline.enrich.entities import load_entity_config
 # spans cut to the name when the model's span ran into other words ("MacBook Pro - a"); a copyright year is no
 # longer read as 1 January, and authors are read from more places (pages fetched again are dated and signed from
 # what they state, or left undated).
-DOCUMENT_VERSION = 5
+# 6: places resolved to GeoNames entries (entities.country, entities.country_code, entities.geonames_id, geo), a
+# resolved place's facet value is the entry's display name ("America" and "United States" are one value).
+DOCUMENT_VERSION = 6
 
 
 def code_version() -> str:
@@ -28,15 +32,24 @@ def code_version() -> str:
         return "0+unknown"
 
 
-def pipeline_version(model: str, entity_rules: str = "none") -> str:
-    """'newsetl-<code>/doc-<N>/<model>-<model version>/entities-<rules fingerprint>' for `pipeline_version`.
+def pipeline_version(model: str, entity_rules: str = "none", places: str = "none") -> str:
+    """'newsetl-<code>/doc-<N>/<model>-<model version>/entities-<rules fingerprint>/places-<data+rules>'.
 
-    Everything that changes what enrichment produces is in it, so a change re-enriches documents.
+    Everything that changes what enrichment produces is in it (the gazetteer's data package versions too), so a
+    change re-enriches documents.
     """
     model_version = spacy.util.get_package_version(model) or "unknown"
-    return f"newsetl-{code_version()}/doc-{DOCUMENT_VERSION}/{model}-{model_version}/entities-{entity_rules}"
+    return (f"newsetl-{code_version()}/doc-{DOCUMENT_VERSION}/{model}-{model_version}/entities-{entity_rules}"
+            f"/places-{places}")
+
+
+def resolver_of(settings: Settings) -> PlaceResolver:
+    """The place resolver for these settings: config/places.yml, the gazetteer cached in the data folder."""
+    return place_resolver(settings.places_config, settings.cache_dir)
 
 
 def version_of(settings: Settings) -> str:
-    """The pipeline version documents get under these settings (code, document version, model, entity rules)."""
-    return pipeline_version(settings.nlp.model, load_entity_config(settings.entities_config).fingerprint)
+    """The pipeline version documents get under these settings (code, document version, model, entity rules,
+    gazetteer data versions and place rules)."""
+    return pipeline_version(settings.nlp.model, load_entity_config(settings.entities_config).fingerprint,
+                            f"{data_version()}+{load_places_config(settings.places_config).fingerprint}")
