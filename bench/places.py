@@ -22,6 +22,7 @@ import csv
 import gc
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -34,7 +35,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.throughput import corpus_records  # noqa: E402
+from bench.throughput import corpus_records, cpu_model  # noqa: E402
 from pipeline.core.settings import load_settings  # noqa: E402
 from pipeline.enrich.annotate import enrich_texts  # noqa: E402
 from pipeline.enrich.entities import load_entity_config  # noqa: E402
@@ -226,6 +227,7 @@ def main() -> None:
     parser.add_argument("--speed", type=int, default=300, help="BBC articles timed")
     args = parser.parse_args()
     settings = load_settings()
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start")
     rss = psutil.Process().memory_info().rss
     started = time.perf_counter()
     build_gazetteer()
