@@ -69,6 +69,11 @@ def resolved(resolver: PlaceResolver, text: str, *names: tuple[str, str]) -> dic
      CAMBRIDGE_MA),
     ("She studied in Cambridge, England.", [("Cambridge", "GPE"), ("England", "GPE")], "Cambridge", CAMBRIDGE_GB),
     ("She studied in Cambridge.", [("Cambridge", "GPE")], "Cambridge", None),
+    ("Fans in Jacksonville, Fla. cheered", [("Jacksonville", "GPE"), ("Fla.", "GPE")], "Jacksonville", 4160021),
+    # one big city of a state does not pull every small namesake into it; a US town does not either in England
+    ("Chicago fans and Jacksonville fans", [("Chicago", "GPE"), ("Jacksonville", "GPE")], "Jacksonville", 4160021),
+    ("Rain in Leeds and Durham stopped play; Washington watched.", [("Leeds", "GPE"), ("Durham", "GPE"),
+                                                                     ("Washington", "GPE")], "Washington", None),
     # Washington: the capital and the state weigh alike; a dateline names a city, Seattle puts it in the state
     ("Talks resumed in Washington.", [("Washington", "GPE")], "Washington", None),
     ("WASHINGTON, March 3 - Talks resumed.", [("WASHINGTON", "GPE")], "WASHINGTON", WASHINGTON_DC),
@@ -84,6 +89,20 @@ def resolved(resolver: PlaceResolver, text: str, *names: tuple[str, str]) -> dic
 ])
 def test_resolution(resolver, text, names, surface, expected):
     assert resolved(resolver, text, *names)[surface] == expected
+
+
+@pytest.mark.parametrize(("text", "names", "expected"), [
+    ("SOCCER - LEAGUE RESULTS\nBUCHAREST 1996-08-30\nDinamo won.", [], {"BUCHAREST": 683506}),
+    # a non-place span on the dateline gives way; a place span there is kept as it is
+    ("KHASAVYURT , Russia 1996-08-31\nTalks.", [("KHASAVYURT", "ORG")], {"KHASAVYURT": 550478}),
+    ("WASHINGTON (Reuters) - Talks.", [("WASHINGTON", "GPE")], {"WASHINGTON": WASHINGTON_DC}),
+    # a headline is no dateline unless the gazetteer knows the name, and body text never is
+    ("CRICKET - SCORES\nRain again.", [], {}),
+    ("x" * 401 + "\nBUCHAREST 1996-08-30", [], {}),
+])
+def test_a_dateline_the_model_missed_becomes_a_place(resolver, text, names, expected):
+    got = {m.text: m.geonames_id for m in resolver.resolve(text, article(text, *names))}
+    assert got == expected
 
 
 def test_a_resolved_place_carries_id_country_point_and_display_name(resolver):
