@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -23,7 +24,7 @@ from pipeline.core.text import printable
 EXIT_OK, EXIT_INFRA, EXIT_USAGE = 0, 1, 2
 # Facet filters of `newsetl search`: entity types, then the article's source and language (pipeline/index/search.py).
 FACET_FLAGS = ("person", "org", "place", "norp", "event", "product", "work_of_art", "law", "language_mentioned",
-               "misc", "source", "language", "enrichment")
+               "misc", "country", "source", "language", "enrichment")
 
 err = Console(stderr=True, highlight=False)
 
@@ -90,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", action="store_true", required=True,
                    help='stdin {"id","text","published","language"} per line (language optional: detected when absent)')
 
+    p = sub.add_parser("places", help="how a place name resolves: candidates, the chosen GeoNames entry and why",
+                       description="Resolves NAME as an article would that also names the --context places.")
+    p.add_argument("name", help='a place name or demonym ("Paris", "Cambridge, Massachusetts", "German")')
+    p.add_argument("--context", action="append", default=[], metavar="PLACE",
+                   help="another place the article names (repeatable), e.g. --context Dallas --context Tyler")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
     p = sub.add_parser("reenrich", help="re-run enrichment over indexed articles after a model or entities.yml change")
     p.add_argument("--json", action="store_true", help="print the run report as JSON")
 
@@ -125,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.config)
         handler = {"ingest": cmd_ingest, "search": cmd_search, "extract": cmd_extract, "enrich": cmd_enrich,
                    "reenrich": cmd_reenrich, "index": cmd_index, "server": cmd_server,
-                   "sources": cmd_sources, "quarantine": cmd_quarantine, "kibana": cmd_kibana}[args.command]
+                   "sources": cmd_sources, "quarantine": cmd_quarantine, "kibana": cmd_kibana,
+                   "places": cmd_places}[args.command]
         return handler(args, settings)
     except (InfrastructureError, ModelNotInstalled) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -414,6 +423,7 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.enrich.annotate import enrich_texts
     from pipeline.enrich.entities import load_entity_config
     from pipeline.enrich.nlp import LanguageModels
+    from pipeline.index.version import resolver_of
 
     models = LanguageModels(settings.nlp.models)
     models.check_installed()
@@ -441,11 +451,42 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
 
     rules = load_entity_config(settings.entities_config)
     for enrichment, context in enrich_texts(models, items(), batch_size=settings.nlp.batch_size,
-                                            entity_config=rules):
+                                            entity_config=rules, places=resolver_of(settings)):
         if "error" in context:
             print(json.dumps(context, ensure_ascii=False))
             continue
         print(json.dumps({**context, **enrichment.to_dict()}, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_places(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl places NAME: the candidates of a name with their scores, the chosen entry and the reason."""
+    from pipeline.index.version import resolver_of
+
+    resolution = resolver_of(settings).explain(args.name, args.context)
+    chosen = resolution.chosen
+    if args.json:
+        print(json.dumps({
+            "name": resolution.name, "context": args.context, "reason": resolution.reason,
+            "chosen": dataclasses.asdict(chosen) if chosen else None, "demonym_of": resolution.demonym_of,
+            "candidates": [{**dataclasses.asdict(c.place), "score": c.score, "reasons": list(c.reasons)}
+                           for c in resolution.candidates],
+        }, ensure_ascii=False))
+        return EXIT_OK
+    console = Console(highlight=False)
+    if chosen is not None:
+        console.print(f"[bold]{escape(args.name)}[/] → {escape(chosen.name)} ({chosen.kind}, "
+                      f"{chosen.country_code or '—'}), GeoNames {chosen.geonames_id}, "
+                      f"{chosen.lat:.4f}, {chosen.lon:.4f}")
+    else:
+        console.print(f"[bold]{escape(args.name)}[/] → unresolved")
+    console.print(f"why: {escape(resolution.reason)}")
+    if resolution.candidates:
+        table = Table("GeoNames id", "name", "kind", "country", "admin1", "score", "reasons", box=None)
+        for c in resolution.candidates:
+            table.add_row(str(c.place.geonames_id), escape(c.place.name), c.place.kind, c.place.country_code or "—",
+                          c.place.admin1 or "—", f"{c.score:,.0f}", escape("; ".join(c.reasons)))
+        console.print(table)
     return EXIT_OK
 
 

@@ -84,13 +84,30 @@ class Article:
 
 @dataclass(frozen=True, slots=True)
 class EntityMention:
-    """One entity mention: character offsets into the enriched text and the canonical value it counts as."""
+    """One entity mention: character offsets into the enriched text and the canonical value it counts as.
+
+    A resolved place also carries its GeoNames id, ISO 3166 alpha-2 country code and the country's display name
+    (both None for a continent) and point (WGS84 degrees); a demonym ("German") carries only its country code and
+    name; any other mention none of them.
+    """
 
     text: str
     label: str
     start: int
     end: int
     canonical: str
+    geonames_id: int | None = None
+    country_code: str | None = None
+    country: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The mention for `newsetl enrich --jsonl` and staging files: place fields only when set."""
+        return {k: v for k, v in asdict(self).items() if v is not None or k not in _PLACE_FIELDS}
+
+
+_PLACE_FIELDS = frozenset({"geonames_id", "country_code", "country", "lat", "lon"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +139,7 @@ class Enrichment:
         return {
             "language": self.language,
             "enrichment": self.status,
-            "entities": [asdict(m) for m in self.entities],
+            "entities": [m.to_dict() for m in self.entities],
             "dates": [asdict(d) for d in self.dates],
         }
 

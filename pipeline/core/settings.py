@@ -31,6 +31,7 @@ ENV_OVERRIDES = {
     "NEWSETL_BATCH_ARTICLES": ("batch_articles",),
     "NEWSETL_SOURCE_NAME": ("source_name",),
     "NEWSETL_ENTITIES_CONFIG": ("entities_config",),
+    "NEWSETL_PLACES_CONFIG": ("places_config",),
     "NEWSETL_SOURCES_CONFIG": ("sources_config",),
     "NEWSETL_USER_AGENT": ("fetch", "user_agent"),
     "NEWSETL_FETCH_DELAY": ("fetch", "per_host_delay"),
@@ -204,6 +205,7 @@ class Settings(_Frozen):
     data_dir: Path
     entities_config: Path
     sources_config: Path
+    places_config: Path = PROJECT_ROOT / "config" / "places.yml"
     source_name: str = "landing"
     default_language: str = "en"
     index: IndexSettings = IndexSettings()
@@ -221,6 +223,16 @@ class Settings(_Frozen):
     def embedded_es_dir(self) -> Path:
         """Data folder of the embedded Elasticsearch-compatible server."""
         return self.data_dir / "es"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Files derived only from installed packages, named by their versions and shared by every run and data
+        folder of this user (the gazetteer index): $NEWSETL_CACHE_DIR, else $XDG_CACHE_HOME/newsetl, else
+        ~/.cache/newsetl."""
+        explicit = os.environ.get("NEWSETL_CACHE_DIR")
+        if explicit:
+            return Path(explicit).expanduser()
+        return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "newsetl"
 
     @property
     def runs_dir(self) -> Path:
@@ -330,6 +342,7 @@ def load_settings(config_path: Path | str | None = None, env: dict[str, str] | N
     tree.setdefault("data_dir", ".newsetl")
     tree.setdefault("entities_config", "config/entities.yml")
     tree.setdefault("sources_config", "config/sources.yml")
-    for key in ("landing_dir", "data_dir", "entities_config", "sources_config"):
+    tree.setdefault("places_config", "config/places.yml")
+    for key in ("landing_dir", "data_dir", "entities_config", "sources_config", "places_config"):
         tree[key] = (base / Path(tree[key]).expanduser()).resolve()
     return Settings.model_validate(tree)

@@ -19,6 +19,7 @@ from pipeline.enrich.clauses import ClauseDirection, load_parser
 from pipeline.enrich.dates_locale import find_mentioned_dates
 from pipeline.enrich.entities import EntityConfig, RawMention, canonicalize
 from pipeline.enrich.nlp import LanguageModels
+from pipeline.enrich.places import PlaceResolver
 
 Context = TypeVar("Context")
 Item = tuple[str, date | None, str | None, Context]
@@ -30,12 +31,14 @@ def enrich_texts(
     *,
     batch_size: int = 64,
     entity_config: EntityConfig | None = None,
+    places: PlaceResolver | None = None,
 ) -> Iterator[tuple[Enrichment, Context]]:
     """Enrich (text, publication day, language, context) items in order; the context is passed through untouched.
 
     Items are read batch_size at a time; within a batch each language's texts go through that language's
     pipeline together. NER reads a copy of the text in which ALL-CAPS lines are re-cased (same length, so offsets
-    hold); mentions and dates are reported against the original text.
+    hold); mentions and dates are reported against the original text. With `places`, place mentions are resolved
+    to GeoNames entries after canonicalisation (pipeline.enrich.places) and demonyms get their country.
     """
     iterator = iter(items)
     while batch := list(islice(iterator, batch_size)):
@@ -43,14 +46,14 @@ def enrich_texts(
         for language in dict.fromkeys(item[2] for item in batch):
             positions = [i for i, item in enumerate(batch) if item[2] == language]
             for i, enrichment in zip(positions, _enrich_language(models, language, [batch[i] for i in positions],
-                                                                 entity_config), strict=True):
+                                                                 entity_config, places), strict=True):
                 results[i] = enrichment
         for enrichment, (_text, _day, _language, context) in zip(results, batch, strict=True):
             yield cast(Enrichment, enrichment), context
 
 
 def _enrich_language(models: LanguageModels, language: str | None, items: list[Item],
-                     entity_config: EntityConfig | None) -> Iterator[Enrichment]:
+                     entity_config: EntityConfig | None, places: PlaceResolver | None) -> Iterator[Enrichment]:
     """One language's texts: its pipeline's entities, or none at all when it has no pipeline."""
     nlp = models.for_language(language)
     if nlp is None:
@@ -68,6 +71,8 @@ def _enrich_language(models: LanguageModels, language: str | None, items: list[I
         raw = [RawMention(text[ent.start_char:ent.end_char], facet_label(ent.label_, labels), ent.start_char,
                           ent.end_char) for ent in doc.ents]
         entities: list[EntityMention] = canonicalize(doc.text, raw, entity_config, language)
+        if places is not None:
+            entities = places.resolve(text, entities)
         direction = ClauseDirection(parser, text) if parser is not None else None
         dates = find_mentioned_dates(text, day, language, direction=direction)
         yield Enrichment(entities=tuple(entities), dates=tuple(dates), language=language, status=ENRICHMENT_OK)

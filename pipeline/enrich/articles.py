@@ -9,6 +9,7 @@ from pipeline.core.records import Article, EnrichedArticle, Enrichment
 from pipeline.enrich.annotate import enrich_texts
 from pipeline.enrich.entities import EntityConfig
 from pipeline.enrich.nlp import LanguageModels
+from pipeline.enrich.places import PlaceResolver
 from pipeline.enrich.workers import enrich_in_workers, word_batches
 
 
@@ -28,6 +29,7 @@ def enrich_articles(
     n_process: int = 1,
     max_chars: int = 200_000,
     entity_config: EntityConfig | None = None,
+    places: PlaceResolver | None = None,
 ) -> Iterator[EnrichedArticle]:
     """Enrich cleaned articles in batches of at most batch_size articles and batch_words words, in input order.
 
@@ -37,21 +39,21 @@ def enrich_articles(
     items = ((text_for_nlp(a, max_chars), _day(a.published_at), a.language, a) for a in articles)
     if n_process > 1:
         results = enrich_in_workers(models, items, processes=n_process, max_words=batch_words, max_items=batch_size,
-                                    entity_config=entity_config)
+                                    entity_config=entity_config, places=places)
     else:
         results = _enrich_here(models, items, batch_words=batch_words, batch_size=batch_size,
-                               entity_config=entity_config)
+                               entity_config=entity_config, places=places)
     for enrichment, article in results:
         yield EnrichedArticle(article, enrichment)
 
 
 def _enrich_here(models: LanguageModels, items: Iterable[tuple[str, date | None, str | None, Article]], *,
-                 batch_words: int,
-                 batch_size: int, entity_config: EntityConfig | None) -> Iterator[tuple[Enrichment, Article]]:
+                 batch_words: int, batch_size: int, entity_config: EntityConfig | None,
+                 places: PlaceResolver | None) -> Iterator[tuple[Enrichment, Article]]:
     for batch in word_batches(items, max_words=batch_words, max_items=batch_size):
         # As in the workers: spaCy's strings for this batch are freed after it, so memory stays flat.
         with models.memory_zone(item[2] for item in batch):
-            yield from enrich_texts(models, batch, batch_size=len(batch), entity_config=entity_config)
+            yield from enrich_texts(models, batch, batch_size=len(batch), entity_config=entity_config, places=places)
 
 
 def _day(published_at: str | None) -> date | None:

@@ -30,6 +30,7 @@ from pipeline.enrich.annotate import enrich_texts
 from pipeline.enrich.clauses import load_parser
 from pipeline.enrich.entities import EntityConfig
 from pipeline.enrich.nlp import LanguageModels
+from pipeline.enrich.places import PlaceResolver
 
 Context = TypeVar("Context")
 Item = tuple[str, date | None, str | None, Context]
@@ -72,12 +73,13 @@ def _enrich_batch(texts: list[tuple[str, date | None, str | None]]) -> list[Enri
     assert isinstance(models, LanguageModels)
     config = _WORKER_STATE["entity_config"]
     assert config is None or isinstance(config, EntityConfig)
+    places = _WORKER_STATE["places"]
     items = [(text, day, language, None) for text, day, language in texts]
     # Strings and lexemes spaCy adds for this batch are freed afterwards; without the zone a worker's vocabulary
     # (and memory) grows with every new word it ever sees. Results are plain Python records, valid outside it.
     with models.memory_zone(language for _text, _day, language in texts):
         return [enrichment for enrichment, _ in enrich_texts(models, items, batch_size=len(texts),
-                                                             entity_config=config)]
+                                                             entity_config=config, places=places)]
 
 
 def enrich_in_workers(
@@ -88,9 +90,13 @@ def enrich_in_workers(
     max_words: int,
     max_items: int,
     entity_config: EntityConfig | None,
+    places: PlaceResolver | None = None,
 ) -> Iterator[tuple[Enrichment, Context]]:
-    """Enrich items in `processes` forked workers, in input order, with a bounded number of batches in flight."""
-    _WORKER_STATE.update(models=models, entity_config=entity_config, parent_pid=os.getpid())
+    """Enrich items in `processes` forked workers, in input order, with a bounded number of batches in flight.
+
+    The place resolver (and its gazetteer) is loaded here, before the fork, so workers share it like the model.
+    """
+    _WORKER_STATE.update(models=models, entity_config=entity_config, places=places, parent_pid=os.getpid())
     english = models.for_language("en")
     if english is not None:
         # The English clause parser (mentioned dates' direction) is loaded and cached before the fork, so the

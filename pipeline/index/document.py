@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any
 
-from pipeline.core.facets import facet_values
+from pipeline.core.facets import facet_values, geo_points
 from pipeline.core.records import Article, EnrichedArticle
 from pipeline.core.text import count_words
 from pipeline.enrich.dates import iter_date_values
@@ -38,7 +38,7 @@ NOT_STORED: dict[str, str] = {
     "warnings": "what cleaning repaired or cut is reported with the run (report.json, news-runs), not stored",
 }
 # Document fields computed from the article and its enrichment: everything a re-enrichment may rewrite.
-DERIVED_FIELDS = ("undated", "mentioned_dates", "entities", "enrichment", "word_count", "pipeline_version",
+DERIVED_FIELDS = ("undated", "mentioned_dates", "entities", "geo", "enrichment", "word_count", "pipeline_version",
                   "content_hash", "story_id", "story_bands", "story_signature", "ingested_at")
 # Document fields that rebuild the Article (what a reader has to fetch).
 SOURCE_FIELDS = [field for field in ARTICLE_FIELDS.values() if field != "_id"]
@@ -56,6 +56,7 @@ def to_document(item: EnrichedArticle, *, pipeline_version: str) -> dict[str, An
         "entities": facet_values(enrichment.entities),
         # "no-model": the article's language has no configured NER model, so it has no entities (a Kibana filter).
         "enrichment": enrichment.status,
+        "geo": geo_points(enrichment.entities),
         "word_count": count_words(article.body),
         "pipeline_version": pipeline_version,
         "content_hash": content_hash(article, pipeline_version),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.core.facets import FACETS
+from pipeline.core.facets import ENTITY_FIELDS
 
 # Bump when the mapping changes; a new concrete index `<alias>-v<N>` is then built behind the alias.
 # v2: story_id, story_bands and story_signature (duplicate stories). v3: authors and site_name (HTML pages).
-# v4: `enrichment` ("ok" / "no-model") and the `entities.misc` facet (languages routed to their own models).
+# v4 (one release): `enrichment` ("ok" / "no-model") and the `entities.misc` facet (languages routed to their own
+# models); entities.country, entities.country_code, entities.geonames_id and `geo` (resolved places).
 # `newsetl index migrate` moves an alias across.
 MAPPING_VERSION = 4
 
@@ -47,8 +48,10 @@ def mappings() -> dict[str, Any]:
             # "2019-06-26") so a facet never shows a year as its first of January.
             "mentioned_dates": {"type": "date", "format": DATE_WITH_PRECISION,
                                 "fields": {"value": {"type": "keyword"}}},
-            "entities": {"properties": {facet: keyword for facet in FACETS}},
+            "entities": {"properties": {name: keyword for name in ENTITY_FIELDS}},
             "enrichment": {"type": "keyword"},
+            # One point per resolved place of the article (GeoNames coordinates): the Kibana map's layer.
+            "geo": {"type": "geo_point"},
             "word_count": {"type": "integer"},
             "ingested_at": {"type": "date"},
             "pipeline_version": {"type": "keyword"},

@@ -7,7 +7,9 @@ from importlib.metadata import PackageNotFoundError, version
 
 from pipeline.core.settings import Settings
 from pipeline.enrich.entities import load_entity_config
+from pipeline.enrich.gazetteer import data_version
 from pipeline.enrich.nlp import LanguageModels
+from pipeline.enrich.places import PlaceResolver, load_places_config, place_resolver
 
 # Bump when the documents this code writes change shape or meaning (a derived field added, computed differently),
 # so every stored document counts as outdated and `newsetl index migrate` / re-enrichment rewrites it even between
@@ -21,7 +23,9 @@ from pipeline.enrich.nlp import LanguageModels
 # word_count by script (core/text.py count_words); enrichment routed by language (`enrichment` "ok"/"no-model",
 # a `misc` facet, French dates, the language resolved with the detector's confidence); pages: listing pages
 # refused, a stated publication day over a URL day, CJK-notation days, site names cut from titles, bylines without
-# dates, and timestamps that keep the publisher's UTC offset.
+# dates, and timestamps that keep the publisher's UTC offset; places resolved to GeoNames entries (entities.country,
+# entities.country_code, entities.geonames_id, geo), a resolved place's facet value is the entry's display name
+# ("America" and "United States" are one value).
 DOCUMENT_VERSION = 6
 
 
@@ -33,16 +37,24 @@ def code_version() -> str:
         return "0+unknown"
 
 
-def pipeline_version(models: LanguageModels, entity_rules: str = "none") -> str:
-    """'newsetl-<code>/doc-<N>/en:<model>-<version>+fr:.../entities-<rules fingerprint>' for `pipeline_version`.
+def pipeline_version(models: LanguageModels, entity_rules: str = "none", places: str = "none") -> str:
+    """'newsetl-<code>/doc-<N>/en:<model>-<version>+fr:.../entities-<rules fingerprint>/places-<data+rules>'.
 
-    Everything that changes what enrichment produces is in it (a language's model added or upgraded too), so a
-    change re-enriches documents.
+    Everything that changes what enrichment produces is in it (a language's model added or upgraded, the
+    gazetteer's data package versions too), so a change re-enriches documents.
     """
-    return f"newsetl-{code_version()}/doc-{DOCUMENT_VERSION}/{models.versions()}/entities-{entity_rules}"
+    return (f"newsetl-{code_version()}/doc-{DOCUMENT_VERSION}/{models.versions()}/entities-{entity_rules}"
+            f"/places-{places}")
+
+
+def resolver_of(settings: Settings) -> PlaceResolver:
+    """The place resolver for these settings: config/places.yml, the gazetteer cached in the data folder."""
+    return place_resolver(settings.places_config, settings.cache_dir)
 
 
 def version_of(settings: Settings) -> str:
-    """The pipeline version documents get under these settings (code, document version, model, entity rules)."""
+    """The pipeline version documents get under these settings (code, document version, models, entity rules,
+    gazetteer data versions and place rules)."""
     rules = load_entity_config(settings.entities_config).fingerprint
-    return pipeline_version(LanguageModels(settings.nlp.models), rules)
+    places = f"{data_version()}+{load_places_config(settings.places_config).fingerprint}"
+    return pipeline_version(LanguageModels(settings.nlp.models), rules, places)

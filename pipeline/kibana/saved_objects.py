@@ -3,8 +3,9 @@
 - data view on the `news` alias (time field published_at) and on `news-runs` (time field started_at);
 - a saved Discover search of articles;
 - "News overview": articles over time, top persons/organisations/places/other names, mentioned dates, sources,
-  languages and the languages without an NER model, option-list controls for entities, language and enrichment
-  status and a time slider, and the article list;
+  languages and the languages without an NER model, a map (one point per resolved place on `geo`, and article
+  counts per country joined on ISO alpha-2 codes), option-list controls for entities, countries, language and
+  enrichment status and a time slider, and the article list;
 - "Pipeline health": per-run counts (indexed, rejected, undated, duplicates), stage durations, the latest runs.
 
 `python -m pipeline.kibana.saved_objects` writes config/kibana/saved_objects.ndjson, which the compose one-shot
@@ -133,6 +134,61 @@ def health_charts(alias: str) -> list[Chart]:
     ]
 
 
+def places_map(alias: str) -> dict[str, Any]:
+    """A Maps saved object: a base map, the articles' resolved places (documents layer on `geo`) and a choropleth
+    of articles per country (Elastic Maps Service world countries joined on `iso2` to `entities.country_code`)."""
+    prefix = f"newsetl-{alias}-map"
+    join_id = f"{prefix}-join-countries"
+    countries = {
+        "id": f"{prefix}-countries", "type": "GEOJSON_VECTOR", "label": "Articles per country",
+        "minZoom": 0, "maxZoom": 24, "alpha": 0.6, "visible": True, "includeInFitToBounds": True,
+        "sourceDescriptor": {"type": "EMS_FILE", "id": "world_countries", "tooltipProperties": ["name", "iso2"]},
+        "joins": [{"leftField": "iso2", "right": {
+            "type": "ES_TERM_SOURCE", "id": join_id, "indexPatternRefName": "layer_2_join_0_index_pattern",
+            "term": "entities.country_code", "size": 250, "metrics": [{"type": "count", "label": "articles"}],
+            "applyGlobalQuery": True, "applyGlobalTime": True, "applyForceRefresh": True}}],
+        "style": {"type": "VECTOR", "isTimeAware": True, "properties": {
+            "fillColor": {"type": "DYNAMIC", "options": {
+                "color": "Blues", "type": "ORDINAL",
+                "field": {"name": f"__kbnjoin__count__{join_id}", "origin": "join"},
+                "fieldMetaOptions": {"isEnabled": True, "sigma": 3}}},
+            "lineColor": {"type": "STATIC", "options": {"color": "#3d3d3d"}},
+            "lineWidth": {"type": "STATIC", "options": {"size": 1}}}},
+    }
+    places = {
+        "id": f"{prefix}-places", "type": "MVT_VECTOR", "label": "Places in articles",
+        "minZoom": 0, "maxZoom": 24, "alpha": 0.8, "visible": True, "includeInFitToBounds": True,
+        "sourceDescriptor": {
+            "type": "ES_SEARCH", "id": f"{prefix}-places-source", "geoField": "geo", "scalingType": "MVT",
+            "indexPatternRefName": "layer_1_source_index_pattern",
+            "tooltipProperties": ["title", "entities.place", "published_at"],
+            "sortField": "published_at", "sortOrder": "desc", "applyGlobalQuery": True, "applyGlobalTime": True},
+        "style": {"type": "VECTOR", "isTimeAware": True, "properties": {
+            "fillColor": {"type": "STATIC", "options": {"color": "#E7664C"}},
+            "symbolSize": {"type": "STATIC", "options": {"size": 5}}}},
+    }
+    base = {"id": f"{prefix}-base", "type": "EMS_VECTOR_TILE", "label": None, "minZoom": 0, "maxZoom": 24,
+            "alpha": 1, "visible": True, "sourceDescriptor": {"type": "EMS_TMS", "isAutoSelect": True},
+            "style": {"type": "EMS_VECTOR_TILE"}}
+    return {
+        "id": prefix,
+        "type": "map",
+        "attributes": {
+            "title": "Places in the news",
+            "description": "Where the articles are: one point per resolved place (GeoNames) and articles per country",
+            "layerListJSON": json.dumps([base, countries, places]),
+            "mapStateJSON": json.dumps({"zoom": 1.5, "center": {"lon": 10, "lat": 25},
+                                        "query": {"query": "", "language": "kuery"}, "filters": [],
+                                        "settings": {"autoFitToDataBounds": False}}),
+            "uiStateJSON": json.dumps({"isLayerTOCOpen": True, "openTOCDetails": []}),
+        },
+        "references": [
+            {"name": "layer_1_source_index_pattern", "type": "index-pattern", "id": data_view_id(alias)},
+            {"name": "layer_2_join_0_index_pattern", "type": "index-pattern", "id": data_view_id(alias)},
+        ],
+    }
+
+
 def dashboard(dashboard_id: str, title: str, description: str, panels: list[tuple[str, str, int, int, int, int]],
               controls: list[tuple[str, str]], view_id: str) -> dict[str, Any]:
     """A dashboard of saved objects by reference: panels are (type, id, x, y, w, h); controls (field, title)."""
@@ -192,11 +248,12 @@ def overview_dashboard(alias: str) -> dict[str, Any]:
         ("lens", charts["most-copied"], 12, 36, 36, 12),
         ("lens", charts["top-misc"], 0, 48, 24, 12),
         ("lens", charts["no-model"], 24, 48, 24, 12),
-        ("search", saved_search(alias)["id"], 0, 60, 48, 16),
+        ("map", places_map(alias)["id"], 0, 60, 48, 20),
+        ("search", saved_search(alias)["id"], 0, 80, 48, 16),
     ]
     controls = [("entities.person", "Person"), ("entities.org", "Organisation"), ("entities.place", "Place"),
-                ("entities.misc", "Other name"), ("source", "Source"), ("site_name", "Site"), ("authors", "Author"),
-                ("language", "Language"), ("enrichment", "Enrichment")]
+                ("entities.misc", "Other name"), ("entities.country", "Country"), ("source", "Source"),
+                ("site_name", "Site"), ("authors", "Author"), ("language", "Language"), ("enrichment", "Enrichment")]
     return dashboard(f"newsetl-{alias}-overview", "News overview", "Articles, entities and dates indexed by newsetl",
                      panels, controls, data_view_id(alias))
 
@@ -238,7 +295,7 @@ def build_saved_objects(alias: str = "news") -> list[dict[str, Any]]:
     objects = [data_view(alias), runs_data_view(alias), saved_search(alias)]
     objects += [chart.saved_object(data_view_id(alias)) for chart in overview_charts(alias)]
     objects += [chart.saved_object(runs_view_id(alias)) for chart in health_charts(alias)]
-    objects += [overview_dashboard(alias), health_dashboard(alias)]
+    objects += [places_map(alias), overview_dashboard(alias), health_dashboard(alias)]
     for obj in objects:
         obj["coreMigrationVersion"] = CORE_MIGRATION_VERSION
         obj["typeMigrationVersion"] = TYPE_MIGRATION_VERSION
@@ -296,6 +353,27 @@ def validate(objects: list[dict[str, Any]], fields: dict[str, set[str]]) -> list
             problems += _lens_problems(where, attrs, refs, fields)
         if obj["type"] == "dashboard":
             problems += _dashboard_problems(where, attrs, refs, fields)
+        if obj["type"] == "map":
+            problems += _map_problems(where, attrs, refs, fields)
+    return problems
+
+
+def _map_problems(where: str, attrs: dict[str, Any], refs: dict[str, Any], fields: dict[str, set[str]]) -> list[str]:
+    """Every data-view layer and join names a reference, and the fields it reads are in that view's mapping."""
+    problems = []
+    for layer in json.loads(attrs["layerListJSON"]):
+        source = layer["sourceDescriptor"]
+        uses = [(source.get("indexPatternRefName"), [source.get("geoField"), *source.get("tooltipProperties", [])])]
+        if source["type"] != "ES_SEARCH":
+            uses = []
+        uses += [(join["right"]["indexPatternRefName"], [join["right"]["term"]]) for join in layer.get("joins", [])]
+        for ref_name, used in uses:
+            ref = refs.get(ref_name)
+            if ref is None:
+                problems.append(f"{where}: layer {layer['id']} names {ref_name!r}, which is not a reference")
+                continue
+            problems += [f"{where}: layer {layer['id']} uses {fld!r}, not in the mapping of {ref['id']}"
+                         for fld in filter(None, used) if fld not in fields.get(ref["id"], set())]
     return problems
 
 

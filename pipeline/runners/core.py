@@ -32,7 +32,7 @@ from pipeline.enrich.entities import load_entity_config
 from pipeline.enrich.nlp import LanguageModels
 from pipeline.index.articles import ensure_index, index_articles, skip_unchanged
 from pipeline.index.store import BulkAction, Store
-from pipeline.index.version import version_of
+from pipeline.index.version import resolver_of, version_of
 from pipeline.runs.history import record_run, run_documents
 from pipeline.runs.ledger import Ledger, PendingUnit
 from pipeline.runs.quarantine import update_quarantine
@@ -170,7 +170,8 @@ class Run:
         nlp = self.settings.nlp
         for item in enrich_articles(self.models, articles, batch_size=nlp.batch_size,
                                     batch_words=nlp.batch_words, n_process=nlp.processes, max_chars=nlp.max_chars,
-                                    entity_config=load_entity_config(self.settings.entities_config)):
+                                    entity_config=load_entity_config(self.settings.entities_config),
+                                    places=resolver_of(self.settings)):
             self.report.enriched += 1
             yield item
 

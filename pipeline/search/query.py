@@ -120,13 +120,21 @@ def _range(fld: str, low: date | None, high: date | None) -> list[dict[str, Any]
     return [{"range": {fld: bounds}}] if bounds else []
 
 
+def _term(facet: str, value: str) -> dict[str, Any]:
+    """An exact filter; a country is matched by its display name or its ISO alpha-2 code ("Germany", "DE", "de")."""
+    if facet == "country":
+        return {"bool": {"should": [{"term": {"entities.country": value}},
+                                    {"term": {"entities.country_code": value.upper()}}], "minimum_should_match": 1}}
+    return {"term": {FACET_FIELDS[facet]: value}}
+
+
 def build_query(request: SearchRequest) -> dict[str, Any]:
     """The search body: bool query with filters, highlights, facet aggregations and optional story collapse."""
     must: list[dict[str, Any]] = []
     if request.query:
         # simple matching only: the user's words are analysed text, operators in them are not interpreted.
         must.append({"multi_match": {"query": request.query, "fields": ["title^3", "body"], "operator": "and"}})
-    filters = [{"term": {FACET_FIELDS[facet]: value}} for facet, values in request.filters.items() for value in values]
+    filters = [_term(facet, value) for facet, values in request.filters.items() for value in values]
     filters += _range("published_at", request.published_from, request.published_to)
     filters += _range("mentioned_dates", request.mentioned_from, request.mentioned_to)
     aggs: dict[str, Any] = {facet: {"terms": {"field": fld, "size": request.facet_size}}

@@ -99,9 +99,14 @@ def test_enrich_jsonl_contract_on_the_seed(cli_env, capsys, monkeypatch):
     code, out, _ = run_cli(["enrich", "--jsonl"], capsys, stdin=stdin, monkeypatch=monkeypatch)
     (record,) = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and record["id"] == "seed"
+    place_fields = {"geonames_id", "country_code", "country", "lat", "lon"}
     for entity in record["entities"]:
-        assert set(entity) == {"text", "label", "start", "end", "canonical"}
+        # A resolved place carries all its place fields, a demonym its country, any other mention none of them.
+        assert set(entity) - place_fields == {"text", "label", "start", "end", "canonical"}
+        assert set(entity) & place_fields in (set(), place_fields, {"country_code", "country"})
         assert text[entity["start"]:entity["end"]] == entity["text"]
+    resolved = [e for e in record["entities"] if "geonames_id" in e]
+    assert resolved and all(e["label"] in ("GPE", "LOC") and -90 <= e["lat"] <= 90 for e in resolved)
     akar = [e for e in record["entities"] if e["text"] == "Akar"]
     assert akar and {e["canonical"] for e in akar} == {"Hulusi Akar"}
     assert {e["label"] for e in record["entities"] if e["canonical"] == "Donald Trump"} == {"PERSON"}

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.integration
 
 SAMPLES = REPO / "samples" / "landing"
 STORY_FIELDS = ("story_id", "story_bands", "story_signature")
+PLACE_FIELDS = ("country", "country_code", "geonames_id")  # under `entities`, beside the top-level `geo`
 
 
 def live_index(client, alias: str) -> str:
@@ -38,12 +39,15 @@ def downgrade_to_v1(client, alias: str) -> str:
     docs = {h["_id"]: h["_source"] for h in client.search(index=alias, size=100)["hits"]["hits"]}
     v1 = mappings()
     v1["_meta"] = {"mapping_version": 1}
-    for name in STORY_FIELDS:
+    for name in (*STORY_FIELDS, "geo"):
         del v1["properties"][name]
+    for name in PLACE_FIELDS:
+        del v1["properties"]["entities"]["properties"][name]
     client.indices.delete_index_template(name=template_name(alias))
     client.indices.create(index=f"{alias}-v1", mappings=v1)
     for doc_id, source in docs.items():
-        old = {k: v for k, v in source.items() if k not in STORY_FIELDS}
+        old = {k: v for k, v in source.items() if k not in (*STORY_FIELDS, "geo")}
+        old["entities"] = {k: v for k, v in source["entities"].items() if k not in PLACE_FIELDS}
         old["pipeline_version"] = "newsetl-0.1.0/" + source["pipeline_version"].split("/", 1)[1]
         old["content_hash"] = f"hash-by-0.1.0-{doc_id}"  # the old version's hash covered its own version
         client.index(index=f"{alias}-v1", id=doc_id, document=old)
@@ -81,6 +85,9 @@ def test_migrate_upgrades_an_old_index_and_swaps_the_alias(indexed):
     docs = [h["_source"] for h in client.search(index=alias, size=100)["hits"]["hits"]]
     assert {d["pipeline_version"] for d in docs} == {version_of(settings)}
     assert all(d["story_id"] for d in docs)
+    # the places of the new mapping are filled: countries with their codes, one point per resolved place
+    assert any(d["geo"] for d in docs) and all(len(d["geo"]) == len(d["entities"]["geonames_id"]) for d in docs)
+    assert any("TR" in d["entities"]["country_code"] for d in docs)
     after = index_status(store, version_of(settings))
     assert (after["mapping_version"], after["outdated_documents"], after["migrate"]) == (MAPPING_VERSION, 0, False)
     again = ingest([SAMPLES], settings)  # the nightly run writes again, into the new index

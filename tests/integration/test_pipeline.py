@@ -132,7 +132,7 @@ def test_reenrich_applies_changed_entity_rules_to_indexed_documents(es_settings,
     assert "North Atlantic Treaty Organization" in doc["entities"]["org"] and "MHP" not in doc["entities"]["org"]
     from pipeline.enrich.entities import load_entity_config
 
-    assert doc["pipeline_version"].endswith("entities-" + load_entity_config(rules).fingerprint)
+    assert f"/entities-{load_entity_config(rules).fingerprint}/" in doc["pipeline_version"]
     assert es_client.count(index=es_settings.index.alias)["count"] == 1
 
     again = reenrich(changed)

@@ -24,6 +24,7 @@ from pipeline.kibana.saved_objects import (
     fields_by_view,
     main,
     mapped_fields,
+    places_map,
     validate,
 )
 from tests.conftest import REPO, have_docker_compose
@@ -373,11 +374,21 @@ def test_saved_objects_reference_existing_objects_and_mapped_fields():
                                                   "Most copied stories"}
     controls = json.loads(dashboards["News overview"]["attributes"]["controlGroupInput"]["panelsJSON"])
     assert {c["explicitInput"].get("fieldName") for c in controls.values()} == {
-        "entities.person", "entities.org", "entities.place", "entities.misc", "source", "site_name", "authors",
-        "language", "enrichment", None}  # None: the time slider
+        "entities.person", "entities.org", "entities.place", "entities.misc", "entities.country", "source",
+        "site_name", "authors", "language", "enrichment", None}  # None: the time slider
     # The articles a language without a model left without facets, as a chart of their own.
     no_model = next(o for o in objects if o["type"] == "lens" and o["attributes"]["title"].endswith("NER model"))
     assert no_model["attributes"]["state"]["query"]["query"] == 'enrichment : "no-model"'
+    maps = [r["id"] for r in dashboards["News overview"]["references"] if r["type"] == "map"]
+    assert maps == [places_map("news")["id"]]
+
+
+def test_the_map_shows_resolved_places_and_articles_per_country_code():
+    layers = {layer["label"]: layer for layer in json.loads(places_map("news")["attributes"]["layerListJSON"])}
+    assert layers["Places in articles"]["sourceDescriptor"]["geoField"] == "geo"
+    assert mappings()["properties"]["geo"] == {"type": "geo_point"}
+    join = layers["Articles per country"]["joins"][0]
+    assert (join["leftField"], join["right"]["term"]) == ("iso2", "entities.country_code")
 
 
 def _object(objects, obj_type, title):
@@ -405,11 +416,17 @@ def test_validator_catches_broken_objects():
         "params"]["sortField"] = "published"
     stories = _object(objects, "lens", "Stories")
     stories["attributes"]["state"]["visualization"]["metricAccessor"] = "gone"
+    places_map_object = next(o for o in objects if o["type"] == "map")
+    layers = json.loads(places_map_object["attributes"]["layerListJSON"])
+    layers[2]["sourceDescriptor"]["geoField"] = "location"
+    layers[1]["joins"][0]["right"]["indexPatternRefName"] = "nowhere"
+    places_map_object["attributes"]["layerListJSON"] = json.dumps(layers)
     problems = "\n".join(validate(objects, fields_by_view()))
     for expected in ["'entities.nope' is not in the mapping", "does not exist", "uses 'entities.people'",
                      "layer layer1 has no data view reference", "panel 1 has no reference 1:panel_1",
                      "filters on 'entities.nobody'", "column headline uses 'published'",
-                     "visualization uses unknown column 'gone'"]:
+                     "visualization uses unknown column 'gone'", "uses 'location', not in the mapping",
+                     "names 'nowhere', which is not a reference"]:
         assert expected in problems
 
 

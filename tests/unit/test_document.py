@@ -37,8 +37,12 @@ ARTICLES = st.builds(
     authors=st.lists(TEXT.filter(bool), max_size=3).map(tuple),
     site_name=OPTIONAL,
 )
+COORD = st.floats(-400, 400, allow_nan=False)
 MENTIONS = st.lists(st.builds(EntityMention, text=TEXT, label=st.sampled_from(sorted(FACET_OF_LABEL)),
-                              start=st.integers(0, 100), end=st.integers(0, 100), canonical=TEXT.filter(bool)),
+                              start=st.integers(0, 100), end=st.integers(0, 100), canonical=TEXT.filter(bool),
+                              geonames_id=st.one_of(st.none(), st.integers(1, 10**8)),
+                              country_code=st.one_of(st.none(), st.sampled_from(["DE", "US", "MM"])),
+                              country=OPTIONAL, lat=st.one_of(st.none(), COORD), lon=st.one_of(st.none(), COORD)),
                     max_size=5).map(tuple)
 DATES = st.lists(st.builds(DateMention, text=TEXT, start=st.integers(0, 9), end=st.integers(0, 9),
                            value=st.dates().map(lambda d: d.isoformat())), max_size=3).map(tuple)
@@ -52,6 +56,15 @@ def test_every_article_field_survives_to_document_and_back(article, entities, da
     stored = json.loads(json.dumps(doc))  # what Elasticsearch hands back in _source
     assert from_document(article.doc_id, stored) == article
     assert content_hash(from_document(article.doc_id, stored), "v") == doc["content_hash"]
+    # The enrichment's own round trip (staging files, `newsetl enrich --jsonl`) keeps every place field.
+    assert Enrichment.from_dict(json.loads(json.dumps(item.enrichment.to_dict()))) == item.enrichment
+    # Place fields reach the document: ids and codes as keyword values, one valid point per resolved place.
+    assert set(stored["entities"]["geonames_id"]) == {str(m.geonames_id) for m in entities if m.geonames_id}
+    assert set(stored["entities"]["country_code"]) == {m.country_code for m in entities if m.country_code}
+    located = {m.geonames_id for m in entities if m.geonames_id and m.lat is not None and m.lon is not None
+               and -90 <= m.lat <= 90 and -180 <= m.lon <= 180}
+    assert len(stored["geo"]) == len(located)
+    assert all(-90 <= p["lat"] <= 90 and -180 <= p["lon"] <= 180 for p in stored["geo"])
 
 
 def test_each_article_field_is_stored_or_named_as_not_stored():
