@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("enrich", help="text -> entities and dates, JSONL on stdin/stdout")
     p.add_argument("--jsonl", action="store_true", required=True, help='stdin {"id","text","published"} per line')
+    p.add_argument("--across", action="store_true",
+                   help="treat the whole input as one corpus: learn the entity registry from every line, then "
+                        "resolve every line against it (output starts after the input ends)")
 
     p = sub.add_parser("reenrich", help="re-run enrichment over indexed articles after a model or entities.yml change")
     p.add_argument("--json", action="store_true", help="print the run report as JSON")
@@ -368,6 +371,7 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.enrich.annotate import enrich_texts
     from pipeline.enrich.entities import load_entity_config
     from pipeline.enrich.nlp import load_nlp
+    from pipeline.enrich.registry import enrich_across
 
     nlp = load_nlp(settings.nlp.model)
     now = datetime.now(UTC)
@@ -388,7 +392,8 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
             yield record["text"], day, {"id": record.get("id")}
 
     rules = load_entity_config(settings.entities_config)
-    for enrichment, context in enrich_texts(nlp, items(), batch_size=settings.nlp.batch_size, entity_config=rules):
+    enrich = enrich_across if args.across else enrich_texts
+    for enrichment, context in enrich(nlp, items(), batch_size=settings.nlp.batch_size, entity_config=rules):
         if "error" in context:
             print(json.dumps(context, ensure_ascii=False))
             continue

@@ -12,12 +12,15 @@ import hashlib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
+from countryinfo import all_countries
+from nameparser.config import CONSTANTS
 
-from pipeline.core.facets import FACET_OF_LABEL
+from pipeline.core.facets import FACET_OF_LABEL, entity_id
 from pipeline.core.records import EntityMention
 from pipeline.core.text import strip_accents_casefold
 
@@ -57,7 +60,7 @@ _INNER_POSSESSIVE = re.compile(r"(?:\s?['’]s|s\s?['’])\s+(?=\S)")
 _ACRONYM_STOPWORDS = frozenset("of the and for de du la le des on in at to".split())
 _LEADING_THE = re.compile(r"^(?:the|The|THE)\s+")
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$", re.IGNORECASE)
-_EDGE_PUNCT = re.compile(r"^[\s\"“”‘’'`()\[\],.;:!?-]+|[\s\"“”‘’'`()\[\],;:!?-]+$")
+_EDGE_PUNCT = re.compile(r"^[\s\"“”‘’'`()\[\]<>,.;:!?-]+|[\s\"“”‘’'`()\[\]<>,;:!?-]+$")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -73,6 +76,9 @@ class EntityConfig:
     fingerprint: str = "none"  # changes whenever the file's content changes; part of the pipeline version
     # comparison key of a canonical name -> the NER label it always gets ("G20" is an ORG in every article)
     labels: dict[str, str] = field(default_factory=dict)
+    # comparison keys of names the registry never joins to another name (a manual split: "Paris" the person and the
+    # city, two "Brown"s); pipeline.enrich.registry honours it
+    distinct: frozenset[str] = frozenset()
 
     def canonical(self, value: str) -> str:
         """The configured canonical name for value, or value itself."""
@@ -113,7 +119,8 @@ def load_entity_config(path: Path | str | None = None) -> EntityConfig:
             if key in labels and labels[key] != label:
                 raise ValueError(f"{path}: {name!r} is labelled both {labels[key]!r} and {label!r}")
             labels[key] = label
-    return EntityConfig(aliases, blocklist, hashlib.sha1(raw).hexdigest()[:12], labels)
+    distinct = frozenset(_key(str(aliases.get(_key(str(v)), v))) for v in tree.get("distinct") or [])
+    return EntityConfig(aliases, blocklist, hashlib.sha1(raw).hexdigest()[:12], labels, distinct)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +153,60 @@ def clean_surface(surface: str, label: str) -> str:
             tokens.pop(0)
         value = " ".join(tokens)
     return value
+
+
+_NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
+# Lower-case words that belong inside a person's name ("Ludwig van Beethoven", "Osama bin Laden"): nameparser's
+# particles and conjunctions. Any other lower-case word makes a span a phrase ("Blewett b Warne": a scorecard).
+_NAME_PARTICLES = frozenset(CONSTANTS.prefixes) | frozenset(CONSTANTS.conjunctions)
+# Labels of names that never hold a free-standing number (a product, an event or a law may: "iPhone 4").
+_NO_NUMBER_LABELS = frozenset({"PERSON", "GPE", "LOC", "NORP"})
+
+
+def not_a_name(value: str, label: str, surface: str) -> bool:
+    """True for a span that is no entity's name, by its shape alone (no word list of one corpus):
+
+    - no capital letter at all ("cts", a wire's cents): names are capitalised;
+    - markup left in it (`<`, `>` after the edges are cleaned: "<Gulf Corp" is cleaned, "Gulf<Corp" is not);
+    - a line break inside the span: a headline run into the body's first words ("Bahia Cocoa Review\nShowers");
+    - a free-standing number in a person or place name, or inside an organisation's: a score line or a
+      scorecard ("Blewett b Warne 24", "Liverpool 0 Sheffield");
+    - a person name with a lower-case word that is not a name particle ("Blewett b Warne").
+    """
+    if not any(c.isupper() for c in value) or "<" in value or ">" in value or "\n" in surface.strip():
+        return True
+    words = value.split()
+    numbers = [i for i, word in enumerate(words) if _NUMBER.fullmatch(word)]
+    if numbers and (label in _NO_NUMBER_LABELS or (label == "ORG" and any(0 < i < len(words) - 1 for i in numbers))):
+        return True
+    return label == "PERSON" and any(w.islower() and w not in _NAME_PARTICLES for w in words)
+
+
+# Labels under which the model reports a demonym ("Iraqi", "Germans"), or misreads one as a name ("Tajik").
+_DEMONYM_LABELS = frozenset({"NORP", "PERSON", "ORG"})
+
+
+@lru_cache(maxsize=1)
+def demonyms() -> dict[str, str]:
+    """Demonym key -> the country it names, from countryinfo's country data (restcountries; MIT): "german" ->
+    "Germany". Where several territories share one ("French"), the most populous country wins."""
+    best: dict[str, tuple[int, str]] = {}
+    for country in all_countries():
+        demonym, name = country.demonym(), country.name()
+        population = country.population() or 0
+        if demonym and name and population >= best.get(_key(demonym), (-1, ""))[0]:
+            best[_key(demonym)] = (population, name)
+    return {key: name for key, (_population, name) in best.items()}
+
+
+def demonym_country(value: str, label: str) -> str | None:
+    """The country a demonym stands for ("Iraqis" -> "Iraq"), or None: a nationality adjective is linked to its
+    country, so "Iraqi officials" and "Iraq" count under one place (as entity linkers such as AIDA do)."""
+    if label not in _DEMONYM_LABELS or (label != "NORP" and " " in value):
+        return None
+    key = _key(value)
+    table = demonyms()
+    return table.get(key) or (table.get(key[:-1]) if key.endswith("s") else None)
 
 
 def _conjuncts(value: str) -> tuple[str, str] | None:
@@ -216,13 +277,21 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     config = config or EntityConfig()
     named: list[tuple[RawMention, str]] = []
     other_spans: list[tuple[int, int]] = []  # dates, numbers, dropped fragments: never re-read as names
+    linked: dict[str, str] = {}  # key of a demonym -> its country's name
     for mention in mentions:
         value = ""
         if mention.label in FACET_OF_LABEL and not _is_title_fragment(mention, text):
             value = clean_surface(text[mention.start:mention.end], mention.label)
-        if len(value) < 2 or not _HAS_LETTER.search(value) or config.blocked(value):
+        if (len(value) < 2 or not _HAS_LETTER.search(value) or config.blocked(value)
+                or not_a_name(value, mention.label, text[mention.start:mention.end])):
             other_spans.append((mention.start, mention.end))
             continue
+        country = demonym_country(value, mention.label)
+        if country:
+            # A nationality word keeps its span, its NORP label and its own name in the norp facet, and carries
+            # its country's id: "Iraqi" and "Iraq" count as one entity wherever Kibana counts by id.
+            mention = replace(mention, label="NORP")
+            linked[_key(value)] = config.canonical(country)
         named.append((_narrowed(mention, text, value), value))
         named.extend(_second_conjunct(mention, text, config))
     kept = [(mention, config.canonical(value)) for mention, value in _with_repeats(text, named, other_spans)]
@@ -236,11 +305,12 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
         label_votes[key][mention.label] += len(value.split())
 
     # A label fixed in the configuration wins over the article's vote, so a name has one facet in every article.
-    label_of = {key: config.labels.get(key) or _vote(votes) for key, votes in label_votes.items()}
+    label_of = {key: config.labels.get(key) or vote_label(votes) for key, votes in label_votes.items()}
     shapes = {key: max(forms, key=forms.__getitem__) for key, forms in surfaces.items()}
     target = _resolve_short_forms(label_of, shapes)
     # Again after the short forms: the designator rule labels a bare company name ORG on its own.
     label_of.update((key, label) for key, label in config.labels.items() if key in label_of)
+    label_of.update((key, "NORP") for key in linked if key in label_of)
 
     result: list[EntityMention] = []
     for mention, value in kept:
@@ -252,6 +322,8 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
                 start=mention.start,
                 end=mention.end,
                 canonical=_display_form(surfaces[key]),
+                id=entity_id("GPE", linked[key]) if key in linked else entity_id(label_of[key],
+                                                                                 _display_form(surfaces[key])),
             )
         )
     return result
@@ -320,10 +392,11 @@ def _occurrences(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(value[0])}(?i:{re.escape(value[1:])})(?!\w)")
 
 
-def _vote(votes: Counter[str]) -> str:
-    # Ties go to PERSON, then ORG: a name seen as both is more often a person misread as an organisation.
+def vote_label(votes: Counter[str]) -> str:
+    """The label with the most votes; ties go to PERSON, then ORG (a name seen as both is more often a person
+    misread as an organisation), then the alphabetically first."""
     preference = {"PERSON": 2, "ORG": 1}
-    return max(votes, key=lambda label: (votes[label], preference.get(label, 0)))
+    return max(votes, key=lambda label: (votes[label], preference.get(label, 0), [-ord(c) for c in label]))
 
 
 # A short form is only taken for a surname when NER itself read it as a person or (a frequent confusion) an
@@ -386,7 +459,7 @@ def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> di
         letters = shapes[key].replace(".", "")
         if key in mapping or " " in key or not (2 <= len(letters) <= 6) or not letters.isupper():
             continue
-        candidates = [full for full in multi_word if _spells(letters, shapes[full])]
+        candidates = [full for full in multi_word if spells(letters, shapes[full])]
         if len(candidates) == 1:
             mapping[key] = candidates[0]
     return mapping
@@ -402,8 +475,12 @@ def _drops_middle_words(short: list[str], full: list[str]) -> bool:
     return len(full) > 2 and short == [full[0], full[-1]]
 
 
-def _spells(acronym: str, name: str) -> bool:
-    """True if the acronym is the initials of the name's words, or of its last words ("iPhone SDK")."""
+def spells(acronym: str, name: str) -> bool:
+    """True if the acronym is the initials of the name's words ("GM": "General Motors"; with or without its function
+    words: "BOJ" and "BJ" for "Bank of Japan"), or of its last words ("SDK" in "iPhone SDK")."""
+    every = [w for w in name.replace("-", " ").split() if w[0].isalpha()]
+    if len(every) >= 2 and "".join(w[0] for w in every).upper() == acronym.upper():
+        return True
     words = [w for w in name.replace("-", " ").split() if w.lower() not in _ACRONYM_STOPWORDS]
     initials = "".join(w[0] for w in words if w[0].isalpha()).upper()
     return len(words) >= 2 and (initials == acronym.upper() or (
