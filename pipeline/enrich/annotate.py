@@ -7,6 +7,7 @@ The one place where a loaded spaCy pipeline meets the rules; it runs in this pro
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import date
 from typing import TypeVar
 
@@ -37,6 +38,8 @@ def enrich_texts(
     for doc, (text, day, context) in nlp.pipe(as_tuples, as_tuples=True, batch_size=batch_size):
         raw = [RawMention(text[ent.start_char:ent.end_char], ent.label_, ent.start_char, ent.end_char)
                for ent in doc.ents]
-        entities = canonicalize(doc.text, raw, entity_config)
+        # Mentions the rules add or narrow are cut from the text NER read; report them in the original spelling.
+        entities = [replace(m, text=text[m.start:m.end]) for m in canonicalize(doc.text, raw, entity_config,
+                                                                            original=text)]
         dates = find_dates(text, day)
         yield Enrichment(entities=tuple(entities), dates=tuple(dates)), context

@@ -62,6 +62,11 @@ _LEADING_THE = re.compile(r"^(?:the|The|THE)\s+")
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$", re.IGNORECASE)
 _EDGE_PUNCT = re.compile(r"^[\s\"“”‘’'`()\[\]<>,.;:!?-]+|[\s\"“”‘’'`()\[\]<>,;:!?-]+$")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
+_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+_NUMBERED_LABELS = frozenset({"PRODUCT", "WORK_OF_ART", "LAW", "EVENT"})
+# Numbers after a name: a score ("2-0"), a bowling figure ("9.5-0-44-1") or a runs total; kept on products and
+# works ("iPhone 4", "Windows 95"), which are named with numbers.
+_TRAILING_SCORE = re.compile(r"(?:\s+\d+(?:[.,:/-]\d+)*)+$")
 
 
 DEFAULT_ENTITY_CONFIG = Path(__file__).resolve().parents[2] / "config" / "entities.yml"
@@ -144,6 +149,10 @@ def clean_surface(surface: str, label: str) -> str:
     value = _POSSESSIVE.sub("", value)
     value = _PARENTHETICAL.sub("", value) or value
     value = _EDGE_PUNCT.sub("", value)
+    if label in _PLACE_LABELS:
+        value = value.split(" , ")[0].split(", ")[0]  # "Oval, London": a place and the place it is in
+    if label not in _NUMBERED_LABELS:  # "Mexico 2-0", "Cleveland 3": a result after the name
+        value = _TRAILING_SCORE.sub("", value) or value
     if label == "ORG":
         stripped = _LEGAL_FORM.sub("", value)
         value = stripped if _HAS_LETTER.search(stripped) else value
@@ -199,6 +208,21 @@ def demonyms() -> dict[str, str]:
     return {key: name for key, (_population, name) in best.items()}
 
 
+@lru_cache(maxsize=1)
+def known_places() -> frozenset[str]:
+    """Keys of names that are places beyond doubt: countries (and their other spellings), capitals and first-level
+    divisions (US states, provinces), from countryinfo's data. A surname the model reads as a place is taken for the
+    person beside it only when it is none of these ("Buyoya" beside "Pierre Buyoya", never "Washington")."""
+    names: set[str] = set()
+    for country in all_countries():
+        for name in [country.name(), country.capital(), *(country.alt_spellings() or []),
+                     *(country.provinces() or [])]:
+            if isinstance(name, str) and name:
+                names.add(_key(name))
+                names.add(_key(name.split(" ")[0]))  # "Washington D.C." -> "washington"
+    return frozenset(names)
+
+
 def demonym_country(value: str, label: str) -> str | None:
     """The country a demonym stands for ("Iraqis" -> "Iraq"), or None: a nationality adjective is linked to its
     country, so "Iraqi officials" and "Iraq" count under one place (as entity linkers such as AIDA do)."""
@@ -207,6 +231,58 @@ def demonym_country(value: str, label: str) -> str | None:
     key = _key(value)
     table = demonyms()
     return table.get(key) or (table.get(key[:-1]) if key.endswith("s") else None)
+
+
+# A wire dateline opens a line: the place in capitals (re-cased for NER or not), an optional region after a comma,
+# then the agency in parentheses and a dash ("LISBON (Reuters) -"), or the date ("LONDON 1996-08-30").
+_DATELINE = re.compile(
+    r"^(?P<place>[A-Z][A-Za-z'.-]+(?: [A-Z][A-Za-z'.-]+){0,3})(?:, [A-Z][A-Za-z .]{1,30})?"
+    r"(?: ?\([A-Za-z .&-]{2,40}\) ?[-–—]| \d{4}-\d{2}-\d{2}\s*$)",
+    re.MULTILINE,
+)
+
+
+def _without_headline_guesses(text: str, original: str, mentions: list[RawMention]) -> list[RawMention]:
+    """Drop the model's multi-word spans in a re-cased ALL-CAPS line (a wire headline) that name nothing the rest of
+    the article names: in capitals the model cannot tell a name from the words around it ("Miller Defends Title",
+    "Woods Makes PRO Debut"). Names of the body are found again in the headline by the repeat search."""
+    def recased(m: RawMention) -> bool:
+        return text[m.start:m.end] != original[m.start:m.end]
+
+    body = {_key(clean_surface(text[m.start:m.end], m.label)) for m in mentions if not recased(m)}
+    return [m for m in mentions if not recased(m) or len(m.text.split()) < 2
+            or _key(clean_surface(text[m.start:m.end], m.label)) in body]
+
+
+def _with_datelines(text: str, mentions: list[RawMention]) -> list[RawMention]:
+    """A dateline's place is a place whatever the model read there (it is the wire's convention, not a guess);
+    mentions overlapping it are replaced by it."""
+    places = [RawMention(m.group("place"), "GPE", m.start("place"), m.end("place")) for m in _DATELINE.finditer(text)]
+    if not places:
+        return mentions
+    kept = [m for m in mentions if not any(m.start < p.end and p.start < m.end for p in places)]
+    return sorted(kept + places, key=lambda m: m.start)
+
+
+# Labels of names that may end in a possessive of their own (McDonald's, Sainsbury's); never a person's.
+_OWN_POSSESSIVE_LABELS = frozenset({"ORG", "FAC", "PRODUCT"})
+_FOLLOWING_POSSESSIVE = re.compile(r"['’]s(?!\w)")
+
+
+def _with_own_possessive(text: str, value: str, label: str) -> str:
+    """An organisation name the article writes twice or more, never without its "'s", keeps it ("McDonald's said ... McDonald's
+    shares"): the possessive is part of the name. Where the bare name occurs too ("Le Verrier's prediction ...
+    Le Verrier had said"), it is a possessive and stays cut."""
+    if label not in _OWN_POSSESSIVE_LABELS or value.endswith(("'s", "’s")):
+        return value
+    suffixes = []
+    for match in re.finditer(rf"(?<!\w){re.escape(value)}(?!\w)", text):
+        following = _FOLLOWING_POSSESSIVE.match(text, match.end())
+        if following is None:
+            return value
+        suffixes.append(following.group(0))
+    # One "'s" proves nothing ("The AK Party's ally"); a name written with it every time, twice or more, owns it.
+    return value + suffixes[0] if len(suffixes) >= 2 else value
 
 
 def _conjuncts(value: str) -> tuple[str, str] | None:
@@ -265,16 +341,24 @@ def _key(value: str) -> str:
 
 
 def _display_form(surfaces: Counter[str]) -> str:
-    """The most frequent spelling, preferring mixed case over ALL CAPS; first seen wins ties."""
-    return max(surfaces, key=lambda s: (not s.isupper() or len(s) <= 5, surfaces[s]))
+    """The most frequent spelling, preferring mixed case over ALL CAPS, then the spelling with the fewest words in
+    capitals ("Ana Sousa Martins" over a re-cased headline's "ANA Sousa Martins"); first seen wins ties."""
+    return max(surfaces, key=lambda s: (not s.isupper() or len(s) <= 5, surfaces[s],
+                                        -sum(len(w) > 1 and w.isupper() for w in s.split())))
 
 
-def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig | None = None) -> list[EntityMention]:
+def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig | None = None, *,
+                 original: str | None = None) -> list[EntityMention]:
     """Turn raw NER spans of one text into mentions carrying one canonical value and one label per entity.
 
-    `text` is the text NER read (possibly re-cased); each mention's own `text` is kept as given.
+    `text` is the text NER read (possibly re-cased), `original` the text as written when it differs (same length);
+    each mention's own `text` is kept as given.
     """
     config = config or EntityConfig()
+    mentions = list(mentions)
+    if original is not None and original != text:
+        mentions = _without_headline_guesses(text, original, mentions)
+    mentions = _with_datelines(text, mentions)
     named: list[tuple[RawMention, str]] = []
     other_spans: list[tuple[int, int]] = []  # dates, numbers, dropped fragments: never re-read as names
     linked: dict[str, str] = {}  # key of a demonym -> its country's name
@@ -286,6 +370,7 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
                 or not_a_name(value, mention.label, text[mention.start:mention.end])):
             other_spans.append((mention.start, mention.end))
             continue
+        value = _with_own_possessive(text, value, mention.label)
         country = demonym_country(value, mention.label)
         if country:
             # A nationality word keeps its span, its NORP label and its own name in the norp facet, and carries
@@ -407,7 +492,9 @@ _SURNAME_LABELS = frozenset({"PERSON", "ORG"})
 def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> dict[str, str]:
     """Map the short forms of names in one article onto one key each (and fix the cluster's label).
 
-    - a person's surname (or other tail) of exactly one longer person name: "Akar" -> "Hulusi Akar";
+    - a person's surname (or other tail) of exactly one longer person name: "Akar" -> "Hulusi Akar", also when
+      the model read it as a place no gazetteer knows ("Buyoya" GPE -> "Pierre Buyoya"); else a first name alone
+      ("Saddam" -> "Saddam Hussein");
     - an organisation name followed only by designators onto the bare name: "Apple Computer" -> "Apple",
       when the bare name occurs in the article too;
     - a name with middle words left out onto the one longer name: "George Bush" -> "George W. Bush";
@@ -420,10 +507,20 @@ def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> di
     others = [key for key, label in label_of.items() if label != "PERSON" and " " in key]
     # Longest first, so "OS X Lion" -> "Mac OS X Lion" is known before "Lion" is resolved.
     for key in sorted(label_of, key=lambda k: -len(k.split())):
+        tokens = key.split()
+        if label_of[key] in _PLACE_LABELS and len(tokens) == 1 and key not in known_places():
+            # "Buyoya" (GPE) beside "Pierre Buyoya": a surname the model read as a place, when no gazetteer knows
+            # it as one; "Washington" beside "Denzel Washington" stays a place.
+            candidates = {full for full in persons if _ends_with(full, tokens)}
+            if len(candidates) == 1:
+                mapping[key] = candidates.pop()
+            continue
         if label_of[key] not in _SURNAME_LABELS:
             continue
-        tokens = key.split()
         candidates = {full for full in persons if _ends_with(full, tokens)}
+        if not candidates and label_of[key] == "PERSON" and len(tokens) == 1:
+            # "Saddam" beside "Saddam Hussein": a first name alone, when one person of the article bears it.
+            candidates = {full for full in persons if full.split()[0] == key}
         if not candidates:
             # "Lion" beside "Mac OS X Lion": the tail of a product or organisation name the model misread as a
             # person or an organisation of its own.
