@@ -270,9 +270,9 @@ _FOLLOWING_POSSESSIVE = re.compile(r"['’]s(?!\w)")
 
 
 def _with_own_possessive(text: str, value: str, label: str) -> str:
-    """An organisation name the article writes twice or more, never without its "'s", keeps it ("McDonald's said ... McDonald's
-    shares"): the possessive is part of the name. Where the bare name occurs too ("Le Verrier's prediction ...
-    Le Verrier had said"), it is a possessive and stays cut."""
+    """An organisation name the article writes twice or more, never without its "'s", keeps it ("McDonald's said
+    ... McDonald's shares"): the possessive is part of the name. Where the bare name occurs too ("Le Verrier's
+    prediction ... Le Verrier had said"), it is a possessive and stays cut."""
     if label not in _OWN_POSSESSIVE_LABELS or value.endswith(("'s", "’s")):
         return value
     suffixes = []
