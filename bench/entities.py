@@ -87,7 +87,7 @@ def system_outputs(nlp, docs: list[dict[str, Any]], config) -> dict[str, list[li
 
 
 SHOWN: dict[str, str] = {}  # value -> what it looks like, for --show
-NAMES: dict[str, set[str]] = defaultdict(set)  # id -> the names it showed under
+NAMES: dict[tuple[str, str], set[str]] = defaultdict(set)  # (id, facet) -> the names it showed under
 
 
 def _values(mentions: Iterable[EntityMention]) -> list[SystemEntity]:
@@ -96,7 +96,7 @@ def _values(mentions: Iterable[EntityMention]) -> list[SystemEntity]:
         value = m.id or f"{FACET_OF_LABEL[m.label]}:{m.canonical}"
         SHOWN.setdefault(value, f"{m.label}:{m.canonical}")
         if m.id:
-            NAMES[m.id].add(m.canonical)
+            NAMES[m.id, FACET_OF_LABEL[m.label]].add(m.canonical)
         result.append((m.start, m.end, m.label, value))
     return result
 
@@ -114,7 +114,8 @@ def represent(gold: dict[str, Any], system: list[SystemEntity]) -> SystemEntity 
     return best[1] if best else None
 
 
-def score(docs: list[dict[str, Any]], outputs: list[list[SystemEntity]], names: dict[str, set[str]] | None = None,
+def score(docs: list[dict[str, Any]], outputs: list[list[SystemEntity]],
+          names: dict[tuple[str, str], set[str]] | None = None,
           show: int = 0) -> dict[str, Any]:
     """The issue's figures for one system over one split."""
     in_ok = in_n = 0
@@ -190,7 +191,8 @@ def main() -> None:
             print(f"| {system} | {_ratio(result['in_article'])} | {_ratio(result['cross_article'])} | "
                   f"{_ratio(result['people_merged'])} | {fmt(result['conll'])} |")
             if across:
-                print(f"\nids shown under two names: {result['one_id_two_names']}")
+                print(f"\nids shown under two names in one facet: {result['one_id_two_names']} "
+                      f"{[sorted(n) for n in names.values() if len(n) > 1][:5]}")
                 for kind, detail in result["broken"]:
                     print(f"  {kind}: {detail}")
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, TypeVar
@@ -34,7 +34,7 @@ from pipeline.core.facets import entity_id
 from pipeline.core.records import Enrichment, EntityMention
 from pipeline.core.text import strip_accents_casefold
 from pipeline.enrich.annotate import enrich_texts
-from pipeline.enrich.entities import EntityConfig, demonym_country, spells, vote_label
+from pipeline.enrich.entities import EntityConfig, demonym_country, vote_label
 
 Context = TypeVar("Context")
 
@@ -43,6 +43,7 @@ _DEFINED_ACRONYM = re.compile(r"\s*\(\s*([A-Z][A-Z&.]{1,7})\s*\)")
 _ACRONYM_SHAPE = re.compile(r"[A-Z][A-Z&]{1,5}")
 # Labels whose short forms may stand for a longer name: a place ("Washington") is not "Denzel Washington".
 _SHORT_FORM_LABELS = frozenset({"PERSON", "ORG"})
+_FUNCTION_WORDS = frozenset("of the and for de du la le des on in at to".split())
 
 
 def _key(value: str) -> str:
@@ -103,6 +104,10 @@ class Resolution:
     label_of: dict[str, str]  # entity key -> label
     display_of: dict[str, str]  # entity key -> display form
     why: dict[str, str]  # name key -> the reason it joined another name
+    articles: dict[str, int] = field(default_factory=dict)  # name key -> articles that used it
+    # The short-form and acronym tables, so a name the registry has not seen yet ("Ardahan" in today's article)
+    # still resolves to the one known name it stands for.
+    tables: _Tables | None = None
 
     def resolve(self, mentions: Iterable[EntityMention]) -> tuple[EntityMention, ...]:
         """The mentions with their entity's canonical name, label and id; unknown names keep their own values."""
@@ -118,6 +123,11 @@ class Resolution:
                 result.append(mention)
                 continue
             entity = self.entity_of.get(name)
+            if entity is None and self.tables is not None:
+                found = (self.tables.acronym(mention.canonical.replace(".", ""), self._known)
+                         if _ACRONYM_SHAPE.fullmatch(mention.canonical.replace(".", ""))
+                         else self.tables.short_form(name, mention.label, self._known))
+                entity = found[0] if found else None
             if entity is None:
                 result.append(mention)
                 continue
@@ -126,14 +136,91 @@ class Resolution:
             result.append(replace(mention, label=label, canonical=display, id=entity_id(label, display)))
         return tuple(result)
 
+    def _known(self, key: str) -> str:
+        return self.entity_of.get(key, key)
+
     def entity(self, name: str) -> Entity | None:
         """The entity a name (any spelling) belongs to, with its other names and why they joined; None if unknown."""
         target = self.entity_of.get(_key(name))
-        if target is None:
+        return None if target is None else self.entities()[target]
+
+    def entities(self) -> dict[str, Entity]:
+        """Every entity, by the key of its own name."""
+        members: dict[str, list[str]] = defaultdict(list)
+        for key, entity in self.entity_of.items():
+            members[entity].append(key)
+        return {
+            entity: Entity(entity_id(self.label_of[entity], self.display_of[entity]), self.display_of[entity],
+                           self.label_of[entity], tuple(sorted(names)), sum(self.articles.get(k, 0) for k in names),
+                           {k: self.why[k] for k in sorted(names) if k in self.why})
+            for entity, names in members.items()
+        }
+
+
+@dataclass
+class _Tables:
+    """Lookups from a short form or an acronym to the known longer names it may stand for."""
+
+    tails: dict[tuple[str, ...], set[str]]  # last (or first) words of person names -> their keys
+    heads: dict[tuple[str, ...], set[str]]  # first words of organisation names -> their keys
+    initials: dict[str, set[str]]  # initials of other multi-word names -> their keys
+    display: dict[str, str]
+
+    @classmethod
+    def of(cls, names: dict[str, tuple[str, str]]) -> _Tables:
+        """Tables over name key -> (label, display form)."""
+        tables = cls(defaultdict(set), defaultdict(set), defaultdict(set), {k: d for k, (_, d) in names.items()})
+        for key, (label, display) in names.items():
+            words = tuple(key.split())
+            if len(words) < 2:
+                continue
+            for cut in range(1, len(words)):
+                if label == "PERSON":
+                    tables.tails[words[cut:]].add(key)
+                    if cut == 1:  # a first name alone ("Saddam"): only when one known person bears it
+                        tables.tails[words[:1]].add(key)
+                elif label == "ORG":
+                    tables.heads[words[:cut]].add(key)
+            if label != "PERSON":
+                for acronym in _initials(display):
+                    tables.initials[acronym].add(key)
+        return tables
+
+    def short_form(self, key: str, label: str, find: Callable[[str], str]) -> tuple[str, str] | None:
+        """(entity key, why) for a short form with exactly one candidate; None when it has none or several."""
+        if label not in _SHORT_FORM_LABELS:
             return None
-        names = tuple(sorted(k for k, e in self.entity_of.items() if e == target))
-        return Entity(entity_id(self.label_of[target], self.display_of[target]), self.display_of[target],
-                      self.label_of[target], names, 0, {k: self.why[k] for k in names if k in self.why})
+        words = tuple(key.split())
+        persons = {find(k) for k in self.tails.get(words, ())}
+        orgs = {find(k) for k in self.heads.get(words, ())}
+        first, second = (persons, orgs) if label == "PERSON" else (orgs, persons)
+        candidates = first or second
+        if len(candidates) != 1:
+            return None
+        (target,) = candidates
+        if target == key:
+            return None
+        kind = "person" if target in persons else "organisation"
+        return target, f"short form of {self.display.get(target, target)!r}, the only known {kind} name with it"
+
+    def acronym(self, shape: str, find: Callable[[str], str]) -> tuple[str, str] | None:
+        """(entity key, why) for an acronym spelling the initials of exactly one known name."""
+        candidates = {find(k) for k in self.initials.get(shape.upper(), ())}
+        if len(candidates) != 1:
+            return None
+        (target,) = candidates
+        return target, f"initials of {self.display.get(target, target)!r}, the only known name they spell"
+
+
+def _initials(name: str) -> set[str]:
+    """The acronyms a multi-word name may be written as: initials of every word, and of all but function words
+    ("BOJ" and "BJ" for "Bank of Japan")."""
+    words = [w for w in name.replace("-", " ").split() if w[0].isalpha()]
+    if len(words) < 2:
+        return set()
+    every = "".join(w[0] for w in words).upper()
+    content = "".join(w[0] for w in words if w.lower() not in _FUNCTION_WORDS).upper()
+    return {every} | ({content} if len(content) >= 2 else set())
 
 
 class Registry:
@@ -192,6 +279,14 @@ class Registry:
             parent[short] = root
             why[short] = reason
 
+        # Manual merges (config `aliases`) first: they win over anything learnt. Records written before the alias was
+        # configured still carry the variant's own name.
+        for key in records:
+            canonical = _key(config.aliases.get(key, key))
+            if canonical != key and canonical in records:
+                parent[key] = canonical
+                why[key] = "manual merge (config/entities.yml aliases)"
+
         # Organisation names that differ only by a legal form: the most used spelling stands for the others.
         by_base: dict[str, list[str]] = defaultdict(list)
         for key, label in own_label.items():
@@ -206,35 +301,16 @@ class Registry:
 
         # Short forms: one word (or a few) that is the tail of exactly one known person name, or the head of exactly
         # one known organisation name ("Lara" -> "Brian Lara", "Northrop" -> "Northrop Grumman").
-        long_names = [key for key in own_label if " " in key]
-        tails: dict[tuple[str, ...], set[str]] = defaultdict(set)
-        heads: dict[tuple[str, ...], set[str]] = defaultdict(set)
-        for key in long_names:
-            words = tuple(key.split())
-            for cut in range(1, len(words)):
-                if own_label[key] == "PERSON":
-                    tails[words[cut:]].add(key)
-                    if cut == 1:  # a first name alone ("Saddam"): only when one known person bears it
-                        tails[words[:1]].add(key)
-                elif own_label[key] == "ORG":
-                    heads[words[:cut]].add(key)
+        tables = _Tables.of({key: (label, _display(records[key].forms)) for key, label in own_label.items()})
         for key in sorted(own_label, key=lambda k: -len(k.split())):
-            if own_label[key] not in _SHORT_FORM_LABELS or key in parent or key in config.labels:
+            if key in parent or key in config.labels:
                 continue
-            words = tuple(key.split())
-            persons = {find(k) for k in tails.get(words, ())}
-            orgs = {find(k) for k in heads.get(words, ())}
-            first, second = (persons, orgs) if own_label[key] == "PERSON" else (orgs, persons)
-            candidates = first or second
-            if len(candidates) == 1:
-                (target,) = candidates
-                if target != key:
-                    join(key, target, f"short form of {_display(records[target].forms)!r}, the only known "
-                                      f"{'person' if target in persons else 'organisation'} name with it")
+            found = tables.short_form(key, own_label[key], find)
+            if found:
+                join(key, *found)
 
         # Acronyms: what articles define them as ("Singapore Airlines (SIA)"), else the one known name whose
         # initials they spell ("GM" -> "General Motors", "BOJ" -> "Bank of Japan").
-        initial_names = [key for key in long_names if own_label[key] != "PERSON"]
         for key, record in records.items():
             shape = _display(record.forms).replace(".", "") if record.forms else key.upper()
             if key in parent or not _ACRONYM_SHAPE.fullmatch(shape):
@@ -246,14 +322,10 @@ class Registry:
                     join(key, best, f"defined in parentheses after {_display(records[best].forms)!r} "
                                     f"in {count} article(s)")
                     continue
-            if key not in own_label:
-                continue
-            candidates = {find(k) for k in initial_names if spells(shape, _display(records[k].forms))}
-            if len(candidates) == 1:
-                target = candidates.pop()
-                if target != key:
-                    join(key, target, f"initials of {_display(records[target].forms)!r}, the only known name "
-                                      "they spell")
+            if key in own_label:
+                found = tables.acronym(shape, find)
+                if found and found[0] != key:
+                    join(key, *found)
 
         entity_of = {key: find(key) for key in records if key in own_label or key in parent}
         members: dict[str, list[str]] = defaultdict(list)
@@ -272,7 +344,8 @@ class Registry:
             # it only when it has none.
             label_of[entity] = fixed or own_label.get(entity) or vote_label(votes)
             display_of[entity] = _display(records[entity].forms)
-        return Resolution(entity_of, label_of, display_of, why)
+        return Resolution(entity_of, label_of, display_of, why, {key: records[key].articles for key in entity_of},
+                          tables)
 
 
 def _display(forms: Counter[str]) -> str:

@@ -8,8 +8,9 @@ from pipeline.core.facets import FACETS
 
 # Bump when the mapping changes; a new concrete index `<alias>-v<N>` is then built behind the alias.
 # v2: story_id, story_bands and story_signature (duplicate stories). v3: authors and site_name (HTML pages).
+# v4: entities.<facet>_id, the entity registry's ids beside the names.
 # `newsetl index migrate` moves an alias across.
-MAPPING_VERSION = 3
+MAPPING_VERSION = 4
 
 # Mentioned dates keep their precision: "2019", "2019-06" and "2019-06-26" are all valid values.
 DATE_WITH_PRECISION = "strict_date_optional_time||yyyy-MM||yyyy"
@@ -46,7 +47,8 @@ def mappings() -> dict[str, Any]:
             # "2019-06-26") so a facet never shows a year as its first of January.
             "mentioned_dates": {"type": "date", "format": DATE_WITH_PRECISION,
                                 "fields": {"value": {"type": "keyword"}}},
-            "entities": {"properties": {facet: keyword for facet in FACETS}},
+            "entities": {"properties": {**{facet: keyword for facet in FACETS},
+                                        **{f"{facet}_id": {"type": "keyword"} for facet in FACETS}}},
             "word_count": {"type": "integer"},
             "ingested_at": {"type": "date"},
             "pipeline_version": {"type": "keyword"},
