@@ -82,7 +82,7 @@ def system_outputs(nlp, docs: list[dict[str, Any]], config) -> dict[str, list[li
     raw = [[(e.start_char, e.end_char, e.label_, f"{FACET_OF_LABEL[e.label_]}:{e.text}") for e in d.ents
             if e.label_ in FACET_OF_LABEL] for d in nlp.pipe([doc["text"] for doc in docs], batch_size=64)]
     per_article = [_values(e.entities) for e, _ in enrich_texts(nlp, items, entity_config=config)]
-    across = [_values(e.entities) for e, _ in enrich_across(nlp, items, entity_config=config)]
+    across = [_values(e.entities, across=True) for e, _ in enrich_across(nlp, items, entity_config=config)]
     return {"raw spaCy": raw, "newsetl per article": per_article, "newsetl --across": across}
 
 
@@ -90,12 +90,12 @@ SHOWN: dict[str, str] = {}  # value -> what it looks like, for --show
 NAMES: dict[tuple[str, str], set[str]] = defaultdict(set)  # (id, facet) -> the names it showed under
 
 
-def _values(mentions: Iterable[EntityMention]) -> list[SystemEntity]:
+def _values(mentions: Iterable[EntityMention], *, across: bool = False) -> list[SystemEntity]:
     result = []
     for m in mentions:
         value = m.id or f"{FACET_OF_LABEL[m.label]}:{m.canonical}"
         SHOWN.setdefault(value, f"{m.label}:{m.canonical}")
-        if m.id:
+        if across:
             NAMES[m.id, FACET_OF_LABEL[m.label]].add(m.canonical)
         result.append((m.start, m.end, m.label, value))
     return result

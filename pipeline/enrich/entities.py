@@ -68,6 +68,8 @@ _NUMBERED_LABELS = frozenset({"PRODUCT", "WORK_OF_ART", "LAW", "EVENT"})
 # Numbers after a name: a score ("2-0"), a bowling figure ("9.5-0-44-1") or a runs total; kept on products and
 # works ("iPhone 4", "Windows 95"), which are named with numbers.
 _TRAILING_SCORE = re.compile(r"(?:\s+\d+(?:[.,:/-]\d+)*)+$")
+_TRAILING_DASHED_SCORE = re.compile(r"(?:\s+\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)+)+$")
+_TRAILING_LOWER = re.compile(r"(?:\s+[a-z]+)+$")
 
 
 DEFAULT_ENTITY_CONFIG = Path(__file__).resolve().parents[2] / "config" / "entities.yml"
@@ -152,8 +154,11 @@ def clean_surface(surface: str, label: str) -> str:
     value = _EDGE_PUNCT.sub("", value)
     if label in _PLACE_LABELS:
         value = value.split(" , ")[0].split(", ")[0]  # "Oval, London": a place and the place it is in
-    if label not in _NUMBERED_LABELS:  # "Mexico 2-0", "Cleveland 3": a result after the name
-        value = _TRAILING_SCORE.sub("", value) or value
+    # "Mexico 2-0", "Cleveland 3": a result after the name; a score or bowling figure ("9.5-0-44-1") even after
+    # a product's or a law's name, which may otherwise end in a number ("Windows 95").
+    value = (_TRAILING_SCORE if label not in _NUMBERED_LABELS else _TRAILING_DASHED_SCORE).sub("", value) or value
+    if label in _PLACE_LABELS:  # "Guangdong province": the name is the capitalised part
+        value = _TRAILING_LOWER.sub("", value) or value
     if label == "ORG":
         stripped = _LEGAL_FORM.sub("", value)
         value = stripped if _HAS_LETTER.search(stripped) else value
@@ -193,20 +198,21 @@ def not_a_name(value: str, label: str, surface: str) -> bool:
 
 
 # Labels under which the model reports a demonym ("Iraqi", "Germans"), or misreads one as a name ("Tajik").
-_DEMONYM_LABELS = frozenset({"NORP", "PERSON", "ORG"})
+_DEMONYM_LABELS = frozenset({"NORP", "PERSON", "ORG", "GPE"})
 
 
 @lru_cache(maxsize=1)
-def demonyms() -> dict[str, str]:
-    """Demonym key -> the country it names, from countryinfo's country data (restcountries; MIT): "german" ->
-    "Germany". Where several territories share one ("French"), the most populous country wins."""
-    best: dict[str, tuple[int, str]] = {}
+def demonyms() -> dict[str, tuple[str, str]]:
+    """Demonym key -> (the country it names, the demonym's spelling), from countryinfo's country data
+    (restcountries; MIT): "german" -> ("Germany", "German"). Where several territories share one ("French"), the
+    most populous country wins."""
+    best: dict[str, tuple[int, str, str]] = {}
     for country in all_countries():
         demonym, name = country.demonym(), country.name()
         population = country.population() or 0
-        if demonym and name and population >= best.get(_key(demonym), (-1, ""))[0]:
-            best[_key(demonym)] = (population, name)
-    return {key: name for key, (_population, name) in best.items()}
+        if demonym and name and population >= best.get(_key(demonym), (-1, "", ""))[0]:
+            best[_key(demonym)] = (population, name, demonym)
+    return {key: (name, demonym) for key, (_population, name, demonym) in best.items()}
 
 
 @lru_cache(maxsize=1)
@@ -227,6 +233,14 @@ def known_places() -> frozenset[str]:
 def demonym_country(value: str, label: str) -> str | None:
     """The country a demonym stands for ("Iraqis" -> "Iraq"), or None: a nationality adjective is linked to its
     country, so "Iraqi officials" and "Iraq" count under one place (as entity linkers such as AIDA do)."""
+    if label not in _DEMONYM_LABELS or (label != "NORP" and " " in value):
+        return None
+    found = demonym_of(value, label)
+    return found[0] if found else None
+
+
+def demonym_of(value: str, label: str) -> tuple[str, str] | None:
+    """(country, the demonym's singular spelling) for a nationality word ("Iraqis" -> ("Iraq", "Iraqi")), or None."""
     if label not in _DEMONYM_LABELS or (label != "NORP" and " " in value):
         return None
     key = _key(value)
@@ -372,12 +386,13 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
             other_spans.append((mention.start, mention.end))
             continue
         value = _with_own_possessive(text, value, mention.label)
-        country = demonym_country(value, mention.label)
-        if country:
-            # A nationality word keeps its span, its NORP label and its own name in the norp facet, and carries
-            # its country's id: "Iraqi" and "Iraq" count as one entity wherever Kibana counts by id.
-            mention = replace(mention, label="NORP")
-            linked[_key(value)] = config.canonical(country)
+        demonym = demonym_of(value, mention.label)
+        if demonym:
+            # A nationality word keeps its span, its NORP label and its own name (singular: "Iraqis" -> "Iraqi") in
+            # the norp facet, and carries its country's id: "Iraqi" and "Iraq" count as one entity by id.
+            linked[_key(demonym[1])] = config.canonical(demonym[0])
+            named.append((replace(mention, label="NORP"), demonym[1]))  # the span stays the word as written
+            continue
         named.append((_narrowed(mention, text, value), value))
         named.extend(_second_conjunct(mention, text, config))
     kept = [(mention, config.canonical(value)) for mention, value in _with_repeats(text, named, other_spans)]

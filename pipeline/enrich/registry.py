@@ -43,6 +43,9 @@ _DEFINED_ACRONYM = re.compile(r"\s*\(\s*([A-Z][A-Z&.]{1,7})\s*\)")
 _ACRONYM_SHAPE = re.compile(r"[A-Z][A-Z&]{1,5}")
 # Labels whose short forms may stand for a longer name: a place ("Washington") is not "Denzel Washington".
 _SHORT_FORM_LABELS = frozenset({"PERSON", "ORG"})
+_INITIAL = re.compile(r"[a-z]\.")
+# Labels the model gives an initial and a surname ("R. Croft" read as an organisation).
+_INITIAL_LABELS = frozenset({"PERSON", "ORG", "NORP"})
 _FUNCTION_WORDS = frozenset("of the and for de du la le des on in at to".split())
 
 
@@ -165,6 +168,7 @@ class _Tables:
     heads: dict[tuple[str, ...], set[str]]  # first words of organisation names -> their keys
     initials: dict[str, set[str]]  # initials of other multi-word names -> their keys
     display: dict[str, str]
+    norps: set[str] = field(default_factory=set)  # keys of NORP names ("Kurd", "Republican")
 
     @classmethod
     def of(cls, names: dict[str, tuple[str, str]]) -> _Tables:
@@ -172,6 +176,8 @@ class _Tables:
         tables = cls(defaultdict(set), defaultdict(set), defaultdict(set), {k: d for k, (_, d) in names.items()})
         for key, (label, display) in names.items():
             words = tuple(key.split())
+            if label == "NORP":
+                tables.norps.add(key)
             if len(words) < 2:
                 continue
             for cut in range(1, len(words)):
@@ -188,9 +194,18 @@ class _Tables:
 
     def short_form(self, key: str, label: str, find: Callable[[str], str]) -> tuple[str, str] | None:
         """(entity key, why) for a short form with exactly one candidate; None when it has none or several."""
+        words = tuple(key.split())
+        if len(words) >= 2 and _INITIAL.fullmatch(words[0]) and label in _INITIAL_LABELS:
+            # "A. Stewart" (a scorecard's or a byline's form): the one known person with that surname and initial.
+            people = {find(k) for k in self.tails.get(words[1:], ()) if k[0] == words[0][0] and k != key}
+            if len(people) == 1:
+                (target,) = people
+                return target, f"initial and surname of {self.display.get(target, target)!r}, the only known match"
+            return None
+        if label == "NORP" and key.endswith("s") and key[:-1] in self.norps:
+            return key[:-1], f"plural of {self.display.get(key[:-1], key[:-1])!r}"
         if label not in _SHORT_FORM_LABELS:
             return None
-        words = tuple(key.split())
         persons = {find(k) for k in self.tails.get(words, ())}
         orgs = {find(k) for k in self.heads.get(words, ())}
         first, second = (persons, orgs) if label == "PERSON" else (orgs, persons)

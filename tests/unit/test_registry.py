@@ -54,6 +54,15 @@ def resolved(resolution, name: str, label: str) -> tuple[str, str]:
     # legal forms (cleanco's tables)
     ([[("Ford Motor Co", "ORG")], [("Ford Motor Company", "ORG")], [("Ford Motor Company", "ORG")]],
      "Ford Motor Co", "ORG", ("Ford Motor Company", "ORG")),
+    # an initial and a surname: the one known person matching both
+    ([[("Alec Stewart", "PERSON")], [("A. Stewart", "PERSON")]], "A. Stewart", "PERSON", ("Alec Stewart", "PERSON")),
+    ([[("Alec Stewart", "PERSON")], [("Mike Stewart", "PERSON")], [("R. Stewart", "PERSON")]], "R. Stewart",
+     "PERSON", ("R. Stewart", "PERSON")),
+    # a plural nationality or party word is its singular
+    ([[("Kurd", "NORP")], [("Kurds", "NORP")]], "Kurds", "NORP", ("Kurd", "NORP")),
+    # a name not seen yet resolves through the tables too
+    ([[("Brian Lara", "PERSON")]], "Lara", "PERSON", ("Brian Lara", "PERSON")),
+    ([[("General Motors", "ORG")]], "GM", "ORG", ("General Motors", "ORG")),
     # the label most articles give a name
     ([[("Paris", "GPE")], [("Paris", "GPE")], [("Paris", "PERSON")]], "Paris", "PERSON", ("Paris", "GPE")),
 ])
