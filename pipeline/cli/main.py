@@ -90,12 +90,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("enrich", help="text -> entities and dates, JSONL on stdin/stdout")
     p.add_argument("--jsonl", action="store_true", required=True,
                    help='stdin {"id","text","published","language"} per line (language optional: detected when absent)')
+    p.add_argument("--across", action="store_true",
+                   help="treat the whole input as one corpus: learn the entity registry from every line, then "
+                        "resolve every line against it (output starts after the input ends)")
 
     p = sub.add_parser("places", help="how a place name resolves: candidates, the chosen GeoNames entry and why",
                        description="Resolves NAME as an article would that also names the --context places.")
     p.add_argument("name", help='a place name or demonym ("Paris", "Cambridge, Massachusetts", "German")')
     p.add_argument("--context", action="append", default=[], metavar="PLACE",
                    help="another place the article names (repeatable), e.g. --context Dallas --context Tyler")
+
+    p = sub.add_parser("entities", help="the entity registry: list, show, and manual merges and splits",
+                       description="list: the registry's entities, most mentioned first; show NAME: an entity's "
+                                   "names, counts and why each joined; merge NAME INTO: NAME is another spelling of "
+                                   "INTO; split NAME: NAME never joins another name by learning. merge and split "
+                                   "are written to the entity rules file (config/entities.yml) and win over "
+                                   "learning; run `newsetl reenrich` afterwards to update indexed articles.")
+    p.add_argument("action", choices=["list", "show", "merge", "split"])
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--label", help="list: only entities with this label (PERSON, ORG, GPE, ...)")
+    p.add_argument("--size", type=int, default=30, help="list: how many (default 30)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("reenrich", help="re-run enrichment over indexed articles after a model or entities.yml change")
@@ -134,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = {"ingest": cmd_ingest, "search": cmd_search, "extract": cmd_extract, "enrich": cmd_enrich,
                    "reenrich": cmd_reenrich, "index": cmd_index, "server": cmd_server,
                    "sources": cmd_sources, "quarantine": cmd_quarantine, "kibana": cmd_kibana,
-                   "places": cmd_places}[args.command]
+                   "places": cmd_places, "entities": cmd_entities}[args.command]
         return handler(args, settings)
     except (InfrastructureError, ModelNotInstalled) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -423,6 +437,7 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.enrich.annotate import enrich_texts
     from pipeline.enrich.entities import load_entity_config
     from pipeline.enrich.nlp import LanguageModels
+    from pipeline.enrich.registry import enrich_across
     from pipeline.index.version import resolver_of
 
     models = LanguageModels(settings.nlp.models)
@@ -450,8 +465,9 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
             yield record["text"], day, language, {"id": record.get("id")}
 
     rules = load_entity_config(settings.entities_config)
-    for enrichment, context in enrich_texts(models, items(), batch_size=settings.nlp.batch_size,
-                                            entity_config=rules, places=resolver_of(settings)):
+    enrich = enrich_across if args.across else enrich_texts
+    for enrichment, context in enrich(models, items(), batch_size=settings.nlp.batch_size, entity_config=rules,
+                                      places=resolver_of(settings)):
         if "error" in context:
             print(json.dumps(context, ensure_ascii=False))
             continue
@@ -487,6 +503,52 @@ def cmd_places(args: argparse.Namespace, settings: Settings) -> int:
             table.add_row(str(c.place.geonames_id), escape(c.place.name), c.place.kind, c.place.country_code or "—",
                           c.place.admin1 or "—", f"{c.score:,.0f}", escape("; ".join(c.reasons)))
         console.print(table)
+def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
+    """newsetl entities list|show|merge|split: the registry as the index knows it, and manual decisions."""
+    from dataclasses import asdict
+
+    from pipeline.enrich.entities import add_alias, add_distinct, load_entity_config
+    from pipeline.index.registry import load_registry
+    from pipeline.index.store import Store
+
+    wanted = {"list": 0, "show": 1, "merge": 2, "split": 1}[args.action]
+    if len(args.names) != wanted:
+        usage = {"list": "entities list", "show": "entities show NAME", "merge": "entities merge NAME INTO",
+                 "split": "entities split NAME"}[args.action]
+        err.print(f"[bold red]error:[/] usage: newsetl {usage}")
+        return EXIT_USAGE
+    if args.action == "merge":
+        add_alias(settings.entities_config, args.names[1], args.names[0])
+        print(f"{args.names[0]!r} is now a spelling of {args.names[1]!r} ({settings.entities_config}); "
+              "run `newsetl reenrich` to update indexed articles")
+        return EXIT_OK
+    if args.action == "split":
+        add_distinct(settings.entities_config, args.names[0])
+        print(f"{args.names[0]!r} no longer joins another name by learning ({settings.entities_config}); "
+              "run `newsetl reenrich` to update indexed articles")
+        return EXIT_OK
+    resolution = load_registry(Store.connect(settings)).settle(load_entity_config(settings.entities_config))
+    if args.action == "show":
+        entity = resolution.entity(args.names[0])
+        if entity is None:
+            err.print(f"no entity named {args.names[0]!r} in the registry")
+            return EXIT_USAGE
+        if args.json:
+            print_json(asdict(entity))
+            return EXIT_OK
+        print(f"{entity.name}  ({entity.label}, id {entity.id}, {entity.articles} article mention(s))")
+        for name in entity.names:
+            print(f"  {name:<40} {resolution.articles.get(name, 0):>6}  {entity.why.get(name, 'its own name')}")
+        return EXIT_OK
+    entities = sorted((e for e in resolution.entities().values() if not args.label or e.label == args.label),
+                      key=lambda e: (-e.articles, e.name))[:args.size]
+    if args.json:
+        print_json([asdict(e) for e in entities])
+        return EXIT_OK
+    table = Table("entity", "label", "articles", "names", "id")
+    for e in entities:
+        table.add_row(escape(e.name), e.label, str(e.articles), str(len(e.names)), e.id)
+    Console().print(table)
     return EXIT_OK
 
 

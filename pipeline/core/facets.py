@@ -10,10 +10,12 @@ in `country_code`; `geonames_id` holds the GeoNames id of every resolved place.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 from pipeline.core.records import EntityMention
+from pipeline.core.text import strip_accents_casefold
 
 # spaCy (OntoNotes) labels kept as facets, and the facet each one feeds.
 FACET_OF_LABEL = {
@@ -30,16 +32,19 @@ FACET_OF_LABEL = {
     "LANGUAGE": "language",
     "MISC": "misc",
 }
+# One facet per label kind.
+LABEL_FACETS = tuple(dict.fromkeys(FACET_OF_LABEL.values()))
 # Facets people filter and browse by: one per label kind, then the country of the places and demonyms.
-FACETS = (*dict.fromkeys(FACET_OF_LABEL.values()), "country")
-# Every keyword array under `entities`: the facets and the codes and ids beside them.
-ENTITY_FIELDS = (*FACETS, "country_code", "geonames_id")
+FACETS = (*LABEL_FACETS, "country")
+# Every keyword array under `entities`: the facets, the codes and GeoNames ids beside them, and the entity ids of
+# each label facet (`person_id`, ...: pipeline.core.facets.entity_id).
+ENTITY_FIELDS = (*FACETS, "country_code", "geonames_id", *(f"{facet}_id" for facet in LABEL_FACETS))
 
 
 def facet_values(mentions: Sequence[EntityMention]) -> dict[str, list[str]]:
     """Flat keyword arrays per entity field (`person`, `org`, `place`, ..., `country`, `country_code`,
     `geonames_id`), distinct values in first-mention order."""
-    facets: dict[str, dict[str, None]] = {name: {} for name in ENTITY_FIELDS}
+    facets: dict[str, dict[str, None]] = {name: {} for name in (*FACETS, "country_code", "geonames_id")}
     for mention in mentions:
         facets[FACET_OF_LABEL[mention.label]].setdefault(mention.canonical, None)
         if mention.country_code is not None:
@@ -70,3 +75,21 @@ WIKINER_LABELS = {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC", "MISC": "MISC"}
 def facet_label(label: str, label_map: dict[str, str] | None = None) -> str:
     """The OntoNotes-style label a model's label counts as (`PER` -> `PERSON` under WikiNER; unknown: unchanged)."""
     return (label_map or {}).get(label, label)
+
+
+def entity_id(label: str, canonical: str) -> str:
+    """Stable id of an entity: 16 hex digits of the sha1 of its facet and its canonical name (case- and
+    accent-insensitive), so one name in one facet is one id in every article and every run.
+
+    Raises KeyError for a label that feeds no facet.
+    """
+    payload = f"{FACET_OF_LABEL[label]}\x1f{strip_accents_casefold(canonical)}"
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def facet_ids(mentions: Sequence[EntityMention]) -> dict[str, list[str]]:
+    """Flat keyword arrays of entity ids per facet (`person_id`, `org_id`, ...), distinct, in first-mention order."""
+    ids: dict[str, dict[str, None]] = {facet: {} for facet in LABEL_FACETS}
+    for mention in mentions:
+        ids[FACET_OF_LABEL[mention.label]].setdefault(mention.id or entity_id(mention.label, mention.canonical), None)
+    return {f"{facet}_id": list(values) for facet, values in ids.items()}

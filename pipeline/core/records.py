@@ -96,6 +96,9 @@ class EntityMention:
     start: int
     end: int
     canonical: str
+    # Stable id of the entity (pipeline.core.facets.entity_id: its facet and canonical name), so Kibana can count
+    # by entity whatever the display form; empty only in records written before ids existed.
+    id: str = ""
     geonames_id: int | None = None
     country_code: str | None = None
     country: str | None = None

@@ -8,6 +8,7 @@ pipeline of its own language; a text in a language without one gets no entities 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import date
 from itertools import islice
 from typing import TypeVar, cast
@@ -70,7 +71,10 @@ def _enrich_language(models: LanguageModels, language: str | None, items: list[I
     for doc, (text, day, _language, _context) in zip(nlp.pipe(texts, batch_size=len(items)), items, strict=True):
         raw = [RawMention(text[ent.start_char:ent.end_char], facet_label(ent.label_, labels), ent.start_char,
                           ent.end_char) for ent in doc.ents]
-        entities: list[EntityMention] = canonicalize(doc.text, raw, entity_config, language)
+        # Mentions the rules add or narrow are cut from the text NER read; report them in the original spelling.
+        entities: list[EntityMention] = [
+            replace(m, text=text[m.start:m.end])
+            for m in canonicalize(doc.text, raw, entity_config, language, original=text)]
         if places is not None:
             entities = places.resolve(text, entities)
         direction = ClauseDirection(parser, text) if parser is not None else None

@@ -9,15 +9,19 @@ canonical name voted from its mentions.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
+from countryinfo import all_countries
+from nameparser.config import CONSTANTS
 
-from pipeline.core.facets import FACET_OF_LABEL
+from pipeline.core.facets import FACET_OF_LABEL, entity_id
 from pipeline.core.records import EntityMention
 from pipeline.core.text import strip_accents_casefold
 
@@ -57,8 +61,15 @@ _INNER_POSSESSIVE = re.compile(r"(?:\s?['’]s|s\s?['’])\s+(?=\S)")
 _ACRONYM_STOPWORDS = frozenset("of the and for de du la le des on in at to".split())
 _LEADING_THE = re.compile(r"^(?:the|The|THE)\s+")
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$", re.IGNORECASE)
-_EDGE_PUNCT = re.compile(r"^[\s\"“”‘’'`()\[\],.;:!?-]+|[\s\"“”‘’'`()\[\],;:!?-]+$")
+_EDGE_PUNCT = re.compile(r"^[\s\"“”‘’'`()\[\]<>,.;:!?-]+|[\s\"“”‘’'`()\[\]<>,;:!?-]+$")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
+_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+_NUMBERED_LABELS = frozenset({"PRODUCT", "WORK_OF_ART", "LAW", "EVENT"})
+# Numbers after a name: a score ("2-0"), a bowling figure ("9.5-0-44-1") or a runs total; kept on products and
+# works ("iPhone 4", "Windows 95"), which are named with numbers.
+_TRAILING_SCORE = re.compile(r"(?:\s+\d+(?:[.,:/-]\d+)*)+$")
+_TRAILING_DASHED_SCORE = re.compile(r"(?:\s+\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)+)+$")
+_TRAILING_LOWER = re.compile(r"(?:\s+[a-z]+)+$")
 
 # Other languages (the WikiNER-trained models, French first). In French and most European orthographies the article
 # or the common noun a proper name carries is capitalised when it belongs to the name ("La Roche-sur-Yon", "Le Pen",
@@ -90,6 +101,9 @@ class EntityConfig:
     fingerprint: str = "none"  # changes whenever the file's content changes; part of the pipeline version
     # comparison key of a canonical name -> the NER label it always gets ("G20" is an ORG in every article)
     labels: dict[str, str] = field(default_factory=dict)
+    # comparison keys of names the registry never joins to another name (a manual split: "Paris" the person and the
+    # city, two "Brown"s); pipeline.enrich.registry honours it
+    distinct: frozenset[str] = frozenset()
 
     def canonical(self, value: str) -> str:
         """The configured canonical name for value, or value itself."""
@@ -130,7 +144,8 @@ def load_entity_config(path: Path | str | None = None) -> EntityConfig:
             if key in labels and labels[key] != label:
                 raise ValueError(f"{path}: {name!r} is labelled both {labels[key]!r} and {label!r}")
             labels[key] = label
-    return EntityConfig(aliases, blocklist, hashlib.sha1(raw).hexdigest()[:12], labels)
+    distinct = frozenset(_key(str(aliases.get(_key(str(v)), v))) for v in tree.get("distinct") or [])
+    return EntityConfig(aliases, blocklist, hashlib.sha1(raw).hexdigest()[:12], labels, distinct)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +172,13 @@ def clean_surface(surface: str, label: str, language: str | None = "en") -> str:
     value = _POSSESSIVE.sub("", value)
     value = _PARENTHETICAL.sub("", value) or value
     value = _EDGE_PUNCT.sub("", value)
+    if label in _PLACE_LABELS:
+        value = value.split(" , ")[0].split(", ")[0]  # "Oval, London": a place and the place it is in
+    # "Mexico 2-0", "Cleveland 3": a result after the name; a score or bowling figure ("9.5-0-44-1") even after
+    # a product's or a law's name, which may otherwise end in a number ("Windows 95").
+    value = (_TRAILING_SCORE if label not in _NUMBERED_LABELS else _TRAILING_DASHED_SCORE).sub("", value) or value
+    if label in _PLACE_LABELS:  # "Guangdong province": the name is the capitalised part
+        value = _TRAILING_LOWER.sub("", value) or value
     if label == "ORG":
         stripped = _LEGAL_FORM.sub("", value)
         value = stripped if _HAS_LETTER.search(stripped) else value
@@ -181,6 +203,134 @@ def _clean_foreign(value: str, label: str) -> str:
         tokens.pop(0)
     value = _LOWER_ARTICLE.sub("", " ".join(tokens))
     return value if _has_capital(value) else ""
+_NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
+# Lower-case words that belong inside a person's name ("Ludwig van Beethoven", "Osama bin Laden"): nameparser's
+# particles and conjunctions. Any other lower-case word makes a span a phrase ("Blewett b Warne": a scorecard).
+_NAME_PARTICLES = frozenset(CONSTANTS.prefixes) | frozenset(CONSTANTS.conjunctions)
+# Labels of names that never hold a free-standing number (a product, an event or a law may: "iPhone 4").
+_NO_NUMBER_LABELS = frozenset({"PERSON", "GPE", "LOC", "NORP"})
+
+
+def not_a_name(value: str, label: str, surface: str) -> bool:
+    """True for a span that is no entity's name, by its shape alone (no word list of one corpus):
+
+    - no capital letter at all ("cts", a wire's cents): names are capitalised;
+    - markup left in it (`<`, `>` after the edges are cleaned: "<Gulf Corp" is cleaned, "Gulf<Corp" is not);
+    - a line break inside the span: a headline run into the body's first words ("Bahia Cocoa Review\nShowers");
+    - a free-standing number in a person or place name, or inside an organisation's: a score line or a
+      scorecard ("Blewett b Warne 24", "Liverpool 0 Sheffield");
+    - a person name with a lower-case word that is not a name particle ("Blewett b Warne").
+    """
+    if not any(c.isupper() for c in value) or "<" in value or ">" in value or "\n" in surface.strip():
+        return True
+    words = value.split()
+    numbers = [i for i, word in enumerate(words) if _NUMBER.fullmatch(word)]
+    if numbers and (label in _NO_NUMBER_LABELS or (label == "ORG" and any(0 < i < len(words) - 1 for i in numbers))):
+        return True
+    return label == "PERSON" and any(w.islower() and w not in _NAME_PARTICLES for w in words)
+
+
+# Labels under which the model reports a demonym ("Iraqi", "Germans"), or misreads one as a name ("Tajik").
+_DEMONYM_LABELS = frozenset({"NORP", "PERSON", "ORG", "GPE"})
+
+
+@lru_cache(maxsize=1)
+def demonyms() -> dict[str, tuple[str, str]]:
+    """Demonym key -> (the country it names, the demonym's spelling), from countryinfo's country data
+    (restcountries; MIT): "german" -> ("Germany", "German"). Where several territories share one ("French"), the
+    most populous country wins."""
+    best: dict[str, tuple[int, str, str]] = {}
+    for country in all_countries():
+        demonym, name = country.demonym(), country.name()
+        population = country.population() or 0
+        if demonym and name and population >= best.get(_key(demonym), (-1, "", ""))[0]:
+            best[_key(demonym)] = (population, name, demonym)
+    return {key: (name, demonym) for key, (_population, name, demonym) in best.items()}
+
+
+@lru_cache(maxsize=1)
+def known_places() -> frozenset[str]:
+    """Keys of names that are places beyond doubt: countries (and their other spellings), capitals and first-level
+    divisions (US states, provinces), from countryinfo's data. A surname the model reads as a place is taken for the
+    person beside it only when it is none of these ("Buyoya" beside "Pierre Buyoya", never "Washington")."""
+    names: set[str] = set()
+    for country in all_countries():
+        for name in [country.name(), country.capital(), *(country.alt_spellings() or []),
+                     *(country.provinces() or [])]:
+            if isinstance(name, str) and name:
+                names.add(_key(name))
+                names.add(_key(name.split(" ")[0]))  # "Washington D.C." -> "washington"
+    return frozenset(names)
+
+
+def demonym_country(value: str, label: str) -> str | None:
+    """The country a demonym stands for ("Iraqis" -> "Iraq"), or None: a nationality adjective is linked to its
+    country, so "Iraqi officials" and "Iraq" count under one place (as entity linkers such as AIDA do)."""
+    if label not in _DEMONYM_LABELS or (label != "NORP" and " " in value):
+        return None
+    found = demonym_of(value, label)
+    return found[0] if found else None
+
+
+def demonym_of(value: str, label: str) -> tuple[str, str] | None:
+    """(country, the demonym's singular spelling) for a nationality word ("Iraqis" -> ("Iraq", "Iraqi")), or None."""
+    if label not in _DEMONYM_LABELS or (label != "NORP" and " " in value):
+        return None
+    key = _key(value)
+    table = demonyms()
+    return table.get(key) or (table.get(key[:-1]) if key.endswith("s") else None)
+
+
+# A wire dateline opens a line: the place in capitals (re-cased for NER or not), an optional region after a comma,
+# then the agency in parentheses and a dash ("LISBON (Reuters) -"), or the date ("LONDON 1996-08-30").
+_DATELINE = re.compile(
+    r"^(?P<place>[A-Z][A-Za-z'.-]+(?: [A-Z][A-Za-z'.-]+){0,3})(?:, [A-Z][A-Za-z .]{1,30})?"
+    r"(?: ?\([A-Za-z .&-]{2,40}\) ?[-–—]| \d{4}-\d{2}-\d{2}\s*$)",
+    re.MULTILINE,
+)
+
+
+def _without_headline_guesses(text: str, original: str, mentions: list[RawMention]) -> list[RawMention]:
+    """Drop the model's multi-word spans in a re-cased ALL-CAPS line (a wire headline) that name nothing the rest of
+    the article names: in capitals the model cannot tell a name from the words around it ("Miller Defends Title",
+    "Woods Makes PRO Debut"). Names of the body are found again in the headline by the repeat search."""
+    def recased(m: RawMention) -> bool:
+        return text[m.start:m.end] != original[m.start:m.end]
+
+    body = {_key(clean_surface(text[m.start:m.end], m.label)) for m in mentions if not recased(m)}
+    return [m for m in mentions if not recased(m) or len(m.text.split()) < 2
+            or _key(clean_surface(text[m.start:m.end], m.label)) in body]
+
+
+def _with_datelines(text: str, mentions: list[RawMention]) -> list[RawMention]:
+    """A dateline's place is a place whatever the model read there (it is the wire's convention, not a guess);
+    mentions overlapping it are replaced by it."""
+    places = [RawMention(m.group("place"), "GPE", m.start("place"), m.end("place")) for m in _DATELINE.finditer(text)]
+    if not places:
+        return mentions
+    kept = [m for m in mentions if not any(m.start < p.end and p.start < m.end for p in places)]
+    return sorted(kept + places, key=lambda m: m.start)
+
+
+# Labels of names that may end in a possessive of their own (McDonald's, Sainsbury's); never a person's.
+_OWN_POSSESSIVE_LABELS = frozenset({"ORG", "FAC", "PRODUCT"})
+_FOLLOWING_POSSESSIVE = re.compile(r"['’]s(?!\w)")
+
+
+def _with_own_possessive(text: str, value: str, label: str) -> str:
+    """An organisation name the article writes twice or more, never without its "'s", keeps it ("McDonald's said
+    ... McDonald's shares"): the possessive is part of the name. Where the bare name occurs too ("Le Verrier's
+    prediction ... Le Verrier had said"), it is a possessive and stays cut."""
+    if label not in _OWN_POSSESSIVE_LABELS or value.endswith(("'s", "’s")):
+        return value
+    suffixes = []
+    for match in re.finditer(rf"(?<!\w){re.escape(value)}(?!\w)", text):
+        following = _FOLLOWING_POSSESSIVE.match(text, match.end())
+        if following is None:
+            return value
+        suffixes.append(following.group(0))
+    # One "'s" proves nothing ("The AK Party's ally"); a name written with it every time, twice or more, owns it.
+    return value + suffixes[0] if len(suffixes) >= 2 else value
 
 
 def _conjuncts(value: str) -> tuple[str, str] | None:
@@ -239,26 +389,43 @@ def _key(value: str) -> str:
 
 
 def _display_form(surfaces: Counter[str]) -> str:
-    """The most frequent spelling, preferring mixed case over ALL CAPS; first seen wins ties."""
-    return max(surfaces, key=lambda s: (not s.isupper() or len(s) <= 5, surfaces[s]))
+    """The most frequent spelling, preferring mixed case over ALL CAPS, then the spelling with the fewest words in
+    capitals ("Ana Sousa Martins" over a re-cased headline's "ANA Sousa Martins"); first seen wins ties."""
+    return max(surfaces, key=lambda s: (not s.isupper() or len(s) <= 5, surfaces[s],
+                                        -sum(len(w) > 1 and w.isupper() for w in s.split())))
 
 
 def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig | None = None,
-                 language: str | None = "en") -> list[EntityMention]:
+                 language: str | None = "en", *, original: str | None = None) -> list[EntityMention]:
     """Turn raw NER spans of one text into mentions carrying one canonical value and one label per entity.
 
-    `text` is the text NER read (possibly re-cased); each mention's own `text` is kept as given. `language` selects
-    the surface rules of clean_surface (English: as always).
+    `text` is the text NER read (possibly re-cased), `original` the text as written when it differs (same length);
+    each mention's own `text` is kept as given. `language` selects the surface rules of clean_surface (English: as
+    always).
     """
     config = config or EntityConfig()
+    mentions = list(mentions)
+    if original is not None and original != text:
+        mentions = _without_headline_guesses(text, original, mentions)
+    mentions = _with_datelines(text, mentions)
     named: list[tuple[RawMention, str]] = []
     other_spans: list[tuple[int, int]] = []  # dates, numbers, dropped fragments: never re-read as names
+    linked: dict[str, str] = {}  # key of a demonym -> its country's name
     for mention in mentions:
         value = ""
         if mention.label in FACET_OF_LABEL and not _is_title_fragment(mention, text):
             value = clean_surface(text[mention.start:mention.end], mention.label, language)
-        if len(value) < 2 or not _HAS_LETTER.search(value) or config.blocked(value):
+        if (len(value) < 2 or not _HAS_LETTER.search(value) or config.blocked(value)
+                or not_a_name(value, mention.label, text[mention.start:mention.end])):
             other_spans.append((mention.start, mention.end))
+            continue
+        value = _with_own_possessive(text, value, mention.label)
+        demonym = demonym_of(value, mention.label)
+        if demonym:
+            # A nationality word keeps its span, its NORP label and its own name (singular: "Iraqis" -> "Iraqi") in
+            # the norp facet, and carries its country's id: "Iraqi" and "Iraq" count as one entity by id.
+            linked[_key(demonym[1])] = config.canonical(demonym[0])
+            named.append((replace(mention, label="NORP"), demonym[1]))  # the span stays the word as written
             continue
         named.append((_narrowed(mention, text, value), value))
         named.extend(_second_conjunct(mention, text, config))
@@ -273,11 +440,12 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
         label_votes[key][mention.label] += len(value.split())
 
     # A label fixed in the configuration wins over the article's vote, so a name has one facet in every article.
-    label_of = {key: config.labels.get(key) or _vote(votes) for key, votes in label_votes.items()}
+    label_of = {key: config.labels.get(key) or vote_label(votes) for key, votes in label_votes.items()}
     shapes = {key: max(forms, key=forms.__getitem__) for key, forms in surfaces.items()}
     target = _resolve_short_forms(label_of, shapes)
     # Again after the short forms: the designator rule labels a bare company name ORG on its own.
     label_of.update((key, label) for key, label in config.labels.items() if key in label_of)
+    label_of.update((key, "NORP") for key in linked if key in label_of)
 
     result: list[EntityMention] = []
     for mention, value in kept:
@@ -289,6 +457,8 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
                 start=mention.start,
                 end=mention.end,
                 canonical=_display_form(surfaces[key]),
+                id=entity_id("GPE", linked[key]) if key in linked else entity_id(label_of[key],
+                                                                                 _display_form(surfaces[key])),
             )
         )
     return result
@@ -357,10 +527,11 @@ def _occurrences(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(value[0])}(?i:{re.escape(value[1:])})(?!\w)")
 
 
-def _vote(votes: Counter[str]) -> str:
-    # Ties go to PERSON, then ORG: a name seen as both is more often a person misread as an organisation.
+def vote_label(votes: Counter[str]) -> str:
+    """The label with the most votes; ties go to PERSON, then ORG (a name seen as both is more often a person
+    misread as an organisation), then the alphabetically first."""
     preference = {"PERSON": 2, "ORG": 1}
-    return max(votes, key=lambda label: (votes[label], preference.get(label, 0)))
+    return max(votes, key=lambda label: (votes[label], preference.get(label, 0), [-ord(c) for c in label]))
 
 
 # A short form is only taken for a surname when NER itself read it as a person or (a frequent confusion) an
@@ -371,7 +542,9 @@ _SURNAME_LABELS = frozenset({"PERSON", "ORG"})
 def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> dict[str, str]:
     """Map the short forms of names in one article onto one key each (and fix the cluster's label).
 
-    - a person's surname (or other tail) of exactly one longer person name: "Akar" -> "Hulusi Akar";
+    - a person's surname (or other tail) of exactly one longer person name: "Akar" -> "Hulusi Akar", also when
+      the model read it as a place no gazetteer knows ("Buyoya" GPE -> "Pierre Buyoya"); else a first name alone
+      ("Saddam" -> "Saddam Hussein");
     - an organisation name followed only by designators onto the bare name: "Apple Computer" -> "Apple",
       when the bare name occurs in the article too;
     - a name with middle words left out onto the one longer name: "George Bush" -> "George W. Bush";
@@ -384,10 +557,20 @@ def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> di
     others = [key for key, label in label_of.items() if label != "PERSON" and " " in key]
     # Longest first, so "OS X Lion" -> "Mac OS X Lion" is known before "Lion" is resolved.
     for key in sorted(label_of, key=lambda k: -len(k.split())):
+        tokens = key.split()
+        if label_of[key] in _PLACE_LABELS and len(tokens) == 1 and key not in known_places():
+            # "Buyoya" (GPE) beside "Pierre Buyoya": a surname the model read as a place, when no gazetteer knows
+            # it as one; "Washington" beside "Denzel Washington" stays a place.
+            candidates = {full for full in persons if _ends_with(full, tokens)}
+            if len(candidates) == 1:
+                mapping[key] = candidates.pop()
+            continue
         if label_of[key] not in _SURNAME_LABELS:
             continue
-        tokens = key.split()
         candidates = {full for full in persons if _ends_with(full, tokens)}
+        if not candidates and label_of[key] == "PERSON" and len(tokens) == 1:
+            # "Saddam" beside "Saddam Hussein": a first name alone, when one person of the article bears it.
+            candidates = {full for full in persons if full.split()[0] == key}
         if not candidates:
             # "Lion" beside "Mac OS X Lion": the tail of a product or organisation name the model misread as a
             # person or an organisation of its own.
@@ -423,7 +606,7 @@ def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> di
         letters = shapes[key].replace(".", "")
         if key in mapping or " " in key or not (2 <= len(letters) <= 6) or not letters.isupper():
             continue
-        candidates = [full for full in multi_word if _spells(letters, shapes[full])]
+        candidates = [full for full in multi_word if spells(letters, shapes[full])]
         if len(candidates) == 1:
             mapping[key] = candidates[0]
     return mapping
@@ -439,10 +622,72 @@ def _drops_middle_words(short: list[str], full: list[str]) -> bool:
     return len(full) > 2 and short == [full[0], full[-1]]
 
 
-def _spells(acronym: str, name: str) -> bool:
-    """True if the acronym is the initials of the name's words, or of its last words ("iPhone SDK")."""
+def spells(acronym: str, name: str) -> bool:
+    """True if the acronym is the initials of the name's words ("GM": "General Motors"; with or without its function
+    words: "BOJ" and "BJ" for "Bank of Japan"), or of its last words ("SDK" in "iPhone SDK")."""
+    every = [w for w in name.replace("-", " ").split() if w[0].isalpha()]
+    if len(every) >= 2 and "".join(w[0] for w in every).upper() == acronym.upper():
+        return True
     words = [w for w in name.replace("-", " ").split() if w.lower() not in _ACRONYM_STOPWORDS]
     initials = "".join(w[0] for w in words if w[0].isalpha()).upper()
     return len(words) >= 2 and (initials == acronym.upper() or (
         len(words) > len(acronym) and initials.endswith(acronym.upper())
         and all(w[0].isupper() for w in words[-len(acronym):])))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Manual decisions (`newsetl entities merge|split`), written into config/entities.yml
+
+
+def _yaml_name(name: str) -> str:
+    """A name as a YAML flow scalar: JSON's quoting is valid YAML and keeps commas, colons and quotes safe."""
+    return json.dumps(name, ensure_ascii=False)
+
+
+def add_alias(path: Path | str, canonical: str, variant: str) -> EntityConfig:
+    """Write a manual merge: `variant` is another spelling of `canonical` (appended to its `aliases` entry, which is
+    created when missing). Comments and the rest of the file are kept. Returns the new configuration.
+
+    Raises ValueError when the result is inconsistent (the variant already belongs to another name).
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    lines = text.splitlines()
+    entry = re.compile(rf"^  (?:{re.escape(canonical)}|{re.escape(_yaml_name(canonical))}): \[(.*)\]\s*$")
+    for i, line in enumerate(lines):
+        match = entry.match(line)
+        if match:
+            items = match.group(1).strip()
+            lines[i] = line[:match.start(1)] + (f"{items}, " if items else "") + _yaml_name(variant) + "]"
+            break
+    else:
+        if "aliases:" not in lines:
+            lines += ["", "aliases:"]
+        lines.insert(lines.index("aliases:") + 1, f"  {_yaml_name(canonical)}: [{_yaml_name(variant)}]")
+    return _write_checked(path, lines)
+
+
+def add_distinct(path: Path | str, name: str) -> EntityConfig:
+    """Write a manual split: `name` never joins another name through learning (the `distinct` list). Returns the
+    new configuration; raises ValueError when the file would not load."""
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    if "distinct:" not in lines:
+        lines += ["", "# Names the entity registry never joins to another name (newsetl entities split).", "distinct:"]
+    lines.insert(lines.index("distinct:") + 1, f"  - {_yaml_name(name)}")
+    return _write_checked(path, lines)
+
+
+def _write_checked(path: Path, lines: list[str]) -> EntityConfig:
+    """Write the file only if it loads as a valid configuration (the old content is kept otherwise)."""
+    new = "\n".join(lines) + "\n"
+    old = path.read_text(encoding="utf-8") if path.exists() else None
+    path.write_text(new, encoding="utf-8")
+    try:
+        return load_entity_config(path)
+    except (ValueError, yaml.YAMLError):
+        if old is None:
+            path.unlink()
+        else:
+            path.write_text(old, encoding="utf-8")
+        raise

@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any
 
-from pipeline.core.facets import facet_values, geo_points
+from pipeline.core.facets import facet_ids, facet_values, geo_points
 from pipeline.core.records import Article, EnrichedArticle
 from pipeline.core.text import count_words
 from pipeline.enrich.dates import iter_date_values
@@ -53,7 +53,9 @@ def to_document(item: EnrichedArticle, *, pipeline_version: str) -> dict[str, An
     doc.update({
         "undated": article.published_at is None,
         "mentioned_dates": list(iter_date_values(list(enrichment.dates))),
-        "entities": facet_values(enrichment.entities),
+        # Readable names per facet, and the entities' ids beside them (`entities.person_id`, ...) so Kibana can
+        # count by entity whatever its display form.
+        "entities": {**facet_values(enrichment.entities), **facet_ids(enrichment.entities)},
         # "no-model": the article's language has no configured NER model, so it has no entities (a Kibana filter).
         "enrichment": enrichment.status,
         "geo": geo_points(enrichment.entities),

@@ -9,7 +9,8 @@ from pipeline.core.facets import ENTITY_FIELDS
 # Bump when the mapping changes; a new concrete index `<alias>-v<N>` is then built behind the alias.
 # v2: story_id, story_bands and story_signature (duplicate stories). v3: authors and site_name (HTML pages).
 # v4 (one release): `enrichment` ("ok" / "no-model") and the `entities.misc` facet (languages routed to their own
-# models); entities.country, entities.country_code, entities.geonames_id and `geo` (resolved places).
+# models); entities.country, entities.country_code, entities.geonames_id and `geo` (resolved places);
+# entities.<facet>_id, the entity registry's ids beside the names.
 # `newsetl index migrate` moves an alias across.
 MAPPING_VERSION = 4
 

@@ -25,7 +25,8 @@ from pipeline.enrich.places import PlaceResolver, load_places_config, place_reso
 # refused, a stated publication day over a URL day, CJK-notation days, site names cut from titles, bylines without
 # dates, and timestamps that keep the publisher's UTC offset; places resolved to GeoNames entries (entities.country,
 # entities.country_code, entities.geonames_id, geo), a resolved place's facet value is the entry's display name
-# ("America" and "United States" are one value).
+# ("America" and "United States" are one value); entity ids per facet (`entities.<facet>_id`), entity rules from
+# evidence (datelines, scores, headline joins, surnames read as places) and the cross-article entity registry.
 DOCUMENT_VERSION = 6
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,12 @@ from pipeline.collect.units import CollectContext, LedgerLookup, Listing, NoLedg
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.records import Article, EnrichedArticle, Rejection
 from pipeline.core.settings import Settings
-from pipeline.enrich.articles import enrich_articles
+from pipeline.enrich.articles import enrich_articles, text_for_nlp
 from pipeline.enrich.entities import load_entity_config
 from pipeline.enrich.nlp import LanguageModels
+from pipeline.enrich.registry import NameRecord, Registry, Resolution
 from pipeline.index.articles import ensure_index, index_articles, skip_unchanged
+from pipeline.index.registry import load_registry, save_records
 from pipeline.index.store import BulkAction, Store
 from pipeline.index.version import resolver_of, version_of
 from pipeline.runs.history import record_run, run_documents
@@ -72,6 +75,11 @@ class Run:
         self._clock = time.perf_counter()
         self._first_ref_of: dict[str, str] = {}
         self.models = LanguageModels(settings.nlp.models)
+        # The entity registry as the index knew it when the run started (loaded once, in `prepare`): every article
+        # of the run is resolved against the same state, whichever task enriches it. What the run's articles teach
+        # (`learnt`) is added to the index by `learn`, after indexing, for the next run.
+        self.resolution: Resolution | None = None
+        self.learnt = Registry()
 
     @property
     def store(self) -> Store:
@@ -87,6 +95,7 @@ class Run:
         if need_model:
             self.models.check_installed()
             self.models.for_language(self.settings.default_language)
+            self.resolution = load_registry(self.store).settle(load_entity_config(self.settings.entities_config))
         return self
 
     # -----------------------------------------------------------------------------------------------------------
@@ -173,7 +182,23 @@ class Run:
                                     entity_config=load_entity_config(self.settings.entities_config),
                                     places=resolver_of(self.settings)):
             self.report.enriched += 1
+            self.learnt.observe(text_for_nlp(item.article, nlp.max_chars), item.enrichment.entities)
+            if self.resolution is not None:
+                item = EnrichedArticle(item.article, replace(
+                    item.enrichment, entities=self.resolution.resolve(item.enrichment.entities)))
             yield item
+
+    def learn(self, records: Iterable[NameRecord] = ()) -> int:
+        """Add what this run's articles taught (and `records` other tasks of it learnt) to the index's registry:
+        one scan and one bulk write per run; returns the number of names written."""
+        for record in records:
+            self.learnt.add(record)
+        if not self.learnt.records:
+            return 0
+        known = load_registry(self.store)
+        for record in self.learnt.records.values():
+            known.add(record)
+        return save_records(self.store, (known.records[key] for key in self.learnt.records))
 
     # -----------------------------------------------------------------------------------------------------------
     # Stage 4: index
@@ -203,7 +228,9 @@ class Run:
 
         In that order: a run killed in between has quarantined its failures and left its units unrecorded, so the
         next run reads them again; the other order could mark a unit done whose failures were never recorded.
+        What the run's articles taught the entity registry is written first (`learn`).
         """
+        self.learn()
         by_name = {s.name: s for s in sources}
         unit_of = {doc_id: (unit.source, unit.key) for unit in self.pending for doc_id in unit.doc_ids}
         failures = []

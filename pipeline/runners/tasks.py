@@ -12,6 +12,7 @@ partial run report that `finish_run` merges. Layout of a partition (`<staging>/<
     batches.json                                duplicates, warnings, cleaned/undated counts of the run
     batches/articles-0001.jsonl                 a batch of first copies, in run order
     batches/enriched-0001.jsonl, enrich-0001.json, index-0001.json
+    batches/learnt-0001.jsonl                   what the batch taught the entity registry (name records)
     report.json                                 the merged run report
 """
 
@@ -29,6 +30,7 @@ from pipeline.collect.http import Validators
 from pipeline.collect.units import Listing
 from pipeline.core.records import Article, EnrichedArticle
 from pipeline.core.settings import Settings
+from pipeline.enrich.registry import NameRecord
 from pipeline.index.store import Store
 from pipeline.runners.core import Run, utcnow
 from pipeline.runners.staging import Staging
@@ -104,6 +106,8 @@ def enrich_batch(settings: Settings, staging: Staging, start: date, end: date, b
     out = batch.replace("/articles-", "/enriched-")
     part.write_jsonl(out, run.enrich(run.changed_only(part.read_jsonl(batch, Article))))
     run.report.seconds["enrich"] = round(time.perf_counter() - started, 3)
+    # What the batch taught the entity registry; finish_run adds every batch's share to the index at once.
+    part.write_jsonl(_learnt_name(batch), (r.to_dict() for r in run.learnt.records.values()))
     part.write_json(_stage_name(batch, "enrich"), {**run.report.to_dict(), "ok": sorted(run.ok)})
     return out
 
@@ -153,6 +157,9 @@ def finish_run(settings: Settings, staging: Staging, start: date, end: date, *,
                 run.report.merge(RunReport.from_dict(stage))
         if not part.exists(_stage_name(enriched, "index")):
             run.report.warn(batch, "index", "batch was not indexed (its task failed); it is retried next run")
+        elif part.exists(_learnt_name(batch)):
+            for record in part.read_jsonl(_learnt_name(batch)):
+                run.learnt.add(NameRecord.from_dict(record))
     run.settle(sources)
     if prune:
         run.prune(sources)
@@ -167,6 +174,11 @@ def finish_run(settings: Settings, staging: Staging, start: date, end: date, *,
     report = run.close(run_id=run_id, stages=stages)
     part.write_json("report.json", report.to_dict())
     return report
+
+
+def _learnt_name(batch: str) -> str:
+    """What one batch taught the entity registry: batches/learnt-0001.jsonl."""
+    return _stage_name(batch, "learnt")[:-len(".json")] + ".jsonl"
 
 
 def _stage_name(batch: str, stage: str) -> str:

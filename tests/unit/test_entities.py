@@ -288,3 +288,54 @@ def test_mentions_never_overlap_and_always_point_at_their_text(words, spans):
     assert all(text[m.start:m.end] == m.text for m in result)
     ordered = sorted((m.start, m.end) for m in result)
     assert all(end <= next_start for (_, end), (next_start, _) in pairwise(ordered))
+
+
+@pytest.mark.parametrize(
+    ("text", "spans", "facet", "expected"),
+    [
+        # span hygiene: no capital, markup, a headline run into the body, score lines and scorecards
+        ("Prices rose 5 cts to 80 cts.", [("cts", "ORG")], "org", []),
+        ("Shares of Gulf<Corp rose.", [("Gulf<Corp", "ORG")], "org", []),
+        ("Bahia Cocoa Review\nShowers continued.", [("Bahia Cocoa Review\nShowers", "ORG")], "org", []),
+        ("Blewett b Warne 24 was the top score.", [("Blewett b Warne 24", "PERSON")], "person", []),
+        ("Liverpool 0 Sheffield 1 on Saturday.", [("Liverpool 0 Sheffield", "ORG")], "org", []),
+        # a result after a name is cut, the name stays
+        ("Mexico 2-0 in the qualifier.", [("Mexico 2-0", "GPE")], "place", ["Mexico"]),
+        ("Windows 95 shipped.", [("Windows 95", "PRODUCT")], "product", ["Windows 95"]),
+        # a place and the place it is in
+        ("At the Oval , London on Friday.", [("Oval , London", "FAC")], "place", ["Oval"]),
+        # a surname read as a place beside the person; a gazetteer's place stays a place
+        ("Pierre Buyoya took power. Buyoya said so.", [("Pierre Buyoya", "PERSON"), ("Buyoya", "GPE")],
+         "person", ["Pierre Buyoya"]),
+        ("Denzel Washington flew to Washington.", [("Denzel Washington", "PERSON"), ("Washington", "GPE")],
+         "place", ["Washington"]),
+        # a first name alone, when one person of the article bears it
+        ("Saddam Hussein spoke. Saddam was angry.", [("Saddam Hussein", "PERSON"), ("Saddam", "PERSON")],
+         "person", ["Saddam Hussein"]),
+        # a name written with its "'s" every time owns it; once proves nothing
+        ("McDonald's said profits rose, and McDonald's shares gained.", [("McDonald's", "ORG"), ("McDonald", "ORG")],
+         "org", ["McDonald's"]),
+        # a wire dateline is a place
+        ("LISBON (Reuters) - The minister spoke.", [], "place", ["LISBON"]),
+        ("London 1996-08-30\nEssex won.", [("London 1996-08-30", "DATE")], "place", ["London"]),
+        # a nationality word keeps its name in the norp facet
+        ("Iraqi troops left Iraq.", [("Iraqi", "NORP"), ("Iraq", "GPE")], "norp", ["Iraqi"]),
+    ],
+)
+def test_rules_from_evidence(text, spans, facet, expected):
+    assert facet_values(canonicalize(text, mentions(text, *spans)))[facet] == expected
+
+
+def test_a_nationality_word_carries_its_country_id():
+    text = "Iraqi troops left Iraq. Iraqis cheered."
+    found = canonicalize(text, mentions(text, ("Iraqi", "NORP"), ("Iraq", "GPE"), ("Iraqis", "NORP")))
+    assert len({m.id for m in found}) == 1
+    assert {m.label for m in found} == {"NORP", "GPE"}
+
+
+def test_a_recased_headline_guess_gives_way_to_the_body():
+    original = "MILLER DEFENDS TITLE\nNate Miller beat Smith."
+    text = "Miller Defends Title\nNate Miller beat Smith."
+    found = canonicalize(text, mentions(text, ("Miller Defends Title", "PERSON"), ("Nate Miller", "PERSON")),
+                         original=original)
+    assert facet_values(found)["person"] == ["Nate Miller"]

@@ -1,0 +1,83 @@
+"""The entity registry in the index: one run teaches it, the next run resolves against it; manual decisions win."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.cli.main import main
+from pipeline.index.registry import entities_index, load_registry
+from pipeline.runners.stream import ingest
+
+pytestmark = pytest.mark.integration
+
+# Two articles that name one man in full, a third that names him by surname only.
+FIRST = [
+    {"id": "a1", "title": "Talks", "text": "Defence minister Kemal Ardahan met envoys in Ankara. Kemal Ardahan said "
+                                           "talks would go on.", "published": "2019-06-24"},
+    {"id": "a2", "title": "Visit", "text": "Kemal Ardahan flew to Brussels on Monday, where Kemal Ardahan met "
+                                           "officials.", "published": "2019-06-24"},
+]
+SECOND = [{"id": "b1", "title": "Budget", "text": "The budget is fixed, Ardahan told reporters on Tuesday. "
+                                                 "Ardahan spoke in Ankara.", "published": "2019-06-25"}]
+
+
+def write(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def persons(client, alias: str, title: str) -> tuple[list[str], list[str]]:
+    """The person facet (names and ids) of the document with this title."""
+    client.indices.refresh(index=alias)
+    (doc,) = [h["_source"] for h in client.search(index=alias, size=20)["hits"]["hits"]
+              if h["_source"]["title"] == title]
+    return doc["entities"]["person"], doc["entities"]["person_id"]
+
+
+def test_a_later_run_resolves_short_forms_against_what_earlier_runs_learnt(es_settings, es_client, es_store,
+                                                                           tmp_path):
+    assert ingest([write(tmp_path / "first.jsonl", FIRST)], es_settings).indexed == 2
+    learnt = load_registry(es_store)
+    assert learnt.records["kemal ardahan"].articles == 2  # one count per article, however often it is named
+    assert es_client.count(index=entities_index(es_settings.index.alias))["count"] == len(learnt.records)
+
+    assert ingest([write(tmp_path / "second.jsonl", SECOND)], es_settings).indexed == 1
+    names, ids = persons(es_client, es_settings.index.alias, "Budget")
+    first_names, first_ids = persons(es_client, es_settings.index.alias, "Visit")
+    assert names == first_names == ["Kemal Ardahan"]
+    assert ids == first_ids
+    assert load_registry(es_store).records["ardahan"].articles == 1
+
+
+def test_entities_cli_shows_why_and_writes_manual_decisions(es_settings, tmp_path, capsys, monkeypatch):
+    ingest([write(tmp_path / "first.jsonl", FIRST)], es_settings)
+    ingest([write(tmp_path / "second.jsonl", SECOND)], es_settings)
+    rules = tmp_path / "entities.yml"
+    rules.write_text("# kept\naliases:\n  NATO: [North Atlantic Treaty Organization]\n", encoding="utf-8")
+    for key, value in [("ELASTICSEARCH_URL", str(es_settings.elasticsearch.url)),
+                       ("NEWSETL_INDEX_ALIAS", es_settings.index.alias), ("NEWSETL_ENTITIES_CONFIG", str(rules)),
+                       ("NEWSETL_DATA_DIR", str(tmp_path / "data"))]:
+        monkeypatch.setenv(key, value)
+
+    assert main(["entities", "show", "Ardahan", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["name"], shown["label"]) == ("Kemal Ardahan", "PERSON")
+    assert "short form of 'Kemal Ardahan'" in shown["why"]["ardahan"]
+
+    assert main(["entities", "list", "--label", "PERSON", "--json"]) == 0
+    assert [e["name"] for e in json.loads(capsys.readouterr().out)] == ["Kemal Ardahan"]
+
+    assert main(["entities", "split", "Ardahan"]) == 0
+    assert main(["entities", "merge", "N.A.T.O.", "NATO"]) == 0
+    capsys.readouterr()
+    text = rules.read_text(encoding="utf-8")
+    assert text.startswith("# kept\n") and '"N.A.T.O."' in text and '- "Ardahan"' in text
+    assert main(["entities", "show", "Ardahan", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "Ardahan"  # the split wins over learning
+
+    # a merge that contradicts the file is refused and leaves it as it was
+    assert main(["entities", "merge", "NATO", "United Nations"]) == 2
+    assert rules.read_text(encoding="utf-8") == text
+    assert main(["entities", "show"]) == 2

@@ -1,0 +1,130 @@
+"""The entity registry: what one article teaches serves the others, and wrong merges are refused."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.core.facets import entity_id
+from pipeline.core.records import EntityMention
+from pipeline.enrich.entities import EntityConfig
+from pipeline.enrich.registry import NameRecord, Registry
+
+
+def mention(canonical: str, label: str, start: int = 0, text: str | None = None) -> EntityMention:
+    surface = text or canonical
+    return EntityMention(surface, label, start, start + len(surface), canonical, entity_id(label, canonical))
+
+
+def learn(*articles: list[tuple[str, str]], config: EntityConfig | None = None):
+    """A registry shown articles given as [(canonical, label), ...]; returns its settled resolution."""
+    registry = Registry()
+    for names in articles:
+        registry.observe("", [mention(name, label) for name, label in names])
+    return registry.settle(config)
+
+
+def resolved(resolution, name: str, label: str) -> tuple[str, str]:
+    (out,) = resolution.resolve([mention(name, label)])
+    assert out.id == entity_id(out.label, out.canonical)
+    return out.canonical, out.label
+
+
+@pytest.mark.parametrize(("articles", "name", "label", "expected"), [
+    # a surname resolves to the one full name the corpus knows
+    ([[("Brian Lara", "PERSON")], [("Lara", "PERSON")]], "Lara", "PERSON", ("Brian Lara", "PERSON")),
+    # ... also when the model read it as an organisation
+    ([[("Brian Lara", "PERSON")], [("Lara", "ORG")]], "Lara", "ORG", ("Brian Lara", "PERSON")),
+    # two full names end with it: ambiguous, left alone
+    ([[("Gordon Brown", "PERSON")], [("James Brown", "PERSON")], [("Brown", "PERSON")]], "Brown", "PERSON",
+     ("Brown", "PERSON")),
+    # an organisation's first word(s) resolve to the one organisation starting with them
+    ([[("Northrop Grumman", "ORG")], [("Northrop", "ORG")]], "Northrop", "ORG", ("Northrop Grumman", "ORG")),
+    # a place is not a person's surname
+    ([[("Denzel Washington", "PERSON")], [("Washington", "GPE")], [("Washington", "GPE")]], "Washington", "GPE",
+     ("Washington", "GPE")),
+    # initials of the one known name spelling them
+    ([[("General Motors", "ORG")], [("GM", "ORG")]], "GM", "ORG", ("General Motors", "ORG")),
+    ([[("Bank of Japan", "ORG")], [("BOJ", "ORG")]], "BOJ", "ORG", ("Bank of Japan", "ORG")),
+    ([[("National Hockey League", "ORG")], [("NHL", "ORG")]], "NHL", "ORG", ("National Hockey League", "ORG")),
+    # case-only variants are one name, shown in the most frequent mixed-case spelling, never the dateline's
+    ([[("NEW YORK", "GPE")], [("New York", "GPE")], [("NEW YORK", "GPE")]], "NEW YORK", "GPE", ("New York", "GPE")),
+    ([[("Treasury", "ORG")], [("treasury", "ORG")], [("Treasury", "ORG")]], "treasury", "ORG", ("Treasury", "ORG")),
+    # legal forms (cleanco's tables)
+    ([[("Ford Motor Co", "ORG")], [("Ford Motor Company", "ORG")], [("Ford Motor Company", "ORG")]],
+     "Ford Motor Co", "ORG", ("Ford Motor Company", "ORG")),
+    # an initial and a surname: the one known person matching both
+    ([[("Alec Stewart", "PERSON")], [("A. Stewart", "PERSON")]], "A. Stewart", "PERSON", ("Alec Stewart", "PERSON")),
+    ([[("Alec Stewart", "PERSON")], [("Mike Stewart", "PERSON")], [("R. Stewart", "PERSON")]], "R. Stewart",
+     "PERSON", ("R. Stewart", "PERSON")),
+    # a plural nationality or party word is its singular
+    ([[("Kurd", "NORP")], [("Kurds", "NORP")]], "Kurds", "NORP", ("Kurd", "NORP")),
+    # a name not seen yet resolves through the tables too
+    ([[("Brian Lara", "PERSON")]], "Lara", "PERSON", ("Brian Lara", "PERSON")),
+    ([[("General Motors", "ORG")]], "GM", "ORG", ("General Motors", "ORG")),
+    # the label most articles give a name
+    ([[("Paris", "GPE")], [("Paris", "GPE")], [("Paris", "PERSON")]], "Paris", "PERSON", ("Paris", "GPE")),
+])
+def test_what_one_article_teaches_serves_the_others(articles, name, label, expected):
+    assert resolved(learn(*articles), name, label) == expected
+
+
+def test_an_acronym_defined_in_parentheses_joins_its_name():
+    registry = Registry()
+    text = "Singapore Airlines (SIA) said on Monday."
+    registry.observe(text, [mention("Singapore Airlines", "ORG")])
+    registry.observe("SIA shares rose.", [mention("SIA", "ORG")])
+    resolution = registry.settle()
+    assert resolved(resolution, "SIA", "ORG") == ("Singapore Airlines", "ORG")
+    assert "parentheses" in resolution.entity("SIA").why["sia"]
+
+
+def test_a_distinct_name_never_joins_another_one():
+    config = EntityConfig(distinct=frozenset({"lara"}))
+    assert resolved(learn([("Brian Lara", "PERSON")], [("Lara", "PERSON")], config=config), "Lara", "PERSON") == (
+        "Lara", "PERSON")
+
+
+def test_a_name_the_registry_never_saw_keeps_its_values():
+    original = mention("Hulusi Akar", "PERSON")
+    assert learn([("Brian Lara", "PERSON")]).resolve([original]) == (original,)
+
+
+def test_show_explains_every_merge():
+    entity = learn([("Brian Lara", "PERSON")], [("Lara", "PERSON")]).entity("lara")
+    assert (entity.name, entity.label, entity.names) == ("Brian Lara", "PERSON", ("brian lara", "lara"))
+    assert entity.why == {"lara": "short form of 'Brian Lara', the only known person name with it"}
+
+
+def test_records_add_up_and_survive_json():
+    one, two = Registry(), Registry()
+    delta = one.observe("", [mention("Brian Lara", "PERSON"), mention("Brian Lara", "PERSON", 30)])
+    assert [r.articles for r in delta] == [1]  # an article counts once per name
+    two.observe("", [mention("Brian Lara", "PERSON")])
+    merged = Registry(NameRecord.from_dict(r.to_dict()) for r in [*one.records.values(), *two.records.values()])
+    assert merged.records["brian lara"].articles == 2
+    with pytest.raises(ValueError, match="not a name record"):
+        NameRecord.from_dict({"forms": {}})
+
+
+names = st.lists(st.sampled_from(["Brian Lara", "Lara", "Gordon Brown", "Brown", "James Brown", "GM",
+                                  "General Motors", "NEW YORK", "New York", "Ford Motor Co", "Ford"]),
+                 min_size=1, max_size=5)
+labels = st.sampled_from(["PERSON", "ORG", "GPE"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.tuples(names.map(lambda n: n[0]), labels), min_size=1, max_size=4), max_size=6))
+def test_every_name_has_one_entity_one_label_one_display(articles):
+    resolution = learn(*articles)
+    shown: dict[str, set[tuple[str, str]]] = {}
+    for names_of_article in articles:
+        for name, label in names_of_article:
+            canonical, final = resolved(resolution, name, label)
+            shown.setdefault(name.casefold(), set()).add((canonical, final))
+    assert all(len(values) == 1 for values in shown.values())
+    # entities are roots: resolving an entity's display form gives itself
+    for values in shown.values():
+        (canonical, final), = values
+        assert resolved(resolution, canonical, final) == (canonical, final)
