@@ -28,6 +28,25 @@ FACET_FLAGS = ("person", "org", "place", "norp", "event", "product", "work_of_ar
 
 err = Console(stderr=True, highlight=False)
 
+SEARCH_HELP = """\
+Full-text search (title boosted, accents folded, light English stemming) with filters on every facet;
+repeated filters must all match.
+
+query language (pipeline/search/syntax.py):
+  interest rates          both words, anywhere in the title or text (default AND)
+  "interest rates"        the phrase: these words, adjacent, in this order
+  rates OR prices         either word; OR binds tighter than AND: rates OR prices bank = (rates OR prices) bank
+  -england  -"bank of"    exclude a word or a phrase
+  title:brexit            only in the title; text: (or body:) only in the text;
+  person:"tony blair"     a facet value (person: org: place: source: language: ...), case and accents aside
+  infla*                  words starting with "infla" (at least 2 characters before *)
+  US  IT  WHO             an ALL-CAPS word ranks the acronym above the ordinary word (us, it, who)
+  AT&T  C++  U.S.         words with inner symbols are matched whole
+Nothing else is syntax: AND, NOT, ( ), ~, ^, [ ] are searched as words; an unknown field: prefix or an
+unclosed quote is an error that says so. A query that starts with "-" goes after "--":
+  newsetl search -- '-england "interest rates"'
+"""
+
 
 def _parse_date(value: str) -> date:
     try:
@@ -64,11 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stage", choices=["fetch", "read", "clean", "index"], help="only failures at this stage")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = sub.add_parser("search", help="full-text and faceted search",
-                       description="Full-text search (title boosted, English stemming) with exact-value filters on "
-                                   "every facet; repeated filters must all match.")
-    p.add_argument("query", nargs="?", default=None, help="words to find (no query syntax: operators are words)")
-    facets = p.add_argument_group("facet filters (exact values, repeatable)")
+    p = sub.add_parser("search", help="full-text and faceted search", description=SEARCH_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("query", nargs="?", default=None, help="what to find, in the query language above")
+    facets = p.add_argument_group("facet filters (whole values, case and accents aside; repeatable)")
     for facet in FACET_FLAGS:
         facets.add_argument(f"--{facet.replace('_', '-')}", dest=f"facet_{facet}", action="append", default=[],
                             metavar="VALUE")

@@ -4,18 +4,77 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.core.facets import ENTITY_FIELDS
+from pipeline.core.facets import ENTITY_FIELDS, FACETS
 
 # Bump when the mapping changes; a new concrete index `<alias>-v<N>` is then built behind the alias.
 # v2: story_id, story_bands and story_signature (duplicate stories). v3: authors and site_name (HTML pages).
 # v4 (one release): `enrichment` ("ok" / "no-model") and the `entities.misc` facet (languages routed to their own
 # models); entities.country, entities.country_code, entities.geonames_id and `geo` (resolved places);
-# entities.<facet>_id, the entity registry's ids beside the names.
+# entities.<facet>_id, the entity registry's ids beside the names; analysis for news (accent folding, light stemming, no stopwords; `.exact` and `.tokens` sub-fields of the
+# text) and a case- and accent-insensitive `.folded` sub-field on every facet keyword.
 # `newsetl index migrate` moves an alias across.
 MAPPING_VERSION = 4
 
 # Mentioned dates keep their precision: "2019", "2019-06" and "2019-06-26" are all valid values.
 DATE_WITH_PRECISION = "strict_date_optional_time||yyyy-MM||yyyy"
+
+
+# The main text analysis, `news_text`: the standard tokenizer, possessives dropped, lower case, accents folded
+# (`Sao Paulo` finds `São Paulo`), and Lucene's light English stemmer (Krovetz: plurals and -ing forms to their
+# dictionary word) instead of Porter, which conflated `US` with `using` and `IT` with nothing once the stopword
+# list had removed "it". No stopwords: acronyms such as IT, US, WHO, ON are words in news, and phrases keep
+# their small words ("bank of england"). Sub-fields, searched by pipeline/search/query.py:
+#   .exact   the words with their case (accents folded): an ALL-CAPS query term (`US`, `IT`, `WHO`) is boosted
+#            there, so the acronym ranks above the pronoun;
+#   .tokens  whitespace-separated tokens trimmed of edge punctuation, lower case: `AT&T`, `C++`, `U.S.` stay
+#            whole (the standard tokenizer splits them into `at`, `t`, ... and `C++` into `c`, like Reuters'
+#            `<C>` ticker).
+# Every piece is checked to work on noida-db too (tests/integration/test_analysis.py runs each analyzer).
+TEXT_ANALYZER, EXACT_ANALYZER, TOKENS_ANALYZER = "news_text", "news_exact", "news_tokens"
+FACET_NORMALIZER = "facet_fold"
+FOLDED = "folded"  # sub-field of every facet keyword: filters compare lower case, accents folded
+
+
+def analysis() -> dict[str, Any]:
+    """Index settings `analysis`: the analyzers and the facet normalizer named above."""
+    return {
+        "normalizer": {FACET_NORMALIZER: {"type": "custom", "filter": ["lowercase", "asciifolding"]}},
+        "filter": {
+            "news_possessive": {"type": "stemmer", "language": "possessive_english"},
+            "news_light_stem": {"type": "stemmer", "language": "light_english"},
+            # Leading punctuation goes, trailing too except `+`/`#` (C++, C#); the inner `&` of AT&T and the dots
+            # of U.S. stay. `U.S.` and `U.S.,` both index as `u.s`, and so does the query `U.S.`.
+            "news_trim": {"type": "pattern_replace", "pattern": r"^[^\p{L}\p{N}]+|[^\p{L}\p{N}+#]+$",
+                          "replacement": ""},
+            "news_nonempty": {"type": "length", "min": 1},
+        },
+        "analyzer": {
+            TEXT_ANALYZER: {"type": "custom", "tokenizer": "standard",
+                            "filter": ["news_possessive", "lowercase", "asciifolding", "news_light_stem"]},
+            EXACT_ANALYZER: {"type": "custom", "tokenizer": "standard", "filter": ["news_possessive", "asciifolding"]},
+            TOKENS_ANALYZER: {"type": "custom", "tokenizer": "whitespace",
+                              "filter": ["news_trim", "news_possessive", "lowercase", "asciifolding",
+                                         "news_nonempty"]},
+        },
+    }
+
+
+def text_field(**extra_fields: Any) -> dict[str, Any]:
+    """A searchable text field with the `.exact` and `.tokens` sub-fields (and any `extra_fields`)."""
+    return {"type": "text", "analyzer": TEXT_ANALYZER, "fields": {
+        "exact": {"type": "text", "analyzer": EXACT_ANALYZER},
+        "tokens": {"type": "text", "analyzer": TOKENS_ANALYZER},
+        **extra_fields}}
+
+
+def facet_keyword(ignore_above: int = 512) -> dict[str, Any]:
+    """A facet keyword: the canonical value (aggregations and display) and `.folded` for filters.
+
+    Every facet field is built here, so a facet added later gets the case- and accent-insensitive filter field by
+    construction (pipeline/search/query.py filters on `<field>.folded`, `Tony Blair` = `tony blair`).
+    """
+    return {"type": "keyword", "ignore_above": ignore_above,
+            "fields": {FOLDED: {"type": "keyword", "ignore_above": ignore_above, "normalizer": FACET_NORMALIZER}}}
 
 
 def concrete_index_name(alias: str, version: int = MAPPING_VERSION) -> str:
@@ -36,10 +95,10 @@ def mappings() -> dict[str, Any]:
         "_meta": {"mapping_version": MAPPING_VERSION},
         "properties": {
             "url": {"type": "keyword", "ignore_above": 2048},
-            "source": keyword,
-            "title": {"type": "text", "analyzer": "english", "fields": {"keyword": keyword}},
-            "body": {"type": "text", "analyzer": "english"},
-            "language": {"type": "keyword"},
+            "source": facet_keyword(),
+            "title": text_field(keyword=keyword),
+            "body": text_field(),
+            "language": facet_keyword(),
             "published_at": {"type": "date"},
             "published_at_source": {"type": "keyword"},
             "authors": keyword,
@@ -49,7 +108,10 @@ def mappings() -> dict[str, Any]:
             # "2019-06-26") so a facet never shows a year as its first of January.
             "mentioned_dates": {"type": "date", "format": DATE_WITH_PRECISION,
                                 "fields": {"value": {"type": "keyword"}}},
-            "entities": {"properties": {name: keyword for name in ENTITY_FIELDS}},
+            # Facets carry their case- and accent-insensitive `.folded` sub-field (what filters compare); codes and
+            # ids are exact.
+            "entities": {"properties": {name: facet_keyword() if name in FACETS else keyword
+                                        for name in ENTITY_FIELDS}},
             "enrichment": {"type": "keyword"},
             # One point per resolved place of the article (GeoNames coordinates): the Kibana map's layer.
             "geo": {"type": "geo_point"},
@@ -75,7 +137,7 @@ def index_template(alias: str, *, shards: int = 1, replicas: int = 0) -> dict[st
         "index_patterns": [f"{alias}-v*"],
         "priority": 200,
         "template": {
-            "settings": {"number_of_shards": shards, "number_of_replicas": replicas},
+            "settings": {"number_of_shards": shards, "number_of_replicas": replicas, "analysis": analysis()},
             "mappings": mappings(),
         },
         "_meta": {"managed_by": "newsetl", "mapping_version": MAPPING_VERSION},

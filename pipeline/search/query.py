@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -9,7 +11,9 @@ from typing import Any
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.facets import FACETS
 from pipeline.core.text import count_words
+from pipeline.index.mapping import FOLDED
 from pipeline.index.store import IndexMissing, Store
+from pipeline.search.syntax import TEXT_FIELDS, Clause, Phrase, Prefix, Term, Word, parse_query
 
 # Facet name (CLI flag, JSON key) -> indexed keyword field. The entity facet LANGUAGE ("French" mentioned in the
 # text) is `language_mentioned`, so that `language` keeps meaning the article's own language.
@@ -19,6 +23,13 @@ FACET_FIELDS: dict[str, str] = {
     "language": "language",
     "enrichment": "enrichment",  # "no-model": articles in a language without an NER model (no entity facets)
 }
+# Text fields searched when a term names none, with their weight (a word in the headline counts three times).
+TEXT_BOOSTS = {"title": 3.0, "body": 1.0}
+# Weight of the case-exact sub-field for an ALL-CAPS query term: "US" in the text outranks "us" (the pronoun),
+# "IT" outranks "it", "WHO" outranks "who". Tuned on the dev queries of bench/search_relevance.py.
+EXACT_BOOST = 4.0
+# Words the standard tokenizer would break (AT&T -> at, t; C++ -> c; U.S. -> u.s): searched in `.tokens`.
+_KEPT_WHOLE = re.compile(r"[&+#@]|\w\.\w")
 HIGHLIGHT_PRE, HIGHLIGHT_POST = "«", "»"
 SORTS = {
     "relevance": ["_score", {"published_at": {"order": "desc", "missing": "_last"}}],
@@ -41,7 +52,8 @@ _HIT_FIELDS = ["title", "url", "source", "language", "enrichment", "published_at
 
 @dataclass(frozen=True)
 class SearchRequest:
-    """What the user asked for; every value is used as data (term filters, match queries), never as query syntax."""
+    """What the user asked for. The query string is parsed by pipeline/search/syntax.py into terms that fill
+    match/term/prefix queries; no value ever becomes query DSL or query_string syntax."""
 
     query: str | None = None
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # facet name -> values, all required
@@ -73,6 +85,8 @@ class SearchRequest:
             raise ValueError("page, size and facet size must be at least 1")
         if self.page * self.size > MAX_WINDOW:
             raise ValueError(f"pages reach at most {MAX_WINDOW} hits deep: narrow the search with filters")
+        if self.query and self.query.strip():
+            parse_query(self.query, frozenset(FACET_FIELDS))  # QuerySyntaxError (a ValueError) before any request
         if self.sort not in SORTS:
             raise ValueError(f"unknown sort {self.sort!r}; known: {sorted(SORTS)}")
         for low, high, what in ((self.published_from, self.published_to, "published"),
@@ -131,10 +145,12 @@ def _term(facet: str, value: str) -> dict[str, Any]:
 def build_query(request: SearchRequest) -> dict[str, Any]:
     """The search body: bool query with filters, highlights, facet aggregations and optional story collapse."""
     must: list[dict[str, Any]] = []
-    if request.query:
-        # simple matching only: the user's words are analysed text, operators in them are not interpreted.
-        must.append({"multi_match": {"query": request.query, "fields": ["title^3", "body"], "operator": "and"}})
-    filters = [_term(facet, value) for facet, values in request.filters.items() for value in values]
+    must_not: list[dict[str, Any]] = []
+    if request.query and request.query.strip():
+        parsed = parse_query(request.query, frozenset(FACET_FIELDS))
+        must = [clause_query(c) for c in parsed.positive]
+        must_not = [clause_query(c) for c in parsed.negative]
+    filters = [facet_filter(facet, value) for facet, values in request.filters.items() for value in values]
     filters += _range("published_at", request.published_from, request.published_to)
     filters += _range("mentioned_dates", request.mentioned_from, request.mentioned_to)
     aggs: dict[str, Any] = {facet: {"terms": {"field": fld, "size": request.facet_size}}
@@ -142,13 +158,16 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
     aggs["mentioned_dates"] = {"terms": {"field": "mentioned_dates.value", "size": request.facet_size}}
     aggs["stories"] = {"cardinality": {"field": "story_id"}}
     body: dict[str, Any] = {
-        "query": {"bool": {"must": must or [{"match_all": {}}], "filter": filters}},
+        "query": {"bool": {"must": must or [{"match_all": {}}], "must_not": must_not, "filter": filters}},
         "sort": SORTS[request.sort],
         "from": (request.page - 1) * request.size,
         "size": request.size,
         "_source": _HIT_FIELDS,
         "highlight": {
-            "fields": {"body": {"fragment_size": 160, "number_of_fragments": 2}, "title": {"number_of_fragments": 0}},
+            # The sub-fields too: a hit found through `.tokens` (AT&T) or `.exact` (US) is highlighted there.
+            "fields": {**{f: {"fragment_size": 160, "number_of_fragments": 2}
+                          for f in ("body", "body.exact", "body.tokens")},
+                       **{f: {"number_of_fragments": 0} for f in ("title", "title.exact", "title.tokens")}},
             "pre_tags": [HIGHLIGHT_PRE],
             "post_tags": [HIGHLIGHT_POST],
         },
@@ -160,6 +179,60 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
             "name": "copies", "size": 5, "_source": ["title", "source", "url", "published_at"],
             "sort": [{"published_at": {"order": "asc", "missing": "_last"}}]}}
     return body
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, as the `.tokens` analyzer and the facet normalizer index it (for queries
+    Elasticsearch does not analyse: prefixes)."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def is_shouted(word: str) -> bool:
+    """An ALL-CAPS word of two characters or more (`US`, `IT`, `WHO`, `G20`; not `I`): an acronym, matched
+    case-exact first."""
+    letters = [ch for ch in word if ch.isalpha()]
+    return len(word) >= 2 and bool(letters) and word.isalnum() and all(ch.isupper() for ch in letters)
+
+
+def _text_fields(field: str | None, sub: str = "") -> list[str]:
+    names = [TEXT_FIELDS[field]] if field else list(TEXT_BOOSTS)
+    return [f"{name}{sub}^{TEXT_BOOSTS[name]:g}" for name in names]
+
+
+def term_query(term: Term) -> dict[str, Any]:
+    """The Elasticsearch query for one term of the parsed query; the user's text only ever fills `query`/`value`."""
+    if term.field in FACET_FIELDS:  # person:"Tony Blair": the facet value, case and accents aside
+        fld = f"{FACET_FIELDS[term.field]}.{FOLDED}"
+        if isinstance(term, Prefix):
+            return {"prefix": {fld: {"value": fold(term.text)}}}
+        return {"term": {fld: {"value": " ".join(term.words) if isinstance(term, Phrase) else term.text}}}
+    if isinstance(term, Prefix):
+        # Prefixes are not analysed by Elasticsearch: matched against the folded, unstemmed `.tokens` words.
+        return {"bool": {"should": [{"prefix": {f.split("^")[0]: {"value": fold(term.text)}}}
+                                    for f in _text_fields(term.field, ".tokens")], "minimum_should_match": 1}}
+    words = term.words if isinstance(term, Phrase) else (term.text,)
+    text = " ".join(words)
+    if any(_KEPT_WHOLE.search(w) for w in words):
+        return {"multi_match": {"query": text, "type": "phrase", "fields": _text_fields(term.field, ".tokens")}}
+    # type phrase: a quoted phrase is a real phrase, and so is a word the analyser splits ("e-mail", "2019/20").
+    main = {"multi_match": {"query": text, "type": "phrase", "fields": _text_fields(term.field)}}
+    if isinstance(term, Word) and is_shouted(term.text):
+        exact = {"multi_match": {"query": text, "type": "phrase", "fields": _text_fields(term.field, ".exact"),
+                                 "boost": EXACT_BOOST}}
+        return {"bool": {"should": [exact, main], "minimum_should_match": 1}}
+    return main
+
+
+def clause_query(clause: Clause) -> dict[str, Any]:
+    """One ANDed clause: its term, or any of its OR-ed alternatives."""
+    queries = [term_query(t) for t in clause.alternatives]
+    return queries[0] if len(queries) == 1 else {"bool": {"should": queries, "minimum_should_match": 1}}
+
+
+def facet_filter(facet: str, value: str) -> dict[str, Any]:
+    """A facet filter: the value compared case- and accent-insensitively (the `.folded` sub-field's normalizer)."""
+    return {"term": {f"{FACET_FIELDS[facet]}.{FOLDED}": value}}
 
 
 def search(store: Store, request: SearchRequest) -> SearchResult:
@@ -183,8 +256,11 @@ def search(store: Store, request: SearchRequest) -> SearchResult:
 
 
 def _hit(hit: dict[str, Any]) -> dict[str, Any]:
-    out = {"id": hit["_id"], "score": hit.get("_score"), **hit.get("_source", {}),
-           "highlight": hit.get("highlight", {})}
+    highlight: dict[str, list[str]] = {}
+    # body.exact / body.tokens count as body when body itself has no fragment
+    for name, fragments in sorted(hit.get("highlight", {}).items(), key=lambda item: item[0].count(".")):
+        highlight.setdefault(name.split(".")[0], fragments)
+    out = {"id": hit["_id"], "score": hit.get("_score"), **hit.get("_source", {}), "highlight": highlight}
     copies = hit.get("inner_hits", {}).get("copies", {}).get("hits")
     if copies is not None:
         out["copies"] = int(copies["total"]["value"])

@@ -43,6 +43,12 @@ def downgrade_to_v1(client, alias: str) -> str:
         del v1["properties"][name]
     for name in PLACE_FIELDS:
         del v1["properties"]["entities"]["properties"][name]
+    # Before v4: English analysis without sub-fields, facets without their `.folded` filter field.
+    for name in ("title", "body"):
+        v1["properties"][name] = {"type": "text", "analyzer": "english"}
+    for spec in [v1["properties"]["source"], v1["properties"]["language"],
+                 *v1["properties"]["entities"]["properties"].values()]:
+        spec.pop("fields", None)
     client.indices.delete_index_template(name=template_name(alias))
     client.indices.create(index=f"{alias}-v1", mappings=v1)
     for doc_id, source in docs.items():
@@ -92,6 +98,11 @@ def test_migrate_upgrades_an_old_index_and_swaps_the_alias(indexed):
     assert (after["mapping_version"], after["outdated_documents"], after["migrate"]) == (MAPPING_VERSION, 0, False)
     again = ingest([SAMPLES], settings)  # the nightly run writes again, into the new index
     assert (again.unchanged, again.indexed) == (5, 0)
+    # The copied documents have the v4 sub-fields: filters ignore case, phrases and acronyms use the new analysis.
+    person = next(p for d in docs for p in d["entities"]["person"])
+    assert search(store, SearchRequest(filters={"person": (person.upper(),)})).total >= 1
+    word = docs[0]["title"].split()[0]
+    assert search(store, SearchRequest(query=f"title:{word.lower()}")).total >= 1
 
 
 def test_migrate_rebuild_re_enriches_every_article_and_can_keep_the_old_index(indexed):

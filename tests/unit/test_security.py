@@ -23,7 +23,8 @@ from pipeline.core.settings import load_settings
 from pipeline.index.embedded import free_port
 from pipeline.index.store import Store, build_client
 from pipeline.kibana.saved_objects import build_saved_objects
-from pipeline.search.query import SearchRequest, build_query
+from pipeline.search.query import SearchRequest, build_query, fold
+from pipeline.search.syntax import QuerySyntaxError
 from tests.conftest import REPO
 
 PASSWORD = "Tr0ub4dor-and-3"  # pragma: allowlist secret - a made-up test value
@@ -112,7 +113,7 @@ def test_turning_verification_off_is_an_explicit_setting(tmp_path):
 
 
 def _user_values(body: object) -> list[str]:
-    """Every string in the query body that sits where user text goes."""
+    """Every string in the query body that sits where user text goes (match text, term/prefix values)."""
     found: list[str] = []
 
     def walk(node: object, key: str | None = None) -> None:
@@ -122,28 +123,38 @@ def _user_values(body: object) -> list[str]:
         elif isinstance(node, list):
             for v in node:
                 walk(v, key)
-        elif isinstance(node, str) and key in ("query",):
+        elif isinstance(node, str) and key in ("query", "value"):
             found.append(node)
 
-    walk(body)
+    walk(body["query"])
     return found
 
 
-SYNTAX = st.lists(st.sampled_from(list('ab :*?~^()[]{}"\\/!+-&|<>=') + [" OR ", " AND ", "NOT ", "_exists_:"]),
+SYNTAX = st.lists(st.sampled_from(list('ab :*?~^()[]{}"\\/!+-&|<>=') + [" OR ", " AND ", "NOT ", "_exists_:", "title:",
+                                                                       "person:", "Sé", "US", "*"]),
                   max_size=30).map("".join)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(query=SYNTAX, person=st.lists(SYNTAX, max_size=3))
 def test_queries_and_facet_values_are_never_parsed_as_query_syntax(query, person):
-    body = build_query(SearchRequest(query=query or None, filters={"person": tuple(person)}))
+    try:
+        body = build_query(SearchRequest(query=query or None, filters={"person": tuple(person)}))
+    except QuerySyntaxError as exc:  # the parser refuses it with a message, before any request
+        assert str(exc)
+        return
     text = json.dumps(body)
-    assert '"query_string"' not in text and '"simple_query_string"' not in text
-    must = body["query"]["bool"]["must"][0]
-    if query:
-        assert must["multi_match"]["query"] == query  # passed through as analysed text, not as syntax
-    assert [f["term"]["entities.person"] for f in body["query"]["bool"]["filter"]] == list(person)
-    assert all(value == query for value in _user_values(body) if value)
+    assert '"query_string"' not in text and '"simple_query_string"' not in text and '"regexp"' not in text
+    assert '"wildcard"' not in text and '"script' not in text
+    # Facet filters are plain values compared in the normalised sub-field.
+    assert [f["term"]["entities.person.folded"] for f in body["query"]["bool"]["filter"]] == list(person)
+    # Every piece of user text in the query is a piece of the input (lower-cased and accent-folded for prefixes).
+    pieces = set(query.split()) | set(fold(query).split())
+    for value in _user_values(body):
+        for word in value.split():
+            assert any(word in piece for piece in pieces), (word, query)
+    if not query.strip():
+        assert body["query"]["bool"]["must"] == [{"match_all": {}}]
 
 
 def test_report_lines_from_input_are_printed_as_text_not_console_markup():
