@@ -10,8 +10,9 @@ from pipeline.core.facets import ENTITY_FIELDS, FACETS
 # v2: story_id, story_bands and story_signature (duplicate stories). v3: authors and site_name (HTML pages).
 # v4 (one release): `enrichment` ("ok" / "no-model") and the `entities.misc` facet (languages routed to their own
 # models); entities.country, entities.country_code, entities.geonames_id and `geo` (resolved places);
-# entities.<facet>_id, the entity registry's ids beside the names; analysis for news (accent folding, light stemming, no stopwords; `.exact` and `.tokens` sub-fields of the
-# text) and a case- and accent-insensitive `.folded` sub-field on every facet keyword.
+# entities.<facet>_id, the entity registry's ids beside the names; analysis for news (accent folding, light
+# stemming, no stopwords; `.exact` and `.tokens` sub-fields of the text) and a case- and accent-insensitive
+# `.folded` sub-field on every facet keyword.
 # `newsetl index migrate` moves an alias across.
 MAPPING_VERSION = 4
 
