@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
+from datetime import date
 from typing import get_args
 
 import htmldate
@@ -131,8 +132,11 @@ def publication_date(tree: HtmlElement, url: str | None, stated: PageMetadata) -
     htmldate weighs every date on the page (it tells publication from modification dates better than taking the
     first stated one: measured in docs/extraction.md); its day is attributed to the first place that states it,
     or to the page's text. The decision rule over that and the stated candidates, in order:
-    1. a day the page states explicitly as the publication day (JSON-LD datePublished, article:published_time,
-       a <time> marked as published) beats a day htmldate took from the URL (often a print-issue day). Not a day
+    1. a day the page states explicitly as the publication day in its metadata (JSON-LD datePublished,
+       article:published_time) beats a day htmldate took from the URL (often a print-issue day) when they are more
+       than a day apart: one day apart is a stated UTC timestamp against the publisher's local day in the URL
+       (measured: the URL was right in all 4 such pages of the htmldate set). A <time> marked as published does not
+       overrule the URL (a page lists many: comments, related posts). Not a day
        htmldate found in the text: on the Readability pages such days came from the page's own data scripts and
        were right where a stale article:published_time was not (2 of 3 pages; docs/extraction.md);
     2. a 1 January htmldate read only from the text is a year-only guess: a full day written in the page in CJK
@@ -147,8 +151,8 @@ def publication_date(tree: HtmlElement, url: str | None, stated: PageMetadata) -
         found = None
     found = found[:10] if found else None
     source = stated.stated_source(found) if found else None
-    explicit = next((d for d in stated.dates if d.explicit), None)
-    if found and source == "url" and explicit and explicit.day != found:
+    explicit = next((d for d in stated.dates if d.explicit and d.source in ("jsonld", "meta")), None)
+    if found and source == "url" and explicit and abs(_days_between(explicit.day, found)) > 1:
         return explicit.day, explicit.source
     if found and not source and found[4:10] == "-01-01":
         written = cjk_day(tree)
@@ -160,6 +164,11 @@ def publication_date(tree: HtmlElement, url: str | None, stated: PageMetadata) -
         return stated.dates[0].day, stated.dates[0].source
     written = cjk_day(tree)
     return (written, "text") if written else (None, None)
+
+
+def _days_between(first: str, second: str) -> int:
+    """Days from one YYYY-MM-DD day to another."""
+    return (date.fromisoformat(second) - date.fromisoformat(first)).days
 
 
 def _is_copyright_year(tree: HtmlElement, day: str) -> bool:

@@ -56,7 +56,7 @@ def test_the_site_name_is_cut_from_a_headline(title, site_name, heading, expecte
     assert strip_site_affix(title, site_name=site_name, heading=heading) == expected
 
 
-@given(st.text(min_size=1, max_size=60), st.text(max_size=20), st.text(max_size=60))
+@given(st.text(min_size=1, max_size=60).filter(str.strip), st.text(max_size=20), st.text(max_size=60))
 def test_stripping_a_site_name_never_empties_or_lengthens_a_title(title, site_name, heading):
     result = strip_site_affix(title, site_name=site_name or None, heading=heading or None)
     assert result.strip() and len(result) <= len(title)
@@ -104,6 +104,12 @@ def test_a_byline_paragraph_with_dates_keeps_the_author():
      "https://gazette.example/2020/03/11/baths-to-close.html", ("2020-03-03", "jsonld")),
     # with nothing stated, the URL's day is still read
     ("", "https://gazette.example/2020/03/11/baths-to-close.html", ("2020-03-11", "url")),
+    # one day apart is a UTC timestamp against the publisher's local day in the URL: the URL's day stays
+    ("<meta property='article:published_time' content='2020-03-10T23:30:00Z'>",
+     "https://gazette.example/2020/03/11/baths-to-close.html", ("2020-03-11", "url")),
+    # a <time> marked as published does not overrule the URL (pages list many: comments, related posts)
+    ("<time datetime='2020-03-01T09:00:00Z' pubdate>1 March</time>",
+     "https://gazette.example/2020/03/11/baths-to-close.html", ("2020-03-11", "url")),
     # an unlabelled <meta name=date> does not overrule (it may be a revision or an event day)
     ("<meta name='date' content='2020-03-01'>", "https://gazette.example/2020/03/11/baths.html", ("2020-03-11", "url")),
 ])
