@@ -19,14 +19,12 @@ from pipeline.index.lifecycle import recover
 from pipeline.index.mapping import MAPPING_VERSION, concrete_index_name, index_template, template_name
 from pipeline.index.store import BulkAction, Store, WritesBlocked
 from pipeline.index.stories import (
-    SIMILARITY,
     Fingerprint,
     StoryCandidate,
-    StoryTable,
     assign_stories,
-    choose_story,
     fingerprint,
-    similarity,
+    merge_order,
+    story_merges,
 )
 
 # Band keys per lookup request: well under Elasticsearch's index.max_terms_count (65,536).
@@ -182,24 +180,8 @@ def _reconcile_stories(store: Store, written: list[tuple[str, dict[str, Any]]]) 
     if not prints:
         return
     known = _known_stories(store, {band for _doc_id, fp in prints for band in fp.bands})
-    table = StoryTable()
-    for candidate in known:
-        table.add(candidate)
-    now = {candidate.doc_id: candidate.story_id for candidate in known}
-    merges: dict[str, str] = {}  # story id -> the smaller id it merges into
-    for doc_id, fp in prints:
-        matches = [c for c in table.candidates(fp)
-                   if c.doc_id != doc_id and similarity(fp, c.fingerprint) >= SIMILARITY]
-        mine = now.get(doc_id)
-        if not matches or mine is None:
-            continue
-        best = choose_story(doc_id, fp, matches)
-        if best != mine:
-            high, low = max(best, mine), min(best, mine)
-            merges[high] = min(low, merges.get(high, low))
-    for high in sorted(merges, reverse=True):  # a chain a -> b -> c ends in c
-        store.update_by_query({"term": {"story_id": high}}, "ctx._source.story_id = params.story",
-                              {"story": merges[high]})
+    for high, low in merge_order(story_merges(prints, known)):
+        store.update_by_query({"term": {"story_id": high}}, "ctx._source.story_id = params.story", {"story": low})
 
 
 def _known_stories(store: Store, bands: set[str]) -> list[StoryCandidate]:
