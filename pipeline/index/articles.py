@@ -18,7 +18,14 @@ from pipeline.index.document import SOURCE_FIELDS, content_hash, from_document, 
 from pipeline.index.lifecycle import recover
 from pipeline.index.mapping import MAPPING_VERSION, concrete_index_name, index_template, template_name
 from pipeline.index.store import BulkAction, Store, WritesBlocked
-from pipeline.index.stories import Fingerprint, StoryCandidate, assign_stories, fingerprint
+from pipeline.index.stories import (
+    Fingerprint,
+    StoryCandidate,
+    assign_stories,
+    fingerprint,
+    merge_order,
+    story_merges,
+)
 
 # Band keys per lookup request: well under Elasticsearch's index.max_terms_count (65,536).
 _BANDS_PER_LOOKUP = 10_000
@@ -106,10 +113,12 @@ def _index_chunk(store: Store, chunk: list[EnrichedArticle], pipeline_version: s
             to_write.append((doc_id, {**doc, "ingested_at": ingested_at}))
     if not to_write:
         return
-    _add_stories(store, to_write)
+    _add_stories(store, to_write, rewritten={doc_id for doc_id, _doc in to_write if doc_id in existing})
     # refresh: the next chunk looks its stories up among these, and the run ends with its writes visible.
     results = store.bulk((BulkAction("index", store.alias, doc_id, doc, expected=expected.get(doc_id))
                           for doc_id, doc in to_write), refresh=True)
+    written = {r.id for r in results if r.ok}
+    _reconcile_stories(store, [(doc_id, doc) for doc_id, doc in to_write if doc_id in written])
     conflicted = [r.id for r in results if not r.ok and r.conflict and r.id in expected]
     # A conditional write retried after its first attempt landed (an answer lost, or an item refused as busy
     # after it was applied) meets its own write: the stored document is the one we sent.
@@ -125,14 +134,54 @@ def _index_chunk(store: Store, chunk: list[EnrichedArticle], pipeline_version: s
             yield IndexOutcome(result.id, ref, "rejected", result.error)
 
 
-def _add_stories(store: Store, docs: list[tuple[str, dict[str, Any]]]) -> None:
-    """Fingerprint each new document and give it the story of a stored or earlier copy (pipeline/index/stories.py)."""
+def _add_stories(store: Store, docs: list[tuple[str, dict[str, Any]]], *, rewritten: set[str]) -> None:
+    """Fingerprint each new document and give it the story of a stored or earlier copy (pipeline/index/stories.py).
+
+    A rewritten document (`rewritten`: its stored version had other content) is fingerprinted again and never
+    keeps its old story by its own evidence; if it led a story (its id is that story's id) and no longer
+    matches it, the story keeps the id and the article takes a new one, `<id>~<content hash>`, so its former
+    copies do not follow it into unrelated text.
+    """
     prints = [(doc_id, fingerprint(doc["body"])) for doc_id, doc in docs]
     known = _known_stories(store, {band for _doc_id, fp in prints for band in fp.bands})
     stories = assign_stories(prints, known)
+    led = [doc_id for doc_id in rewritten if stories.get(doc_id) == doc_id]
+    for doc_id in _stories_led_by_others(store, led, stories):
+        stories[doc_id] = f"{doc_id}~{dict(docs)[doc_id]['content_hash'][:12]}"
     for (doc_id, doc), (_same_id, fp) in zip(docs, prints, strict=True):
         doc.update(story_id=stories[doc_id], story_bands=list(fp.bands),
                    story_signature=fp.encoded() if fp.comparable else None)
+
+
+def _stories_led_by_others(store: Store, ids: list[str], stories: dict[str, str]) -> set[str]:
+    """The ids among `ids` that another stored document still uses as its story id (its new story, when it is
+    written in the same chunk)."""
+    if not ids:
+        return set()
+    response = store.search(what="looking up stories", query={"terms": {"story_id": ids}},
+                            size=_CANDIDATES_PER_LOOKUP, source_includes=["story_id"])
+    return {story for hit in response["hits"]["hits"]
+            if (story := stories.get(hit["_id"], (hit.get("_source") or {}).get("story_id"))) in ids
+            and hit["_id"] != story}
+
+
+def _reconcile_stories(store: Store, written: list[tuple[str, dict[str, Any]]]) -> None:
+    """After a write: merge stories that two runs writing copies at the same moment started apart.
+
+    Each run assigns stories from what is already stored, so two runs writing copies of one article at once
+    would each start a story of their own. Looked up again after the write, each written document sees the
+    other's copies; when its best match (the same rule as `choose_story`) is in another story, the two stories
+    merge into the smaller id (every member relabelled, `update_by_query`). Whichever run looks last merges, and
+    both merge into the same id, so the outcome does not depend on which write landed first. In a run alone
+    the best match is the story the document was just given, and nothing changes.
+    """
+    prints = [(doc_id, Fingerprint.decode(doc.get("story_signature"), doc.get("story_bands")))
+              for doc_id, doc in written if doc.get("story_signature")]
+    if not prints:
+        return
+    known = _known_stories(store, {band for _doc_id, fp in prints for band in fp.bands})
+    for high, low in merge_order(story_merges(prints, known)):
+        store.update_by_query({"term": {"story_id": high}}, "ctx._source.story_id = params.story", {"story": low})
 
 
 def _known_stories(store: Store, bands: set[str]) -> list[StoryCandidate]:

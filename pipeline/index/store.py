@@ -316,6 +316,17 @@ class Store:
         index = index or self.alias
         return int(self.call(f"counting {index!r}", "count", index=index)["count"])
 
+    def update_by_query(self, query: dict[str, Any], script: str, params: dict[str, Any],
+                        index: str | None = None) -> int:
+        """Run a painless `script` (with `params`) on every document matching `query`, visible at once; documents
+        changed while it runs are skipped (conflicts=proceed: their writer decided for them). Returns how many
+        were updated."""
+        index = index or self.alias
+        response = self.call(f"updating documents of {index!r}", "update_by_query", index=index, query=query,
+                             script={"source": script, "params": params, "lang": "painless"},
+                             conflicts="proceed", refresh=True, timeout=LONG_REQUEST_TIMEOUT_S)
+        return int(response.get("updated", 0))
+
     def reindex(self, source: str, dest: str) -> dict[str, Any]:
         """Server-side copy of every document, waiting for the end (one long request)."""
         response = self.call(f"copying {source!r} into {dest!r}", "reindex", timeout=LONG_REQUEST_TIMEOUT_S,

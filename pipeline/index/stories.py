@@ -148,3 +148,45 @@ def assign_stories(items: list[tuple[str, Fingerprint]], known: Iterable[StoryCa
         if fp.comparable:
             table.add(StoryCandidate(doc_id, story, fp))
     return stories
+
+
+def story_merges(written: list[tuple[str, Fingerprint]], known: Iterable[StoryCandidate]) -> dict[str, str]:
+    """Stories to merge after a write: {story id: the smaller story id it merges into}.
+
+    `written` are the (doc_id, fingerprint) pairs a run just wrote, `known` every stored article sharing a band
+    key with them (the written ones included, with their stories as stored now). A written article's story
+    merges with another story when it matches an article there at least as closely as any article of its own
+    story (ties merge: two articles equally close to the same text are copies of each other). Two runs that
+    wrote copies at the same moment both find the pair and merge into the same, smaller id, whatever the order
+    of their writes. A run alone merges nothing: each article joined the story of its closest match (or a tie
+    between stories went to the smaller id, which is then its own).
+    """
+    table = StoryTable()
+    now: dict[str, str] = {}
+    for candidate in known:
+        table.add(candidate)
+        now[candidate.doc_id] = candidate.story_id
+    merges: dict[str, str] = {}
+    for doc_id, fp in written:
+        mine = now.get(doc_id)
+        if mine is None:
+            continue
+        own, other, other_story = -1.0, -1.0, None
+        for candidate in table.candidates(fp):
+            if candidate.doc_id == doc_id:
+                continue
+            score = similarity(fp, candidate.fingerprint)
+            if candidate.story_id == mine:
+                own = max(own, score)
+            elif score >= SIMILARITY and (score > other or (score == other and candidate.story_id < other_story)):
+                other, other_story = score, candidate.story_id  # the closest; a tie goes to the smaller id
+        if other_story is not None and other >= own:
+            high, low = max(other_story, mine), min(other_story, mine)
+            merges[high] = min(low, merges.get(high, low))
+    return merges
+
+
+def merge_order(merges: dict[str, str]) -> list[tuple[str, str]]:
+    """The merges as (from, into) pairs in the order to apply them: largest id first, so a chain a -> b -> c
+    ends in c."""
+    return [(high, merges[high]) for high in sorted(merges, reverse=True)]

@@ -258,3 +258,102 @@ def test_an_embedded_server_killed_right_after_a_run_keeps_everything_the_run_re
     finally:
         stop_embedded_server(settings.embedded_es_dir)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Stories: two runs at once over copies, and an article whose text changed
+
+
+SUBJECTS = ["ferry line", "tram depot", "grain silo", "rail bridge", "fish market", "lighthouse", "dry dock",
+            "cable car", "ice rink", "bus station", "water tower", "concert hall"]
+VERBS = ["confirmed", "denied", "announced", "postponed", "celebrated", "questioned", "approved", "cancelled",
+         "reviewed", "praised", "criticised", "delayed"]
+REASONS = ["storm damage to the quay", "a dispute with the crews' union", "rising steel prices",
+           "a lawsuit by residents", "a shortage of welders", "new safety rules from the ministry",
+           "a flooded basement", "an archaeological find", "a missing permit", "an unexpected budget surplus",
+           "a fire in the workshop", "protests by fishermen"]
+
+
+def copies(prefix: str, count: int) -> list[dict]:
+    """`count` unrelated stories, each long enough to fingerprint; ids `<prefix><n>`, the same text per n."""
+    return [{"id": f"{prefix}{n}", "title": f"Copy {prefix}{n}", "published": "2019-06-25",
+             "text": f"Officials in {TOWNS[n % 8]} {VERBS[n]} on Monday that the {SUBJECTS[n]} project would "
+                     f"change course because of {REASONS[n]}. The {SUBJECTS[n]} had been {VERBS[(n + 5) % 12]} "
+                     f"by the mayor, and {REASONS[(n + 7) % 12]} made matters worse for the {SUBJECTS[(n + 3) % 12]} "
+                     f"as well."} for n in range(count)]
+
+
+def stories_of(settings) -> dict[str, str]:
+    return {doc_id: doc["story_id"] for doc_id, doc in stored(settings).items()}
+
+
+def test_two_runs_writing_copies_at_once_group_every_pair(es_settings, tmp_path, monkeypatch):
+    import threading
+
+    import pipeline.index.articles as articles
+    import pipeline.runners.core as core
+
+    pairs = 12
+    write_jsonl(tmp_path / "a" / "wire.jsonl", copies("a", pairs))
+    write_jsonl(tmp_path / "b" / "wire.jsonl", copies("b", pairs))
+    write_jsonl(tmp_path / "first" / "x.jsonl", [article(0)])
+    settings = es_settings.model_copy(update={"nlp": es_settings.nlp.model_copy(update={"processes": 1})})
+    ingest([tmp_path / "first"], settings)  # the index exists before the two runs race
+
+    # Each run has chosen its stories from what is stored before either writes: the window the DAG's parallel
+    # index tasks hit every night. NER itself runs one run at a time (one model object in this process).
+    enrich_lock, both_chose = threading.Lock(), threading.Barrier(2, timeout=300)
+    original_enrich, original_stories = core.enrich_articles, articles._add_stories
+
+    def one_at_a_time(nlp, items, **kwargs):
+        with enrich_lock:
+            return iter(list(original_enrich(nlp, items, **kwargs)))
+
+    def choose_then_wait(store, docs, **kwargs):
+        original_stories(store, docs, **kwargs)
+        both_chose.wait()
+
+    monkeypatch.setattr(core, "enrich_articles", one_at_a_time)
+    monkeypatch.setattr(articles, "_add_stories", choose_then_wait)
+    reports, errors = [], []
+
+    def run(folder: Path) -> None:
+        try:
+            reports.append(ingest([folder], settings))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(tmp_path / name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and [r.indexed for r in reports] == [pairs, pairs]
+
+    stories = stories_of(settings)
+    by_title = {doc["title"]: doc_id for doc_id, doc in stored(settings).items()}
+    grouped = sum(stories[by_title[f"Copy a{n}"]] == stories[by_title[f"Copy b{n}"]] for n in range(pairs))
+    assert grouped == pairs
+    assert len({stories[by_title[f"Copy a{n}"]] for n in range(pairs)}) == pairs  # and no two stories merged
+
+
+def test_an_article_whose_text_changed_leaves_its_old_story(es_settings, tmp_path):
+    original, copy = copies("a", 1)[0], {**copies("a", 1)[0], "id": "copy-of-a0", "title": "Copy of a0"}
+    write_jsonl(tmp_path / "in" / "wire.jsonl", [original, copy])
+    ingest([tmp_path / "in"], es_settings)
+    before = {doc["title"]: doc["story_id"] for doc in stored(es_settings).values()}
+    assert before["Copy a0"] == before["Copy of a0"]
+
+    unrelated = {**original, "text": "The city council of Graz voted on Thursday to extend the opening hours of "
+                                     "its public libraries to Sunday afternoons, starting with the main library "
+                                     "on the river bank and two branches in the suburbs next spring."}
+    write_jsonl(tmp_path / "in" / "wire.jsonl", [unrelated, copy])
+    ingest([tmp_path / "in"], es_settings)
+    after = {doc["title"]: doc["story_id"] for doc in stored(es_settings).values()}
+    assert after["Copy a0"] != after["Copy of a0"]  # the changed article left the story
+    assert after["Copy of a0"] == before["Copy of a0"]  # which the copy keeps
+
+    write_jsonl(tmp_path / "later" / "wire.jsonl", [{**original, "id": "second-copy", "title": "Second copy"}])
+    ingest([tmp_path / "later"], es_settings)
+    later = {doc["title"]: doc["story_id"] for doc in stored(es_settings).values()}
+    assert later["Second copy"] == later["Copy of a0"]  # a new copy of the old text joins the old story

@@ -108,3 +108,80 @@ def test_assign_stories_joins_a_story_already_in_the_index():
     stored = [candidate("orig", "orig")]
     stories = assign_stories([("late-copy", fingerprint(republished(WIRE, trim=True)))], known=stored)
     assert stories == {"late-copy": "orig"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Two runs at once: whatever the interleaving of their assign / write / look-again steps, copies end in one story
+
+
+_TOPICS = [
+    "The harbour authority confirmed on Monday that the northern ferry line will stop at the new pier from March, "
+    "after months of tests of the mooring system and long talks with the crews about their shifts.",
+    "The city council voted on Thursday to extend the opening hours of its public libraries to Sunday afternoons, "
+    "starting with the main library on the river bank and two smaller branches in the suburbs.",
+    "A fire in a paint warehouse near the airport was put out after six hours, the fire brigade said, adding that "
+    "nobody was hurt and that the smoke had drifted over empty fields rather than the town.",
+]
+
+
+def _interleavings():
+    from hypothesis import strategies as st
+
+    # Each run: (assign, write, look again) in that order; the schedule says whose step comes next.
+    return st.permutations(["A", "A", "A", "B", "B", "B"])
+
+
+def test_concurrent_runs_over_copies_converge_to_one_story_per_topic():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from pipeline.index.stories import merge_order, story_merges
+
+    prints = {topic: fingerprint(text) for topic, text in enumerate(_TOPICS)}
+
+    @settings(max_examples=150, deadline=None)
+    @given(schedule=_interleavings(),
+           layout=st.lists(st.tuples(st.sampled_from("AB"), st.integers(0, 2)), min_size=2, max_size=7))
+    def check(schedule, layout):
+        # layout: one article per item, (run, topic); ids are unique, copies share a topic's text.
+        docs = {"AB"[0]: [], "AB"[1]: []}
+        topic_of = {}
+        for n, (run, topic) in enumerate(layout):
+            doc_id = f"d{n:02d}{run}"
+            docs[run].append(doc_id)
+            topic_of[doc_id] = topic
+        stored: dict[str, str] = {}  # doc_id -> story_id, what the index holds
+        chosen: dict[str, dict[str, str]] = {}
+        step = {"A": 0, "B": 0}
+
+        def known() -> list[StoryCandidate]:
+            return [StoryCandidate(d, story, prints[topic_of[d]]) for d, story in stored.items()]
+
+        for run in schedule:
+            ids = docs[run]
+            if step[run] == 0:  # assign from what is stored
+                chosen[run] = assign_stories([(d, prints[topic_of[d]]) for d in ids], known())
+            elif step[run] == 1:  # write
+                stored.update(chosen[run])
+            else:  # look again and merge
+                for high, low in merge_order(story_merges([(d, prints[topic_of[d]]) for d in ids], known())):
+                    stored.update({d: low for d, story in stored.items() if story == high})
+            step[run] += 1
+
+        by_topic: dict[int, set[str]] = {}
+        for doc_id, story in stored.items():
+            by_topic.setdefault(topic_of[doc_id], set()).add(story)
+        assert all(len(stories) == 1 for stories in by_topic.values()), by_topic  # copies together
+        firsts = [next(iter(stories)) for stories in by_topic.values()]
+        assert len(set(firsts)) == len(firsts)  # and unrelated topics apart
+
+    check()
+
+
+def test_a_run_alone_merges_nothing():
+    from pipeline.index.stories import story_merges
+
+    items = [("a", fingerprint(WIRE)), ("b", fingerprint(WIRE)), ("c", fingerprint(OTHER))]
+    stories = assign_stories(items, [])
+    known = [StoryCandidate(d, stories[d], fp) for d, fp in items]
+    assert story_merges(items, known) == {}
