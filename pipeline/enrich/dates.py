@@ -454,8 +454,10 @@ def _same_month(m: re.Match[str], dct: date | None, anchors: list[DateMention]) 
 
 def _same_year(m: re.Match[str], dct: date | None, anchors: list[DateMention]) -> str | None:
     year = _anchor_parts(anchors, dct, "year", fallback=not m[0].lower().startswith("that"))
-    if m.groupdict().get("expr"):
-        year = dct  # "for the year" is the year being reported on: the publication year, whatever came before
+    if m.groupdict().get("expr") or m.groupdict().get("step4"):
+        # "for the year", "the year-earlier results": the year being reported on and the one before it, from the
+        # publication year whatever date came before
+        year = dct
     step = {"previous": -1, "prior": -1, "before": -1, "earlier": -1, "ago": -1, "next": 1, "following": 1,
             "later": 1}.get(_step_of(m), 0)
     clause, position = _clause(m.string, m.start(), m.end())
@@ -484,7 +486,7 @@ _REFERENCE_RULES: list[tuple[re.Pattern[str], ReferenceResolver]] = [
     # "for the year", "the full year", "the current year": the year being reported on (the anchor's, else the
     # publication year); not "the year before/after/ended ..." nor "the year's" plural or compound uses.
     (re.compile(r"\b(?i:for|of|in|during|over|through)\s+(?P<expr>the\s+(?:full\s+|current\s+|whole\s+|entire\s+)?"
-                r"year)\b(?![-'’]|s\b|\s+(?:before|after|earlier|later|ago|ended|ending|to|of|in|when|that|which|"
+                r"year)\b(?![-'’]|s\b|\s+(?:before|after|earlier|later|ago|to|of|in|when|that|which|"
                 r"\d|since|from|and a half|or|two|nineteen))"), _same_year),
 ]
 
