@@ -6,7 +6,10 @@
 (a) the ceiling: spaCy NER alone (tokenizer + tok2vec + ner, the components `newsetl` loads) over the exact texts
     the pipeline hands to NER, with `nlp.pipe` and one process per core;
 (b) `newsetl ingest` end to end (read, clean, skip unchanged, NER, entity rules, dates, bulk index) into a fresh
-    alias on a fresh embedded server, then (c) the same ingest again over the unchanged input.
+    alias on a fresh embedded server, then (c) the same ingest again over the unchanged input;
+(d) the cost of the dependency parser that gives bare weekdays and months their direction (pipeline.enrich.clauses):
+    the mentioned-date resolver over the same texts with and without it, in this process, as CPU seconds and as a
+    share of the ceiling's CPU seconds.
 
 Prints words/s of (a) and (b), their ratio, articles/s, and peak PSS of the whole process tree (parent plus NER
 workers, PSS sampled every 100 ms; the embedded server runs as its own daemon and is not counted). The corpora are read
@@ -37,6 +40,8 @@ from pipeline.collect.files import read_articles
 from pipeline.core.records import Article
 from pipeline.core.settings import PROJECT_ROOT, load_settings
 from pipeline.enrich.articles import text_for_nlp
+from pipeline.enrich.clauses import ClauseDirection, load_parser
+from pipeline.enrich.dates import find_dates
 from pipeline.enrich.nlp import load_nlp
 from pipeline.index.embedded import ensure_embedded_server, stop_embedded_server
 from pipeline.runners.stream import ingest
@@ -47,8 +52,10 @@ CORPORA = {"bbc": "news_bbc2225/bbc2225.jsonl.gz", "reuters": "news_reuters21578
 T = TypeVar("T")
 
 
-def corpus_records(path: Path, n: int) -> Iterator[dict[str, Any]]:
-    """The first n articles with text of a BBC or Reuters JSONL corpus, in the landing JSONL format."""
+def corpus_records(path: Path, n: int, published: str | None = None) -> Iterator[dict[str, Any]]:
+    """The first n articles with text of a BBC or Reuters JSONL corpus, in the landing JSONL format; `published`
+    dates the records that carry no date (BBC's carry none: undated articles get no relative dates resolved, so
+    the date resolver and its parser would not be measured)."""
     count = 0
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         for line in handle:
@@ -60,7 +67,8 @@ def corpus_records(path: Path, n: int) -> Iterator[dict[str, Any]]:
                 "id": str(record.get("id") or record.get("newid")),
                 "title": record.get("title") or "",
                 "text": text,
-                **({"published": record["date"]} if record.get("date") else {}),
+                **({"published": record["date"]} if record.get("date") else
+                   {"published": published} if published else {}),
                 "source": path.name.split(".")[0],
             }
             count += 1
@@ -117,13 +125,46 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def timed(fn: Callable[[], T]) -> tuple[T, float, str]:
-    """Run fn; return its result, wall seconds and the peak memory of the process tree meanwhile, as text."""
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float, str, float]:
+    """Run fn; return its result, wall seconds, the peak memory of the process tree meanwhile (as text) and the CPU
+    seconds of this process and of its worker processes once they have exited: on a shared machine wall time
+    moves with other loads, CPU time much less."""
     with PeakRss() as rss:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu()
         result = fn()
         seconds = time.perf_counter() - started
-    return result, seconds, f"{rss.mb:,.0f} MiB (RSS sum {rss.peak_rss / 2**20:,.0f})"
+    return result, seconds, f"{rss.mb:,.0f} MiB (RSS sum {rss.peak_rss / 2**20:,.0f})", _cpu() - cpu
+
+
+def parse_cost(articles: list[Article], texts: list[str], nlp, ceiling_cpu_s: float | None) -> None:
+    """(d): the date resolver with and without the clause parser over the texts, best of 2, one process."""
+    parser = load_parser(nlp)
+    if parser is None:
+        print("(d) parser   the model has no parser: dates use word cues only")
+        return
+    days = [datetime.fromisoformat(a.published_at).date() if a.published_at else None for a in articles]
+    timings: dict[str, list[float]] = {"without": [], "with": []}
+    parsed = 0
+    for _round in range(2):
+        started = time.process_time()
+        for text, day in zip(texts, days, strict=True):
+            find_dates(text, day)
+        timings["without"].append(time.process_time() - started)
+        started, parsed = time.process_time(), 0
+        for text, day in zip(texts, days, strict=True):
+            direction = ClauseDirection(parser, text)
+            find_dates(text, day, direction=direction)
+            parsed += direction.parsed
+        timings["with"].append(time.process_time() - started)
+    extra = min(timings["with"]) - min(timings["without"])
+    share = f", {extra / ceiling_cpu_s:.3f} of the ceiling's CPU seconds" if ceiling_cpu_s else ""
+    print(f"(d) parser   {parsed} sentences parsed in {len(texts)} articles; dates {min(timings['without']):.2f} s "
+          f"without, {min(timings['with']):.2f} s with the parser: +{extra:.2f} CPU s{share}")
 
 
 def main() -> None:
@@ -135,13 +176,14 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, help="nlp.pipe batch size (default: settings.yml)")
     parser.add_argument("--corpora-dir", type=Path, default=CORPORA_DIR)
     parser.add_argument("--skip-ceiling", action="store_true", help="only the end-to-end runs (memory checks)")
+    parser.add_argument("--published", help="publication date (YYYY-MM-DD) for records without one")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="newsetl-bench-"))
     try:
         landing = work / "landing.jsonl"
         with landing.open("w", encoding="utf-8") as out:
-            for record in corpus_records(args.corpora_dir / CORPORA[args.corpus], args.n):
+            for record in corpus_records(args.corpora_dir / CORPORA[args.corpus], args.n, args.published):
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
         url = ensure_embedded_server(work / "es")
         settings = load_settings(PROJECT_ROOT / "config" / "settings.yml", env={
@@ -167,23 +209,26 @@ def main() -> None:
 
         # The pipeline runs first, in a clean process: the ceiling's spaCy workers hand Docs back to this process,
         # whose vocabulary then grows with every string in them, which would blur the pipeline's memory figure.
-        first, first_s, first_rss = timed(lambda: ingest([landing], settings))
-        second, second_s, _ = timed(lambda: ingest([landing], settings))
+        first, first_s, first_rss, first_cpu = timed(lambda: ingest([landing], settings))
+        second, second_s, _, _ = timed(lambda: ingest([landing], settings))
         ceiling_s = None
         if not args.skip_ceiling:
             def ceiling() -> int:
                 return sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=settings.nlp.batch_size,
                                                               n_process=args.processes))
 
-            entities, ceiling_s, ceiling_rss = timed(ceiling)
+            entities, ceiling_s, ceiling_rss, ceiling_cpu = timed(ceiling)
             print(f"(a) ceiling  {ceiling_s:6.1f} s  {len(texts) / ceiling_s:6.1f} articles/s  "
                   f"{words / ceiling_s:8,.0f} words/s  peak PSS {ceiling_rss}  ({entities:,} entities)")
-        ratio = f"  ratio {ceiling_s / first_s:.2f} of ceiling" if ceiling_s else ""
+        ratio = (f"  ratio {ceiling_s / first_s:.2f} of ceiling (CPU seconds: {first_cpu:.1f} vs "
+                 f"{ceiling_cpu:.1f}, ratio {ceiling_cpu / first_cpu:.2f}; the search server's CPU is not counted)"
+                 if ceiling_s else "")
         print(f"(b) ingest   {first_s:6.1f} s  {first.seen / first_s:6.1f} articles/s  "
               f"{words / first_s:8,.0f} words/s  peak PSS {first_rss}{ratio}")
         print(f"             indexed {first.indexed}, rejected {first.rejected}")
         print(f"(c) re-run   {second_s:6.1f} s  {second_s / first_s:.3f} of the first run  "
               f"(unchanged {second.unchanged}, indexed {second.indexed})")
+        parse_cost(articles, texts, nlp, ceiling_cpu if ceiling_s else None)
     finally:
         stop_embedded_server(work / "es")
         shutil.rmtree(work, ignore_errors=True)

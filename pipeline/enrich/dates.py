@@ -340,6 +340,16 @@ def _ago(m: re.Match[str], text: str, dct: date | None) -> str | None:
     return f"{dct.year - count:04d}"
 
 
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+
+
+def _spelled_year(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    """"nineteen ninety-one" (transcribed speech) -> 1991; "the year two thousand" -> 2000."""
+    if m["tens"] is None:
+        return "2000"
+    return f"19{_TENS[m['tens'].lower()] + (_NUMBER_WORDS[m['unit'].lower()] if m['unit'] else 0):02d}"
+
+
 def _year(m: re.Match[str], text: str, dct: date | None) -> str | None:
     return None if _names_a_period(text, m.start(), m.end()) else m["year"]
 
@@ -375,6 +385,8 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
     (re.compile(r"\bthe\s+same\s+(?P<unit>period|time|month|day)\s+(?:of\s+)?last\s+year\b", re.IGNORECASE),
      _same_period_last_year),
     (re.compile(r"(?<=\bmid-)" + _YEAR + r"\b"), _year),
+    (re.compile(r"\bnineteen[\s-]+(?P<tens>" + "|".join(_TENS) + r")(?:[\s-]+(?P<unit>one|two|three|four|five|six|"
+                r"seven|eight|nine))?\b|\bthe\s+year\s+two\s+thousand\b(?!\s+and)", re.IGNORECASE), _spelled_year),
     # "the class of '82", "in '07": a preposition, an apostrophe and two digits ("iLife '11" is a product name,
     # "the '90s" a decade: no value).
     (re.compile(r"\b(?:in|of|since|from|until|by|through|to|and|summer|spring|autumn|fall|winter)\s+"
@@ -444,11 +456,16 @@ def _same_month(m: re.Match[str], dct: date | None, anchors: list[DateMention]) 
 
 def _same_year(m: re.Match[str], dct: date | None, anchors: list[DateMention]) -> str | None:
     year = _anchor_parts(anchors, dct, "year", fallback=not m[0].lower().startswith("that"))
-    clause, position = _clause(m.string, m.start(), m.end())
-    if year is None or _FINANCIAL_COMPARISON.search(clause[max(0, position - 80): position]):
-        return None  # "up 15% from 4 pence a year earlier": the same reporting period, as for "a year ago"
+    if m.groupdict().get("expr") or m.groupdict().get("step4"):
+        # "for the year", "the year-earlier results": the year being reported on and the one before it, from the
+        # publication year whatever date came before
+        year = dct
     step = {"previous": -1, "prior": -1, "before": -1, "earlier": -1, "ago": -1, "next": 1, "following": 1,
             "later": 1}.get(_step_of(m), 0)
+    clause, position = _clause(m.string, m.start(), m.end())
+    comparison = step < 0 and _FINANCIAL_COMPARISON.search(clause[max(0, position - 80): position])
+    if year is None or comparison:
+        return None  # "up 15% from 4 pence a year earlier": the same reporting period, as for "a year ago"
     return f"{year.year + step:04d}"
 
 
@@ -465,9 +482,14 @@ _REFERENCE_RULES: list[tuple[re.Pattern[str], ReferenceResolver]] = [
                 r"|the\s+(?P<step>previous|following|next)\s+month|a\s+month\s+(?P<step2>earlier|later)(?!\s+than\b))\b"
                 r"(?!s)", re.IGNORECASE), _same_month),
     (re.compile(r"\b(?:(?:the|that)\s+same\s+year|that\s+year"
-                r"|the\s+(?P<step>previous|prior|following)\s+year|the\s+year\s+(?P<step2>before)(?!\s+last)"
+                r"|the\s+(?P<step>previous|prior|following)\s+year|the\s+year\s+(?P<step2>before)(?=\s*[,.;)]|\s*$)"
                 r"|a\s+year\s+(?P<step3>earlier|later)(?!\s+than\b)|a\s+year\s+(?P<step5>before)(?=\s*[,.;)]|\s*$)"
                 r"|(?P<step4>year)-(?:earlier|ago)" + _NOT_A_PERIOD_HEAD + r")\b(?!s|-)", re.IGNORECASE), _same_year),
+    # "for the year", "the full year", "the current year": the year being reported on (the anchor's, else the
+    # publication year); not "the year before/after/ended ..." nor "the year's" plural or compound uses.
+    (re.compile(r"\b(?i:for|of|in|during|over|through)\s+(?P<expr>the\s+(?:full\s+|current\s+|whole\s+|entire\s+)?"
+                r"year)\b(?![-'’]|s\b|\s+(?:before|after|earlier|later|ago|to|of|in|when|that|which|"
+                r"\d|since|from|and a half|or|two|nineteen))"), _same_year),
 ]
 
 

@@ -117,6 +117,10 @@ REFERENCE_CASES = [
     ("The meeting lasted two days.", TUE, []),
     ("Recently, prices fell.", TUE, []),
     ("Profit rose in the third quarter of 2018.", TUE, []),
+    # the year being reported on; spelled-out years of transcribed speech
+    ("For the year, sales were flat.", TUE, [("the year", "2019")]),
+    ("Sales rose in the year before the merger.", TUE, []),
+    ("In nineteen ninety-one he was convicted.", TUE, [("nineteen ninety-one", "1991")]),
     # years by their last two digits, slashed dates in the text's own order
     ("The class of '82 met in Boston.", TUE, [("'82", "1982")]),
     ("The form was filed 7/8/07.", TUE, []),
