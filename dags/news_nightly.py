@@ -4,9 +4,10 @@ Thin on purpose: each task calls one function of pipeline.runners.tasks (the run
 task boundaries) and passes only names and counts through XCom; files go through the staging store (a local
 folder, or `staging.url` on S3/GCS when workers share no disk). Dynamic task mapping: one `collect` task per
 source (config/sources.yml), then duplicates are dropped over the whole run, then one `enrich` and one `index`
-task per batch of articles. Pools bound the expensive parts: `newsetl_nlp` (spaCy processes) and `newsetl_es`
-(bulk writers). A source that cannot be read fails alone; the others are indexed, then `finish` fails the run so
-it shows red. `airflow backfill create --dag-id news_nightly --from-date ... --to-date ...` re-reads dated sources.
+task per batch of articles (`enrich` bulk-writes its batch while NER runs; `index` writes it only if that failed).
+Pools bound the expensive parts: `newsetl_nlp` (spaCy processes) and `newsetl_es` (fallback bulk writers). A
+source that cannot be read fails alone; the others are indexed, then `finish` fails the run so it shows red.
+`airflow backfill create --dag-id news_nightly --from-date ... --to-date ...` re-reads dated sources.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def news_nightly():
 
     @task(pool=NLP_POOL, execution_timeout=timedelta(hours=3))
     def enrich(batch: str) -> str:
-        """Entities and dates with spaCy for one batch; the model is loaded once per task."""
+        """Entities and dates with spaCy for one batch (the model loaded once per task), bulk-written to the index
+        while NER runs; `index` writes the batch only if that failed."""
         from pipeline.runners import tasks
 
         settings = task_settings()
@@ -94,7 +96,7 @@ def news_nightly():
 
     @task(pool=ES_POOL, retries=5, outlets=[NEWS_INDEX])
     def index(enriched: str) -> dict:
-        """Bulk-index one batch; fails (and is retried) if Elasticsearch is unavailable."""
+        """Bulk-index one batch unless `enrich` already did; fails (and is retried) if Elasticsearch is unavailable."""
         from pipeline.runners import tasks
 
         settings = task_settings()

@@ -2,6 +2,9 @@
 
     plan_run ─► collect_source ×source ─► plan_batches ─► enrich_batch ×batch ─► index_batch ×batch ─► finish_run
 
+`enrich_batch` also bulk-writes its articles while NER runs (the overlap `newsetl ingest` has); `index_batch` writes
+a batch only when that failed, from the staged file, so the expensive stage and the fragile one still retry apart.
+
 The stages are those of `newsetl ingest` (pipeline/runners/core.py), in the same order and at the same scope:
 `plan_batches` finds duplicates over the whole run, in the plan's source order, exactly as the streaming run does.
 Tasks hand each other JSON-lines files through `Staging` (a local folder or an object store); each writes a
@@ -18,6 +21,7 @@ partial run report that `finish_run` merges. Layout of a partition (`<staging>/<
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
@@ -28,6 +32,7 @@ from typing import Any
 from pipeline.collect.config import SourceConfig, select_sources
 from pipeline.collect.http import Validators
 from pipeline.collect.units import Listing
+from pipeline.core.errors import InfrastructureError
 from pipeline.core.records import Article, EnrichedArticle
 from pipeline.core.settings import Settings
 from pipeline.enrich.registry import NameRecord
@@ -36,6 +41,8 @@ from pipeline.runners.core import Run, utcnow
 from pipeline.runners.staging import Staging
 from pipeline.runs.ledger import PendingUnit
 from pipeline.runs.report import RunReport
+
+log = logging.getLogger(__name__)
 
 KIND = "nightly"
 BATCHES = "batches"
@@ -99,13 +106,28 @@ def plan_batches(settings: Settings, staging: Staging, start: date, end: date) -
 
 
 def enrich_batch(settings: Settings, staging: Staging, start: date, end: date, batch: str) -> str:
-    """Entities and dates for one batch's changed articles (model loaded once per task); returns its output."""
+    """Entities and dates for one batch's changed articles (model loaded once per task), staged as the enriched
+    batch and written to the index as they come out of NER, as `newsetl ingest` does; returns the staged name.
+
+    The bulk writes overlap NER instead of following it in a task of their own. If Elasticsearch fails meanwhile,
+    enrichment goes on, the staged file is still written and the batch's index report is not: `index_batch` then
+    writes the batch from the staged file, with its own retries. Raises InfrastructureError only for what
+    enrichment itself needs (the model, the unchanged-check, the staging store).
+    """
     started = time.perf_counter()
     part = staging / partition_key(start, end)
-    run = Run(settings, Store.connect(settings), kind=KIND).prepare()
+    store = Store.connect(settings)
+    run = Run(settings, store, kind=KIND).prepare()
+    writer = Run(settings, store, kind=KIND)  # the index stage's own partial report, as index_batch keeps it
     out = batch.replace("/articles-", "/enriched-")
-    part.write_jsonl(out, run.enrich(run.changed_only(part.read_jsonl(batch, Article))))
-    run.report.seconds["enrich"] = round(time.perf_counter() - started, 3)
+    index_report = _stage_name(out, "index")
+    part.remove(index_report)  # a retried task: "indexed" only once this attempt has written it again
+    along = _IndexAlong(writer)
+    part.write_jsonl(out, along.passing(run.enrich(run.changed_only(part.read_jsonl(batch, Article)))))
+    if along.failure is None:
+        writer.report.seconds["index"] = round(along.seconds, 3)
+        part.write_json(index_report, {**writer.report.to_dict(), "ok": sorted(writer.ok)})
+    run.report.seconds["enrich"] = round(time.perf_counter() - started - along.seconds, 3)
     # What the batch taught the entity registry; finish_run adds every batch's share to the index at once.
     part.write_jsonl(_learnt_name(batch), (r.to_dict() for r in run.learnt.records.values()))
     part.write_json(_stage_name(batch, "enrich"), {**run.report.to_dict(), "ok": sorted(run.ok)})
@@ -113,14 +135,51 @@ def enrich_batch(settings: Settings, staging: Staging, start: date, end: date, b
 
 
 def index_batch(settings: Settings, staging: Staging, start: date, end: date, enriched: str) -> dict[str, Any]:
-    """Bulk-index one enriched batch; raises InfrastructureError (Airflow retries) if Elasticsearch fails."""
+    """Bulk-index one enriched batch unless its enrich task already did; raises InfrastructureError (Airflow
+    retries) if Elasticsearch fails."""
     started = time.perf_counter()
     part = staging / partition_key(start, end)
+    index_report = _stage_name(enriched, "index")
+    if part.exists(index_report):  # written along with NER by enrich_batch
+        done = part.read_json(index_report)
+        return {key: done[key] for key in ("indexed", "unchanged", "rejected")}
     run = Run(settings, Store.connect(settings), kind=KIND).prepare(need_model=False)
     run.index(part.read_jsonl(enriched, EnrichedArticle))
     run.report.seconds["index"] = round(time.perf_counter() - started, 3)
-    part.write_json(_stage_name(enriched, "index"), {**run.report.to_dict(), "ok": sorted(run.ok)})
+    part.write_json(index_report, {**run.report.to_dict(), "ok": sorted(run.ok)})
     return {"indexed": run.report.indexed, "unchanged": run.report.unchanged, "rejected": run.report.rejected}
+
+
+class _IndexAlong:
+    """Passes enriched articles on (to the staged file) and bulk-writes them chunk by chunk meanwhile; the first
+    InfrastructureError stops the writing, not the enrichment (the index task writes the batch then)."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.failure: InfrastructureError | None = None
+        self.seconds = 0.0
+
+    def passing(self, items: Iterable[EnrichedArticle]) -> Iterator[EnrichedArticle]:
+        """Yield every item; index them in chunks of the bulk size (the chunks `newsetl ingest` writes)."""
+        chunk: list[EnrichedArticle] = []
+        for item in items:
+            yield item
+            chunk.append(item)
+            if len(chunk) >= self.run.store.settings.bulk_chunk_size:
+                self._write(chunk)
+                chunk = []
+        self._write(chunk)
+
+    def _write(self, chunk: list[EnrichedArticle]) -> None:
+        if not chunk or self.failure is not None:
+            return
+        started = time.perf_counter()
+        try:
+            self.run.index(chunk)
+        except InfrastructureError as exc:
+            log.warning("writing along with NER failed (%s); the index task writes this batch", exc)
+            self.failure = exc
+        self.seconds += time.perf_counter() - started
 
 
 def finish_run(settings: Settings, staging: Staging, start: date, end: date, *,

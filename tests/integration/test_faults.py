@@ -22,10 +22,11 @@ from elasticsearch import Elasticsearch
 
 from pipeline.core.errors import InfrastructureError
 from pipeline.index.embedded import ensure_embedded_server, free_port, stop_embedded_server
+from pipeline.runners.core import Run
 from pipeline.runners.staging import Staging
 from pipeline.runners.stream import ingest
-from pipeline.runners.tasks import collect_source, plan_run
-from tests.conftest import REPO, make_settings
+from pipeline.runners.tasks import collect_source, enrich_batch, index_batch, plan_batches, plan_run
+from tests.conftest import REPO, make_settings, raw_client
 from tests.faultproxy import Fault, FaultProxy, through, tuned
 
 pytestmark = pytest.mark.integration
@@ -222,6 +223,46 @@ def test_full_disk_fails_the_stage_and_keeps_the_previous_output(tmp_path, es_ur
         collect_source(settings, staging, "landing", *day)
     assert staged.read_bytes() == complete  # the last good output is untouched
     assert not staged.with_name("collect.json").exists()  # and the source does not count as collected
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The DAG's enrich task writes to the index along with NER; the index task is its fallback
+
+
+def _staged_batch(tmp_path: Path, es_url: str, alias: str):
+    write_articles(tmp_path / "landing" / "2019-06-25", 3)
+    settings = make_settings(tmp_path, es_url, alias)
+    day = (date(2019, 6, 25), date(2019, 6, 26))
+    staging = Staging(settings.runs_dir)
+    plan_run(settings, staging, *day)
+    collect_source(settings, staging, "landing", *day)
+    (batch,) = plan_batches(settings, staging, *day)
+    return settings, staging, day, batch, settings.runs_dir / "2019-06-25"
+
+
+def test_the_enrich_task_indexes_its_batch_and_the_index_task_only_reports_it(tmp_path, es_url, alias):
+    settings, staging, day, batch, part = _staged_batch(tmp_path, es_url, alias)
+    enriched = enrich_batch(settings, staging, *day, batch)
+    client = raw_client(settings)
+    assert len(documents(client, alias)) == 3  # written before the index task ran
+    assert index_batch(settings, staging, *day, enriched) == {"indexed": 3, "unchanged": 0, "rejected": 0}
+
+
+def test_a_cluster_failing_during_the_enrich_task_leaves_the_batch_to_the_index_task(tmp_path, es_url, alias,
+                                                                                      monkeypatch):
+    settings, staging, day, batch, part = _staged_batch(tmp_path, es_url, alias)
+
+    def refused(self, items):
+        raise InfrastructureError("Elasticsearch unavailable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Run, "index", refused)
+        enriched = enrich_batch(settings, staging, *day, batch)
+    assert len((part / enriched).read_text().splitlines()) == 3  # NER's work is staged all the same
+    assert not (part / "batches" / "index-0001.json").exists()  # and the batch does not count as indexed
+    assert index_batch(settings, staging, *day, enriched) == {"indexed": 3, "unchanged": 0, "rejected": 0}
+    assert json.loads((part / "batches" / "index-0001.json").read_text())["indexed"] == 3
+    assert len(documents(raw_client(settings), alias)) == 3
 
 
 # ---------------------------------------------------------------------------------------------------------------
