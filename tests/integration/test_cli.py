@@ -102,9 +102,10 @@ def test_enrich_jsonl_contract_on_the_seed(cli_env, capsys, monkeypatch):
     place_fields = {"geonames_id", "country_code", "country", "lat", "lon"}
     for entity in record["entities"]:
         # A resolved place carries all its place fields, a demonym its country, any other mention none of them.
-        assert set(entity) - place_fields == {"text", "label", "start", "end", "canonical"}
+        assert set(entity) - place_fields == {"text", "label", "start", "end", "canonical", "id"}
         assert set(entity) & place_fields in (set(), place_fields, {"country_code", "country"})
         assert text[entity["start"]:entity["end"]] == entity["text"]
+        assert len(entity["id"]) == 16
     resolved = [e for e in record["entities"] if "geonames_id" in e]
     assert resolved and all(e["label"] in ("GPE", "LOC") and -90 <= e["lat"] <= 90 for e in resolved)
     akar = [e for e in record["entities"] if e["text"] == "Akar"]
@@ -114,6 +115,27 @@ def test_enrich_jsonl_contract_on_the_seed(cli_env, capsys, monkeypatch):
     assert dates == {"Wednesday": "2019-06-26", "Thursday": "2019-06-27"}
     for d in record["dates"]:
         assert text[d["start"]:d["end"]] == d["text"]
+
+
+def test_enrich_across_treats_the_input_as_one_corpus(cli_env, capsys, monkeypatch):
+    text = SEED.read_text(encoding="utf-8").split("2019-06-25", 1)[1].strip()
+    later = "The talks went on, Akar told reporters on Tuesday. Akar left for Ankara."
+    stdin = "".join(json.dumps({"id": i, "text": t, "published": "2019-06-25"}) + "\n"
+                    for i, t in (("seed", text), ("later", later), ("bad", None)))
+
+    def people(flags: list[str]) -> dict[str, set[tuple[str, str]]]:
+        code, out, _ = run_cli(["enrich", "--jsonl", *flags], capsys, stdin=stdin, monkeypatch=monkeypatch)
+        assert code == 0
+        records = [json.loads(line) for line in out.splitlines()]
+        assert [r["id"] for r in records] == ["seed", "later", "bad"] and "error" in records[2]
+        return {r["id"]: {(e["canonical"], e["id"]) for e in r.get("entities", []) if e["label"] == "PERSON"}
+                for r in records}
+
+    # alone, the later article knows only a surname; as one corpus, it is the man the first one names in full
+    assert {name for name, _ in people([])["later"]} == {"Akar"}
+    across = people(["--across"])
+    assert across["later"] and across["later"] <= across["seed"]
+    assert {name for name, _ in across["later"]} == {"Hulusi Akar"}
 
 
 def test_console_script_is_installed():
