@@ -15,10 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from pipeline.core.facets import FACET_OF_LABEL
 from pipeline.core.records import EntityMention
+from pipeline.core.settings import read_yaml
 from pipeline.core.text import strip_accents_casefold
 
 # Words that precede a name as a title or honorific; dropped from person values.
@@ -89,7 +88,7 @@ def load_entity_config(path: Path | str | None = None) -> EntityConfig:
     if not path.exists():
         return EntityConfig()
     raw = path.read_bytes()
-    tree = yaml.safe_load(raw) or {}
+    tree = read_yaml(path) or {}
     if not isinstance(tree, dict):
         raise ValueError(f"{path}: expected a mapping with 'aliases' and 'blocklist'")
     aliases: dict[str, str] = {}

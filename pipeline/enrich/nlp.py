@@ -7,15 +7,13 @@ from functools import lru_cache
 import spacy
 from spacy.language import Language
 
+from pipeline.core.errors import ModelNotInstalled
+
 # Components NER never needs; excluding them at load time saves memory and most of the per-token cost.
 UNNEEDED_COMPONENTS = (
     "parser", "tagger", "attribute_ruler", "lemmatizer", "senter", "morphologizer",
     "textcat", "textcat_multilabel", "entity_linker", "span_finder", "spancat", "trainable_lemmatizer",
 )
-
-
-class ModelNotInstalled(RuntimeError):
-    """The configured spaCy model is not installed in this environment."""
 
 
 @lru_cache(maxsize=4)

@@ -154,3 +154,15 @@ def test_sources_lists_config_and_rejects_an_unknown_name(cli_env, capsys):
     assert code == 0 and [s["name"] for s in json.loads(out)][0] == "landing"
     code, _, err = run_cli(["ingest", "--source", "nope"], capsys)
     assert code == 2 and "no source named nope" in err
+
+
+def test_ingest_source_names_the_source_of_files_given_on_the_command_line(cli_env, capsys, tmp_path):
+    wire = tmp_path / "wire.jsonl"
+    wire.write_text(json.dumps({"id": "w1", "title": "Harbour strike ends", "published": "2023-02-10",
+                                "text": "Dock workers in Rotterdam ended a three-day strike on Friday."}) + "\n")
+    code, out, _ = run_cli(["ingest", "--source", "wire-desk", str(wire), "--json"], capsys)
+    assert code == 0 and json.loads(out)["indexed"] == 1
+    code, out, _ = run_cli(["search", "--source", "WIRE-DESK", "--json"], capsys)
+    assert [hit["source"] for hit in json.loads(out)["hits"]] == ["wire-desk"]
+    code, _, err = run_cli(["ingest", "--source", "a", "--source", "b", str(wire)], capsys)
+    assert code == 2 and "give it once" in err
