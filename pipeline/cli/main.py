@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -67,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "sitemap or a page. Without targets: the enabled sources of config/sources.yml.")
     p.add_argument("paths", nargs="*", metavar="TARGET")
     p.add_argument("--source", dest="sources", action="append", default=[], metavar="NAME",
-                   help="a source of config/sources.yml (repeatable; default: every enabled source)")
+                   help="without targets: a source of config/sources.yml (repeatable; default: every enabled "
+                        "source); with targets: the source name of their articles (default: source_name)")
     p.add_argument("--full", action="store_true", help="ignore the ledger: read and fetch everything again")
     p.add_argument("--prune", action="store_true",
                    help="remove the articles of files that disappeared from their folder or WARC source")
@@ -158,8 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsetl` console script."""
     args = build_parser().parse_args(argv)
-    from pipeline.core.errors import InfrastructureError
-    from pipeline.enrich.nlp import ModelNotInstalled
+    from pipeline.core.errors import ConfigError, InfrastructureError, ModelNotInstalled
 
     try:
         settings = load_settings(args.config)
@@ -168,14 +169,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "sources": cmd_sources, "quarantine": cmd_quarantine, "kibana": cmd_kibana,
                    "places": cmd_places, "entities": cmd_entities}[args.command]
         return handler(args, settings)
+    except BrokenPipeError:
+        # The reader went away (`newsetl search --json | head`): not an error of ours. Point stdout at /dev/null
+        # so that the interpreter's final flush does not raise again (Python docs, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except (InfrastructureError, ModelNotInstalled) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return EXIT_INFRA
-    except FileNotFoundError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+    except (FileNotFoundError, ConfigError) as exc:  # soft_wrap: one line, however narrow the terminal
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return EXIT_USAGE
     except ValueError as exc:  # invalid settings
-        err.print(f"[bold red]error:[/] invalid configuration: {escape(str(exc))}")
+        err.print(f"[bold red]error:[/] invalid configuration: {escape(str(exc))}", soft_wrap=True)
         return EXIT_USAGE
 
 
@@ -187,9 +194,11 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.collect.config import select_sources
     from pipeline.runners.stream import ingest
 
-    if args.paths and args.sources:
-        err.print("[bold red]error:[/] give targets or --source names, not both")
+    if args.paths and len(args.sources) > 1:
+        err.print("[bold red]error:[/] with targets, --source names their one source: give it once")
         return EXIT_USAGE
+    if args.paths and args.sources:  # `ingest --source wire file.jsonl`: the files' articles come from "wire"
+        settings = settings.model_copy(update={"source_name": args.sources[0]})
     sources = None if args.paths else select_sources(settings, args.sources)
     if err.is_terminal and not args.json:
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -393,6 +402,12 @@ def print_search_result(result: Any, alias: str, console: Console) -> None:
                 row.append(Text(str(hit.get("copies", 1)) + (f"\n{', '.join(sorted(others))}" if others else "")))
             table.add_row(*row)
         console.print(table)
+    for facet, values in result.suggestions.items():
+        for value, closest in values.items():
+            # Values come from the user and the index: plain Text, never markup.
+            console.print(Text(f"No article has {facet.replace('_', ' ')} {value!r}; "
+                               + (f"closest existing values: {', '.join(closest)}" if closest
+                                  else "no existing value is close"), style="yellow"))
     console.print("[bold]Top facet values[/]")
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="cyan", no_wrap=True)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.collect.files import WARC_SUFFIXES
-from pipeline.core.settings import Settings
+from pipeline.core.settings import Settings, read_yaml
 
 # folder: landing files (.txt/.html/.jsonl/.warc), partitioned by the day in their path;
 # warc: a .warc/.warc.gz file or a folder of them; feed: RSS/Atom; sitemap: (news) sitemap or sitemap index;
@@ -75,7 +74,7 @@ def load_sources(settings: Settings, *, include_disabled: bool = False) -> list[
     if not path.exists():
         return [SourceConfig(name=settings.source_name, kind="folder", location=str(settings.landing_dir),
                              language=None)]
-    tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    tree = read_yaml(path) or {}
     entries = tree.get("sources") if isinstance(tree, dict) else None
     if not isinstance(entries, list):
         raise ValueError(f"{path}: expected a top-level 'sources:' list")

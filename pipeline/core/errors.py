@@ -69,3 +69,12 @@ class InfrastructureError(RuntimeError):
 
     def __init__(self, message: str) -> None:
         super().__init__(scrub(message))
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used: missing where one was named, or not valid YAML. One line."""
+
+
+class ModelNotInstalled(RuntimeError):
+    """The configured spaCy model is not installed in this environment (defined here, not beside spaCy, so that
+    the CLI can catch it without importing spaCy)."""

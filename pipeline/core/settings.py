@@ -12,7 +12,7 @@ import yaml
 from dotenv import load_dotenv
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from pipeline.core.errors import register_secret, split_userinfo
+from pipeline.core.errors import ConfigError, register_secret, split_userinfo
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "settings.yml"
@@ -309,6 +309,18 @@ def settings_for_task(get_connection: Callable[[str], Any], not_found: type[Exce
                                                   extra=conn.extra_dejson))
 
 
+def read_yaml(path: Path) -> Any:
+    """The parsed YAML file; ConfigError (one line: file, line, column, problem) when it is not valid YAML."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: YAML syntax error: {' '.join(str(exc).split())}") from None
+
+
 def load_settings(config_path: Path | str | None = None, env: dict[str, str] | None = None,
                   overrides: dict[str, str] | None = None) -> Settings:
     """Read settings.yml, apply NEWSETL_* and ELASTICSEARCH_* environment overrides (then `overrides`), validate."""
@@ -316,8 +328,12 @@ def load_settings(config_path: Path | str | None = None, env: dict[str, str] | N
         load_dotenv(PROJECT_ROOT / ".env", override=False)
         env = dict(os.environ)
     env = {**env, **(overrides or {})}
-    path = Path(config_path or env.get("NEWSETL_CONFIG") or DEFAULT_CONFIG)
-    tree: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {} if path.exists() else {}
+    named = config_path or env.get("NEWSETL_CONFIG")
+    path = Path(named or DEFAULT_CONFIG)
+    if named and not path.is_file():  # a path the user gave must exist: never fall back to defaults silently
+        raise ConfigError(f"settings file {path} does not exist"
+                          + (" (from NEWSETL_CONFIG)" if not config_path else ""))
+    tree: dict[str, Any] = (read_yaml(path) or {}) if path.exists() else {}
     if not isinstance(tree, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
     for var, keys in ENV_OVERRIDES.items():
@@ -338,6 +354,7 @@ def load_settings(config_path: Path | str | None = None, env: dict[str, str] | N
         register_secret(str(es[key]) if es.get(key) else None)
     # Relative paths in settings.yml are relative to the project root, not to whatever the cwd is.
     base = path.resolve().parent.parent if path.exists() else PROJECT_ROOT
+    named_files = [key for key in ("entities_config", "sources_config") if tree.get(key)]
     tree.setdefault("landing_dir", "samples/landing")
     tree.setdefault("data_dir", ".newsetl")
     tree.setdefault("entities_config", "config/entities.yml")
@@ -345,4 +362,7 @@ def load_settings(config_path: Path | str | None = None, env: dict[str, str] | N
     tree.setdefault("places_config", "config/places.yml")
     for key in ("landing_dir", "data_dir", "entities_config", "sources_config", "places_config"):
         tree[key] = (base / Path(tree[key]).expanduser()).resolve()
+    for key in named_files:  # named in settings.yml or the environment: must exist (the defaults may be absent)
+        if not tree[key].is_file():
+            raise ConfigError(f"{key} {tree[key]} does not exist (named in {path} or NEWSETL_{key.upper()})")
     return Settings.model_validate(tree)

@@ -23,6 +23,7 @@ from nameparser.config import CONSTANTS
 
 from pipeline.core.facets import FACET_OF_LABEL, entity_id
 from pipeline.core.records import EntityMention
+from pipeline.core.settings import read_yaml
 from pipeline.core.text import strip_accents_casefold
 
 # Words that precede a name as a title or honorific; dropped from person values.
@@ -120,7 +121,7 @@ def load_entity_config(path: Path | str | None = None) -> EntityConfig:
     if not path.exists():
         return EntityConfig()
     raw = path.read_bytes()
-    tree = yaml.safe_load(raw) or {}
+    tree = read_yaml(path) or {}
     if not isinstance(tree, dict):
         raise ValueError(f"{path}: expected a mapping with 'aliases' and 'blocklist'")
     aliases: dict[str, str] = {}

@@ -11,6 +11,7 @@ import spacy
 import spacy.util
 from spacy.language import Language
 
+from pipeline.core.errors import ModelNotInstalled
 from pipeline.core.facets import WIKINER_LABELS
 
 # Components NER never needs; excluding them at load time saves memory and most of the per-token cost.
@@ -20,10 +21,6 @@ UNNEEDED_COMPONENTS = (
 )
 # The pip extra that installs a language's default pipeline (pyproject.toml), for the error message.
 EXTRA_OF_LANGUAGE = {"fr": "newsetl[fr]"}
-
-
-class ModelNotInstalled(RuntimeError):
-    """The configured spaCy model is not installed in this environment."""
 
 
 @lru_cache(maxsize=8)

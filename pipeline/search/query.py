@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -13,6 +12,7 @@ from pipeline.core.facets import FACETS
 from pipeline.core.text import count_words
 from pipeline.index.mapping import FOLDED
 from pipeline.index.store import IndexMissing, Store
+from pipeline.search.suggest import closest_values, fold
 from pipeline.search.syntax import TEXT_FIELDS, Clause, Phrase, Prefix, Term, Word, parse_query
 
 # Facet name (CLI flag, JSON key) -> indexed keyword field. The entity facet LANGUAGE ("French" mentioned in the
@@ -36,6 +36,8 @@ SORTS = {
     "newest": [{"published_at": {"order": "desc", "missing": "_last"}}, "_score"],
     "oldest": [{"published_at": {"order": "asc", "missing": "_last"}}, "_score"],
 }
+# Distinct values of a facet read to suggest the closest ones to a filter value that matches nothing.
+SUGGEST_POOL = 10_000
 # Elasticsearch's index.max_result_window: from + size beyond it is refused, so pages stop there.
 MAX_WINDOW = 10_000
 # What one search may ask for. Every query word becomes a clause per searched field and every filter value a term
@@ -107,6 +109,8 @@ class SearchResult:
     hits: list[dict[str, Any]] = field(default_factory=list)
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     mentioned_dates: list[tuple[str, int]] = field(default_factory=list)
+    # When nothing matched: facet -> filter value that no article has -> the closest existing values.
+    suggestions: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -126,6 +130,7 @@ class SearchResult:
             "hits": self.hits,
             "facets": {k: [{"value": v, "count": c} for v, c in vals] for k, vals in self.facets.items()},
             "mentioned_dates": [{"value": v, "count": c} for v, c in self.mentioned_dates],
+            "suggestions": self.suggestions,
         }
 
 
@@ -179,13 +184,6 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
             "name": "copies", "size": 5, "_source": ["title", "source", "url", "published_at"],
             "sort": [{"published_at": {"order": "asc", "missing": "_last"}}]}}
     return body
-
-
-def fold(text: str) -> str:
-    """Lower case without accents, as the `.tokens` analyzer and the facet normalizer index it (for queries
-    Elasticsearch does not analyse: prefixes)."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def is_shouted(word: str) -> bool:
@@ -252,7 +250,24 @@ def search(store: Store, request: SearchRequest) -> SearchResult:
         hits=[_hit(h) for h in response["hits"]["hits"]],
         facets={facet: _buckets(aggs.get(facet)) for facet in FACET_FIELDS},
         mentioned_dates=_buckets(aggs.get("mentioned_dates")),
+        suggestions=suggest_filters(store, request) if total == 0 and request.filters else {},
     )
+
+
+def suggest_filters(store: Store, request: SearchRequest) -> dict[str, dict[str, list[str]]]:
+    """For each filter value that no indexed article has (case and accents aside): the closest existing values
+    of its facet, read from a terms aggregation over the whole index (at most SUGGEST_POOL distinct values, the
+    most frequent). {facet: {value: [closest, ...]}}; values that exist are left out."""
+    aggs = {facet: {"terms": {"field": FACET_FIELDS[facet], "size": SUGGEST_POOL}} for facet in request.filters}
+    response = store.search(what=f"facet values of {store.alias!r}", size=0, aggs=aggs)
+    out: dict[str, dict[str, list[str]]] = {}
+    for facet, values in request.filters.items():
+        existing = [value for value, _count in _buckets(response.get("aggregations", {}).get(facet))]
+        known = {fold(value) for value in existing}
+        for value in values:
+            if fold(value) not in known:
+                out.setdefault(facet, {})[value] = closest_values(value, existing)
+    return out
 
 
 def _hit(hit: dict[str, Any]) -> dict[str, Any]:

@@ -200,3 +200,13 @@ def test_file_names_and_reasons_are_printed_escaped_by_ingest_and_quarantine_lis
     for shown in (out, listed):
         assert "\x1b" not in shown and "\x07" not in shown
         assert "\\x1b[31mred\\x1b]0;pwned\\x07.txt" in shown and "caf\\xe9\\x1b[2J.txt" in shown
+def test_ingest_source_names_the_source_of_files_given_on_the_command_line(cli_env, capsys, tmp_path):
+    wire = tmp_path / "wire.jsonl"
+    wire.write_text(json.dumps({"id": "w1", "title": "Harbour strike ends", "published": "2023-02-10",
+                                "text": "Dock workers in Rotterdam ended a three-day strike on Friday."}) + "\n")
+    code, out, _ = run_cli(["ingest", "--source", "wire-desk", str(wire), "--json"], capsys)
+    assert code == 0 and json.loads(out)["indexed"] == 1
+    code, out, _ = run_cli(["search", "--source", "WIRE-DESK", "--json"], capsys)
+    assert [hit["source"] for hit in json.loads(out)["hits"]] == ["wire-desk"]
+    code, _, err = run_cli(["ingest", "--source", "a", "--source", "b", str(wire)], capsys)
+    assert code == 2 and "give it once" in err

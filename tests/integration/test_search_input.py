@@ -54,3 +54,40 @@ def test_plain_words_still_find_the_article(seeded):
 ])
 def test_facet_values_match_whole_values_case_and_accents_aside(seeded, value, total):
     assert search(seeded, SearchRequest(filters={"person": (value,)})).total == total
+
+
+def test_a_filter_value_no_article_has_offers_the_closest_existing_values(seeded):
+    result = search(seeded, SearchRequest(filters={"person": ("hulusi akr",), "place": ("turkey",)}))
+    assert result.total == 0
+    assert result.suggestions == {"person": {"hulusi akr": ["Hulusi Akar"]}}  # "turkey" exists: no suggestion
+    assert result.to_dict()["suggestions"] == result.suggestions
+    # Every value exists, only their combination with the query matches nothing: nothing to suggest.
+    assert search(seeded, SearchRequest(query="zebra", filters={"person": ("Hulusi Akar",)})).suggestions == {}
+
+
+def test_the_cli_prints_the_suggestions(seeded, capsys):
+    from rich.console import Console
+
+    from pipeline.cli.main import print_search_result
+
+    result = search(seeded, SearchRequest(filters={"person": ("Hulusi Akr",)}))
+    print_search_result(result, seeded.alias, Console(width=200, color_system=None))
+    assert "No article has person 'Hulusi Akr'; closest existing values: Hulusi Akar" in capsys.readouterr().out
+
+
+def test_newsetl_search_does_not_import_spacy(seeded, es_url, tmp_path):
+    """spaCy takes ~0.7 s to import and search needs none of it (checked in a fresh interpreter)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = ("import sys\nfrom pipeline.cli.main import main\nrc = main(['search', 'Akar', '--json'])\n"
+            "print(rc, 'spacy' in sys.modules, file=sys.stderr)")
+    env = {**os.environ, "ELASTICSEARCH_URL": es_url, "NEWSETL_INDEX_ALIAS": seeded.alias,
+           "NEWSETL_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+                          check=False, timeout=300)
+    assert done.stderr.strip().splitlines()[-1] == "0 False", done.stderr
+    assert '"total": 1' in done.stdout

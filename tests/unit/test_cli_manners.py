@@ -1,0 +1,86 @@
+"""CLI manners that need no server: configuration errors in one line, a named config that is missing, and a
+reader that goes away (`| head`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.cli.main import main
+from pipeline.core.errors import ConfigError
+from pipeline.core.settings import load_settings
+from pipeline.enrich.entities import load_entity_config
+from tests.conftest import REPO
+
+BAD_YAML = [
+    ("unclosed bracket", "index: {alias: news\n", "line 2"),
+    ("bad indentation", "index:\n  alias: news\n shards: 1\n", "line 3"),
+    ("tab", "index:\n\talias: news\n", "line 2"),
+    ("unclosed quote", 'source_name: "wire\n', "line 2"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "where"), BAD_YAML, ids=[b[0] for b in BAD_YAML])
+def test_a_yaml_syntax_error_in_settings_is_one_line(tmp_path, capsys, name, text, where):
+    config = tmp_path / "config" / "settings.yml"
+    config.parent.mkdir()
+    config.write_text(text)
+    assert main(["--config", str(config), "sources"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{config}, {where}" in err and "YAML syntax error" in err
+
+
+@pytest.mark.parametrize("which", ["sources_config", "entities_config"])
+def test_a_yaml_syntax_error_in_sources_or_entities_is_one_line(tmp_path, which):
+    bad = tmp_path / f"{which}.yml"
+    bad.write_text("sources:\n  - name: [wire\n")
+    with pytest.raises(ConfigError, match=r"line 3, column 1: YAML syntax error") as caught:
+        if which == "entities_config":
+            load_entity_config(bad)
+        else:
+            from pipeline.collect.config import load_sources
+
+            load_sources(load_settings(REPO / "config" / "settings.yml",
+                                       env={"NEWSETL_SOURCES_CONFIG": str(bad)}))
+    assert "\n" not in str(caught.value)
+
+
+def test_sources_command_reports_a_broken_sources_file_in_one_line(tmp_path, capsys, monkeypatch):
+    bad = tmp_path / "sources.yml"
+    bad.write_text("sources: [\n")
+    monkeypatch.setenv("NEWSETL_SOURCES_CONFIG", str(bad))
+    assert main(["sources"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "YAML syntax error" in err
+
+
+def test_a_config_path_that_does_not_exist_is_an_error(tmp_path, capsys):
+    missing = tmp_path / "nope.yml"
+    assert main(["--config", str(missing), "sources"]) == 2
+    assert f"settings file {missing} does not exist" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="from NEWSETL_CONFIG"):
+        load_settings(env={"NEWSETL_CONFIG": str(missing)})
+
+
+@pytest.mark.parametrize(("var", "key"), [("NEWSETL_SOURCES_CONFIG", "sources_config"),
+                                          ("NEWSETL_ENTITIES_CONFIG", "entities_config")])
+def test_a_named_sources_or_entities_file_that_does_not_exist_is_an_error(tmp_path, var, key):
+    with pytest.raises(ConfigError, match=f"{key} .*nope.yml does not exist"):
+        load_settings(REPO / "config" / "settings.yml", env={var: str(tmp_path / "nope.yml")})
+
+
+def test_a_reader_that_goes_away_is_not_a_traceback():
+    """`newsetl sources --json | head -0`: stdout is a pipe whose reader has already closed it."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "pipeline.cli.main", "sources", "--json"], cwd=REPO,
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, check=False, timeout=120)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode == 0
