@@ -135,7 +135,7 @@ def test_enrich_contract_carries_place_fields_only_when_resolved(resolver):
     text = "Georgia and Paris"
     mentions = resolver.resolve(text, article(text, ("Georgia", "GPE"), ("Paris", "GPE")))
     rows = Enrichment(tuple(mentions), ()).to_dict()["entities"]
-    assert set(rows[0]) == {"text", "label", "start", "end", "canonical"}
+    assert set(rows[0]) == {"text", "label", "start", "end", "canonical", "id"}  # id: pipeline.core.facets.entity_id
     assert {"geonames_id", "country_code", "lat", "lon"} <= set(rows[1])
     assert Enrichment.from_dict(json.loads(json.dumps({"entities": rows}))).entities == tuple(mentions)
 
