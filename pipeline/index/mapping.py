@@ -113,7 +113,7 @@ def mappings() -> dict[str, Any]:
             # ids are exact.
             "entities": {"properties": {name: facet_keyword() if name in FACETS else keyword
                                         for name in ENTITY_FIELDS}},
-            "enrichment": {"type": "keyword"},
+            "enrichment": facet_keyword(),
             # One point per resolved place of the article (GeoNames coordinates): the Kibana map's layer.
             "geo": {"type": "geo_point"},
             "word_count": {"type": "integer"},

@@ -139,14 +139,6 @@ def _range(fld: str, low: date | None, high: date | None) -> list[dict[str, Any]
     return [{"range": {fld: bounds}}] if bounds else []
 
 
-def _term(facet: str, value: str) -> dict[str, Any]:
-    """An exact filter; a country is matched by its display name or its ISO alpha-2 code ("Germany", "DE", "de")."""
-    if facet == "country":
-        return {"bool": {"should": [{"term": {"entities.country": value}},
-                                    {"term": {"entities.country_code": value.upper()}}], "minimum_should_match": 1}}
-    return {"term": {FACET_FIELDS[facet]: value}}
-
-
 def build_query(request: SearchRequest) -> dict[str, Any]:
     """The search body: bool query with filters, highlights, facet aggregations and optional story collapse."""
     must: list[dict[str, Any]] = []
@@ -229,8 +221,13 @@ def clause_query(clause: Clause) -> dict[str, Any]:
 
 
 def facet_filter(facet: str, value: str) -> dict[str, Any]:
-    """A facet filter: the value compared case- and accent-insensitively (the `.folded` sub-field's normalizer)."""
-    return {"term": {f"{FACET_FIELDS[facet]}.{FOLDED}": value}}
+    """A facet filter: the value compared case- and accent-insensitively (the `.folded` sub-field's normalizer);
+    a country is matched by its display name or its ISO 3166 alpha-2 code ("Germany", "DE", "de")."""
+    folded = {"term": {f"{FACET_FIELDS[facet]}.{FOLDED}": value}}
+    if facet == "country":
+        code = {"term": {"entities.country_code": value.strip().upper()}}
+        return {"bool": {"should": [folded, code], "minimum_should_match": 1}}
+    return folded
 
 
 def search(store: Store, request: SearchRequest) -> SearchResult:
