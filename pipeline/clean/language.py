@@ -5,7 +5,8 @@ py3langid's normalised probabilities are the confidence. Short or table-like tex
 results) are where a detector guesses: 149 of 1,875 Reuters wire stories were tagged `pcm`, `zxx`, `la`... by the
 bare top label. Below MIN_CONFIDENCE the detection is not used; a stated language is overridden only by a detection
 of at least OVERRIDE_CONFIDENCE over at least OVERRIDE_MIN_WORDS words (a page template declaring `en` around a
-German article). Both thresholds were tuned on a dev part and checked on a held-out part (bench/languages.py,
+German article). When the first SAMPLE_CHARS leave the detector unsure, up to LONG_SAMPLE_CHARS are read before the
+fallback. Both thresholds were tuned on a dev part and checked on a held-out part (bench/languages.py,
 docs/enrichment.md).
 """
 
@@ -22,6 +23,7 @@ MIN_CONFIDENCE = 0.7
 OVERRIDE_CONFIDENCE = 0.95
 OVERRIDE_MIN_WORDS = 30
 SAMPLE_CHARS = 2000
+LONG_SAMPLE_CHARS = 10_000  # read when the first SAMPLE_CHARS leave the detector unsure (a Chinese page: 0.64 -> 0.96)
 MIN_WORDS = 3  # fewer words than this are not worth detecting
 
 
@@ -40,9 +42,9 @@ def _identifier() -> LanguageIdentifier:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def detect_language(text: str) -> Detection | None:
-    """The detected language of text's first SAMPLE_CHARS characters, None for fewer than MIN_WORDS words."""
-    sample = text[:SAMPLE_CHARS]
+def detect_language(text: str, sample_chars: int = SAMPLE_CHARS) -> Detection | None:
+    """The detected language of text's first `sample_chars` characters, None for fewer than MIN_WORDS words."""
+    sample = text[:sample_chars]
     words = count_words(sample)  # by script: a Chinese or Japanese sample has words without spaces
     if words < MIN_WORDS:
         return None
@@ -77,6 +79,8 @@ def resolve_language(stated: str | None, text: str, fallback: str | None, *,
     """
     stated = normalize_code(stated)
     detection = detect_language(text)
+    if detection and detection.confidence < min_confidence and len(text) > SAMPLE_CHARS:
+        detection = detect_language(text, LONG_SAMPLE_CHARS)
     if stated:
         if (detection and detection.language != stated and detection.confidence >= override_confidence
                 and detection.words >= OVERRIDE_MIN_WORDS):

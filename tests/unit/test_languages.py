@@ -36,6 +36,7 @@ SCORES = "Arsenal 2 Chelsea 1\nLiverpool 0 Everton 0\nLeeds 3 Fulham 1"
         (None, EARNINGS, None, None),  # unsure and no fallback: unknown, not a guess
         (None, "Two words", "fr", "fr"),  # too short to detect at all
         ("", ENGLISH, None, "en"),  # an empty statement is no statement
+        (None, EARNINGS * 40 + " " + GERMAN * 12, "en", "de"),  # unsure on the first 2,000 characters: read more
     ],
 )
 def test_resolve_language(stated, text, fallback, expected):
