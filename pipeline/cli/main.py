@@ -122,13 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "sources": cmd_sources, "quarantine": cmd_quarantine, "kibana": cmd_kibana}[args.command]
         return handler(args, settings)
     except (InfrastructureError, ModelNotInstalled) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        err.print(f"[bold red]error:[/] {escape(printable(str(exc)))}")
         return EXIT_INFRA
     except FileNotFoundError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        err.print(f"[bold red]error:[/] {escape(printable(str(exc)))}")
         return EXIT_USAGE
     except ValueError as exc:  # invalid settings
-        err.print(f"[bold red]error:[/] invalid configuration: {escape(str(exc))}")
+        err.print(f"[bold red]error:[/] invalid configuration: {escape(printable(str(exc)))}")
         return EXIT_USAGE
 
 
@@ -265,7 +265,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             mentioned_from=args.mentioned_from, mentioned_to=args.mentioned_to, page=args.page, size=args.size,
             sort=args.sort, collapse=args.collapse, facet_size=args.facet_size)
     except ValueError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        err.print(f"[bold red]error:[/] {escape(printable(str(exc)))}")
         return EXIT_USAGE
     result = search(Store.connect(settings), request)
     if args.json:
