@@ -176,13 +176,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except (InfrastructureError, ModelNotInstalled) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         return EXIT_INFRA
     except (FileNotFoundError, ConfigError) as exc:  # soft_wrap: one line, however narrow the terminal
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         return EXIT_USAGE
     except ValueError as exc:  # invalid settings
-        err.print(f"[bold red]error:[/] invalid configuration: {escape(str(exc))}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] invalid configuration: {escape(printable(str(exc)))}", soft_wrap=True)
         return EXIT_USAGE
 
 
@@ -353,7 +353,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             mentioned_from=args.mentioned_from, mentioned_to=args.mentioned_to, page=args.page, size=args.size,
             sort=args.sort, collapse=args.collapse, facet_size=args.facet_size)
     except ValueError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        err.print(f"[bold red]error:[/] {escape(printable(str(exc)))}")
         return EXIT_USAGE
     result = search(Store.connect(settings), request)
     if args.json:

@@ -15,6 +15,7 @@ The rest of the code never sees the raw client: adding a counter, a header or a 
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,7 +30,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch import exceptions as es_exceptions
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from pipeline.core.errors import InfrastructureError, scrub
+from pipeline.core.errors import InfrastructureError, register_secret, scrub
 from pipeline.core.settings import IndexSettings, Settings
 from pipeline.index.embedded import ensure_embedded_server, save_marker, wait_for_save
 
@@ -507,7 +508,11 @@ def build_client(settings: Settings, embedded_url: str | None = None) -> Elastic
         if cfg.api_key:
             kwargs["api_key"] = cfg.api_key.get_secret_value()
         elif cfg.username and cfg.password:
-            kwargs["basic_auth"] = (cfg.username, cfg.password.get_secret_value())
+            # Encoded here as UTF-8 (RFC 7617): the client encodes a (user, password) pair as ASCII and crashes
+            # with UnicodeEncodeError on "pässword" or on a URL password whose %-escapes decode to non-ASCII.
+            token = base64.b64encode(f"{cfg.username}:{cfg.password.get_secret_value()}".encode()).decode("ascii")
+            register_secret(token)
+            kwargs["basic_auth"] = token
         if url.startswith("https"):
             kwargs["verify_certs"] = cfg.verify_certs
             if cfg.ca_certs:

@@ -204,3 +204,16 @@ def test_path_text_is_valid_unicode_and_reversible(name):
 ])
 def test_words_are_counted_by_script(text, words):
     assert count_words(text) == words
+
+
+def test_a_cli_error_naming_a_hostile_path_is_printed_escaped(monkeypatch, capsys, tmp_path):
+    from pipeline.cli.main import main
+    from pipeline.index.embedded import free_port
+
+    monkeypatch.setenv("ELASTICSEARCH_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("NEWSETL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "300")
+    code = main(["ingest", str(tmp_path / "\x1b]0;pwned\x07missing.txt")])
+    err = capsys.readouterr().err
+    assert code == 2 and "\x1b]" not in err and "\x07" not in err
+    assert "no such file or folder" in err and "\\x1b]0;pwned\\x07missing.txt" in err

@@ -13,7 +13,7 @@ import pytest
 from detect_secrets import SecretsCollection
 from detect_secrets.settings import default_settings
 from elastic_transport import SecurityWarning
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -186,7 +186,9 @@ def test_credentials_written_into_the_url_become_secret_settings():
 
 # What people paste into a password or key: any printable ASCII but space, "/", "#", "?", "@" and "%" included
 # (HTTP Basic and ApiKey headers carry ASCII only).
-CREDENTIAL = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=8, max_size=40)
+# A fixed start no message contains, so a generated value is never found in the text by coincidence ("batch_wo").
+CREDENTIAL = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=4, max_size=40) \
+    .map(lambda value: "Zq8" + value)
 
 
 @pytest.mark.parametrize("password", ["se/cretpass", "se#cret?pass", "a@b/c#d?e", "pa:ss%word"])
@@ -200,6 +202,8 @@ def test_a_password_with_url_delimiters_is_taken_out_of_the_url_whole(password):
 
 @settings(max_examples=25, deadline=None)
 @given(password=CREDENTIAL)
+@example(password="Zq800000%80")  # pragma: allowlist secret - its %-escape decodes to non-ASCII: sent as UTF-8
+@example(password="Zq8pässwörd-ü")  # pragma: allowlist secret - made up
 def test_a_generated_password_in_the_url_never_shows(password):
     port = free_port()
     env = {"ELASTICSEARCH_URL": f"http://elastic:{password}@127.0.0.1:{port}"}
