@@ -544,10 +544,6 @@ def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> di
         if label_of[key] not in _SURNAME_LABELS:
             continue
         candidates = {full for full in persons if _ends_with(full, tokens)}
-        if not candidates and label_of[key] == "PERSON" and len(tokens) == 1 and key in known_places() and not any(
-                full.split()[0] == key for full in persons):
-            label_of[key] = "GPE"  # "Porto" read as a person: a gazetteer's place, no person of the article bears it
-            continue
         if not candidates and label_of[key] == "PERSON" and len(tokens) == 1:
             # "Saddam" beside "Saddam Hussein": a first name alone, when one person of the article bears it.
             candidates = {full for full in persons if full.split()[0] == key}
