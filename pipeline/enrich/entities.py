@@ -291,12 +291,24 @@ _DATELINE = re.compile(
 )
 
 
+def _title_case_headline_end(text: str) -> int:
+    """End of a Title Case headline (the first line, followed by a blank line, most of its words capitalised), or 0."""
+    first, sep, _rest = text.partition("\n\n")
+    words = [w for w in first.split() if w[:1].isalpha()]
+    if not sep or "\n" in first or len(words) < 4:
+        return 0
+    return len(first) if sum(w[0].isupper() for w in words) >= 0.75 * len(words) else 0
+
+
 def _without_headline_guesses(text: str, original: str, mentions: list[RawMention]) -> list[RawMention]:
-    """Drop the model's multi-word spans in a re-cased ALL-CAPS line (a wire headline) that name nothing the rest of
-    the article names: in capitals the model cannot tell a name from the words around it ("Miller Defends Title",
-    "Woods Makes PRO Debut"). Names of the body are found again in the headline by the repeat search."""
+    """Drop the model's multi-word spans in a headline (a re-cased ALL-CAPS line, or a Title Case first line) that
+    name nothing the rest of the article names: there the model cannot tell a name from the capitalised words around
+    it ("Miller Defends Title", "Veltrix Joins Samsung"). Names of the body are found again in the headline by the
+    repeat search."""
+    headline_end = _title_case_headline_end(text)
+
     def recased(m: RawMention) -> bool:
-        return text[m.start:m.end] != original[m.start:m.end]
+        return text[m.start:m.end] != original[m.start:m.end] or m.end <= headline_end
 
     body = {_key(clean_surface(text[m.start:m.end], m.label)) for m in mentions if not recased(m)}
     return [m for m in mentions if not recased(m) or len(m.text.split()) < 2
@@ -405,9 +417,7 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     always).
     """
     config = config or EntityConfig()
-    mentions = list(mentions)
-    if original is not None and original != text:
-        mentions = _without_headline_guesses(text, original, mentions)
+    mentions = _without_headline_guesses(text, original if original is not None else text, list(mentions))
     mentions = _with_datelines(text, mentions)
     named: list[tuple[RawMention, str]] = []
     other_spans: list[tuple[int, int]] = []  # dates, numbers, dropped fragments: never re-read as names

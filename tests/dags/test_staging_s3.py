@@ -72,7 +72,8 @@ def test_a_dag_run_stages_through_s3_and_indexes(airflow_db, tmp_path, es_url, a
 
     staged = keys(bucket, "runs/2019-06-25/")
     assert staged == ["batches.json", "batches/articles-0001.jsonl", "batches/enrich-0001.json",
-                      "batches/enriched-0001.jsonl", "batches/index-0001.json", "plan.json", "report.json",
+                      "batches/enriched-0001.jsonl", "batches/index-0001.json", "batches/learnt-0001.jsonl",
+                      "plan.json", "report.json",
                       "sources/landing/articles.jsonl", "sources/landing/collect.json",
                       "sources/landing/listings.jsonl", "sources/landing/pending.jsonl"]
     assert not (settings.runs_dir / "2019-06-25").exists()  # nothing went through the local disk

@@ -315,6 +315,9 @@ def test_mentions_never_overlap_and_always_point_at_their_text(words, spans):
         # a name written with its "'s" every time owns it; once proves nothing
         ("McDonald's said profits rose, and McDonald's shares gained.", [("McDonald's", "ORG"), ("McDonald", "ORG")],
          "org", ["McDonald's"]),
+        # a Title Case headline's guesses give way to the body's names
+        ("Veltrix Joins Samsung in Berlin Today\n\nThe start-up will show its tools alongside Samsung.",
+         [("Veltrix Joins Samsung", "PERSON"), ("Samsung", "ORG")], "org", ["Samsung"]),
         # a wire dateline is a place
         ("LISBON (Reuters) - The minister spoke.", [], "place", ["LISBON"]),
         ("London 1996-08-30\nEssex won.", [("London 1996-08-30", "DATE")], "place", ["London"]),
