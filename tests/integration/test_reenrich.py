@@ -52,4 +52,4 @@ def test_re_enrichment_keeps_every_field_no_rule_changed(how, es_settings, es_cl
     assert set(after) == set(before)
     for doc_id, doc in after.items():
         assert without(doc, REWRITTEN) == without(before[doc_id], REWRITTEN), doc["input_ref"]
-        assert doc["pipeline_version"].endswith(load_entity_config(changed.entities_config).fingerprint)
+        assert f"/entities-{load_entity_config(changed.entities_config).fingerprint}/" in doc["pipeline_version"]
