@@ -182,7 +182,7 @@ def test_a_run_killed_between_batches_resumes_without_duplicates(es_settings, es
     config.write_text("index:\n  bulk_chunk_size: 4\n")
     env = {**os.environ, "ELASTICSEARCH_URL": es_url, "NEWSETL_INDEX_ALIAS": es_settings.index.alias,
            "NEWSETL_DATA_DIR": str(es_settings.data_dir), "NEWSETL_ENTITIES_CONFIG": str(es_settings.entities_config),
-           "PYTHONPATH": str(REPO)}
+           "NEWSETL_PLACES_CONFIG": str(es_settings.places_config), "PYTHONPATH": str(REPO)}
     killed = subprocess.run([sys.executable, "-c", KILLER, str(tmp_path / "in"), str(config)], env=env,
                             capture_output=True, text=True, timeout=300, check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
