@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=10, help="hits per page (default 10)")
     p.add_argument("--facets", dest="facet_size", type=int, default=5, help="top values shown per facet (default 5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--export", type=Path, metavar="FILE",
+                   help="write every hit (not one page) to FILE.csv or FILE.jsonl, facets as columns")
 
     p = sub.add_parser("extract", help="HTML -> article fields, JSONL on stdin/stdout")
     p.add_argument("--jsonl", action="store_true", required=True, help='stdin {"id","url","html"} per line')
@@ -292,11 +294,34 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         return EXIT_USAGE
+    if args.export:
+        return export_search(Store.connect(settings), request, args.export)
     result = search(Store.connect(settings), request)
     if args.json:
         print_json(result.to_dict())
         return EXIT_OK
     print_search_result(result, settings.index.alias, Console(highlight=False))
+    return EXIT_OK
+
+
+def export_search(store: Any, request: Any, path: Path) -> int:
+    """newsetl search ... --export FILE: every hit into a CSV or JSON-lines file, a progress bar in a terminal."""
+    from pipeline.search.export import export, export_format
+
+    try:
+        export_format(path)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        return EXIT_USAGE
+    if err.is_terminal:
+        with Progress(TextColumn("exporting articles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True) as progress:
+            task = progress.add_task("export", total=None)
+            written = export(store, request, path,
+                             on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    else:
+        written = export(store, request, path)
+    err.print(f"exported {written} article(s) to {escape(str(path))}", soft_wrap=True)
     return EXIT_OK
 
 
