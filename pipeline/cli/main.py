@@ -456,10 +456,22 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_kibana(args: argparse.Namespace, settings: Settings) -> int:
     """newsetl kibana import: the saved objects for this alias, into Kibana."""
+    from pipeline.core.errors import InfrastructureError
+    from pipeline.index.embedded import running_url
+    from pipeline.index.store import Store
     from pipeline.kibana.importer import import_saved_objects
-    from pipeline.kibana.saved_objects import build_saved_objects, to_ndjson
+    from pipeline.kibana.saved_objects import DEFAULT_NEWS_RANGE, build_saved_objects, live_time_range, to_ndjson
 
-    ndjson = to_ndjson(build_saved_objects(settings.index.alias)).encode("utf-8")
+    # The overview opens on the dates the indexed articles have (Kibana's default "last 15 minutes" shows none);
+    # without a reachable index (an embedded server not started) it opens on the last year.
+    news_range = DEFAULT_NEWS_RANGE
+    if not settings.elasticsearch.embedded or running_url(settings.embedded_es_dir):
+        try:
+            news_range = live_time_range(Store.connect(settings)) or DEFAULT_NEWS_RANGE
+        except InfrastructureError as exc:
+            err.print(f"[yellow]warning:[/] no time range read from the index ({escape(str(exc))}); the overview "
+                      f"opens on {' .. '.join(DEFAULT_NEWS_RANGE)}", soft_wrap=True)
+    ndjson = to_ndjson(build_saved_objects(settings.index.alias, news_range)).encode("utf-8")
     result = import_saved_objects(settings, ndjson, url=args.url, space=args.space)
     print(f"imported {result.imported} saved object(s) for the alias {settings.index.alias!r}")
     return EXIT_OK

@@ -16,8 +16,8 @@ from pipeline.enrich.entities import load_entity_config
 # again where the model missed them, narrowed spans, short forms of product names and of two-word names). 5: mention
 # spans cut to the name when the model's span ran into other words ("MacBook Pro - a"); a copyright year is no
 # longer read as 1 January, and authors are read from more places (pages fetched again are dated and signed from
-# what they state, or left undated).
-DOCUMENT_VERSION = 5
+# what they state, or left undated). 6: timeline_at (published_at, else ingested_at), Kibana's time field.
+DOCUMENT_VERSION = 6
 
 
 def code_version() -> str:
