@@ -74,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sources", help="the configured sources (config/sources.yml)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = sub.add_parser("quarantine", help="articles that failed: list them, or retry them")
-    p.add_argument("action", choices=["list", "retry"])
+    p = sub.add_parser("quarantine", help="articles that failed: list, retry or drop them")
+    p.add_argument("action", choices=["list", "retry", "drop"])
+    p.add_argument("--all", action="store_true", help="drop: every entry (otherwise --source or --stage is needed)")
     p.add_argument("--source", dest="sources", action="append", default=[], metavar="NAME",
                    help="only this source (repeatable)")
     p.add_argument("--stage", choices=["fetch", "read", "clean", "index"], help="only failures at this stage")
@@ -203,14 +204,24 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
-    """newsetl quarantine list|retry: the failed articles, with stage, error and where the raw input is."""
+    """newsetl quarantine list|retry|drop: the failed articles, with stage, error and where the raw input is."""
     from pipeline.index.store import Store
     from pipeline.runners.stream import retry_quarantine
-    from pipeline.runs.quarantine import list_quarantine
+    from pipeline.runs.quarantine import drop_quarantine, list_quarantine
 
     if args.action == "retry":
         report = retry_quarantine(settings, names=args.sources or None, stage=args.stage)
         show_report(report.to_dict(), as_json=args.json)
+        return EXIT_OK
+    if args.action == "drop":
+        if not (args.sources or args.stage or args.all):
+            err.print("[bold red]error:[/] quarantine drop needs --source, --stage or --all", soft_wrap=True)
+            return EXIT_USAGE
+        dropped = drop_quarantine(Store.connect(settings), sources=args.sources or None, stage=args.stage)
+        if args.json:
+            print_json({"dropped": dropped})
+        else:
+            print(f"dropped {dropped} quarantine entr{'y' if dropped == 1 else 'ies'}")
         return EXIT_OK
     total, entries = list_quarantine(Store.connect(settings), sources=args.sources or None,
                                      stage=args.stage)
