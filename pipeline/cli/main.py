@@ -182,7 +182,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     else:
         report = ingest(args.paths, settings, sources=sources, full=args.full)
     show_report(report.to_dict(), as_json=args.json)
-    return EXIT_OK
+    # Rejected articles are data (exit 0); a source that could not be read at all is a failed run.
+    return EXIT_INFRA if report.failed_sources else EXIT_OK
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:

@@ -188,3 +188,10 @@ def test_quarantine_drop_removes_the_entries_it_is_asked_to(cli_env, capsys, tmp
     assert code == 0 and f"dropped {len(stages) - stages.count('read')} " in out
     code, out, _ = run_cli(["quarantine", "list"], capsys)
     assert "The quarantine is empty." in out
+
+
+def test_a_source_that_cannot_be_reached_is_a_dns_failure_and_a_failed_ingest(cli_env, capsys):
+    code, out, _ = run_cli(["ingest", "http://no-such-host.invalid/feed.xml", "--json"], capsys)
+    report = json.loads(out)
+    assert code == 1 and report["sources_failed"] == 1
+    assert "DNS lookup failed for no-such-host.invalid" in out and "disallowed" not in out
