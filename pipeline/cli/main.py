@@ -78,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sources", help="the configured sources (config/sources.yml)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = sub.add_parser("quarantine", help="articles that failed: list them, or retry them")
-    p.add_argument("action", choices=["list", "retry"])
+    p = sub.add_parser("quarantine", help="articles that failed: list, retry or drop them")
+    p.add_argument("action", choices=["list", "retry", "drop"])
+    p.add_argument("--all", action="store_true", help="drop: every entry (otherwise --source or --stage is needed)")
     p.add_argument("--source", dest="sources", action="append", default=[], metavar="NAME",
                    help="only this source (repeatable)")
     p.add_argument("--stage", choices=["fetch", "read", "clean", "index"], help="only failures at this stage")
@@ -103,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=10, help="hits per page (default 10)")
     p.add_argument("--facets", dest="facet_size", type=int, default=5, help="top values shown per facet (default 5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--export", type=Path, metavar="FILE",
+                   help="write every hit (not one page) to FILE.csv or FILE.jsonl, facets as columns")
 
     p = sub.add_parser("extract", help="HTML -> article fields, JSONL on stdin/stdout")
     p.add_argument("--jsonl", action="store_true", required=True, help='stdin {"id","url","html"} per line')
@@ -209,7 +212,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     else:
         report = ingest(args.paths, settings, sources=sources, full=args.full, prune=args.prune)
     show_report(report.to_dict(), as_json=args.json)
-    return EXIT_OK
+    # Rejected articles are data (exit 0); a source that could not be read at all is a failed run.
+    return EXIT_INFRA if report.failed_sources else EXIT_OK
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
@@ -231,14 +235,24 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
-    """newsetl quarantine list|retry: the failed articles, with stage, error and where the raw input is."""
+    """newsetl quarantine list|retry|drop: the failed articles, with stage, error and where the raw input is."""
     from pipeline.index.store import Store
     from pipeline.runners.stream import retry_quarantine
-    from pipeline.runs.quarantine import list_quarantine
+    from pipeline.runs.quarantine import drop_quarantine, list_quarantine
 
     if args.action == "retry":
         report = retry_quarantine(settings, names=args.sources or None, stage=args.stage)
         show_report(report.to_dict(), as_json=args.json)
+        return EXIT_OK
+    if args.action == "drop":
+        if not (args.sources or args.stage or args.all):
+            err.print("[bold red]error:[/] quarantine drop needs --source, --stage or --all", soft_wrap=True)
+            return EXIT_USAGE
+        dropped = drop_quarantine(Store.connect(settings), sources=args.sources or None, stage=args.stage)
+        if args.json:
+            print_json({"dropped": dropped})
+        else:
+            print(f"dropped {dropped} quarantine entr{'y' if dropped == 1 else 'ies'}")
         return EXIT_OK
     total, entries = list_quarantine(Store.connect(settings), sources=args.sources or None,
                                      stage=args.stage)
@@ -355,11 +369,34 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         err.print(f"[bold red]error:[/] {escape(printable(str(exc)))}")
         return EXIT_USAGE
+    if args.export:
+        return export_search(Store.connect(settings), request, args.export)
     result = search(Store.connect(settings), request)
     if args.json:
         print_json(result.to_dict())
         return EXIT_OK
     print_search_result(result, settings.index.alias, Console(highlight=False))
+    return EXIT_OK
+
+
+def export_search(store: Any, request: Any, path: Path) -> int:
+    """newsetl search ... --export FILE: every hit into a CSV or JSON-lines file, a progress bar in a terminal."""
+    from pipeline.search.export import export, export_format
+
+    try:
+        export_format(path)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        return EXIT_USAGE
+    if err.is_terminal:
+        with Progress(TextColumn("exporting articles"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True) as progress:
+            task = progress.add_task("export", total=None)
+            written = export(store, request, path,
+                             on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    else:
+        written = export(store, request, path)
+    err.print(f"exported {written} article(s) to {escape(str(path))}", soft_wrap=True)
     return EXIT_OK
 
 
@@ -587,10 +624,22 @@ def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_kibana(args: argparse.Namespace, settings: Settings) -> int:
     """newsetl kibana import: the saved objects for this alias, into Kibana."""
+    from pipeline.core.errors import InfrastructureError
+    from pipeline.index.embedded import running_url
+    from pipeline.index.store import Store
     from pipeline.kibana.importer import import_saved_objects
-    from pipeline.kibana.saved_objects import build_saved_objects, to_ndjson
+    from pipeline.kibana.saved_objects import DEFAULT_NEWS_RANGE, build_saved_objects, live_time_range, to_ndjson
 
-    ndjson = to_ndjson(build_saved_objects(settings.index.alias)).encode("utf-8")
+    # The overview opens on the dates the indexed articles have (Kibana's default "last 15 minutes" shows none);
+    # without a reachable index (an embedded server not started) it opens on the last year.
+    news_range = DEFAULT_NEWS_RANGE
+    if not settings.elasticsearch.embedded or running_url(settings.embedded_es_dir):
+        try:
+            news_range = live_time_range(Store.connect(settings)) or DEFAULT_NEWS_RANGE
+        except InfrastructureError as exc:
+            err.print(f"[yellow]warning:[/] no time range read from the index ({escape(str(exc))}); the overview "
+                      f"opens on {' .. '.join(DEFAULT_NEWS_RANGE)}", soft_wrap=True)
+    ndjson = to_ndjson(build_saved_objects(settings.index.alias, news_range)).encode("utf-8")
     result = import_saved_objects(settings, ndjson, url=args.url, space=args.space)
     print(f"imported {result.imported} saved object(s) for the alias {settings.index.alias!r}")
     return EXIT_OK

@@ -164,6 +164,7 @@ class _Host:
     robots: Protego | None = None
     robots_loaded: bool = False
     robots_denies_all: bool = False
+    unreachable: str | None = None  # why robots.txt could not even be requested (DNS, refused, timeout)
 
 
 class Fetcher:
@@ -208,6 +209,8 @@ class Fetcher:
             pass  # not resolvable now: the request itself tries again, with retries
         host = self._host(url)
         if self.settings.obey_robots and not self._allowed(url, host):
+            if host.unreachable:  # no answer at all is not a robots.txt decision: say what happened
+                raise FetchError(url, host.unreachable, transient=False)
             raise FetchError(url, f"disallowed by {parts.scheme}://{parts.netloc}/robots.txt for our User-Agent")
         retrying = Retrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, FetchError) and exc.transient),
@@ -269,6 +272,8 @@ class Fetcher:
             if exc.status is not None and 400 <= exc.status < 500:
                 return
             host.robots_denies_all = True
+            if exc.status is None:
+                host.unreachable = exc.reason if exc.reason.startswith("DNS") else f"host unreachable: {exc.reason}"
             log.warning("robots.txt of %s unavailable (%s): not fetching from this host in this run", robots_url,
                         exc.reason)
             return
@@ -298,6 +303,9 @@ class Fetcher:
             except requests.TooManyRedirects:
                 raise FetchError(url, f"more than {self.settings.max_redirects} redirects") from None
             except (requests.Timeout, requests.ConnectionError) as exc:
+                if _dns_failure(exc):  # a name that does not resolve: not worth retrying within the run
+                    raise FetchError(url, f"DNS lookup failed for {urlsplit(url).hostname}: the host name does not "
+                                          "resolve") from None
                 raise FetchError(url, f"{_short(exc)}", transient=True) from None
             except requests.RequestException as exc:
                 raise FetchError(url, f"request failed: {_short(exc)}") from None
@@ -376,6 +384,24 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def _dns_failure(exc: BaseException) -> bool:
+    """True when a connection error comes from name resolution (socket.gaierror somewhere in its chain, which
+    urllib3 wraps as NameResolutionError)."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror) or type(current).__name__ == "NameResolutionError":
+            return True
+        stack += [current.__cause__, current.__context__, *(a for a in current.args if isinstance(a, BaseException)),
+                  getattr(current, "reason", None) if isinstance(getattr(current, "reason", None), BaseException)
+                  else None]
+    return False
 
 
 def _short(exc: BaseException) -> str:

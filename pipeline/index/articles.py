@@ -110,7 +110,8 @@ def _index_chunk(store: Store, chunk: list[EnrichedArticle], pipeline_version: s
         if existing.get(doc_id) == doc["content_hash"]:
             yield IndexOutcome(doc_id, ref, "unchanged")
         else:
-            to_write.append((doc_id, {**doc, "ingested_at": ingested_at}))
+            to_write.append((doc_id, {**doc, "ingested_at": ingested_at,
+                                      "timeline_at": doc.get("published_at") or ingested_at}))
     if not to_write:
         return
     _add_stories(store, to_write, rewritten={doc_id for doc_id, _doc in to_write if doc_id in existing})

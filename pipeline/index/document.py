@@ -39,14 +39,14 @@ NOT_STORED: dict[str, str] = {
 }
 # Document fields computed from the article and its enrichment: everything a re-enrichment may rewrite.
 DERIVED_FIELDS = ("undated", "mentioned_dates", "entities", "geo", "enrichment", "word_count", "pipeline_version",
-                  "content_hash", "story_id", "story_bands", "story_signature", "ingested_at")
+                  "content_hash", "story_id", "story_bands", "story_signature", "ingested_at", "timeline_at")
 # Document fields that rebuild the Article (what a reader has to fetch).
 SOURCE_FIELDS = [field for field in ARTICLE_FIELDS.values() if field != "_id"]
 
 
 def to_document(item: EnrichedArticle, *, pipeline_version: str) -> dict[str, Any]:
-    """The document body of an enriched article, with a content hash; `ingested_at` and the story fields are
-    added at write time (they depend on the clock and on what is already indexed)."""
+    """The document body of an enriched article, with a content hash; `ingested_at`, `timeline_at` and the story
+    fields are added at write time (they depend on the clock and on what is already indexed)."""
     article, enrichment = item.article, item.enrichment
     doc: dict[str, Any] = {field: _stored(getattr(article, name)) for name, field in ARTICLE_FIELDS.items()
                            if field != "_id"}

@@ -118,6 +118,9 @@ def mappings() -> dict[str, Any]:
             "geo": {"type": "geo_point"},
             "word_count": {"type": "integer"},
             "ingested_at": {"type": "date"},
+            # The article's place on a timeline: published_at when known, else ingested_at, so that undated
+            # articles appear on Kibana's time-based views too (`undated` keeps telling them apart).
+            "timeline_at": {"type": "date"},
             "pipeline_version": {"type": "keyword"},
             # Copies of one story share story_id (pipeline/stories.py); the band keys are the index's LSH table,
             # the signature is kept (not indexed) to confirm a candidate before joining its story.

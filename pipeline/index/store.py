@@ -371,18 +371,19 @@ class Store:
         return found
 
     def scan(self, index: str | None = None, *, fields: list[str], page_size: int = 500,
-             query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Every hit (`_id`, `_source` with `fields`, `_seq_no`, `_primary_term`) of an index, or of those matching
-        `query`, paged with a point in time and search_after."""
+             query: dict[str, Any] | None = None, sort: list[Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every hit (`_id`, `_source` with `fields`, `_seq_no`, `_primary_term`) of an index, or of `query` on it,
+        paged with a point in time and search_after: a consistent view however long the reading takes. `sort`
+        (default: index order) gets `_shard_doc` appended as the tiebreaker search_after needs."""
         index = index or self.alias
+        order = [*(sort or []), {"_shard_doc": "asc"}]
         pit = self.call(f"reading {index!r}", "open_point_in_time", index=index, keep_alive="5m")["id"]
         search_after = None
         try:
             while True:
                 page = self.call(f"reading {index!r}", "search", pit={"id": pit, "keep_alive": "5m"},
-                                 size=page_size, sort=[{"_shard_doc": "asc"}], source_includes=fields,
-                                 search_after=search_after, track_total_hits=False, seq_no_primary_term=True,
-                                 **({"query": query} if query else {}))
+                                 size=page_size, sort=order, source_includes=fields, query=query,
+                                 search_after=search_after, track_total_hits=False, seq_no_primary_term=True)
                 hits = page["hits"]["hits"]
                 if not hits:
                     return

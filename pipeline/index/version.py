@@ -26,7 +26,8 @@ from pipeline.enrich.places import PlaceResolver, load_places_config, place_reso
 # dates, and timestamps that keep the publisher's UTC offset; places resolved to GeoNames entries (entities.country,
 # entities.country_code, entities.geonames_id, geo), a resolved place's facet value is the entry's display name
 # ("America" and "United States" are one value); entity ids per facet (`entities.<facet>_id`), entity rules from
-# evidence (datelines, scores, headline joins, surnames read as places) and the cross-article entity registry.
+# evidence (datelines, scores, headline joins, surnames read as places) and the cross-article entity registry;
+# timeline_at (published_at, else ingested_at), Kibana's time field.
 DOCUMENT_VERSION = 6
 
 

@@ -1,7 +1,8 @@
 """Kibana saved objects generated from code: data views, a saved search, Lens charts and two dashboards.
 
-- data view on the `news` alias (time field published_at) and on `news-runs` (time field started_at);
-- a saved Discover search of articles;
+- data view on the `news` alias (time field timeline_at: the publication date, else the ingest time, so undated
+  articles are not invisible; `undated` is a column and a filter) and on `news-runs` (time field started_at);
+- a saved Discover search of articles, and one per facet type (articles that have a value of that facet);
 - "News overview": articles over time, top persons/organisations/places/other names, mentioned dates, sources,
   languages and the languages without an NER model, a map (one point per resolved place on `geo`, and article
   counts per country joined on ISO alpha-2 codes), option-list controls for entities, countries, language and
@@ -16,11 +17,14 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.facets import FACETS
 from pipeline.core.settings import PROJECT_ROOT
 from pipeline.index.mapping import mappings
+from pipeline.index.store import Store
 from pipeline.kibana.lens import Chart, count, date_histogram, last_value, metric, top_values, unique_count
 from pipeline.runs.history import runs_index, runs_mappings
 
@@ -29,8 +33,18 @@ NDJSON_PATH = PROJECT_ROOT / "config" / "kibana" / "saved_objects.ndjson"
 CORE_MIGRATION_VERSION = "8.8.0"
 TYPE_MIGRATION_VERSION = "8.0.0"
 
-DISCOVER_COLUMNS = ["title", "source", "language", "entities.person", "entities.org", "entities.place",
+DISCOVER_COLUMNS = ["title", "source", "published_at", "undated", "entities.person", "entities.org", "entities.place",
                     "mentioned_dates"]
+# Every article has it (pipeline/index/mapping.py); published_at alone would hide every undated article.
+TIME_FIELD = "timeline_at"
+# A dashboard opens on this range when no data range is known (the committed NDJSON); `newsetl kibana import`
+# passes the range of the live index instead. Runs are recent by nature.
+DEFAULT_NEWS_RANGE = ("now-1y", "now")
+RUNS_RANGE = ("now-30d", "now")
+# Facet type -> label of its saved search.
+FACET_LABELS = {"person": "person", "org": "organisation", "place": "place", "norp": "nationality or group",
+                "event": "event", "product": "product", "work_of_art": "work of art", "law": "law",
+                "language": "language mentioned", "misc": "other name", "country": "country"}
 
 
 def data_view_id(alias: str) -> str:
@@ -44,14 +58,14 @@ def runs_view_id(alias: str) -> str:
 
 
 def data_view(alias: str) -> dict[str, Any]:
-    """The data view (index-pattern) on the alias with published_at as its time field."""
+    """The data view (index-pattern) on the alias with timeline_at as its time field."""
     return {
         "id": data_view_id(alias),
         "type": "index-pattern",
         "attributes": {
             "title": alias,
             "name": f"News articles ({alias})",
-            "timeFieldName": "published_at",
+            "timeFieldName": TIME_FIELD,
             "allowNoIndex": True,
             "fieldFormatMap": "{}",
             "runtimeFieldMap": "{}",
@@ -82,8 +96,8 @@ def overview_charts(alias: str) -> list[Chart]:
                                         count("articles")))
 
     return [
-        Chart(f"{prefix}-articles-over-time", "Articles over time", "Articles per publication date", "bar",
-              (date_histogram("day", "published_at", "Published"), count("articles"))),
+        Chart(f"{prefix}-articles-over-time", "Articles over time", "Articles per publication date (undated "
+              "articles at their ingest date)", "bar", (date_histogram("day", TIME_FIELD, "Date"), count("articles"))),
         top("persons", "entities.person", "persons"),
         top("organisations", "entities.org", "organisations"),
         top("places", "entities.place", "places"),
@@ -106,7 +120,7 @@ def overview_charts(alias: str) -> list[Chart]:
               "and the latest headline", "table",
               (top_values("story", "story_id", "Story", "copies", 10), count("copies", "Copies"),
                unique_count("sources", "source", "Sources"),
-               last_value("headline", "title.keyword", "Latest headline", "published_at"))),
+               last_value("headline", "title.keyword", "Latest headline", TIME_FIELD))),
     ]
 
 
@@ -190,8 +204,9 @@ def places_map(alias: str) -> dict[str, Any]:
 
 
 def dashboard(dashboard_id: str, title: str, description: str, panels: list[tuple[str, str, int, int, int, int]],
-              controls: list[tuple[str, str]], view_id: str) -> dict[str, Any]:
-    """A dashboard of saved objects by reference: panels are (type, id, x, y, w, h); controls (field, title)."""
+              controls: list[tuple[str, str]], view_id: str, time_range: tuple[str, str]) -> dict[str, Any]:
+    """A dashboard of saved objects by reference: panels are (type, id, x, y, w, h); controls (field, title);
+    `time_range` (from, to: ISO dates or Kibana's date math) is stored and restored when the dashboard opens."""
     panels_json, references = [], []
     for i, (obj_type, obj_id, x, y, w, h) in enumerate(panels, start=1):
         index = str(i)
@@ -210,7 +225,7 @@ def dashboard(dashboard_id: str, title: str, description: str, panels: list[tupl
     if controls:  # the date range: a time slider over the dashboard's time field
         control_panels[f"{dashboard_id}-control-time"] = {
             "order": len(controls), "width": "large", "grow": True, "type": "timeSlider",
-            "explicitInput": {"id": f"{dashboard_id}-control-time", "title": "Published", "enhancements": {}}}
+            "explicitInput": {"id": f"{dashboard_id}-control-time", "title": "Date", "enhancements": {}}}
     return {
         "id": dashboard_id,
         "type": "dashboard",
@@ -219,7 +234,10 @@ def dashboard(dashboard_id: str, title: str, description: str, panels: list[tupl
             "description": description,
             "panelsJSON": json.dumps(panels_json),
             "optionsJSON": json.dumps({"useMargins": True, "syncColors": False, "hidePanelTitles": False}),
-            "timeRestore": False,
+            "timeRestore": True,
+            "timeFrom": time_range[0],
+            "timeTo": time_range[1],
+            "refreshInterval": {"pause": True, "value": 0},
             "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps({"query": {"query": "", "language": "kuery"},
                                                                       "filter": []})},
             "controlGroupInput": {
@@ -233,7 +251,7 @@ def dashboard(dashboard_id: str, title: str, description: str, panels: list[tupl
     }
 
 
-def overview_dashboard(alias: str) -> dict[str, Any]:
+def overview_dashboard(alias: str, time_range: tuple[str, str] = DEFAULT_NEWS_RANGE) -> dict[str, Any]:
     """News overview: what the articles are about, who and where, when, from which sources."""
     charts = {c.id.rsplit(f"newsetl-{alias}-", 1)[1]: c.id for c in overview_charts(alias)}
     panels = [
@@ -255,7 +273,7 @@ def overview_dashboard(alias: str) -> dict[str, Any]:
                 ("entities.misc", "Other name"), ("entities.country", "Country"), ("source", "Source"),
                 ("site_name", "Site"), ("authors", "Author"), ("language", "Language"), ("enrichment", "Enrichment")]
     return dashboard(f"newsetl-{alias}-overview", "News overview", "Articles, entities and dates indexed by newsetl",
-                     panels, controls, data_view_id(alias))
+                     panels, controls, data_view_id(alias), time_range)
 
 
 def health_dashboard(alias: str) -> dict[str, Any]:
@@ -263,44 +281,73 @@ def health_dashboard(alias: str) -> dict[str, Any]:
     ids = [c.id for c in health_charts(alias)]
     panels = [("lens", ids[0], 0, 0, 48, 12), ("lens", ids[1], 0, 12, 24, 12), ("lens", ids[2], 24, 12, 24, 12)]
     return dashboard(f"newsetl-{alias}-health", "Pipeline health", "Run reports written by every newsetl run",
-                     panels, [], runs_view_id(alias))
+                     panels, [], runs_view_id(alias), RUNS_RANGE)
 
 
-def saved_search(alias: str) -> dict[str, Any]:
-    """A Discover session with the columns a news analyst starts from, newest first."""
-    search_source = {
+def saved_search(alias: str, facet: str | None = None) -> dict[str, Any]:
+    """A Discover session with the columns a news analyst starts from, newest first; with `facet`, the articles
+    that have a value of that facet type (an `exists` filter), its values as the second column."""
+    search_source: dict[str, Any] = {
         "query": {"query": "", "language": "kuery"},
         "filter": [],
         "indexRefName": "kibanaSavedObjectMeta.searchSourceJSON.index",
     }
+    references = [{"id": data_view_id(alias), "name": "kibanaSavedObjectMeta.searchSourceJSON.index",
+                   "type": "index-pattern"}]
+    title, description, columns = ("News articles", "Articles indexed by newsetl, newest first, with their entity "
+                                   "and date facets.", DISCOVER_COLUMNS)
+    if facet:
+        fld, label = f"entities.{facet}", FACET_LABELS.get(facet, facet.replace("_", " "))
+        ref_name = "kibanaSavedObjectMeta.searchSourceJSON.filter[0].meta.index"
+        search_source["filter"] = [{
+            "meta": {"type": "exists", "key": fld, "value": "exists", "negate": False, "disabled": False,
+                     "alias": None, "indexRefName": ref_name},
+            "query": {"exists": {"field": fld}}, "$state": {"store": "appState"}}]
+        references.append({"id": data_view_id(alias), "name": ref_name, "type": "index-pattern"})
+        title = f"Articles by {label}"
+        description = f"Articles that mention a {label}, newest first, with the {label} values."
+        columns = ["title", fld, "source", "published_at", "undated"]
     return {
-        "id": f"newsetl-{alias}-articles",
+        "id": f"newsetl-{alias}-articles" + (f"-by-{facet}" if facet else ""),
         "type": "search",
         "attributes": {
-            "title": "News articles",
-            "description": "Articles indexed by newsetl, newest first, with their entity and date facets.",
-            "columns": DISCOVER_COLUMNS,
-            "sort": [["published_at", "desc"]],
+            "title": title,
+            "description": description,
+            "columns": columns,
+            "sort": [[TIME_FIELD, "desc"]],
             "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(search_source)},
         },
-        "references": [
-            {"id": data_view_id(alias), "name": "kibanaSavedObjectMeta.searchSourceJSON.index",
-             "type": "index-pattern"},
-        ],
+        "references": references,
     }
 
 
-def build_saved_objects(alias: str = "news") -> list[dict[str, Any]]:
-    """Every saved object the project ships, in import order (referenced objects first)."""
+def build_saved_objects(alias: str = "news", news_range: tuple[str, str] = DEFAULT_NEWS_RANGE) -> list[dict[str, Any]]:
+    """Every saved object the project ships, in import order (referenced objects first). `news_range`: the
+    time range the News overview opens on (`newsetl kibana import` passes the live data's)."""
     objects = [data_view(alias), runs_data_view(alias), saved_search(alias)]
+    objects += [saved_search(alias, facet) for facet in FACETS]
     objects += [chart.saved_object(data_view_id(alias)) for chart in overview_charts(alias)]
     objects += [chart.saved_object(runs_view_id(alias)) for chart in health_charts(alias)]
-    objects += [places_map(alias), overview_dashboard(alias), health_dashboard(alias)]
+    objects += [places_map(alias), overview_dashboard(alias, news_range), health_dashboard(alias)]
     for obj in objects:
         obj["coreMigrationVersion"] = CORE_MIGRATION_VERSION
         obj["typeMigrationVersion"] = TYPE_MIGRATION_VERSION
         obj["managed"] = False
     return objects
+
+
+def live_time_range(store: Store) -> tuple[str, str] | None:
+    """(first day, day after the last) of the articles' TIME_FIELD in the live index, or None without articles:
+    the range the News overview should open on. Two sorted one-hit searches (no min/max aggregation needed)."""
+    ends = []
+    for order in ("asc", "desc"):
+        hits = store.search(what=f"time range of {store.alias!r}", missing_ok=True, size=1, source=[TIME_FIELD],
+                            sort=[{TIME_FIELD: {"order": order}}], query={"exists": {"field": TIME_FIELD}})
+        found = hits["hits"]["hits"]
+        if not found:
+            return None
+        ends.append(date.fromisoformat(str(found[0]["_source"][TIME_FIELD])[:10]))
+    return ends[0].isoformat(), (ends[1] + timedelta(days=1)).isoformat()
 
 
 def to_ndjson(objects: list[dict[str, Any]]) -> str:
@@ -347,12 +394,18 @@ def validate(objects: list[dict[str, Any]], fields: dict[str, set[str]]) -> list
                 problems.append(f"{where}: indexRefName {source.get('indexRefName')!r} has no reference")
                 continue
             used = set(attrs.get("columns", [])) | {fld for fld, _order in attrs.get("sort", [])}
+            for flt in source.get("filter", []):
+                used.add(flt["meta"]["key"])
+                if flt["meta"].get("indexRefName") not in refs:
+                    problems.append(f"{where}: filter on {flt['meta']['key']!r} has no data view reference")
             unknown = sorted(used - fields.get(ref["id"], set()))
             problems += [f"{where}: field {f!r} is not in the mapping" for f in unknown]
         if obj["type"] == "lens":
             problems += _lens_problems(where, attrs, refs, fields)
         if obj["type"] == "dashboard":
             problems += _dashboard_problems(where, attrs, refs, fields)
+            if not (attrs.get("timeRestore") and attrs.get("timeFrom") and attrs.get("timeTo")):
+                problems.append(f"{where}: no stored time range (it would open on Kibana's default)")
         if obj["type"] == "map":
             problems += _map_problems(where, attrs, refs, fields)
     return problems

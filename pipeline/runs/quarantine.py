@@ -69,14 +69,31 @@ def update_quarantine(store: Store, failures: list[dict[str, Any]],
     return {"quarantined": len(current), "released": len(stale)}
 
 
-def list_quarantine(store: Store, *, sources: list[str] | None = None, stage: str | None = None,
-                    limit: int = MAX_LISTED) -> tuple[int, list[dict[str, Any]]]:
-    """(total, entries newest first) of the quarantine, optionally for some sources or one stage."""
+def _filters(sources: list[str] | None, stage: str | None) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = []
     if sources:
         filters.append({"terms": {"source": sources}})
     if stage:
         filters.append({"term": {"stage": stage}})
+    return filters
+
+
+def drop_quarantine(store: Store, *, sources: list[str] | None = None, stage: str | None = None) -> int:
+    """Delete the quarantine entries of some sources and/or one stage (all entries when neither is given);
+    returns how many were deleted. The raw inputs are not touched: a later run reads a unit again only if the
+    ledger has not recorded it."""
+    index = quarantine_index(store.alias)
+    if not store.exists(index):
+        return 0
+    query = {"bool": {"filter": _filters(sources, stage)}}
+    ids = [hit["_id"] for hit in store.scan(index, fields=["ref"], query=query)]
+    return bulk_write(store, index, (("delete", doc_id, None) for doc_id in ids)) if ids else 0
+
+
+def list_quarantine(store: Store, *, sources: list[str] | None = None, stage: str | None = None,
+                    limit: int = MAX_LISTED) -> tuple[int, list[dict[str, Any]]]:
+    """(total, entries newest first) of the quarantine, optionally for some sources or one stage."""
+    filters = _filters(sources, stage)
     response = store.search(quarantine_index(store.alias), what="reading the quarantine", missing_ok=True,
                             query={"bool": {"filter": filters}}, size=min(limit, MAX_LISTED), track_total_hits=True,
                             sort=[{"last_failed_at": "desc"}, {"ref": "asc"}])

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.airflow
 DAY = "2019-06-25"
 SHARED = "https://news.example/2019/06/25/port-strike"
 # Fields that say when a document was written, not what it holds.
-TIMESTAMPS = {"ingested_at"}
+TIMESTAMPS = {"ingested_at", "timeline_at"}  # timeline_at: the ingest time of undated articles
 
 
 def record(url: str, title: str, text: str) -> str:

@@ -210,3 +210,32 @@ def test_ingest_source_names_the_source_of_files_given_on_the_command_line(cli_e
     assert [hit["source"] for hit in json.loads(out)["hits"]] == ["wire-desk"]
     code, _, err = run_cli(["ingest", "--source", "a", "--source", "b", str(wire)], capsys)
     assert code == 2 and "give it once" in err
+
+
+def test_quarantine_drop_removes_the_entries_it_is_asked_to(cli_env, capsys, tmp_path):
+    landing = tmp_path / "in"
+    landing.mkdir()
+    (landing / "bad.jsonl").write_text('{"id": "x", "text": ""}\nnot json\n')
+    (landing / "empty.txt").write_text("")
+    code, out, _ = run_cli(["ingest", str(landing), "--json"], capsys)
+    assert code == 0
+    code, out, _ = run_cli(["quarantine", "list", "--json"], capsys)
+    stages = sorted(e["stage"] for e in json.loads(out)["entries"])
+    assert len(stages) >= 2 and "read" in stages
+    code, _, err = run_cli(["quarantine", "drop"], capsys)
+    assert code == 2 and "--source, --stage or --all" in err
+    code, out, _ = run_cli(["quarantine", "drop", "--stage", "read", "--json"], capsys)
+    assert code == 0 and json.loads(out)["dropped"] == stages.count("read")
+    code, out, _ = run_cli(["quarantine", "list", "--json"], capsys)
+    assert sorted(e["stage"] for e in json.loads(out)["entries"]) == [s for s in stages if s != "read"]
+    code, out, _ = run_cli(["quarantine", "drop", "--all"], capsys)
+    assert code == 0 and f"dropped {len(stages) - stages.count('read')} " in out
+    code, out, _ = run_cli(["quarantine", "list"], capsys)
+    assert "The quarantine is empty." in out
+
+
+def test_a_source_that_cannot_be_reached_is_a_dns_failure_and_a_failed_ingest(cli_env, capsys):
+    code, out, _ = run_cli(["ingest", "http://no-such-host.invalid/feed.xml", "--json"], capsys)
+    report = json.loads(out)
+    assert code == 1 and report["sources_failed"] == 1
+    assert "DNS lookup failed for no-such-host.invalid" in out and "disallowed" not in out

@@ -15,10 +15,12 @@ import tomllib
 import pytest
 import yaml
 
+from pipeline.core.facets import FACETS
 from pipeline.core.records import Article, DateMention, EnrichedArticle, Enrichment, EntityMention
 from pipeline.index.document import to_document
 from pipeline.index.mapping import index_template, mappings
 from pipeline.kibana.saved_objects import (
+    FACET_LABELS,
     NDJSON_PATH,
     build_saved_objects,
     fields_by_view,
@@ -363,9 +365,15 @@ def test_saved_objects_reference_existing_objects_and_mapped_fields():
     assert validate(objects, fields_by_view()) == []
     views = {o["attributes"]["title"]: o["attributes"]["timeFieldName"]
              for o in objects if o["type"] == "index-pattern"}
-    assert views == {"news": "published_at", "news-runs": "started_at"}
+    assert views == {"news": "timeline_at", "news-runs": "started_at"}  # timeline_at: undated articles too
     dashboards = {o["attributes"]["title"]: o for o in objects if o["type"] == "dashboard"}
     assert set(dashboards) == {"News overview", "Pipeline health"}
+    assert {(d["attributes"]["timeRestore"], d["attributes"]["timeFrom"], d["attributes"]["timeTo"])
+            for d in dashboards.values()} == {(True, "now-1y", "now"), (True, "now-30d", "now")}
+    searches = {o["attributes"]["title"]: o for o in objects if o["type"] == "search"}
+    assert set(searches) == {"News articles"} | {f"Articles by {label}" for label in FACET_LABELS.values()}
+    by_person = json.loads(searches["Articles by person"]["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+    assert by_person["filter"][0]["query"] == {"exists": {"field": "entities.person"}}
     lens_titles = {o["id"]: o["attributes"]["title"] for o in objects if o["type"] == "lens"}
     overview = [r["id"] for r in dashboards["News overview"]["references"] if r["type"] == "lens"]
     assert {lens_titles[i] for i in overview} == {"Articles over time", "Top persons", "Top organisations",
@@ -395,6 +403,10 @@ def _object(objects, obj_type, title):
     return next(o for o in objects if o["type"] == obj_type and o["attributes"]["title"] == title)
 
 
+def test_a_saved_search_per_facet_type_by_construction():
+    assert {o["id"].rsplit("-by-", 1)[1] for o in build_saved_objects() if "-by-" in o["id"]} == set(FACETS)
+
+
 def test_validator_catches_broken_objects():
     objects = build_saved_objects()
     search = _object(objects, "search", "News articles")
@@ -421,12 +433,18 @@ def test_validator_catches_broken_objects():
     layers[2]["sourceDescriptor"]["geoField"] = "location"
     layers[1]["joins"][0]["right"]["indexPatternRefName"] = "nowhere"
     places_map_object["attributes"]["layerListJSON"] = json.dumps(layers)
+    health["attributes"]["timeRestore"] = False
+    by_org = _object(objects, "search", "Articles by organisation")
+    source = json.loads(by_org["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+    source["filter"][0]["meta"]["key"] = "entities.orgs"
+    by_org["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"] = json.dumps(source)
     problems = "\n".join(validate(objects, fields_by_view()))
     for expected in ["'entities.nope' is not in the mapping", "does not exist", "uses 'entities.people'",
                      "layer layer1 has no data view reference", "panel 1 has no reference 1:panel_1",
                      "filters on 'entities.nobody'", "column headline uses 'published'",
                      "visualization uses unknown column 'gone'", "uses 'location', not in the mapping",
-                     "names 'nowhere', which is not a reference"]:
+                     "names 'nowhere', which is not a reference", "no stored time range",
+                     "'entities.orgs' is not in the mapping"]:
         assert expected in problems
 
 
@@ -439,7 +457,8 @@ def test_every_document_field_is_mapped():
         dates=(DateMention("Wednesday", 5, 14, "2019-06-26"),),
     )
     doc = to_document(EnrichedArticle(article, enrichment), pipeline_version="v")
-    doc.update(ingested_at="2019-06-25T00:00:00Z", story_id="d", story_bands=["00ab"], story_signature="AAAA")
+    doc.update(ingested_at="2019-06-25T00:00:00Z", timeline_at="2019-06-25T00:00:00Z", story_id="d",
+               story_bands=["00ab"], story_signature="AAAA")
     fields = mapped_fields()
 
     def paths(node, prefix=""):

@@ -206,3 +206,18 @@ def test_the_total_deadline_also_bounds_retries(server):
         fetcher(total_timeout=1.0, retries=50, backoff=0).fetch(url)
     assert "total deadline" in failure.value.reason
     assert len(server.requests_to("/flaky.html")) < 50
+@pytest.mark.parametrize("obey_robots", [True, False])
+def test_a_host_name_that_does_not_resolve_is_reported_as_a_dns_failure(obey_robots):
+    """`.invalid` never resolves (RFC 2606); before, robots.txt being unreachable read as "disallowed"."""
+    with pytest.raises(FetchError, match="DNS lookup failed for no-such-host.invalid") as failure:
+        fetcher(obey_robots=obey_robots).fetch("http://no-such-host.invalid/page.html")
+    assert "disallowed" not in str(failure.value) and not failure.value.transient
+
+
+def test_a_refused_connection_is_not_reported_as_robots_disallowed(server):
+    from pipeline.index.embedded import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/page.html"  # nothing listens there
+    with pytest.raises(FetchError) as failure:
+        fetcher(retries=0).fetch(url)
+    assert "disallowed" not in str(failure.value) and "host unreachable: ConnectionError" in str(failure.value)

@@ -131,6 +131,8 @@ def test_cli_imports_the_objects_of_the_configured_alias(kibana, tmp_path, monke
     fake, url = kibana
     monkeypatch.setenv("KIBANA_URL", url)
     monkeypatch.setenv("NEWSETL_INDEX_ALIAS", "newsroom")
+    monkeypatch.setenv("NEWSETL_DATA_DIR", str(tmp_path))  # no embedded server there: the default time range
+    monkeypatch.delenv("ELASTICSEARCH_URL", raising=False)
     assert main(["kibana", "import"]) == 0
     sent = [json.loads(line) for line in fake.requests[-1]["file"].decode().splitlines()]
     assert sent == json.loads(json.dumps(build_saved_objects("newsroom")))
