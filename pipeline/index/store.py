@@ -379,6 +379,7 @@ class Store:
         order = [*(sort or []), {"_shard_doc": "asc"}]
         pit = self.call(f"reading {index!r}", "open_point_in_time", index=index, keep_alive="5m")["id"]
         search_after = None
+        abandoned = False
         try:
             while True:
                 page = self.call(f"reading {index!r}", "search", pit={"id": pit, "keep_alive": "5m"},
@@ -390,11 +391,18 @@ class Store:
                 pit = page.get("pit_id", pit)
                 yield from hits
                 search_after = hits[-1]["sort"]
+        except GeneratorExit:
+            # The reader stopped early, or the generator is being garbage-collected (possibly in another test or
+            # thread, with the client's connections in any state): no request from here, the PIT expires on its
+            # own after keep_alive. A close request made during garbage collection was seen to block forever.
+            abandoned = True
+            raise
         finally:
-            try:  # the PIT expires on its own; never hide the real outcome behind a failed close
-                self._client.close_point_in_time(id=pit)
-            except CLIENT_ERRORS:
-                log.debug("closing a point in time failed; it expires on its own")
+            if not abandoned:
+                try:  # the PIT expires on its own; never hide the real outcome behind a failed close
+                    self._client.close_point_in_time(id=pit)
+                except CLIENT_ERRORS:
+                    log.debug("closing a point in time failed; it expires on its own")
 
     # -----------------------------------------------------------------------------------------------------------
     # Writes
