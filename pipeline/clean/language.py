@@ -12,6 +12,7 @@ docs/enrichment.md).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -86,6 +87,18 @@ def resolve_language(stated: str | None, text: str, fallback: str | None, *,
                 and detection.words >= OVERRIDE_MIN_WORDS):
             return detection.language
         return stated
-    if detection and detection.confidence >= min_confidence:
+    if detection and (detection.confidence >= min_confidence or _mostly_non_latin(text)):
+        # A text written mostly in another script than Latin (Han, kana, Cyrillic, Arabic...) is not in the
+        # configured languages' Latin-script guess: py3langid's top label is taken even when short texts keep its
+        # calibrated confidence low (a 50-character Chinese paragraph: 0.70).
         return detection.language
     return normalize_code(fallback)
+
+
+def _mostly_non_latin(text: str) -> bool:
+    """True when fewer than half of the sample's letters are Latin ones (by their Unicode names)."""
+    letters = [c for c in text[:SAMPLE_CHARS] if c.isalpha()]
+    if len(letters) < MIN_WORDS:
+        return False
+    latin = sum(unicodedata.name(c, "").startswith("LATIN") for c in letters)
+    return latin < len(letters) / 2

@@ -20,11 +20,13 @@ from pipeline.search.query import FACET_FIELDS, SearchRequest, build_query
 
 FORMATS = (".csv", ".jsonl")
 # Article columns first, then one column per facet (values joined by FACET_SEPARATOR in CSV, lists in JSON lines).
-COLUMNS = ["id", "published_at", "undated", "source", "language", "title", "url", "story_id", "word_count"]
-FACET_COLUMNS = [*(f for f in FACET_FIELDS if f not in COLUMNS), "mentioned_dates"]  # source, language: above
+COLUMNS = ["id", "published_at", "undated", "source", "language", "enrichment", "title", "url", "story_id",
+           "word_count"]
+# The entity facets (`entities.*`) and the mentioned dates; source, language and enrichment are columns above.
+FACET_COLUMNS = [*(f for f, fld in FACET_FIELDS.items() if fld.startswith("entities.")), "mentioned_dates"]
 FACET_SEPARATOR = "; "
-_FIELDS = ["published_at", "undated", "source", "language", "title", "url", "story_id", "word_count", "entities",
-           "mentioned_dates"]
+_FIELDS = ["published_at", "undated", "source", "language", "enrichment", "title", "url", "story_id", "word_count",
+           "entities", "mentioned_dates"]
 _ORDER = [{"published_at": {"order": "desc", "missing": "_last"}}]
 
 
@@ -41,7 +43,7 @@ def _record(hit: dict[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {"id": hit["_id"], **{c: source.get(c) for c in COLUMNS[1:]}}
     entities = source.get("entities") or {}
     for facet in FACET_COLUMNS[:-1]:
-        record[facet] = entities.get(FACET_FIELDS[facet].split(".", 1)[1]) or []
+        record[facet] = entities.get(FACET_FIELDS[facet].removeprefix("entities.")) or []
     record["mentioned_dates"] = source.get("mentioned_dates") or []
     return record
 

@@ -46,7 +46,7 @@ def downgrade_to_v1(client, alias: str) -> str:
     # Before v4: English analysis without sub-fields, facets without their `.folded` filter field.
     for name in ("title", "body"):
         v1["properties"][name] = {"type": "text", "analyzer": "english"}
-    for spec in [v1["properties"]["source"], v1["properties"]["language"],
+    for spec in [v1["properties"]["source"], v1["properties"]["language"], v1["properties"]["enrichment"],
                  *v1["properties"]["entities"]["properties"].values()]:
         spec.pop("fields", None)
     client.indices.delete_index_template(name=template_name(alias))

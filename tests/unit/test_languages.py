@@ -37,6 +37,10 @@ SCORES = "Arsenal 2 Chelsea 1\nLiverpool 0 Everton 0\nLeeds 3 Fulham 1"
         (None, "Two words", "fr", "fr"),  # too short to detect at all
         ("", ENGLISH, None, "en"),  # an empty statement is no statement
         (None, EARNINGS * 40 + " " + GERMAN * 12, "en", "de"),  # unsure on the first 2,000 characters: read more
+        # a short text in another script than the Latin fallback's: the detector's label, however unsure
+        (None, "北京市政府周二宣布新的地铁线路将于九月开通。", "en", "zh"),
+        (None, "Мэр Москвы открыл новый мост.", "en", "ru"),
+        (None, "Shr 1.10 dlrs vs 90 cts, 北京", "en", "en"),  # mostly Latin letters: the fallback as before
     ],
 )
 def test_resolve_language(stated, text, fallback, expected):
