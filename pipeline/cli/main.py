@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help='a place name or demonym ("Paris", "Cambridge, Massachusetts", "German")')
     p.add_argument("--context", action="append", default=[], metavar="PLACE",
                    help="another place the article names (repeatable), e.g. --context Dallas --context Tyler")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("entities", help="the entity registry: list, show, and manual merges and splits",
                        description="list: the registry's entities, most mentioned first; show NAME: an entity's "
@@ -573,6 +574,9 @@ def cmd_places(args: argparse.Namespace, settings: Settings) -> int:
             table.add_row(str(c.place.geonames_id), escape(c.place.name), c.place.kind, c.place.country_code or "—",
                           c.place.admin1 or "—", f"{c.score:,.0f}", escape("; ".join(c.reasons)))
         console.print(table)
+    return EXIT_OK
+
+
 def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
     """newsetl entities list|show|merge|split: the registry as the index knows it, and manual decisions."""
     from dataclasses import asdict

@@ -239,3 +239,14 @@ def test_a_source_that_cannot_be_reached_is_a_dns_failure_and_a_failed_ingest(cl
     report = json.loads(out)
     assert code == 1 and report["sources_failed"] == 1
     assert "DNS lookup failed for no-such-host.invalid" in out and "disallowed" not in out
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_places_explains_how_a_name_resolves(cli_env, capsys, json_flag):
+    code, out, err = run_cli(["places", "Paris", "--context", "Dallas", "--context", "Tyler", *json_flag], capsys)
+    assert code == 0, err
+    if json_flag:
+        result = json.loads(out)
+        assert result["chosen"]["country_code"] == "US" and result["candidates"]
+    else:
+        assert "Paris" in out and "US" in out and "why:" in out
