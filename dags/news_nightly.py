@@ -7,6 +7,7 @@ source (config/sources.yml), then duplicates are dropped over the whole run, the
 task per batch of articles (`enrich` bulk-writes its batch while NER runs; `index` writes it only if that failed).
 Pools bound the expensive parts: `newsetl_nlp` (spaCy processes) and `newsetl_es` (fallback bulk writers). A
 source that cannot be read fails alone; the others are indexed, then `finish` fails the run so it shows red.
+`trends` then refreshes the day's trending facet values (`<alias>-trends`, pipeline/index/trends.py).
 `airflow backfill create --dag-id news_nightly --from-date ... --to-date ...` re-reads dated sources.
 """
 
@@ -119,9 +120,18 @@ def news_nightly():
                                        f"{errors}")
         return counts
 
+    @task(trigger_rule="all_done")
+    def trends(_indexed: list) -> dict:
+        """The day's trending facet values into `<alias>-trends` (the overview dashboard's panel), once the
+        batches are written, beside `finish` (which stays a leaf, so a failed source still turns the run red)."""
+        from pipeline.runners import tasks
+
+        return tasks.refresh_day_trends(task_settings(), *window())
+
     collected = collect.expand(name=sources())
     indexed = index.expand(enriched=enrich.expand(batch=batches(collected)))
     finish(indexed)
+    trends(indexed)
 
 
 news_nightly()

@@ -19,6 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.cli.report import print_json, show_report
+from pipeline.cli.trends import add_parser as add_trends_parser
+from pipeline.cli.trends import cmd_trends
 from pipeline.core.settings import Settings, load_settings
 from pipeline.core.text import printable
 
@@ -107,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", type=Path, metavar="FILE",
                    help="write every hit (not one page) to FILE.csv or FILE.jsonl, facets as columns")
 
+    add_trends_parser(sub, _parse_date)
+
     p = sub.add_parser("extract", help="HTML -> article fields, JSONL on stdin/stdout")
     p.add_argument("--jsonl", action="store_true", required=True, help='stdin {"id","url","html"} per line')
 
@@ -171,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = {"ingest": cmd_ingest, "search": cmd_search, "extract": cmd_extract, "enrich": cmd_enrich,
                    "reenrich": cmd_reenrich, "index": cmd_index, "server": cmd_server,
                    "sources": cmd_sources, "quarantine": cmd_quarantine, "kibana": cmd_kibana,
-                   "places": cmd_places, "entities": cmd_entities}[args.command]
+                   "places": cmd_places, "entities": cmd_entities, "trends": cmd_trends}[args.command]
         return handler(args, settings)
     except BrokenPipeError:
         # The reader went away (`newsetl search --json | head`): not an error of ours. Point stdout at /dev/null

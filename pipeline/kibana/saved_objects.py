@@ -7,6 +7,8 @@
   languages and the languages without an NER model, a map (one point per resolved place on `geo`, and article
   counts per country joined on ISO alpha-2 codes), option-list controls for entities, countries, language and
   enrichment status and a time slider, and the article list;
+- a data view on `news-trends` (time field day) and its table of the values that rose most (the overview's
+  "Rising" panel, refreshed nightly by the DAG's `trends` task);
 - "Pipeline health": per-run counts (indexed, rejected, undated, duplicates), stage durations, the latest runs.
 
 `python -m pipeline.kibana.saved_objects` writes config/kibana/saved_objects.ndjson, which the compose one-shot
@@ -25,6 +27,7 @@ from pipeline.core.facets import FACETS
 from pipeline.core.settings import PROJECT_ROOT
 from pipeline.index.mapping import mappings
 from pipeline.index.store import Store
+from pipeline.index.trends import trends_index, trends_mappings
 from pipeline.kibana.lens import Chart, count, date_histogram, last_value, metric, top_values, unique_count
 from pipeline.runs.history import runs_index, runs_mappings
 
@@ -57,6 +60,39 @@ def runs_view_id(alias: str) -> str:
     return f"newsetl-{alias}-runs"
 
 
+def trends_view_id(alias: str) -> str:
+    """Stable id of the data view on the trends index."""
+    return f"newsetl-{alias}-trends"
+
+
+def trends_data_view(alias: str) -> dict[str, Any]:
+    """The data view on `<alias>-trends` (pipeline/index/trends.py), by the day a trend belongs to."""
+    return index_data_view(trends_view_id(alias), trends_index(alias), f"Trends ({alias})", "day")
+
+
+def index_data_view(view_id: str, index: str, name: str, time_field: str) -> dict[str, Any]:
+    """A data view (index-pattern) on one index of newsetl's own bookkeeping, with its time field."""
+    return {
+        "id": view_id,
+        "type": "index-pattern",
+        "attributes": {"title": index, "name": name, "timeFieldName": time_field,
+                       "allowNoIndex": True, "fieldFormatMap": "{}", "runtimeFieldMap": "{}"},
+        "references": [],
+    }
+
+
+def trends_charts(alias: str) -> list[Chart]:
+    """The trends panel of the News overview: the values that rose most in the days of the time range."""
+    return [Chart(f"newsetl-{alias}-trends-rising", "Rising: what is new", "Facet values whose share of a day's "
+                  "articles rose most against the 30 days before (score: -log10 of the chance at the baseline's "
+                  "share; the highest day in the time range)", "table",
+                  (top_values("value", "value", "Value", "score", 20),
+                   top_values("facet", "facet", "Facet", "score", 1),
+                   metric("score", "max", "score", "Score"), metric("articles", "max", "count", "Articles"),
+                   metric("lift", "max", "lift", "Lift")),
+                  query="window_days : 1")]
+
+
 def data_view(alias: str) -> dict[str, Any]:
     """The data view (index-pattern) on the alias with timeline_at as its time field."""
     return {
@@ -77,13 +113,7 @@ def data_view(alias: str) -> dict[str, Any]:
 
 def runs_data_view(alias: str) -> dict[str, Any]:
     """The data view on the run reports, by run start time."""
-    return {
-        "id": runs_view_id(alias),
-        "type": "index-pattern",
-        "attributes": {"title": runs_index(alias), "name": f"Pipeline runs ({alias})", "timeFieldName": "started_at",
-                       "allowNoIndex": True, "fieldFormatMap": "{}", "runtimeFieldMap": "{}"},
-        "references": [],
-    }
+    return index_data_view(runs_view_id(alias), runs_index(alias), f"Pipeline runs ({alias})", "started_at")
 
 
 def overview_charts(alias: str) -> list[Chart]:
@@ -266,8 +296,9 @@ def overview_dashboard(alias: str, time_range: tuple[str, str] = DEFAULT_NEWS_RA
         ("lens", charts["most-copied"], 12, 36, 36, 12),
         ("lens", charts["top-misc"], 0, 48, 24, 12),
         ("lens", charts["no-model"], 24, 48, 24, 12),
-        ("map", places_map(alias)["id"], 0, 60, 48, 20),
-        ("search", saved_search(alias)["id"], 0, 80, 48, 16),
+        ("lens", trends_charts(alias)[0].id, 0, 60, 48, 14),
+        ("map", places_map(alias)["id"], 0, 74, 48, 20),
+        ("search", saved_search(alias)["id"], 0, 94, 48, 16),
     ]
     controls = [("entities.person", "Person"), ("entities.org", "Organisation"), ("entities.place", "Place"),
                 ("entities.misc", "Other name"), ("entities.country", "Country"), ("source", "Source"),
@@ -324,10 +355,11 @@ def saved_search(alias: str, facet: str | None = None) -> dict[str, Any]:
 def build_saved_objects(alias: str = "news", news_range: tuple[str, str] = DEFAULT_NEWS_RANGE) -> list[dict[str, Any]]:
     """Every saved object the project ships, in import order (referenced objects first). `news_range`: the
     time range the News overview opens on (`newsetl kibana import` passes the live data's)."""
-    objects = [data_view(alias), runs_data_view(alias), saved_search(alias)]
+    objects = [data_view(alias), runs_data_view(alias), trends_data_view(alias), saved_search(alias)]
     objects += [saved_search(alias, facet) for facet in FACETS]
     objects += [chart.saved_object(data_view_id(alias)) for chart in overview_charts(alias)]
     objects += [chart.saved_object(runs_view_id(alias)) for chart in health_charts(alias)]
+    objects += [chart.saved_object(trends_view_id(alias)) for chart in trends_charts(alias)]
     objects += [places_map(alias), overview_dashboard(alias, news_range), health_dashboard(alias)]
     for obj in objects:
         obj["coreMigrationVersion"] = CORE_MIGRATION_VERSION
@@ -369,7 +401,8 @@ def mapped_fields(properties: dict[str, Any] | None = None, prefix: str = "") ->
 
 def fields_by_view(alias: str = "news") -> dict[str, set[str]]:
     """The fields each shipped data view can use, read off the mappings the pipeline writes."""
-    return {data_view_id(alias): mapped_fields(), runs_view_id(alias): mapped_fields(runs_mappings()["properties"])}
+    return {data_view_id(alias): mapped_fields(), runs_view_id(alias): mapped_fields(runs_mappings()["properties"]),
+            trends_view_id(alias): mapped_fields(trends_mappings()["properties"])}
 
 
 def validate(objects: list[dict[str, Any]], fields: dict[str, set[str]]) -> list[str]:

@@ -1,6 +1,7 @@
 """The run core cut at Airflow task boundaries: what each task of the nightly DAG calls (and nothing else).
 
     plan_run ─► collect_source ×source ─► plan_batches ─► enrich_batch ×batch ─► index_batch ×batch ─► finish_run
+                                                                                                 └─► refresh_day_trends
 
 `enrich_batch` also bulk-writes its articles while NER runs (the overlap `newsetl ingest` has); `index_batch` writes
 a batch only when that failed, from the staged file, so the expensive stage and the fragile one still retry apart.
@@ -25,7 +26,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from itertools import islice
 from typing import Any
 
@@ -37,6 +38,7 @@ from pipeline.core.records import Article, EnrichedArticle
 from pipeline.core.settings import Settings
 from pipeline.enrich.registry import NameRecord
 from pipeline.index.store import Store
+from pipeline.index.trends import refresh_trends
 from pipeline.runners.core import Run, utcnow
 from pipeline.runners.staging import Staging
 from pipeline.runs.ledger import PendingUnit
@@ -233,6 +235,16 @@ def finish_run(settings: Settings, staging: Staging, start: date, end: date, *,
     report = run.close(run_id=run_id, stages=stages)
     part.write_json("report.json", report.to_dict())
     return report
+
+
+def refresh_day_trends(settings: Settings, start: date, end: date) -> dict[str, Any]:
+    """The trends of each day of the run's window [start, end) against the 30 days before, written to
+    `<alias>-trends` (pipeline/index/trends.py), replacing what an earlier run of those days wrote.
+    {"days": [...], "trends": documents written}; InfrastructureError when Elasticsearch fails."""
+    days = [start + timedelta(days=i) for i in range((end - start).days)]
+    written = refresh_trends(Store.connect(settings), days)
+    log.info("trends of %s: %d value(s)", ", ".join(map(str, days)), written)
+    return {"days": [day.isoformat() for day in days], "trends": written}
 
 
 def _learnt_name(batch: str) -> str:

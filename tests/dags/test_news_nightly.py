@@ -36,7 +36,11 @@ def test_dagbag_imports_without_errors_or_warnings(dagbag):
 
 def test_dag_shape(dagbag):
     dag = dagbag.get_dag("news_nightly")
-    assert [t.task_id for t in dag.topological_sort()] == ["sources", "collect", "batches", "enrich", "index", "finish"]
+    assert [t.task_id for t in dag.topological_sort()][:5] == ["sources", "collect", "batches", "enrich", "index"]
+    # finish and trends both follow the index tasks; both are leaves, so a failed finish still fails the run.
+    assert dag.get_task("index").downstream_task_ids == {"finish", "trends"}
+    assert {t.task_id for t in dag.leaves} == {"finish", "trends"}
+    assert dag.get_task("trends").trigger_rule == "all_done"
     # Mapped over sources and over batches; NLP and bulk writes bounded by pools; the index is an Asset.
     assert {t.task_id for t in dag.tasks if t.is_mapped} == {"collect", "enrich", "index"}
     assert (dag.get_task("enrich").pool, dag.get_task("index").pool) == ("newsetl_nlp", "newsetl_es")
@@ -135,6 +139,10 @@ def test_dag_run_indexes_only_its_partition(airflow_db, tmp_path, es_url, alias,
     assert all(doc["partition"] == "2019-06-25" and doc["kind"] == "nightly" for doc in stages.values())
     assert (stages["collect"]["seen"], stages["enrich"]["enriched"], stages["index"]["indexed"]) == (2, 1, 1)
     assert stages["run"]["indexed"] == 1 and stages["run"]["seconds"] > 0
+    # The trends task ran for the run's day (one article has no baseline to rise against: no trend documents).
+    (trends,) = [ti for ti in run.get_task_instances() if ti.task_id == "trends"]
+    assert trends.xcom_pull(task_ids="trends", map_indexes=-1) == {"days": ["2019-06-25"], "trends": 0}
+    assert client.indices.exists(index=f"{alias}-trends")
 
     # The empty file is quarantined with a reference to it.
     (failed,) = [hit["_source"] for hit in client.search(index=f"{alias}-quarantine")["hits"]["hits"]]

@@ -1,8 +1,19 @@
 """The shipped Kibana objects against the live mappings of a real run's indices."""
 
+from datetime import date
+
 import pytest
 
-from pipeline.kibana.saved_objects import build_saved_objects, data_view_id, mapped_fields, runs_view_id, validate
+from pipeline.index.store import Store
+from pipeline.index.trends import refresh_trends, trends_index
+from pipeline.kibana.saved_objects import (
+    build_saved_objects,
+    data_view_id,
+    mapped_fields,
+    runs_view_id,
+    trends_view_id,
+    validate,
+)
 from pipeline.runners.stream import ingest
 from pipeline.runs.history import runs_index
 from tests.conftest import SEED
@@ -18,13 +29,16 @@ def live_fields(client, index: str) -> set[str]:
 
 def test_every_field_the_dashboards_use_exists_in_the_live_indices(es_settings, es_client):
     ingest([SEED], es_settings)
+    refresh_trends(Store.connect(es_settings), [date(2019, 6, 25)])
     alias = es_settings.index.alias
     fields = {data_view_id(alias): live_fields(es_client, alias),
-              runs_view_id(alias): live_fields(es_client, runs_index(alias))}
+              runs_view_id(alias): live_fields(es_client, runs_index(alias)),
+              trends_view_id(alias): live_fields(es_client, trends_index(alias))}
     assert validate(build_saved_objects(alias), fields) == []
-    # and the validator would notice a field the live index lacks
-    fields[data_view_id(alias)].discard("entities.person")
-    assert any("entities.person" in problem for problem in validate(build_saved_objects(alias), fields))
+    # and the validator would notice a field the live index lacks, in the articles or in the trends
+    for view, missing in ((data_view_id(alias), "entities.person"), (trends_view_id(alias), "score")):
+        fields[view].discard(missing)
+        assert any(f"'{missing}'" in problem for problem in validate(build_saved_objects(alias), fields))
 
 
 def test_undated_articles_have_the_time_field_and_the_dashboard_range_fits_the_data(es_settings, es_client,

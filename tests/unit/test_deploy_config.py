@@ -365,7 +365,8 @@ def test_saved_objects_reference_existing_objects_and_mapped_fields():
     assert validate(objects, fields_by_view()) == []
     views = {o["attributes"]["title"]: o["attributes"]["timeFieldName"]
              for o in objects if o["type"] == "index-pattern"}
-    assert views == {"news": "timeline_at", "news-runs": "started_at"}  # timeline_at: undated articles too
+    # timeline_at: undated articles too; trends by the day they belong to
+    assert views == {"news": "timeline_at", "news-runs": "started_at", "news-trends": "day"}
     dashboards = {o["attributes"]["title"]: o for o in objects if o["type"] == "dashboard"}
     assert set(dashboards) == {"News overview", "Pipeline health"}
     assert {(d["attributes"]["timeRestore"], d["attributes"]["timeFrom"], d["attributes"]["timeTo"])
@@ -379,7 +380,9 @@ def test_saved_objects_reference_existing_objects_and_mapped_fields():
     assert {lens_titles[i] for i in overview} == {"Articles over time", "Top persons", "Top organisations",
                                                   "Top places", "Top other names", "Mentioned dates", "Top sources",
                                                   "Languages", "Articles without an NER model", "Stories",
-                                                  "Most copied stories"}
+                                                  "Most copied stories", "Rising: what is new"}
+    rising = next(o for o in objects if o["type"] == "lens" and o["attributes"]["title"] == "Rising: what is new")
+    assert rising["references"][0]["id"] == "newsetl-news-trends"  # the trends data view, checked above
     controls = json.loads(dashboards["News overview"]["attributes"]["controlGroupInput"]["panelsJSON"])
     assert {c["explicitInput"].get("fieldName") for c in controls.values()} == {
         "entities.person", "entities.org", "entities.place", "entities.misc", "entities.country", "source",
