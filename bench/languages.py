@@ -194,6 +194,10 @@ def bench_pages(limit: int | None, models: LanguageModels, entity_config) -> Non
         part_pages = [n for n in unmodelled if is_dev(n) == test]
         part_flagged = [n for n in flagged if is_dev(n) == test]
         print(f"| - of which {part} | | {len(part_flagged)} of {len(part_pages)} |")
+    stated_of = {name: stated for name, stated, _ in kept}
+    for name, _, language in wrong_after:
+        print(f"- routed to another language's model: {name} (declared {stated_of[name]!r}, reference "
+              f"{reference[name]}, routed {language})")
 
     print("\nThreshold sweep on pages declaring no language (routed to `en` although not English / to another "
           "language although English):")

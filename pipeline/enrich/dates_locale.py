@@ -55,6 +55,7 @@ class LanguageExtras:
     number_words: tuple[tuple[str, int], ...] = ()
     relative_words: tuple[tuple[str, str], ...] = ()  # plain phrase -> dateparser's relative key, beyond its tables
     no_year_after: str = ""  # words after a four-digit number that make it an amount, not a year
+    weekday_suffix: str = "s?"  # endings a weekday may take and stay one day ("les lundis" is caught before)
 
 
 LANGUAGE_EXTRAS: dict[str, LanguageExtras] = {
@@ -78,7 +79,18 @@ LANGUAGE_EXTRAS: dict[str, LanguageExtras] = {
                       r"tonnes|voix|véhicules|exemplaires|logements|élèves|agents|soldats|morts|victimes",
     ),
     "de": LanguageExtras(
+        # German puts "next"/"last" before the weekday ("am kommenden Dienstag", "vergangenen Freitag"): they
+        # are the nearest cue, so they sit among the tense cues. Perfect and preterite auxiliaries and lower-case
+        # participles (ge...t, ge...en; nouns are capitalised) mark the past; werden, sollen, "bis" the future.
+        # Without a cue a bare weekday is the most recent one, as in English and French.
+        future_cues=r"wird|werden|wirst|soll|sollen|will|wollen|kommende[nmrs]?|nächste[nmrs]?|morgen|bald|"
+                    r"geplant|vorgesehen|bis",
+        past_cues=r"hat|haben|hatte|hatten|war|waren|wurde|wurden|vergangene[nmrs]?|letzte[nmrs]?|vorige[nmrs]?|"
+                  r"gestern|(?-i:ge(?!gen\b)\w+(?:t|en))",
         month_leads=r"im|Anfang|Ende|Mitte|seit|bis|ab",
+        # "jeden Dienstag" is a set of days, not a date; "dienstags" (every Tuesday) is never a day.
+        not_before_weekday=r"jeden|immer",
+        weekday_suffix="",
         number_words=(("einem", 1), ("einer", 1), ("zwei", 2), ("drei", 3), ("vier", 4), ("fünf", 5),
                       ("sechs", 6), ("sieben", 7), ("acht", 8), ("neun", 9), ("zehn", 10), ("elf", 11),
                       ("zwölf", 12)),
@@ -215,7 +227,8 @@ def _rules(language: str) -> list[tuple[re.Pattern[str], Resolver]]:
                                  flags), bare_month))
     if weekdays and extras.future_cues:
         not_before = "".join(rf"(?<!{w} )" for w in extras.not_before_weekday.split("|") if w)
-        rules.append((re.compile(not_before + rf"(?<!\w)(?P<weekday>{_alternatives(list(weekdays))})s?"
+        weekday_re = rf"(?P<weekday>{_alternatives(list(weekdays))}){extras.weekday_suffix}"
+        rules.append((re.compile(not_before + r"(?<!\w)" + weekday_re
                                  + (rf"(?:\s+(?P<mod>{modifiers}))?" if modifiers else "") + r"(?!\w)"
                                  + (rf"(?!\s+(?:{extras.time_of_day})(?!\w))" if extras.time_of_day else ""),
                                  flags), weekday))

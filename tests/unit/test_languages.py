@@ -19,6 +19,8 @@ FRENCH = "La maire de Lyon a inauguré lundi un nouveau pont sur le Rhône, a in
 ENGLISH = "The mayor of Lyon opened a new bridge over the river on Monday, the city council said in a statement."
 SHORT_GERMAN = "Die Kosten lägen deutlich unter dem Plan."
 EARNINGS = "Shr 1.10 dlrs vs 90 cts\nNet 5.3 mln vs 4.1 mln\nRevs 120 mln vs 100 mln\nNine mths Shr 3.20 dlrs"
+WARNING = ("Strict Standards: Non-static method Gallery::get_option() should not be called statically in "
+           "/www/htdocs/site/wp-content/plugins/gallery/functions.php on line 813\n")
 SCORES = "Arsenal 2 Chelsea 1\nLiverpool 0 Everton 0\nLeeds 3 Fulham 1"
 
 
@@ -37,6 +39,11 @@ SCORES = "Arsenal 2 Chelsea 1\nLiverpool 0 Everton 0\nLeeds 3 Fulham 1"
         (None, "Two words", "fr", "fr"),  # too short to detect at all
         ("", ENGLISH, None, "en"),  # an empty statement is no statement
         (None, EARNINGS * 40 + " " + GERMAN * 12, "en", "de"),  # unsure on the first 2,000 characters: read more
+        # the main text decides, not the opening lines: English PHP warnings before a longer German article
+        (None, WARNING * 12 + GERMAN * 12, "en", "de"),
+        ("de", WARNING * 12 + GERMAN * 12, "en", "de"),  # the page says German and most of the text agrees
+        # the page says German and a German paragraph backs it: the warnings do not make the detector sure enough
+        ("de", WARNING * 40 + GERMAN, "en", "de"),
         # a short text in another script than the Latin fallback's: the detector's label, however unsure
         (None, "北京市政府周二宣布新的地铁线路将于九月开通。", "en", "zh"),
         (None, "Мэр Москвы открыл новый мост.", "en", "ru"),
@@ -187,7 +194,14 @@ MONDAY = date(2019, 3, 4)
         ("Der Vertrag wurde am 3. März 2019 unterzeichnet.", "de", [("3. März 2019", "2019-03-03")]),
         ("Die Arbeiten beginnen im Mai.", "de", [("Mai", "2019-05")]),
         ("Vor drei Jahren war es anders.", "de", [("Vor drei Jahren", "2016")]),
-        ("Am Montag sprach sie von einem Erfolg.", "de", []),  # no German tense rules: no weekday guess
+        ("Am Montag sprach sie von einem Erfolg.", "de", [("Montag", "2019-03-04")]),  # no cue: the latest one
+        ("Der Hafen wurde am Freitag eröffnet.", "de", [("Freitag", "2019-03-01")]),  # passive: past
+        ("Sie hat am Dienstag gewonnen.", "de", [("Dienstag", "2019-02-26")]),  # perfect: past
+        ("Der Rat wird am Dienstag entscheiden.", "de", [("Dienstag", "2019-03-05")]),  # future
+        ("Am kommenden Sonntag soll gewählt werden.", "de", [("Sonntag", "2019-03-10")]),
+        ("Am vergangenen Samstag feierten sie.", "de", [("Samstag", "2019-03-02")]),
+        ("Das Amt ist dienstags und jeden Freitag offen.", "de", []),  # sets of days
+        ("Am Dienstagabend gab es Gebühren.", "de", []),  # a time of day; "Gebühren" is no participle
         ("Er kam im March 2019 und am Tuesday.", "de", [("2019", "2019")]),  # never English month or day names
         ("Released on 2019-02-01 in xx.", "xx", [("2019-02-01", "2019-02-01")]),  # no locale: ISO dates only
     ],

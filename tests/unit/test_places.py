@@ -217,3 +217,31 @@ def test_every_resolved_mention_has_a_valid_point_and_country_and_others_none(re
         else:
             assert mention.lat is None and mention.lon is None
             assert mention.country_code is None or mention.label == "NORP"
+
+
+@pytest.mark.parametrize(("text", "names", "expected"), [
+    # country names in the other news languages resolve to the one country (ISO 3166 translations)
+    ("La visite en Allemagne", [("Allemagne", "LOC")], {"Allemagne": ("Germany", GERMANY)}),
+    ("Besuch in Deutschland", [("Deutschland", "LOC")], {"Deutschland": ("Germany", GERMANY)}),
+    ("Les États-Unis et le Royaume-Uni", [("États-Unis", "LOC"), ("Royaume-Uni", "LOC")],
+     {"États-Unis": ("United States", UNITED_STATES), "Royaume-Uni": ("United Kingdom", 2635167)}),
+    # an English primary name beats another language's name of another entry
+    ("Talks in Georgia and Atlanta", [("Georgia", "GPE"), ("Atlanta", "GPE")],
+     {"Georgia": ("Georgia", GEORGIA_STATE), "Atlanta": ("Atlanta", 4180439)}),
+])
+def test_country_names_of_other_languages_resolve_to_one_country(resolver, text, names, expected):
+    got = {m.text: (m.canonical, m.geonames_id) for m in resolver.resolve(text, article(text, *names))}
+    assert got == expected
+
+
+@pytest.mark.parametrize(("names", "expected"), [
+    # a WikiNER LOC (French model) resolved to a country, state or city is a GPE, as the English model says
+    ([("Allemagne", "LOC"), ("Lyon", "LOC")], ["GPE", "GPE"]),
+    ([("Paris", "GPE")], ["GPE"]),
+    # a continent is a LOC in OntoNotes; an unresolved or ambiguous place keeps the model's label
+    ([("Europe", "LOC"), ("Méditerranée", "LOC"), ("Georgia", "LOC")], ["LOC", "LOC", "LOC"]),
+    ([("White House", "FAC")], ["FAC"]),
+])
+def test_a_place_resolved_to_a_country_state_or_city_is_labelled_gpe(resolver, names, expected):
+    text = " et ".join(surface for surface, _ in names)
+    assert [m.label for m in resolver.resolve(text, article(text, *names))] == expected
