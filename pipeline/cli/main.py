@@ -464,8 +464,14 @@ def print_search_result(result: Any, alias: str, console: Console) -> None:
 
 
 def _jsonl_records(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """(line number, the line's JSON object or None, the error of a bad line or None), one per input line.
+
+    A blank line is a bad line too: `extract` and `enrich` answer every input line with one output line, so a
+    caller can pair them by position (README, "extract and enrich keep one output line per input line").
+    """
     for line_no, line in enumerate(stream, start=1):
         if not line.strip():
+            yield line_no, None, f"line {line_no}: empty line, expected a JSON object"
             continue
         try:
             record = json.loads(line)
@@ -490,10 +496,18 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
         if not isinstance(html, str):
             print(json.dumps({"id": record.get("id"), "error": "missing 'html' string"}))
             continue
+        if not html.strip():
+            print(json.dumps({"id": record.get("id"), "url": record.get("url"), "error": "empty page"}))
+            continue
         page = extract_page(html, url=record.get("url"))
         if page.page_type != "article":
             print(json.dumps({"id": record.get("id"), "url": record.get("url"), "text": "",
                               "page_type": page.page_type, "error": f"not an article: {page.page_type} page"}))
+            continue
+        if not page.text.strip():
+            # The clean stage's reason for the same page (pipeline/clean/article.py).
+            print(json.dumps({"id": record.get("id"), "url": record.get("url"), "text": "",
+                              "error": "no article text found in the HTML page"}))
             continue
         print(json.dumps({
             "id": record.get("id"), "url": record.get("url"), "title": page.title, "text": page.text,

@@ -93,6 +93,40 @@ def test_extract_jsonl_contract(cli_env, capsys, monkeypatch):
     assert second["id"] is None and "invalid JSON" in second["error"]
 
 
+@pytest.mark.parametrize(("line", "error"), [
+    ("", "line 1: empty line, expected a JSON object"),
+    ("   ", "line 1: empty line, expected a JSON object"),
+    (json.dumps({"id": "e", "html": ""}), "empty page"),
+    (json.dumps({"id": "w", "html": " \n\t"}), "empty page"),
+    (json.dumps({"id": "b", "html": "<html><head><title>Nothing</title></head><body></body></html>"}),
+     "no article text found in the HTML page"),
+    (json.dumps({"id": "n", "html": None}), "missing 'html' string"),
+])
+def test_extract_answers_each_bad_line_with_one_error_line(cli_env, capsys, monkeypatch, line, error):
+    good = json.dumps({"id": "ok", "html": "<html><body><article><p>Dock workers returned to work on Monday "
+                                            "after a deal with terminal operators.</p></article></body></html>"})
+    code, out, _ = run_cli(["extract", "--jsonl"], capsys, stdin=f"{line}\n{good}\n", monkeypatch=monkeypatch)
+    bad, ok = [json.loads(answer) for answer in out.splitlines()]
+    assert code == 0
+    assert bad["error"] == error
+    assert bad["id"] == (json.loads(line)["id"] if line.strip() else None)
+    assert ok["id"] == "ok" and "error" not in ok and ok["text"].startswith("Dock workers")
+
+
+def test_extract_text_does_not_repeat_the_headline(cli_env, capsys, monkeypatch):
+    html = ("<html><head><title>Strike ends at the port - Ledger</title>"
+            "<meta property='og:site_name' content='Ledger'></head><body><article><h1>Strike ends at the port</h1>"
+            "<p>Dock workers returned to work on Monday after a deal with terminal operators was reached late on "
+            "Sunday night.</p><p>Strike ends at the port</p><p>Ships waiting offshore began to berth.</p>"
+            "</article></body></html>")
+    code, out, _ = run_cli(["extract", "--jsonl"], capsys, stdin=json.dumps({"id": "p", "html": html}) + "\n",
+                           monkeypatch=monkeypatch)
+    (page,) = [json.loads(answer) for answer in out.splitlines()]
+    assert page["title"] == "Strike ends at the port"
+    assert page["text"].startswith("Dock workers returned")
+    assert "\n\nStrike ends at the port\n\n" in page["text"]  # only a leading copy is the headline
+
+
 def test_enrich_jsonl_contract_on_the_seed(cli_env, capsys, monkeypatch):
     text = SEED.read_text(encoding="utf-8").split("2019-06-25", 1)[1].strip()
     stdin = json.dumps({"id": "seed", "text": text, "published": "2019-06-25"}) + "\n"
@@ -121,13 +155,14 @@ def test_enrich_across_treats_the_input_as_one_corpus(cli_env, capsys, monkeypat
     text = SEED.read_text(encoding="utf-8").split("2019-06-25", 1)[1].strip()
     later = "The talks went on, Akar told reporters on Tuesday. Akar left for Ankara."
     stdin = "".join(json.dumps({"id": i, "text": t, "published": "2019-06-25"}) + "\n"
-                    for i, t in (("seed", text), ("later", later), ("bad", None)))
+                    for i, t in (("seed", text), ("later", later), ("bad", None))) + "\n"  # a blank line too
 
     def people(flags: list[str]) -> dict[str, set[tuple[str, str]]]:
         code, out, _ = run_cli(["enrich", "--jsonl", *flags], capsys, stdin=stdin, monkeypatch=monkeypatch)
         assert code == 0
         records = [json.loads(line) for line in out.splitlines()]
-        assert [r["id"] for r in records] == ["seed", "later", "bad"] and "error" in records[2]
+        assert [r["id"] for r in records] == ["seed", "later", "bad", None] and "error" in records[2]
+        assert records[3]["error"] == "line 4: empty line, expected a JSON object"
         return {r["id"]: {(e["canonical"], e["id"]) for e in r.get("entities", []) if e["label"] == "PERSON"}
                 for r in records}
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml.html import fromstring
 
-from pipeline.clean.html import extract_page
+from pipeline.clean.html import extract_page, without_headline
 from pipeline.clean.pagemeta import cjk_day, split_authors
 from pipeline.clean.titles import strip_site_affix
 
@@ -112,10 +112,45 @@ def test_a_byline_paragraph_with_dates_keeps_the_author():
      "https://gazette.example/2020/03/11/baths-to-close.html", ("2020-03-11", "url")),
     # an unlabelled <meta name=date> does not overrule (it may be a revision or an event day)
     ("<meta name='date' content='2020-03-01'>", "https://gazette.example/2020/03/11/baths.html", ("2020-03-11", "url")),
+    # a URL naming a year and month only: the slug's number is not a day, the stated day stands
+    ("<meta property='article:published_time' content='2020-03-30T06:00:00Z'>",
+     "https://gazette.example/2020/03/5-reasons-the-baths-close/", ("2020-03-30", "meta")),
+    ("<meta property='article:published_time' content='2020-03-30T06:00:00Z'>",
+     "https://gazette.example/2020/03/baths-close/", ("2020-03-30", "meta")),
 ])
 def test_a_stated_publication_day_beats_a_url_day(head, url, expected):
     result = extract_page(article_page(head), url=url)
     assert (result.published[:10] if result.published else None, result.published_source) == expected
+
+
+@pytest.mark.parametrize(("header", "footer", "expected"), [
+    # the article's microdata datePublished beats a day found only in the text
+    ("<span itemprop='datePublished' content='2021-05-04T10:00'></span>", "Stand: 12.05.2021 10:16 Uhr",
+     ("2021-05-04", "meta")),
+    ("<div itemprop='datePublished' content='2021-05-04'></div><p class='date'>Aktualisiert 12.05.2021</p>", "",
+     ("2021-05-04", "meta")),
+    # two microdata days disagree: no statement to follow
+    ("<span itemprop='datePublished' content='2021-05-04'></span><span itemprop='datePublished' "
+     "content='2021-05-06'></span>", "Stand: 12.05.2021 10:16 Uhr", ("2021-05-12", "text")),
+])
+def test_a_microdata_publication_day_beats_a_day_from_the_text(header, footer, expected):
+    html = article_page("", header).replace("</body>", f"<footer>{footer}</footer></body>")
+    result = extract_page(html)
+    assert (result.published, result.published_source) == expected
+
+
+@pytest.mark.parametrize(("head", "written", "expected"), [
+    # 11/01/2023 reads either way; the page's dotted day-first date says 1 November
+    ("<meta name='date' content='11/01/2023 12:43:42'>", "Erstellt am: 01.11.2023", "2023-11-01"),
+    ("<meta name='date' content='11/01/2023 12:43:42'>", "Erstellt am: 1. 11. 2023", "2023-11-01"),
+    # the page writes htmldate's reading too: nothing settles the order, its reading stays
+    ("<meta name='date' content='11/01/2023 12:43:42'>", "01.11.2023 and 11.01.2023", "2023-01-11"),
+    # no dotted date at all
+    ("<meta name='date' content='11/01/2023 12:43:42'>", "Created in 2023", "2023-01-11"),
+])
+def test_an_ambiguous_numeric_day_follows_the_pages_dotted_day_first_date(head, written, expected):
+    html = article_page(head).replace("</article>", f"<p>{written}</p></article>")
+    assert extract_page(html).published == expected
 
 
 @pytest.mark.parametrize(("header", "expected"), [
@@ -138,6 +173,27 @@ def test_a_day_written_in_cjk_notation_is_read_not_guessed_as_1_january(header, 
 ])
 def test_cjk_day(text, expected):
     assert cjk_day(fromstring(f"<html><body><p>{text}</p></body></html>")) == expected
+
+
+# --- main text ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "title", "expected"), [
+    ("Baths to close\n\nThe council voted.", "Baths to close", "The council voted."),
+    ("BATHS TO CLOSE!\n\nThe council voted.", "Baths to close", "The council voted."),  # case, punctuation
+    ("Baths to close for good\n\nThe council voted.", "Baths to close",
+     "Baths to close for good\n\nThe council voted."),
+    ("The council voted.\n\nBaths to close", "Baths to close", "The council voted.\n\nBaths to close"),
+    ("Baths to close", "Baths to close", "Baths to close"),  # nothing but the headline: left to the word count
+    ("Baths to close\n\nThe council voted.", None, "Baths to close\n\nThe council voted."),
+])
+def test_a_leading_paragraph_repeating_the_title_is_dropped(text, title, expected):
+    assert without_headline(text, title) == expected
+
+
+def test_extracted_text_starts_after_the_headline():
+    page = extract_page(article_page("<title>Baths to close - Gazette</title>"))
+    assert page.title == "Baths to close"
+    assert page.text.startswith("The council voted on Tuesday")
 
 
 # --- page type ----------------------------------------------------------------------------------------------------
