@@ -12,9 +12,11 @@ their own tok2vec); a model without a parser gives no direction and the word cue
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from spacy.language import Language
-from spacy.tokens import Doc, Token
+if TYPE_CHECKING:  # spaCy is imported where a model is loaded, not by every process that imports this module
+    from spacy.language import Language
+    from spacy.tokens import Doc, Token
 
 # Predicates whose complement is ahead of them: a thing planned, scheduled, expected or set happens later than the
 # plan ("planned a demonstration on Saturday", "agreed to acquire it in January"). A linguistic class (future-
@@ -54,7 +56,7 @@ _PARSERS: dict[str, Language | None] = {}
 
 def _load_parser(path: str) -> Language | None:
     if path not in _PARSERS:
-        import spacy  # spaCy is already imported by whoever holds a Language; this only avoids a load-time cost
+        import spacy
 
         try:
             # The lemmatizer (rule-based, reads the tagger's output) gives the predicate's lemma; NER is not needed.

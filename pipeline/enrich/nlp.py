@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import spacy
-import spacy.util
-from spacy.language import Language
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 from pipeline.core.errors import ModelNotInstalled
 from pipeline.core.facets import WIKINER_LABELS
@@ -29,6 +30,10 @@ def load_nlp(model: str) -> Language:
 
     Raises ModelNotInstalled when the package is missing or has no ner.
     """
+    # Imported here, not at module level: a run with nothing to enrich, `newsetl search` and the DAG's parse never
+    # pay spaCy's import (≈ 1 s of CPU, a fifth of an unchanged re-run; docs/performance.md).
+    import spacy
+
     try:
         nlp = spacy.load(model, exclude=list(UNNEEDED_COMPONENTS))
     except OSError as exc:
@@ -90,7 +95,7 @@ class LanguageModels:
     def check_installed(self) -> None:
         """Raise ModelNotInstalled for a configured pipeline that is not installed (without loading any)."""
         for language, package in sorted(self.models.items()):
-            if not (spacy.util.is_package(package) or Path(package).is_dir()):
+            if not (_package_version(package) or Path(package).is_dir()):
                 extra = EXTRA_OF_LANGUAGE.get(language)
                 hint = f"pip install '{extra}'" if extra else f"pip install the package {package}"
                 raise ModelNotInstalled(f"spaCy model {package!r} for language {language!r} (nlp.models) is not "
@@ -98,5 +103,14 @@ class LanguageModels:
 
     def versions(self) -> str:
         """'en:<package>-<version>+fr:...' over the configured pipelines, for the pipeline version."""
-        return "+".join(f"{language}:{package}-{spacy.util.get_package_version(package) or 'unknown'}"
+        return "+".join(f"{language}:{package}-{_package_version(package) or 'unknown'}"
                         for language, package in sorted(self.models.items()))
+
+
+def _package_version(package: str) -> str | None:
+    """The installed version of a model package, None when it is not installed (what spacy.util.is_package and
+    get_package_version read, without importing spaCy)."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None

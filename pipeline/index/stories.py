@@ -13,13 +13,14 @@ change here is a new pipeline version (and a `newsetl index migrate`).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from pipeline.core.text import word_shingles
 
@@ -32,11 +33,29 @@ MIN_WORDS = 15
 _SEED = 1  # fixed, like the scheme: signatures must be comparable across processes, runs and library upgrades
 _SCHEME = "affine32"
 
-# datasketch picks the band layout (b bands of r rows) minimising false positives and negatives at the threshold.
-_LSH = MinHashLSH(threshold=SIMILARITY, num_perm=NUM_PERM)
-BANDS, ROWS = _LSH.b, _LSH.r
-# The seeded hash permutations, drawn once: drawing them per article was a fifth of the fingerprinting time.
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
+
+
+@dataclass(frozen=True, slots=True)
+class _Hashing:
+    """datasketch's band layout (`bands` of `rows` rows each) and the seeded hash permutations, made once."""
+
+    bands: int
+    rows: int
+    permutations: Any
+    minhash: Any  # datasketch.MinHash
+
+
+@functools.cache
+def _hashing() -> _Hashing:
+    # datasketch (which imports scipy) is loaded on the first fingerprint, not when the module is imported: an
+    # unchanged re-run never fingerprints, and the import was a tenth of its time (docs/performance.md).
+    from datasketch import MinHash, MinHashLSH
+
+    # datasketch picks the band layout (b bands of r rows) minimising false positives and negatives at the
+    # threshold; the seeded permutations are drawn once (per article they were a fifth of the fingerprinting time).
+    lsh = MinHashLSH(threshold=SIMILARITY, num_perm=NUM_PERM)
+    permutations = MinHash(num_perm=NUM_PERM, seed=_SEED, scheme=_SCHEME).permutations
+    return _Hashing(lsh.b, lsh.r, permutations, MinHash)
 
 _WORD = re.compile(r"\w+")
 
@@ -74,12 +93,14 @@ def fingerprint(body: str) -> Fingerprint:
     """The body's fingerprint; bodies under MIN_WORDS words get an empty one."""
     if len(_WORD.findall(body)) < MIN_WORDS:
         return Fingerprint()
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, permutations=_PERMUTATIONS, scheme=_SCHEME)
+    hashing = _hashing()
+    minhash = hashing.minhash(num_perm=NUM_PERM, seed=_SEED, permutations=hashing.permutations, scheme=_SCHEME)
     minhash.update_batch(list(shingles(body)))
     values = minhash.hashvalues.astype("<u4")  # datasketch's 32-bit hashes, kept in 4 bytes each
+    rows = hashing.rows
     bands = tuple(
-        f"{band:02d}{hashlib.blake2b(values[band * ROWS:(band + 1) * ROWS].tobytes(), digest_size=8).hexdigest()}"
-        for band in range(BANDS)
+        f"{band:02d}{hashlib.blake2b(values[band * rows:(band + 1) * rows].tobytes(), digest_size=8).hexdigest()}"
+        for band in range(hashing.bands)
     )
     return Fingerprint(values.tobytes(), bands)
 

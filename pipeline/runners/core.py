@@ -12,6 +12,7 @@ found by `first_copies` over the whole run on both paths: the first copy in sour
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -89,12 +90,12 @@ class Run:
         return self._store
 
     def prepare(self, *, need_model: bool = True) -> Run:
-        """Install the index template and alias; check every configured model is installed and load the first
-        (English) one, so a missing model fails before any reading; other languages load when a batch needs them."""
+        """Install the index template and alias; check every configured model is installed (without loading it),
+        so a missing model fails before any reading. Models load when the first article reaches `enrich`: a run
+        with nothing new to enrich (an unchanged re-run) never pays for them."""
         ensure_index(self.store)
         if need_model:
             self.models.check_installed()
-            self.models.for_language(self.settings.default_language)
             self.resolution = load_registry(self.store).settle(load_entity_config(self.settings.entities_config))
         return self
 
@@ -175,7 +176,15 @@ class Run:
         return skip_unchanged(self.store, articles, pipeline_version=self.version, on_unchanged=unchanged)
 
     def enrich(self, articles: Iterable[Article]) -> Iterator[EnrichedArticle]:
-        """Entities and dates: the model loaded once per process, the entity rules from config."""
+        """Entities and dates: the model loaded once per process, the entity rules from config.
+
+        Nothing is loaded (model, clause parser, gazetteer, entity rules) until the first article arrives.
+        """
+        articles = iter(articles)
+        first = next(articles, None)
+        if first is None:
+            return
+        articles = itertools.chain([first], articles)
         nlp = self.settings.nlp
         for item in enrich_articles(self.models, articles, batch_size=nlp.batch_size,
                                     batch_words=nlp.batch_words, n_process=nlp.processes, max_chars=nlp.max_chars,

@@ -1,6 +1,9 @@
 """The whole pipeline against a local Elasticsearch-compatible server: the acceptance case and re-runs."""
 
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -49,6 +52,21 @@ def test_rerun_updates_and_never_duplicates(es_settings, es_client):
     assert (second.indexed, second.unchanged) == (0, 5)
     assert second.enriched == 0  # unchanged articles skip NLP entirely
     assert after == before  # same ids, same content, even the same ingested_at
+
+
+def test_an_unchanged_rerun_loads_no_model_and_no_nlp_library(es_settings, es_url, alias, tmp_path):
+    """A nightly re-run over files already processed costs the command's start, not a model load: spaCy, its
+    models and datasketch (SciPy) stay unloaded (checked in a fresh interpreter, as `newsetl ingest` runs)."""
+    samples = REPO / "samples" / "landing"
+    assert ingest([samples], es_settings).indexed == 5
+    code = ("import sys\nfrom pipeline.cli.main import main\nrc = main(['ingest', sys.argv[1]])\n"
+            "print(rc, sorted(m for m in ('spacy', 'datasketch', 'scipy') if m in sys.modules), file=sys.stderr)")
+    env = {**os.environ, "ELASTICSEARCH_URL": es_url, "NEWSETL_INDEX_ALIAS": alias,
+           "NEWSETL_DATA_DIR": str(tmp_path / "data"), "NEWSETL_LANDING_DIR": str(tmp_path / "landing")}
+    done = subprocess.run([sys.executable, "-c", code, str(samples)], cwd=REPO, env=env, capture_output=True,
+                          text=True, check=False, timeout=300)
+    assert done.stderr.strip().splitlines()[-1] == "0 []", done.stderr[-2000:]
+    assert "skipped (already processed)" in done.stdout
 
 
 def test_changed_article_is_rewritten_under_the_same_id(es_settings, es_client, tmp_path):
