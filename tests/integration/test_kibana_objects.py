@@ -7,6 +7,7 @@ import pytest
 from pipeline.index.store import Store
 from pipeline.index.trends import refresh_trends, trends_index
 from pipeline.kibana.saved_objects import (
+    alerts_view_id,
     build_saved_objects,
     data_view_id,
     mapped_fields,
@@ -15,6 +16,7 @@ from pipeline.kibana.saved_objects import (
     validate,
 )
 from pipeline.runners.stream import ingest
+from pipeline.runs.alerts import alerts_index, ensure_alert_indices
 from pipeline.runs.history import runs_index
 from tests.conftest import SEED
 
@@ -27,16 +29,19 @@ def live_fields(client, index: str) -> set[str]:
     return mapped_fields(properties)
 
 
-def test_every_field_the_dashboards_use_exists_in_the_live_indices(es_settings, es_client):
+def test_every_field_the_dashboards_use_exists_in_the_live_indices(es_settings, es_client, es_store):
     ingest([SEED], es_settings)
     refresh_trends(Store.connect(es_settings), [date(2019, 6, 25)])
+    ensure_alert_indices(es_store)  # what the first watchlist run creates
     alias = es_settings.index.alias
     fields = {data_view_id(alias): live_fields(es_client, alias),
               runs_view_id(alias): live_fields(es_client, runs_index(alias)),
-              trends_view_id(alias): live_fields(es_client, trends_index(alias))}
+              trends_view_id(alias): live_fields(es_client, trends_index(alias)),
+              alerts_view_id(alias): live_fields(es_client, alerts_index(alias))}
     assert validate(build_saved_objects(alias), fields) == []
-    # and the validator would notice a field the live index lacks, in the articles or in the trends
-    for view, missing in ((data_view_id(alias), "entities.person"), (trends_view_id(alias), "score")):
+    # and the validator would notice a field the live index lacks: in the articles, the trends or the alerts
+    for view, missing in ((data_view_id(alias), "entities.person"), (trends_view_id(alias), "score"),
+                          (alerts_view_id(alias), "watchlist")):
         fields[view].discard(missing)
         assert any(f"'{missing}'" in problem for problem in validate(build_saved_objects(alias), fields))
 
