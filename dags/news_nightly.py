@@ -119,9 +119,17 @@ def news_nightly():
                                        f"{errors}")
         return counts
 
+    @task(trigger_rule="all_done", pool=ES_POOL, retries=5)
+    def recanonicalise() -> dict:
+        """Give indexed articles the new values of the names whose entity the registry changed (what this run and
+        any run before it learnt): their entity facets only, no NER."""
+        from pipeline.runners import tasks
+
+        return tasks.recanonicalise(task_settings())
+
     collected = collect.expand(name=sources())
     indexed = index.expand(enriched=enrich.expand(batch=batches(collected)))
-    finish(indexed)
+    finish(indexed) >> recanonicalise()
 
 
 news_nightly()

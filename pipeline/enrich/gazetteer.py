@@ -224,19 +224,31 @@ def build_gazetteer() -> Gazetteer:
 
 @lru_cache(maxsize=1)
 def countryinfo_rows() -> tuple[dict, ...]:
-    """countryinfo's country records (restcountries data, MIT; one JSON file per country with an ISO code): name,
+    """countryinfo's country records (restcountries data, MIT; one JSON file per country or territory): name,
     capital, altSpellings, provinces, demonym, population, latlng. The one reader of that data: the gazetteer and
     the entity rules (pipeline.enrich.entities: demonyms, places beyond doubt) both take it from here."""
     import countryinfo
 
-    folder = Path(countryinfo.__file__).parent / "data"
-    rows = (json.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.json")))
-    return tuple(row for row in rows if (row.get("ISO") or {}).get("alpha2"))
+    root = Path(countryinfo.__file__).parent
+    # `data`: countries with an ISO code; `data_no_iso`: the others news names too (Scotland, Wales, West Bank).
+    paths = [*sorted((root / "data").glob("*.json")), *sorted((root / "data_no_iso").glob("*.json"))]
+    rows: dict[str, dict] = {}
+    for path in paths:  # as countryinfo's own loader: by lower-case name, a later file replacing an earlier one
+        row = json.loads(path.read_text(encoding="utf-8"))
+        if row.get("name"):
+            rows[row["name"].lower()] = {**row, "_no_iso": path.parent.name == "data_no_iso"}
+    return tuple(rows.values())
 
 
 def _countryinfo_by_code() -> dict[str, dict]:
-    """countryinfo's records by ISO alpha-2 code."""
-    return {row["ISO"]["alpha2"]: row for row in countryinfo_rows()}
+    """countryinfo's records of countries with an ISO alpha-2 code, by code; a territory without a code of its own
+    (Northern Ireland, Burma's old record) never stands for the country whose code it carries."""
+    by_code: dict[str, dict] = {}
+    for row in countryinfo_rows():
+        code = (row.get("ISO") or {}).get("alpha2")
+        if code and (code not in by_code or not row.get("_no_iso")):
+            by_code[code] = row
+    return by_code
 
 
 def load_gazetteer(cache_dir: Path | None) -> Gazetteer:

@@ -235,6 +235,13 @@ def finish_run(settings: Settings, staging: Staging, start: date, end: date, *,
     return report
 
 
+def recanonicalise(settings: Settings) -> dict[str, Any]:
+    """After the run has learnt (finish_run): rewrite the entity facets of the indexed articles whose names the
+    registry changed (pipeline.index.recanon); returns the counts. Raises InfrastructureError (Airflow retries)
+    when Elasticsearch fails; the changes then stay pending."""
+    return Run(settings, Store.connect(settings), kind=KIND).recanonicalise().to_dict()
+
+
 def _learnt_name(batch: str) -> str:
     """What one batch taught the entity registry: batches/learnt-0001.jsonl."""
     return _stage_name(batch, "learnt")[:-len(".json")] + ".jsonl"
