@@ -46,8 +46,10 @@ from pipeline.core.records import EntityMention  # noqa: E402
 from pipeline.core.settings import load_settings  # noqa: E402
 from pipeline.enrich.annotate import enrich_texts  # noqa: E402
 from pipeline.enrich.entities import load_entity_config  # noqa: E402
-from pipeline.enrich.nlp import load_nlp  # noqa: E402
+from pipeline.enrich.nlp import LanguageModels  # noqa: E402
+from pipeline.enrich.places import PlaceResolver  # noqa: E402
 from pipeline.enrich.registry import enrich_across  # noqa: E402
+from pipeline.index.version import resolver_of  # noqa: E402
 
 DEV_SIZE = 138  # of 216: the dev part; the other 78 articles are held out
 FITS = {"PER": {"PERSON"}, "ORG": {"ORG"}, "LOC": {"GPE", "LOC", "FAC"}}
@@ -76,13 +78,17 @@ def _day(doc: dict[str, Any]) -> date | None:
     return date.fromisoformat(doc["published"]) if doc.get("published") else None
 
 
-def system_outputs(nlp, docs: list[dict[str, Any]], config) -> dict[str, list[list[SystemEntity]]]:
-    """Per system, per article: (start, end, label, value) of each entity mention."""
-    items = [(doc["text"], _day(doc), None) for doc in docs]
+def system_outputs(models: LanguageModels, docs: list[dict[str, Any]], config,
+                   places: PlaceResolver) -> dict[str, list[list[SystemEntity]]]:
+    """Per system, per article: (start, end, label, value) of each entity mention. The newsetl systems run as
+    `newsetl enrich --jsonl [--across]` does: English, the entity rules and place resolution."""
+    items = [(doc["text"], _day(doc), "en", None) for doc in docs]
+    nlp = models.for_language("en")
     raw = [[(e.start_char, e.end_char, e.label_, f"{FACET_OF_LABEL[e.label_]}:{e.text}") for e in d.ents
             if e.label_ in FACET_OF_LABEL] for d in nlp.pipe([doc["text"] for doc in docs], batch_size=64)]
-    per_article = [_values(e.entities) for e, _ in enrich_texts(nlp, items, entity_config=config)]
-    across = [_values(e.entities, across=True) for e, _ in enrich_across(nlp, items, entity_config=config)]
+    per_article = [_values(e.entities) for e, _ in enrich_texts(models, items, entity_config=config, places=places)]
+    across = [_values(e.entities, across=True)
+              for e, _ in enrich_across(models, items, entity_config=config, places=places)]
     return {"raw spaCy": raw, "newsetl per article": per_article, "newsetl --across": across}
 
 
@@ -173,13 +179,14 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=0, help="print this many inconsistent entities (dev only)")
     args = parser.parse_args()
     settings = load_settings()
-    nlp = load_nlp(settings.nlp.model)
+    models = LanguageModels(settings.nlp.models)
     config = load_entity_config(settings.entities_config)
+    places = resolver_of(settings)
     parts = split(load_aida(args.corpora))
     for name in (["dev", "heldout"] if args.split == "both" else [args.split]):
         docs = parts[name]
         NAMES.clear()
-        outputs = system_outputs(nlp, docs, config)
+        outputs = system_outputs(models, docs, config, places)
         names = dict(NAMES)
         print(f"\n## AIDA-CoNLL {name} ({len(docs)} articles)")
         print("| system | in-article | cross-article | people merged | CoNLL PER/ORG/LOC |")

@@ -87,6 +87,7 @@ def drop_alias(es_url: str, name: str) -> None:
     client.options(ignore_status=404).indices.delete(index=f"{name}-trends")
     client.options(ignore_status=404).indices.delete(index=f"{name}-alerts")
     client.options(ignore_status=404).indices.delete(index=f"{name}-watchlist-state")
+    client.options(ignore_status=404).indices.delete(index=f"{name}-entity-changes")
 
 
 def _auth_from_env() -> dict:

@@ -134,16 +134,23 @@ def build_parser() -> argparse.ArgumentParser:
                        description="list: the registry's entities, most mentioned first; show NAME: an entity's "
                                    "names, counts and why each joined; merge NAME INTO: NAME is another spelling of "
                                    "INTO; split NAME: NAME never joins another name by learning. merge and split "
-                                   "are written to the entity rules file (config/entities.yml) and win over "
-                                   "learning; run `newsetl reenrich` afterwards to update indexed articles.")
+                                   "are written to the entity rules file (config/entities.yml), win over "
+                                   "learning, and are applied at once to the indexed articles that hold an "
+                                   "affected name (their entity facets only; --no-apply leaves that to "
+                                   "`newsetl reenrich`).")
     p.add_argument("action", choices=["list", "show", "merge", "split"])
     p.add_argument("names", nargs="*", metavar="NAME")
     p.add_argument("--label", help="list: only entities with this label (PERSON, ORG, GPE, ...)")
     p.add_argument("--size", type=int, default=30, help="list: how many (default 30)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--no-apply", action="store_true",
+                   help="merge/split: only write the rules file, leave the indexed articles as they are")
 
     p = sub.add_parser("reenrich", help="re-run enrichment over indexed articles after a model or entities.yml change")
     p.add_argument("--json", action="store_true", help="print the run report as JSON")
+    p.add_argument("--registry-changes", action="store_true",
+                   help="only apply the entity registry's pending changes: rewrite the entity facets of the indexed "
+                        "articles that hold a name whose value changed (no NER, no text read)")
 
     p = sub.add_parser("index", help="the index behind the alias: status, migrate to the current mapping, recover "
                                      "from a killed migration")
@@ -289,9 +296,19 @@ def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reenrich(args: argparse.Namespace, settings: Settings) -> int:
-    """newsetl reenrich: bring every indexed document to the current model and entity rules."""
-    from pipeline.runners.stream import reenrich
+    """newsetl reenrich: bring every indexed document to the current model and entity rules; with
+    --registry-changes, only apply the entity registry's pending changes to the articles they affect."""
+    from pipeline.runners.stream import apply_registry_changes, reenrich
 
+    if args.registry_changes:
+        done = apply_registry_changes(settings).to_dict()
+        if args.json:
+            print_json(done)
+        else:
+            print(f"registry changes applied: {done['changes']}; articles holding an affected name: "
+                  f"{done['candidates']}, rewritten: {done['rewritten']}, changed meanwhile: {done['conflicts']}, "
+                  f"changes still pending: {done['pending']}")
+        return EXIT_OK
     report = reenrich(settings)
     show_report(report.to_dict(), as_json=args.json)
     return EXIT_OK
@@ -607,6 +624,7 @@ def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.enrich.entities import add_alias, add_distinct, load_entity_config
     from pipeline.index.registry import load_registry
     from pipeline.index.store import Store
+    from pipeline.runners.stream import apply_manual_decision
 
     wanted = {"list": 0, "show": 1, "merge": 2, "split": 1}[args.action]
     if len(args.names) != wanted:
@@ -614,15 +632,22 @@ def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
                  "split": "entities split NAME"}[args.action]
         err.print(f"[bold red]error:[/] usage: newsetl {usage}")
         return EXIT_USAGE
-    if args.action == "merge":
-        add_alias(settings.entities_config, args.names[1], args.names[0])
-        print(f"{args.names[0]!r} is now a spelling of {args.names[1]!r} ({settings.entities_config}); "
-              "run `newsetl reenrich` to update indexed articles")
-        return EXIT_OK
-    if args.action == "split":
-        add_distinct(settings.entities_config, args.names[0])
-        print(f"{args.names[0]!r} no longer joins another name by learning ({settings.entities_config}); "
-              "run `newsetl reenrich` to update indexed articles")
+    if args.action in ("merge", "split"):
+        before = load_entity_config(settings.entities_config)
+        if args.action == "merge":
+            add_alias(settings.entities_config, args.names[1], args.names[0])
+            print(f"{args.names[0]!r} is now a spelling of {args.names[1]!r} ({settings.entities_config})")
+        else:
+            add_distinct(settings.entities_config, args.names[0])
+            print(f"{args.names[0]!r} no longer joins another name by learning ({settings.entities_config})")
+        if args.no_apply:
+            print("indexed articles not updated: run `newsetl reenrich` (or `reenrich --registry-changes` after a "
+                  "run has queued the change)")
+            return EXIT_OK
+        done = apply_manual_decision(settings, before)
+        print(f"indexed articles updated: {done.rewritten} of {done.candidates} holding an affected name"
+              + (f"; {len(done.conflicts)} changed meanwhile, left for `newsetl reenrich --registry-changes`"
+                 if done.conflicts else ""))
         return EXIT_OK
     resolution = load_registry(Store.connect(settings)).settle(load_entity_config(settings.entities_config))
     if args.action == "show":

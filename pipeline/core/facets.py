@@ -93,3 +93,15 @@ def facet_ids(mentions: Sequence[EntityMention]) -> dict[str, list[str]]:
     for mention in mentions:
         ids[FACET_OF_LABEL[mention.label]].setdefault(mention.id or entity_id(mention.label, mention.canonical), None)
     return {f"{facet}_id": list(values) for facet, values in ids.items()}
+
+
+def label_facet_fields(mentions: Sequence[EntityMention]) -> dict[str, list[str]]:
+    """The label facets (`person`, `org`, ...) and their ids (`person_id`, ...) of mentions: the fields of
+    `entities` that the entity registry decides, and re-canonicalisation rewrites (`country`, `country_code` and
+    `geonames_id` come from place resolution and stay)."""
+    values = facet_values(mentions)
+    return {**{facet: values[facet] for facet in LABEL_FACETS}, **facet_ids(mentions)}
+
+
+# One label per facet, so an id can be computed from a facet and a name (`entity_id(LABEL_OF_FACET[f], name)`).
+LABEL_OF_FACET = {facet: next(label for label, f in FACET_OF_LABEL.items() if f == facet) for facet in LABEL_FACETS}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -158,17 +159,47 @@ class Enrichment:
 
 
 @dataclass(frozen=True, slots=True)
+class EntityName:
+    """One distinct entity value of an article as its own mentions gave it (label, canonical name, id), before the
+    entity registry resolved it: stored with the document, so a change of the registry re-resolves the article's
+    facets from these without reading the text again (pipeline.index.recanon)."""
+
+    label: str
+    name: str
+    id: str = ""
+
+    def as_mention(self) -> EntityMention:
+        """A mention standing for this value (no span), as the registry's `resolve` takes it."""
+        return EntityMention(self.name, self.label, 0, 0, self.name, self.id)
+
+    @classmethod
+    def of(cls, mentions: Sequence[EntityMention]) -> tuple[EntityName, ...]:
+        """The distinct values of mentions, in first-mention order."""
+        return tuple(dict.fromkeys(cls(m.label, m.canonical, m.id) for m in mentions))
+
+
+@dataclass(frozen=True, slots=True)
 class EnrichedArticle:
-    """A cleaned article with its entities and dates; the index stage turns it into a document."""
+    """A cleaned article with its entities and dates; the index stage turns it into a document.
+
+    `names`: the article's own entity values before the entity registry resolved its mentions (empty when no
+    registry ran: the mentions are then the article's own values)."""
 
     article: Article
     enrichment: Enrichment
+    names: tuple[EntityName, ...] = ()
+
+    def own_names(self) -> tuple[EntityName, ...]:
+        """The article's own entity values: `names`, else those of its mentions."""
+        return self.names or EntityName.of(self.enrichment.entities)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for staging files."""
-        return {"article": self.article.to_dict(), "enrichment": self.enrichment.to_dict()}
+        return {"article": self.article.to_dict(), "enrichment": self.enrichment.to_dict(),
+                "names": [asdict(n) for n in self.names]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EnrichedArticle:
-        """Inverse of to_dict."""
-        return cls(Article.from_dict(data["article"]), Enrichment.from_dict(data["enrichment"]))
+        """Inverse of to_dict (staging files written before `names` existed read as none)."""
+        return cls(Article.from_dict(data["article"]), Enrichment.from_dict(data["enrichment"]),
+                   tuple(EntityName(**n) for n in data.get("names") or ()))

@@ -15,7 +15,7 @@ from typing import TypeVar, cast
 
 from pipeline.core.facets import facet_label
 from pipeline.core.records import ENRICHMENT_NO_MODEL, ENRICHMENT_OK, Enrichment, EntityMention
-from pipeline.core.text import recase_shouting
+from pipeline.core.text import recase_shouting, sentence_case_headline
 from pipeline.enrich.clauses import ClauseDirection, load_parser
 from pipeline.enrich.dates_locale import find_mentioned_dates
 from pipeline.enrich.entities import EntityConfig, RawMention, canonicalize
@@ -66,15 +66,18 @@ def _enrich_language(models: LanguageModels, language: str | None, items: list[I
     # English dates: the parser runs only on the sentences of bare weekdays and months whose direction is in
     # doubt (lazily); the clause rules read English auxiliaries, so other languages go without.
     parser = load_parser(nlp) if language in (None, "en") else None
-    texts = (recase_shouting(text) for text, _day, _language, _context in items)
+    recased = [recase_shouting(text) for text, _day, _language, _context in items]
+    # NER reads a Title Case headline in sentence case too; the rules read names in the re-cased spelling.
+    texts = (recase_shouting(sentence_case_headline(text)) for text, _day, _language, _context in items)
     # In this process: parallelism is pipeline.enrich.workers' job (whole batches per worker), not nlp.pipe's.
-    for doc, (text, day, _language, _context) in zip(nlp.pipe(texts, batch_size=len(items)), items, strict=True):
+    for doc, shown, (text, day, _language, _context) in zip(nlp.pipe(texts, batch_size=len(items)), recased, items,
+                                                            strict=True):
         raw = [RawMention(text[ent.start_char:ent.end_char], facet_label(ent.label_, labels), ent.start_char,
                           ent.end_char) for ent in doc.ents]
         # Mentions the rules add or narrow are cut from the text NER read; report them in the original spelling.
         entities: list[EntityMention] = [
             replace(m, text=text[m.start:m.end])
-            for m in canonicalize(doc.text, raw, entity_config, language, original=text)]
+            for m in canonicalize(shown, raw, entity_config, language, original=text)]
         if places is not None:
             entities = places.resolve(text, entities)
         direction = ClauseDirection(parser, text) if parser is not None else None

@@ -18,13 +18,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from countryinfo import all_countries
 from nameparser.config import CONSTANTS
 
 from pipeline.core.facets import FACET_OF_LABEL, entity_id
 from pipeline.core.records import EntityMention
 from pipeline.core.settings import read_yaml
-from pipeline.core.text import strip_accents_casefold
+from pipeline.core.text import strip_accents_casefold, title_case_headline_end
+from pipeline.enrich.gazetteer import countryinfo_rows
 
 # Words that precede a name as a title or honorific; dropped from person values.
 TITLE_WORDS = frozenset(
@@ -77,8 +77,9 @@ _TRAILING_LOWER = re.compile(r"(?:\s+[a-z]+)+$")
 # "L'Oréal"); a lower-case one the model took into its span is not part of the name ("la France",
 # "l'Assemblée nationale", "cathédrale Notre-Dame de Paris", "start-up nantaise").
 _LOWER_ARTICLE = re.compile(r"^(?:le|la|les|der|die|das|el|los|las|il|lo|gli)\s+|^l['’](?=\w)")
-# Name particles stay: "de Gaulle", "van Gogh", "von der Leyen" are names as the model reads a surname.
-NAME_PARTICLES = frozenset("de du des d' d’ van von der den ter ten da di del della dos al el bin ben ibn zu".split())
+# Name particles stay: "de Gaulle", "van Gogh", "von der Leyen" are names as the model reads a surname. nameparser's
+# prefixes ("ibn", "van", "von", "de", ...); its "la"/"le" are articles at the start of a span (_LOWER_ARTICLE).
+NAME_PARTICLES = frozenset(CONSTANTS.prefixes)
 # A span that starts with a job title is the title, not an organisation or a place ("ministre de l'Intérieur").
 FOREIGN_TITLE_WORDS = frozenset(
     """
@@ -200,14 +201,14 @@ def _clean_foreign(value: str, label: str) -> str:
         return ""
     while len(tokens) > 1 and tokens[0].lower() in FOREIGN_TITLE_WORDS:
         tokens.pop(0)
-    while tokens and tokens[0].islower() and tokens[0] not in NAME_PARTICLES:
+    while tokens and tokens[0].islower() and (tokens[0] not in NAME_PARTICLES or _LOWER_ARTICLE.match(tokens[0] + " ")):
         tokens.pop(0)
     value = _LOWER_ARTICLE.sub("", " ".join(tokens))
     return value if _has_capital(value) else ""
 _NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
-# Lower-case words that belong inside a person's name ("Ludwig van Beethoven", "Osama bin Laden"): nameparser's
-# particles and conjunctions. Any other lower-case word makes a span a phrase ("Blewett b Warne": a scorecard).
-_NAME_PARTICLES = frozenset(CONSTANTS.prefixes) | frozenset(CONSTANTS.conjunctions)
+# Lower-case words that belong inside a person's name ("Ludwig van Beethoven", "Osama bin Laden"): the particles and
+# nameparser's conjunctions. Any other lower-case word makes a span a phrase ("Blewett b Warne": a scorecard).
+_IN_NAME_WORDS = NAME_PARTICLES | frozenset(CONSTANTS.conjunctions)
 # Labels of names that never hold a free-standing number (a product, an event or a law may: "iPhone 4").
 _NO_NUMBER_LABELS = frozenset({"PERSON", "GPE", "LOC", "NORP"})
 
@@ -228,7 +229,7 @@ def not_a_name(value: str, label: str, surface: str) -> bool:
     numbers = [i for i, word in enumerate(words) if _NUMBER.fullmatch(word)]
     if numbers and (label in _NO_NUMBER_LABELS or (label == "ORG" and any(0 < i < len(words) - 1 for i in numbers))):
         return True
-    return label == "PERSON" and any(w.islower() and w not in _NAME_PARTICLES for w in words)
+    return label == "PERSON" and any(w.islower() and w not in _IN_NAME_WORDS for w in words)
 
 
 # Labels under which the model reports a demonym ("Iraqi", "Germans"), or misreads one as a name ("Tajik").
@@ -238,12 +239,12 @@ _DEMONYM_LABELS = frozenset({"NORP", "PERSON", "ORG", "GPE"})
 @lru_cache(maxsize=1)
 def demonyms() -> dict[str, tuple[str, str]]:
     """Demonym key -> (the country it names, the demonym's spelling), from countryinfo's country data
-    (restcountries; MIT): "german" -> ("Germany", "German"). Where several territories share one ("French"), the
-    most populous country wins."""
+    (pipeline.enrich.gazetteer.countryinfo_rows): "german" -> ("Germany", "German"). Where several territories share
+    one ("French"), the most populous country wins."""
     best: dict[str, tuple[int, str, str]] = {}
-    for country in all_countries():
-        demonym, name = country.demonym(), country.name()
-        population = country.population() or 0
+    for country in countryinfo_rows():
+        demonym, name = country.get("demonym"), country.get("name")
+        population = int(country.get("population") or 0)
         if demonym and name and population >= best.get(_key(demonym), (-1, "", ""))[0]:
             best[_key(demonym)] = (population, name, demonym)
     return {key: (name, demonym) for key, (_population, name, demonym) in best.items()}
@@ -255,9 +256,9 @@ def known_places() -> frozenset[str]:
     divisions (US states, provinces), from countryinfo's data. A surname the model reads as a place is taken for the
     person beside it only when it is none of these ("Buyoya" beside "Pierre Buyoya", never "Washington")."""
     names: set[str] = set()
-    for country in all_countries():
-        for name in [country.name(), country.capital(), *(country.alt_spellings() or []),
-                     *(country.provinces() or [])]:
+    for country in countryinfo_rows():
+        for name in [country.get("name"), country.get("capital"), *(country.get("altSpellings") or []),
+                     *(country.get("provinces") or [])]:
             if isinstance(name, str) and name:
                 names.add(_key(name))
                 names.add(_key(name.split(" ")[0]))  # "Washington D.C." -> "washington"
@@ -291,21 +292,12 @@ _DATELINE = re.compile(
 )
 
 
-def _title_case_headline_end(text: str) -> int:
-    """End of a Title Case headline (the first line, followed by a blank line, most of its words capitalised), or 0."""
-    first, sep, _rest = text.partition("\n\n")
-    words = [w for w in first.split() if w[:1].isalpha()]
-    if not sep or "\n" in first or len(words) < 4:
-        return 0
-    return len(first) if sum(w[0].isupper() for w in words) >= 0.75 * len(words) else 0
-
-
 def _without_headline_guesses(text: str, original: str, mentions: list[RawMention]) -> list[RawMention]:
     """Drop the model's multi-word spans in a headline (a re-cased ALL-CAPS line, or a Title Case first line) that
     name nothing the rest of the article names: there the model cannot tell a name from the capitalised words around
     it ("Miller Defends Title", "Veltrix Joins Samsung"). Names of the body are found again in the headline by the
     repeat search."""
-    headline_end = _title_case_headline_end(text)
+    headline_end = title_case_headline_end(text)
 
     def recased(m: RawMention) -> bool:
         return text[m.start:m.end] != original[m.start:m.end] or m.end <= headline_end
@@ -313,6 +305,34 @@ def _without_headline_guesses(text: str, original: str, mentions: list[RawMentio
     body = {_key(clean_surface(text[m.start:m.end], m.label)) for m in mentions if not recased(m)}
     return [m for m in mentions if not recased(m) or len(m.text.split()) < 2
             or _key(clean_surface(text[m.start:m.end], m.label)) in body]
+
+
+_LINE_BREAK = re.compile(r"[ \t]*\n\s*")
+
+
+def _split_at_line_breaks(text: str, mentions: list[RawMention]) -> list[RawMention]:
+    """A span run across a line break holds a headline's last name and the body's first word ("Energy Storage
+    Conference\n\nVeltrix"): it is cut there, and each piece is kept, with the span's label, only when the article
+    writes it elsewhere too (names recur: "Veltrix" of the headline), not when the body merely starts a sentence with
+    a capitalised word ("Bahia Cocoa Review\nShowers continued": neither piece)."""
+    result: list[RawMention] = []
+    for mention in mentions:
+        surface = text[mention.start:mention.end]
+        breaks = list(_LINE_BREAK.finditer(surface))
+        if not breaks:
+            result.append(mention)
+            continue
+        edges = [0, *(x for b in breaks for x in b.span()), len(surface)]
+        for start, end in zip(edges[::2], edges[1::2], strict=True):
+            start, end = mention.start + start, mention.start + end
+            piece = text[start:end]
+            if not piece.strip():
+                continue
+            elsewhere = [m.start() for m in re.finditer(rf"(?<!\w){re.escape(piece)}(?!\w)", text)
+                         if not mention.start <= m.start() < mention.end]
+            if elsewhere:
+                result.append(RawMention(piece, mention.label, start, end))
+    return result
 
 
 def _with_datelines(text: str, mentions: list[RawMention]) -> list[RawMention]:
@@ -417,8 +437,10 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     always).
     """
     config = config or EntityConfig()
-    mentions = _without_headline_guesses(text, original if original is not None else text, list(mentions))
-    mentions = _with_datelines(text, mentions)
+    original = original if original is not None else text
+    mentions = _without_headline_guesses(text, original, list(mentions))
+    headline_end = title_case_headline_end(text)
+    mentions = _with_datelines(text, _split_at_line_breaks(text, mentions))
     named: list[tuple[RawMention, str]] = []
     other_spans: list[tuple[int, int]] = []  # dates, numbers, dropped fragments: never re-read as names
     linked: dict[str, str] = {}  # key of a demonym -> its country's name
@@ -447,8 +469,11 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     for mention, value in kept:
         key = _key(value)
         surfaces[key][value] += 1
-        # Longer mentions are more reliable evidence of the type than a bare surname.
-        label_votes[key][mention.label] += len(value.split())
+        # Longer mentions are more reliable evidence of the type than a bare surname; a headline's (re-cased or
+        # Title Case, where the model reads words without a sentence around them) count half.
+        span = slice(mention.start, mention.end)
+        in_headline = mention.end <= headline_end or text[span] != original[span]
+        label_votes[key][mention.label] += len(value.split()) * (0.5 if in_headline else 1)
 
     # A label fixed in the configuration wins over the article's vote, so a name has one facet in every article.
     label_of = {key: config.labels.get(key) or vote_label(votes) for key, votes in label_votes.items()}

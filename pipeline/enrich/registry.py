@@ -364,6 +364,29 @@ class Registry:
                           tables)
 
 
+def changed_names(before: Resolution, after: Resolution, registry: Registry) -> dict[str, set[str]]:
+    """The names whose value changed from one settled registry to the next, each with the name keys an indexed
+    article may hold it under (its own key and, when known, the key of the entity it resolved to before).
+
+    A name known before changed when its entity's label or display form is another now (a new alias joined it to a
+    longer name, a label vote flipped, a manual merge or split); a name new to the registry changed when it joined
+    another name, or when articles gave it several spellings or labels (an article's own value may then differ from
+    the entity's). `registry` holds the counts `after` was settled from.
+    """
+    changed: dict[str, set[str]] = {}
+    for key, entity in after.entity_of.items():
+        now = (after.label_of[entity], after.display_of[entity])
+        old_entity = before.entity_of.get(key)
+        if old_entity is not None:
+            if (before.label_of[old_entity], before.display_of[old_entity]) != now:
+                changed[key] = {key, old_entity}
+            continue
+        record = registry.records.get(key)
+        if entity != key or record is None or len(record.labels) > 1 or len(record.forms) > 1:
+            changed[key] = {key}
+    return changed
+
+
 def _display(forms: Counter[str]) -> str:
     """The most frequent mixed-case spelling; ALL CAPS (a dateline, a headline) only when there is no other."""
     if not forms:

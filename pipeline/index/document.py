@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 from typing import Any
 
 from pipeline.core.facets import facet_ids, facet_values, geo_points
@@ -38,8 +39,9 @@ NOT_STORED: dict[str, str] = {
     "warnings": "what cleaning repaired or cut is reported with the run (report.json, news-runs), not stored",
 }
 # Document fields computed from the article and its enrichment: everything a re-enrichment may rewrite.
-DERIVED_FIELDS = ("undated", "mentioned_dates", "entities", "geo", "enrichment", "word_count", "pipeline_version",
-                  "content_hash", "story_id", "story_bands", "story_signature", "ingested_at", "timeline_at")
+DERIVED_FIELDS = ("undated", "mentioned_dates", "entities", "entity_names", "geo", "enrichment", "word_count",
+                  "pipeline_version", "content_hash", "story_id", "story_bands", "story_signature", "ingested_at",
+                  "timeline_at")
 # Document fields that rebuild the Article (what a reader has to fetch).
 SOURCE_FIELDS = [field for field in ARTICLE_FIELDS.values() if field != "_id"]
 
@@ -56,6 +58,9 @@ def to_document(item: EnrichedArticle, *, pipeline_version: str) -> dict[str, An
         # Readable names per facet, and the entities' ids beside them (`entities.person_id`, ...) so Kibana can
         # count by entity whatever its display form.
         "entities": {**facet_values(enrichment.entities), **facet_ids(enrichment.entities)},
+        # The article's own entity values before the registry resolved them (stored, not indexed): what
+        # re-canonicalisation re-resolves when the registry learns a merge (pipeline.index.recanon).
+        "entity_names": [asdict(name) for name in item.own_names()],
         # "no-model": the article's language has no configured NER model, so it has no entities (a Kibana filter).
         "enrichment": enrichment.status,
         "geo": geo_points(enrichment.entities),

@@ -13,8 +13,10 @@ from pipeline.core.facets import ENTITY_FIELDS, FACETS
 # entities.<facet>_id, the entity registry's ids beside the names; analysis for news (accent folding, light
 # stemming, no stopwords; `.exact` and `.tokens` sub-fields of the text) and a case- and accent-insensitive
 # `.folded` sub-field on every facet keyword.
+# v5: `entity_names`, each article's own entity values before the registry resolved them (stored, not indexed), which
+# re-canonicalisation re-resolves when the registry changes.
 # `newsetl index migrate` moves an alias across.
-MAPPING_VERSION = 4
+MAPPING_VERSION = 5
 
 # Mentioned dates keep their precision: "2019", "2019-06" and "2019-06-26" are all valid values.
 DATE_WITH_PRECISION = "strict_date_optional_time||yyyy-MM||yyyy"
@@ -114,6 +116,9 @@ def mappings() -> dict[str, Any]:
             "entities": {"properties": {name: facet_keyword() if name in FACETS else keyword
                                         for name in ENTITY_FIELDS}},
             "enrichment": facet_keyword(),
+            # [{"label", "name", "id"}]: the article's own entity values (pipeline.core.records.EntityName), read
+            # back only by re-canonicalisation.
+            "entity_names": {"type": "object", "enabled": False},
             # One point per resolved place of the article (GeoNames coordinates): the Kibana map's layer.
             "geo": {"type": "geo_point"},
             "word_count": {"type": "integer"},

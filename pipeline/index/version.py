@@ -27,8 +27,10 @@ from pipeline.enrich.places import PlaceResolver, load_places_config, place_reso
 # entities.country_code, entities.geonames_id, geo), a resolved place's facet value is the entry's display name
 # ("America" and "United States" are one value); entity ids per facet (`entities.<facet>_id`), entity rules from
 # evidence (datelines, scores, headline joins, surnames read as places) and the cross-article entity registry;
-# timeline_at (published_at, else ingested_at), Kibana's time field.
-DOCUMENT_VERSION = 6
+# timeline_at (published_at, else ingested_at), Kibana's time field. 7: entity rules (a Title Case headline read in
+# sentence case, spans across a line break cut into the names that recur, a city the model read as a person after a
+# locative preposition made a place).
+DOCUMENT_VERSION = 7
 
 
 def code_version() -> str:

@@ -27,13 +27,14 @@ from pipeline.collect.http import Fetcher
 from pipeline.collect.sources import SourceError, units_of
 from pipeline.collect.units import CollectContext, LedgerLookup, Listing, NoLedger, Unit
 from pipeline.core.errors import InfrastructureError
-from pipeline.core.records import Article, EnrichedArticle, Rejection
+from pipeline.core.records import Article, EnrichedArticle, EntityName, Rejection
 from pipeline.core.settings import Settings
 from pipeline.enrich.articles import enrich_articles, text_for_nlp
 from pipeline.enrich.entities import load_entity_config
 from pipeline.enrich.nlp import LanguageModels
-from pipeline.enrich.registry import NameRecord, Registry, Resolution
+from pipeline.enrich.registry import NameRecord, Registry, Resolution, changed_names
 from pipeline.index.articles import ensure_index, index_articles, skip_unchanged
+from pipeline.index.recanon import RecanonReport, recanonicalise, record_changes
 from pipeline.index.registry import load_registry, save_records
 from pipeline.index.store import BulkAction, Store
 from pipeline.index.version import resolver_of, version_of
@@ -193,21 +194,37 @@ class Run:
             self.report.enriched += 1
             self.learnt.observe(text_for_nlp(item.article, nlp.max_chars), item.enrichment.entities)
             if self.resolution is not None:
+                # The article's own values are kept beside the resolved ones, for re-canonicalisation.
                 item = EnrichedArticle(item.article, replace(
-                    item.enrichment, entities=self.resolution.resolve(item.enrichment.entities)))
+                    item.enrichment, entities=self.resolution.resolve(item.enrichment.entities)),
+                    EntityName.of(item.enrichment.entities))
             yield item
 
     def learn(self, records: Iterable[NameRecord] = ()) -> int:
         """Add what this run's articles taught (and `records` other tasks of it learnt) to the index's registry:
-        one scan and one bulk write per run; returns the number of names written."""
+        one scan and one bulk write per run; returns the number of names written. The names whose value this
+        changes are queued for re-canonicalisation (`recanonicalise`, pipeline.index.recanon)."""
         for record in records:
             self.learnt.add(record)
         if not self.learnt.records:
             return 0
         known = load_registry(self.store)
+        config = load_entity_config(self.settings.entities_config)
+        before = known.settle(config)
         for record in self.learnt.records.values():
             known.add(record)
-        return save_records(self.store, (known.records[key] for key in self.learnt.records))
+        written = save_records(self.store, (known.records[key] for key in self.learnt.records))
+        self.report.registry_changes += record_changes(self.store, changed_names(before, known.settle(config), known),
+                                                       now=self.now)
+        return written
+
+    def recanonicalise(self) -> RecanonReport:
+        """Give the indexed articles that hold a name whose value changed their new values (the pending registry
+        changes, against the registry as it stands now); counted in the report as `recanonicalised`."""
+        resolution = load_registry(self.store).settle(load_entity_config(self.settings.entities_config))
+        done = recanonicalise(self.store, resolution)
+        self.report.recanonicalised += done.rewritten
+        return done
 
     # -----------------------------------------------------------------------------------------------------------
     # Stage 4: index

@@ -16,11 +16,15 @@ from pipeline.collect.config import SourceConfig, load_sources, source_for_targe
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.records import Article, Rejection
 from pipeline.core.settings import Settings
+from pipeline.enrich.entities import EntityConfig, load_entity_config
 from pipeline.enrich.nlp import LanguageModels
+from pipeline.enrich.registry import changed_names
 from pipeline.index.articles import iter_indexed_articles, reread_articles
 from pipeline.index.lifecycle import Migration, migrate_index
+from pipeline.index.recanon import RecanonReport, record_changes
+from pipeline.index.registry import load_registry
 from pipeline.index.store import Store
-from pipeline.runners.core import ProgressCallback, Run
+from pipeline.runners.core import ProgressCallback, Run, utcnow
 from pipeline.runs.quarantine import list_quarantine
 from pipeline.runs.report import RunReport
 
@@ -50,6 +54,7 @@ def process_sources(settings: Settings, sources: list[SourceConfig], *, kind: st
     articles = run.changed_only(run.first_copies(run.read(units, on_file=on_file)))
     run.index(run.enrich(articles))
     run.settle(sources)
+    run.recanonicalise()  # what the run taught the registry, applied to the articles indexed before
     if prune:
         run.prune(sources)
     return run.close()
@@ -86,7 +91,27 @@ def reenrich(settings: Settings, *, store: Store | None = None) -> RunReport:
     store = store or Store.connect(settings)
     run = Run(settings, store, kind="reenrich", partition="reenrich").prepare()
     refresh_stale(run, source=store)
+    run.recanonicalise()  # pending registry changes (a manual merge or split) reach the documents not re-read
     return run.close()
+
+
+def apply_registry_changes(settings: Settings, *, store: Store | None = None) -> RecanonReport:
+    """`newsetl reenrich --registry-changes`: rewrite the entity facets of the indexed articles that hold a name
+    whose value the registry changed (pending changes only; no NER, no text read). Raises InfrastructureError when
+    Elasticsearch fails (the changes stay pending)."""
+    run = Run(settings, store or Store.connect(settings), kind="reenrich", partition="registry-changes")
+    return run.recanonicalise()
+
+
+def apply_manual_decision(settings: Settings, before: EntityConfig, *, store: Store | None = None) -> RecanonReport:
+    """After `newsetl entities merge|split` rewrote the entity rules (`before`: the rules as they were): queue the
+    names whose value the decision changes and rewrite the indexed articles that hold them. Raises
+    InfrastructureError when Elasticsearch fails (`newsetl reenrich --registry-changes` applies them later)."""
+    store = store or Store.connect(settings)
+    registry = load_registry(store)
+    after = registry.settle(load_entity_config(settings.entities_config))
+    record_changes(store, changed_names(registry.settle(before), after, registry), now=utcnow())
+    return apply_registry_changes(settings, store=store)
 
 
 # Rounds of "read again, enrich again" for documents rewritten while they were being re-enriched.

@@ -245,6 +245,11 @@ def refresh_day_trends(settings: Settings, start: date, end: date) -> dict[str, 
     written = refresh_trends(Store.connect(settings), days)
     log.info("trends of %s: %d value(s)", ", ".join(map(str, days)), written)
     return {"days": [day.isoformat() for day in days], "trends": written}
+def recanonicalise(settings: Settings) -> dict[str, Any]:
+    """After the run has learnt (finish_run): rewrite the entity facets of the indexed articles whose names the
+    registry changed (pipeline.index.recanon); returns the counts. Raises InfrastructureError (Airflow retries)
+    when Elasticsearch fails; the changes then stay pending."""
+    return Run(settings, Store.connect(settings), kind=KIND).recanonicalise().to_dict()
 
 
 def _learnt_name(batch: str) -> str:

@@ -13,7 +13,8 @@ from pipeline.core.records import Rejection
 
 # Counters that add up when partial reports of one run are merged.
 COUNTERS = ("files", "seen", "cleaned", "undated", "enriched", "indexed", "unchanged", "duplicates", "skipped",
-            "not_modified", "requests", "quarantined", "released", "retried", "pruned")
+            "not_modified", "requests", "quarantined", "released", "retried", "pruned", "registry_changes",
+            "recanonicalised")
 
 
 @dataclass
@@ -38,6 +39,8 @@ class RunReport:
     released: int = 0  # quarantine entries cleared because their unit now went through
     retried: int = 0  # re-enrichment: documents another run rewrote meanwhile, read again (never overwritten)
     pruned: int = 0  # documents removed because the file they came from is gone from its source (--prune)
+    registry_changes: int = 0  # names whose entity value the run's learning changed (queued for re-canonicalisation)
+    recanonicalised: int = 0  # indexed articles whose entity facets were rewritten after a registry change
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per source: status, error, counts
     rejections: list[dict[str, Any]] = field(default_factory=list)
     # Articles indexed after a repair or a cut (charset, truncation, invalid date): {ref, stage, message}.

@@ -37,9 +37,10 @@ def test_dagbag_imports_without_errors_or_warnings(dagbag):
 def test_dag_shape(dagbag):
     dag = dagbag.get_dag("news_nightly")
     assert [t.task_id for t in dag.topological_sort()][:5] == ["sources", "collect", "batches", "enrich", "index"]
-    # finish and trends both follow the index tasks; both are leaves, so a failed finish still fails the run.
+    # finish and trends both follow the index tasks; recanonicalise follows finish (after the run has learnt).
     assert dag.get_task("index").downstream_task_ids == {"finish", "trends"}
-    assert {t.task_id for t in dag.leaves} == {"finish", "trends"}
+    assert dag.get_task("finish").downstream_task_ids == {"recanonicalise"}
+    assert {t.task_id for t in dag.leaves} == {"recanonicalise", "trends"}
     assert dag.get_task("trends").trigger_rule == "all_done"
     # Mapped over sources and over batches; NLP and bulk writes bounded by pools; the index is an Asset.
     assert {t.task_id for t in dag.tasks if t.is_mapped} == {"collect", "enrich", "index"}
@@ -47,6 +48,8 @@ def test_dag_shape(dagbag):
     assert [a.name for a in dag.get_task("index").outlets] == ["newsetl_news_index"]
     assert dag.get_task("batches").trigger_rule == "all_done"  # one failed source does not stop the others
     assert dag.get_task("finish").trigger_rule == "all_done"
+    # a failed finish (a source failed) leaves recanonicalise upstream_failed: the run stays red, changes stay queued
+    assert dag.get_task("recanonicalise").trigger_rule == "all_success"
     assert dag.timetable.summary == "0 0 * * *"
     assert dag.max_active_runs == 1 and dag.catchup is False
     for task in dag.tasks:
@@ -263,3 +266,33 @@ def test_a_backfill_of_an_archive_day_before_2019_indexes_it(airflow_db, tmp_pat
     client.indices.refresh(index=alias)
     assert sorted(h["_source"]["published_at"] for h in client.search(index=alias)["hits"]["hits"]) == \
         ["2005-03-01"] * 3
+
+
+def test_the_nightly_run_recanonicalises_articles_of_earlier_days(airflow_db, tmp_path, es_url, alias, monkeypatch):
+    """Day 1 names a company by its short form only; day 2 names it in full. The second night's run learns that the
+    short form stands for the company and rewrites day 1's article after indexing its own."""
+    landing = tmp_path / "landing"
+    stories = {"2019-06-24": "Ford said on Tuesday it would cut 500 jobs at its Michigan plant. Ford shares fell.",
+               "2019-06-25": "Ford Motor Company (Ford) reported a higher quarterly profit on Wednesday. Ford Motor "
+                             "Company said sales rose in Europe."}
+    for day, text in stories.items():
+        (landing / day).mkdir(parents=True)
+        (landing / day / "story.txt").write_text(f"date {day}\n{text}")
+    settings = make_settings(tmp_path, es_url, alias, landing=landing)
+    _use(monkeypatch, settings, es_url)
+    dag = bundle_dagbag().get_dag("news_nightly")
+    client = raw_client(settings)
+
+    def org_facets() -> dict[str, tuple[list[str], list[str]]]:
+        client.indices.refresh(index=alias)
+        return {h["_source"]["published_at"][:10]: (h["_source"]["entities"]["org"], h["_source"]["entities"]["org_id"])
+                for h in client.search(index=alias, size=10)["hits"]["hits"]}
+
+    assert dag.test(logical_date=datetime(2019, 6, 24, tzinfo=UTC)).state == "success"
+    assert org_facets()["2019-06-24"][0] == ["Ford"]
+    run = dag.test(logical_date=datetime(2019, 6, 25, tzinfo=UTC))
+    assert run.state == "success"
+    (step,) = [ti for ti in run.get_task_instances() if ti.task_id == "recanonicalise"]
+    assert step.state == "success" and step.xcom_pull(task_ids="recanonicalise")["rewritten"] >= 1
+    facets = org_facets()
+    assert facets["2019-06-24"] == facets["2019-06-25"] == (["Ford Motor Company"], facets["2019-06-25"][1])

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from pipeline.cli.main import main
+from pipeline.index.recanon import changes_index
 from pipeline.index.registry import entities_index, load_registry
-from pipeline.runners.stream import ingest
+from pipeline.runners.stream import apply_registry_changes, ingest
 
 pytestmark = pytest.mark.integration
 
@@ -28,12 +29,20 @@ def write(path, records):
     return path
 
 
-def persons(client, alias: str, title: str) -> tuple[list[str], list[str]]:
-    """The person facet (names and ids) of the document with this title."""
+def facet(client, alias: str, title: str, name: str = "person") -> tuple[list[str], list[str]]:
+    """A facet (names and ids) of the document with this title."""
     client.indices.refresh(index=alias)
     (doc,) = [h["_source"] for h in client.search(index=alias, size=20)["hits"]["hits"]
               if h["_source"]["title"] == title]
-    return doc["entities"]["person"], doc["entities"]["person_id"]
+    return doc["entities"][name], doc["entities"][f"{name}_id"]
+
+
+def persons(client, alias: str, title: str) -> tuple[list[str], list[str]]:
+    return facet(client, alias, title)
+
+
+def orgs(client, alias: str, title: str) -> tuple[list[str], list[str]]:
+    return facet(client, alias, title, "org")
 
 
 def test_a_later_run_resolves_short_forms_against_what_earlier_runs_learnt(es_settings, es_client, es_store,
@@ -81,3 +90,50 @@ def test_entities_cli_shows_why_and_writes_manual_decisions(es_settings, tmp_pat
     assert main(["entities", "merge", "NATO", "United Nations"]) == 2
     assert rules.read_text(encoding="utf-8") == text
     assert main(["entities", "show"]) == 2
+
+
+# A company named by its short form alone; a later article names it in full and defines the short form.
+SHORT = [{"id": "f1", "title": "Jobs", "text": "Ford said on Tuesday it would cut 500 jobs at its Michigan plant. "
+                                              "Ford shares fell 2 percent.", "published": "2019-06-24"}]
+FULL = [{"id": "f2", "title": "Profit", "text": "Ford Motor Company (Ford) reported a higher quarterly profit on "
+                                               "Wednesday. Ford Motor Company said sales rose in Europe.",
+         "published": "2019-06-25"}]
+
+
+def test_articles_indexed_before_the_registry_learnt_a_merge_are_recanonicalised(es_settings, es_client, es_store,
+                                                                                 tmp_path):
+    alias = es_settings.index.alias
+    ingest([write(tmp_path / "short.jsonl", SHORT)], es_settings)
+    assert orgs(es_client, alias, "Jobs")[0] == ["Ford"]
+
+    report = ingest([write(tmp_path / "full.jsonl", FULL)], es_settings)
+    # The second run taught the registry that "Ford" stands for the one company of that name it knows, and
+    # rewrote the article indexed the day before: its facet now holds the company's canonical name and id.
+    assert report.registry_changes >= 1 and report.recanonicalised >= 1
+    jobs, profit = orgs(es_client, alias, "Jobs"), orgs(es_client, alias, "Profit")
+    assert jobs[0] == profit[0] == ["Ford Motor Company"]
+    assert jobs[1] == profit[1]
+    # The change was applied once: nothing is pending, and applying again rewrites nothing.
+    assert es_client.count(index=changes_index(alias))["count"] == 0
+    again = apply_registry_changes(es_settings, store=es_store)
+    assert (again.changes, again.rewritten) == (0, 0)
+    # The article keeps its own names, so a later split can give "Ford" back its own value.
+    stored = es_client.search(index=alias, size=20)["hits"]["hits"]
+    (jobs_doc,) = [h["_source"] for h in stored if h["_source"]["title"] == "Jobs"]
+    assert {n["name"] for n in jobs_doc["entity_names"] if n["label"] == "ORG"} == {"Ford"}
+
+
+def test_a_manual_split_is_applied_to_indexed_articles(es_settings, es_client, tmp_path, capsys, monkeypatch):
+    alias = es_settings.index.alias
+    ingest([write(tmp_path / "short.jsonl", SHORT)], es_settings)
+    ingest([write(tmp_path / "full.jsonl", FULL)], es_settings)
+    rules = tmp_path / "entities.yml"
+    rules.write_text("aliases: {}\n", encoding="utf-8")
+    for key, value in [("ELASTICSEARCH_URL", str(es_settings.elasticsearch.url)),
+                       ("NEWSETL_INDEX_ALIAS", alias), ("NEWSETL_ENTITIES_CONFIG", str(rules)),
+                       ("NEWSETL_DATA_DIR", str(tmp_path / "data"))]:
+        monkeypatch.setenv(key, value)
+    assert main(["entities", "split", "Ford"]) == 0
+    assert "indexed articles updated: 2 of 2" in capsys.readouterr().out
+    assert orgs(es_client, alias, "Jobs")[0] == ["Ford"]
+    assert orgs(es_client, alias, "Profit")[0] == ["Ford Motor Company", "Ford"]

@@ -318,6 +318,10 @@ def test_mentions_never_overlap_and_always_point_at_their_text(words, spans):
         # a Title Case headline's guesses give way to the body's names
         ("Veltrix Joins Samsung in Berlin Today\n\nThe start-up will show its tools alongside Samsung.",
          [("Veltrix Joins Samsung", "PERSON"), ("Samsung", "ORG")], "org", ["Samsung"]),
+        # a headline's last name run into the body's first word: each piece that recurs is a name of its own
+        ("Zentrova Partners With Siemens at Hanover Fair\n\nZentrova will show a pilot at the Hanover Fair.",
+         [("Hanover Fair\n\nZentrova", "FAC"), ("Hanover Fair", "FAC")], "place", ["Zentrova", "Hanover Fair"]),
+        ("Harbour Talks\nDelegates met at noon.", [("Harbour Talks\nDelegates", "ORG")], "org", []),
         # a wire dateline is a place
         ("LISBON (Reuters) - The minister spoke.", [], "place", ["LISBON"]),
         ("London 1996-08-30\nEssex won.", [("London 1996-08-30", "DATE")], "place", ["London"]),
@@ -342,3 +346,29 @@ def test_a_recased_headline_guess_gives_way_to_the_body():
     found = canonicalize(text, mentions(text, ("Miller Defends Title", "PERSON"), ("Nate Miller", "PERSON")),
                          original=original)
     assert facet_values(found)["person"] == ["Nate Miller"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # words the body writes as names keep their capital; the headline's other words are read in sentence case
+    ("Zentrova Partners With Siemens in Munich to Launch Grid Pilot\n\nThe firm met Siemens staff in Munich.",
+     "Zentrova partners with Siemens in Munich to launch grid pilot\n\nThe firm met Siemens staff in Munich."),
+    # a capital the body shows only at a sentence's start is no evidence of a name; an acronym keeps its capitals
+    ("Rates Rise Again as ECB Acts on Inflation\n\nRates rose. The ECB said so.",
+     "Rates rise again as ECB acts on inflation\n\nRates rose. The ECB said so."),
+    # no Title Case headline (a sentence, no blank line after it, or an ALL-CAPS line): unchanged
+    ("The bank raised rates on Monday.\n\nMore follows.", "The bank raised rates on Monday.\n\nMore follows."),
+    ("Zentrova Partners With Siemens\nThe firm met Siemens.", "Zentrova Partners With Siemens\nThe firm met Siemens."),
+    ("ZENTROVA PARTNERS WITH SIEMENS\n\nThe firm met Siemens.",
+     "ZENTROVA PARTNERS WITH SIEMENS\n\nThe firm met Siemens."),
+])
+def test_a_title_case_headline_is_read_in_sentence_case(text, expected):
+    from pipeline.core.text import sentence_case_headline
+    assert sentence_case_headline(text) == expected
+
+
+@given(st.text(alphabet="AbcD eF\n.,'", max_size=80))
+def test_sentence_casing_keeps_offsets(text):
+    from pipeline.core.text import sentence_case_headline
+    cased = sentence_case_headline(text)
+    assert len(cased) == len(text) and cased.casefold() == text.casefold()
+

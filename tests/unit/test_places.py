@@ -245,3 +245,22 @@ def test_country_names_of_other_languages_resolve_to_one_country(resolver, text,
 def test_a_place_resolved_to_a_country_state_or_city_is_labelled_gpe(resolver, names, expected):
     text = " et ".join(surface for surface, _ in names)
     assert [m.label for m in resolver.resolve(text, article(text, *names))] == expected
+
+
+@pytest.mark.parametrize(("text", "names", "expected"), [
+    # a city the model read as a person, after a locative preposition: the place
+    ("Floods hit the old districts of Braga on Friday. Braga was cut off.", [("Braga", "PERSON"), ("Braga", "PERSON")],
+     {"Braga": ("GPE", 2742032)}),
+    ("The minister flew in from Leeds.", [("Leeds", "PERSON")], {"Leeds": ("GPE", 2644688)}),
+    # no locative preposition: the model's reading stands ("Leeds said" may be a surname)
+    ("Leeds said the talks failed.", [("Leeds", "PERSON")], {"Leeds": ("PERSON", None)}),
+    # a first name or surname of a person of the article stays the person's
+    ("Michael Jordan scored. Fans of Jordan cheered.", [("Michael Jordan", "PERSON"), ("Jordan", "PERSON")],
+     {"Michael Jordan": ("PERSON", None), "Jordan": ("PERSON", None)}),
+    # a small town (under 100,000 inhabitants) is not evidence enough against the model
+    ("Relatives of Ardahan gathered.", [("Ardahan", "PERSON")], {"Ardahan": ("PERSON", None)}),
+])
+def test_a_place_read_as_a_person(resolver, text, names, expected):
+    found = {m.text: (m.label, m.geonames_id) for m in resolver.resolve(text, article(text, *names))}
+    assert found == expected
+    assert all(m.id for m in resolver.resolve(text, article(text, *names)) if m.label == "GPE")

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.facets import entity_id
-from pipeline.core.records import EntityMention
+from pipeline.core.facets import entity_id, label_facet_fields
+from pipeline.core.records import EntityMention, EntityName
 from pipeline.enrich.entities import EntityConfig
-from pipeline.enrich.registry import NameRecord, Registry
+from pipeline.enrich.registry import NameRecord, Registry, changed_names
 
 
 def mention(canonical: str, label: str, start: int = 0, text: str | None = None) -> EntityMention:
@@ -128,3 +128,42 @@ def test_every_name_has_one_entity_one_label_one_display(articles):
     for values in shown.values():
         (canonical, final), = values
         assert resolved(resolution, canonical, final) == (canonical, final)
+
+
+def registry_of(*articles: list[tuple[str, str]]) -> Registry:
+    registry = Registry()
+    for names in articles:
+        registry.observe("", [mention(name, label) for name, label in names])
+    return registry
+
+
+@pytest.mark.parametrize(("before", "learnt", "config", "expected"), [
+    # a short form indexed alone joins the full name an article brought: "ford" changed (it was its own entity)
+    ([[("Ford", "ORG")]], [[("Ford Motor Company", "ORG")]], None, {"ford": {"ford"}}),
+    # the label vote flips: every name of the entity changed
+    ([[("Paris", "PERSON")]], [[("Paris", "GPE")], [("Paris", "GPE")]], None, {"paris": {"paris"}}),
+    # a second full name makes a surname ambiguous: it leaves the entity it joined before
+    ([[("Gordon Brown", "PERSON")], [("Brown", "PERSON")]], [[("James Brown", "PERSON")]], None,
+     {"brown": {"brown", "gordon brown"}}),
+    # a manual split (config `distinct`), nothing learnt
+    ([[("Brian Lara", "PERSON")], [("Lara", "PERSON")]], [], EntityConfig(distinct=frozenset({"lara"})),
+     {"lara": {"lara", "brian lara"}}),
+    # more articles saying the same: nothing changed
+    ([[("Brian Lara", "PERSON")], [("Lara", "PERSON")]], [[("Lara", "PERSON")], [("Brian Lara", "PERSON")]], None,
+     {}),
+    # a new name that is its own entity, written one way: nothing to rewrite
+    ([[("Brian Lara", "PERSON")]], [[("Shane Warne", "PERSON")]], None, {}),
+])
+def test_changed_names_are_those_whose_value_moved(before, learnt, config, expected):
+    registry = registry_of(*before)
+    old = registry.settle()
+    for names in learnt:
+        registry.observe("", [mention(name, label) for name, label in names])
+    assert changed_names(old, registry.settle(config), registry) == expected
+
+
+def test_an_article_resolved_from_its_own_names_gets_what_enrichment_would_give():
+    resolution = learn([("Ford Motor Company", "ORG")], [("Ford", "ORG")], [("Iraq", "GPE")])
+    article = [mention("Ford", "ORG"), mention("Iraqi", "NORP"), mention("Ford", "ORG"), mention("Acme", "ORG")]
+    from_names = resolution.resolve(name.as_mention() for name in EntityName.of(article))
+    assert label_facet_fields(from_names) == label_facet_fields(resolution.resolve(article))
