@@ -32,6 +32,13 @@ _NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "several": None, "few": None, "many": None,
 }
+# Ordinal day numbers as transcribed speech writes them ("March eighth", "the twenty-first of May").
+_ORDINAL_DAYS = {word: i for i, word in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(), start=1)}
+_ORDINAL_DAYS.update({f"twenty{sep}{word}": 20 + i for word, i in list(_ORDINAL_DAYS.items())[:9] for sep in "- "})
+_ORDINAL_DAYS.update({"thirtieth": 30, "thirty-first": 31, "thirty first": 31})
+_DAY_WORD = r"(?P<oday>" + "|".join(sorted(_ORDINAL_DAYS, key=len, reverse=True)) + r")"
 _COUNT = r"(?P<count>\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 # Not part of a longer number, code or amount ("S-400", "2,019", "$2019", "2019%").
 _NB = r"(?<![\w$€£,.\-/])"
@@ -139,8 +146,15 @@ def nearest_year(dct: date, month: int, day: int | None, tense: Callable[[], int
 Resolver = Callable[[re.Match[str], str, date | None], str | None]
 
 
+def _day_of(m: re.Match[str]) -> int:
+    """The day number of a match, written in digits ("8", "8th") or as an ordinal word ("eighth")."""
+    if "oday" in m.re.groupindex and m["oday"]:
+        return _ORDINAL_DAYS[m["oday"].lower()]
+    return int(m["day"])
+
+
 def _explicit_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
-    return valid_day(int(m["year"]), _month_number(m["month"]), int(m["day"]))
+    return valid_day(int(m["year"]), _month_number(m["month"]), _day_of(m))
 
 
 def _numeric_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
@@ -195,7 +209,9 @@ def _slashed_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
 
 
 def _apostrophe_year(m: re.Match[str], text: str, dct: date | None) -> str | None:
-    """"'82", "in '07": a year by its last two digits."""
+    """"'82", "in '07": a year by its last two digits ("summer '82" is a season: nothing)."""
+    if _names_a_period(text, m.start("expr"), m.end("expr")):
+        return None
     year = _two_digit_year(m["yy"], dct)
     return None if year is None else f"{year:04d}"
 
@@ -214,7 +230,7 @@ def _month_of_relative_year(m: re.Match[str], text: str, dct: date | None) -> st
 def _day_month(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if dct is None:
         return None
-    month, day = _month_number(m["month"]), int(m["day"])
+    month, day = _month_number(m["month"]), _day_of(m)
     year = nearest_year(dct, month, day, lambda: _tense(text, m.start(), m.end()),
                          lambda: _parsed_direction(m.start(), m.end()))
     return valid_day(year, month, day)
@@ -280,10 +296,12 @@ def _relative_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
 # "the 1988 third quarter", "last year's quarter", "the corresponding period last year", "the first half of 1989":
 # the expression denotes a quarter or half (TimeML "1988-Q3", "1989-H1"), which no value of ours can hold; a year
 # would be a different, coarser value, so nothing is produced.
+# A season is a value of its own too (TIMEX3 "1994-WI", "1982-SU": TimeML annotation guidelines, seasons).
 _PERIOD_AFTER = re.compile(r"(?:['’]s)?\s+(?:(?:first|second|third|fourth|latest|comparable|fiscal|final|"
                            r"last|same|corresponding)[\s-]+)*(?:quarter|period|half)\b", re.IGNORECASE)
-_PERIOD_BEFORE = re.compile(r"\b(?:quarters?|half|period|nine\s+months|six\s+months)\s+(?:of\s+)?(?:fiscal\s+)?$",
-                            re.IGNORECASE)
+_PERIOD_BEFORE = re.compile(r"\b(?:quarters?|half|period|nine\s+months|six\s+months|winter|spring|summer|autumn)"
+                            r"\s+(?:of\s+)?(?:fiscal\s+)?$"
+                            r"|\b(?:the|in|last|this|next|early|late|during)\s+fall\s+(?:of\s+)?$", re.IGNORECASE)
 
 
 def _names_a_period(text: str, start: int, end: int) -> bool:
@@ -294,10 +312,10 @@ def _names_a_period(text: str, start: int, end: int) -> bool:
 def _relative_period(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if dct is None:
         return None
-    if m["unit"].lower() == "year" and _names_a_period(text, m.start(), m.end()):
-        return None
     step = {"last": -1, "previous": -1, "past": -1, "next": 1, "coming": 1, "this": 0, "current": 0}[
         m["mod"].lower().split()[-1]]
+    if m["unit"].lower() == "year" and _names_a_period(text, m.start(), m.end()):
+        return None
     if m["unit"].lower() == "year":
         return f"{dct.year + step:04d}"
     year, month = shift_months(dct, step)
@@ -345,6 +363,8 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
 
 def _spelled_year(m: re.Match[str], text: str, dct: date | None) -> str | None:
     """"nineteen ninety-one" (transcribed speech) -> 1991; "the year two thousand" -> 2000."""
+    if _names_a_period(text, m.start(), m.end()):
+        return None
     if m["tens"] is None:
         return "2000"
     return f"19{_TENS[m['tens'].lower()] + (_NUMBER_WORDS[m['unit'].lower()] if m['unit'] else 0):02d}"
@@ -365,6 +385,17 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
     (re.compile(r"\b" + _WEEKDAY_PREFIX + _MONTH + r"\s+" + _DAY + r"(?!\w|:\d)(?!\s*,?\s+(?:19|20)\d{2})"),
      _day_month),
     (re.compile(_NB + _WEEKDAY_PREFIX + _DAY + r"\s+(?:of\s+)?" + _MONTH + r"\b"), _day_month),
+    # Spelled ordinal days of transcribed speech: "March eighth", "the eighth of March, 1998".
+    (re.compile(_WEEKDAY_PREFIX + _MONTH + r"\s+(?:the\s+)?(?i:" + _DAY_WORD + r")\s*,?\s+" + _YEAR + _NA),
+     _explicit_day),
+    (re.compile(r"\bthe\s+(?i:" + _DAY_WORD + r")\s+of\s+" + _MONTH + r"\s*,?\s+" + _YEAR + _NA), _explicit_day),
+    (re.compile(_WEEKDAY_PREFIX + _MONTH + r"\s+(?:the\s+)?(?i:" + _DAY_WORD + r")(?![\w-])"
+                r"(?!\s*,?\s+(?:19|20)\d{2})"), _day_month),
+    (re.compile(r"\bthe\s+(?i:" + _DAY_WORD + r")\s+of\s+" + _MONTH + r"\b(?!\s*,?\s+(?:19|20)\d{2})"), _day_month),
+    # The second of two coordinated days shares the first one's month: "April 24 and 25" (the first day is
+    # found by the rules above).
+    (re.compile(_MONTH + r"\s+[0-3]?\d(?:st|nd|rd|th)?\s+(?:and|or|&)\s+(?P<expr>" + _DAY + r")(?![\w:]|,\d|\.\d)"
+                r"(?!\s*,?\s+(?:19|20)\d{2})"), _day_month),
     # "May" is also a verb: as a bare month it needs a preposition or modifier in front.
     (re.compile(r"(?:\b(?P<lead>in|In|of|by|until|since|from|early|late|mid)[\s-]+)?"
                 r"(?P<expr>(?:(?P<mod>last|next|this)\s+)?"
@@ -375,7 +406,10 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
     # previous Friday" is relative to another date (the reference rules below).
     (re.compile(r"(?<!each )(?<!every )(?<!previous )(?<!following )(?<!the same )"
                 r"\b(?:(?P<mod>last|next|this|coming|past)\s+)?" + _WEEKDAY +
-                r"\b(?!s\b)(?!\s+(?:nights|mornings|afternoons|evenings)\b)"), _weekday),
+                r"\b(?!s\b)(?!\s+(?:nights|mornings|afternoons|evenings)\b)"
+                # "Monday and Tuesday nights", "Mondays and Thursdays": one set
+                r"(?!\s+(?:and|or)\s+[A-Z][a-z]+days?\s+(?:nights|mornings|afternoons|evenings)\b|\s+(?:and|or)\s+[A-Z][a-z]+days\b)"),
+     _weekday),
     # "tonight", "this morning", "last night" denote a time of day (TimeML TIME), not a calendar day.
     (re.compile(r"\b(?P<word>the day before yesterday|the day after tomorrow|yesterday|today|tomorrow)\b"
                 r"(?!\s+(?:night|morning|afternoon|evening)\b)", re.IGNORECASE), _relative_day),
@@ -384,7 +418,7 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
     (re.compile(r"\b" + _COUNT + r"\s+(?P<unit>days?|months?|years?)\s+ago\b", re.IGNORECASE), _ago),
     (re.compile(r"\bthe\s+same\s+(?P<unit>period|time|month|day)\s+(?:of\s+)?last\s+year\b", re.IGNORECASE),
      _same_period_last_year),
-    (re.compile(r"(?<=\bmid-)" + _YEAR + r"\b"), _year),
+    (re.compile(r"(?:(?<=\bmid-)|(?<=\bpre-)|(?<=\bpost-))" + _YEAR + r"\b"), _year),  # "mid-1990", "post-1959"
     (re.compile(r"\bnineteen[\s-]+(?P<tens>" + "|".join(_TENS) + r")(?:[\s-]+(?P<unit>one|two|three|four|five|six|"
                 r"seven|eight|nine))?\b|\bthe\s+year\s+two\s+thousand\b(?!\s+and)", re.IGNORECASE), _spelled_year),
     # "the class of '82", "in '07": a preposition, an apostrophe and two digits ("iLife '11" is a product name,
@@ -544,9 +578,15 @@ def _add_references(text: str, dct: date | None, found: list[DateMention]) -> li
     return sorted(found + added, key=lambda d: d.start)
 
 
+# "the week of March 6" denotes a week (TIMEX3 "2000-W10"), "the weekend of ..." a weekend: not the day.
+_WEEK_OF = re.compile(r"\bweek(?:end)?\s+of\s+$", re.IGNORECASE)
+
+
 def _find_direct(text: str, dct: date | None) -> list[DateMention]:
-    """The expressions of _RULES: absolute dates and dates relative to the publication day."""
-    return resolve_matches(text, dct, _RULES)
+    """The expressions of _RULES: absolute dates and dates relative to the publication day; a day that names its
+    week is left out."""
+    return [d for d in resolve_matches(text, dct, _RULES)
+            if not (d.value.count("-") == 2 and _WEEK_OF.search(text, max(0, d.start - 20), d.start))]
 
 
 def resolve_matches(text: str, dct: date | None, rules: list[tuple[re.Pattern[str], Resolver]]) -> list[DateMention]:

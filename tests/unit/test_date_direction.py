@@ -126,6 +126,16 @@ REFERENCE_CASES = [
     ("The form was filed 7/8/07.", TUE, []),
     ("Filed on 25/12/2018 and renewed on 7/8/2019.", TUE, [("25/12/2018", "2018-12-25"), ("7/8/2019", "2019-08-07")]),
     ("Filed on 12/25/2018 and renewed on 7/8/2019.", TUE, [("12/25/2018", "2018-12-25"), ("7/8/2019", "2019-07-08")]),
+    # spelled ordinal days, the second of two coordinated days, years after pre-/post-
+    ("The ceremony was held on March eighth.", TUE, [("March eighth", "2019-03-08")]),
+    ("It opened on the twenty-first of May, 2018.", TUE, [("the twenty-first of May, 2018", "2018-05-21")]),
+    ("The summit on July 24 and 25 will be held in Brussels.", TUE, [("July 24", "2019-07-24"), ("25", "2019-07-25")]),
+    ("The post-1959 politics split families.", TUE, [("1959", "1959")]),
+    # a season, a week and a set hold no day, month or year value of ours (TIMEX3 1994-WI, 2019-W28, a SET)
+    ("It was signed in the winter of 1994, and the class of summer '82 met.", TUE, []),
+    ("A hearing is set for the week of July 8.", TUE, []),
+    ("Flights leave on Monday and Tuesday nights.", TUE, []),
+    ("Prices will fall next year.", TUE, [("next year", "2020")]),
 ]
 
 
