@@ -90,7 +90,7 @@ def _tense(text: str, start: int, end: int) -> int:
     if direction is not None:
         decided = direction(start, end)
         if decided is not None:
-            return decided
+            return 1 if decided > 0 else -1
     clause, position = _clause(text, start, end)
     cues = [(abs(m.start() - position), 1) for m in _FUTURE_CUES.finditer(clause)]
     cues += [(abs(m.start() - position), -1) for m in _PAST_CUES.finditer(clause)
@@ -134,6 +134,12 @@ def nearest_year(dct: date, month: int, day: int | None, tense: Callable[[], int
         # more than two weeks gone: "the minister will visit China in March" (in June) is next March.
         if (key(dct.year) - anchor).days < -14 and parsed() == 1:
             return dct.year + 1
+        if (key(dct.year) - anchor).days > 0 and parsed() == -2:
+            # A simple past verb that the date directly modifies cannot be about a day still ahead: "changed to a
+            # calendar year in December" (in October) is last December, "the quarter ended Oct. 31" (on Oct. 27)
+            # last year's. (Any past reading was tried: infinitives and passives under a past verb broke more
+            # than it fixed on both parts.)
+            return dct.year - 1
         return dct.year
     direction = tense()
     if direction > 0:

@@ -81,6 +81,16 @@ DIRECTION_CASES = [
     ("The deal was signed on Dec. 5.", TUE, [("Dec. 5", "2018-12-05")]),
     ("The dividend is payable Jan. 2.", TUE, [("Jan. 2", "2020-01-02")]),
     ("The summit was held on Oct. 12.", TUE, [("Oct. 12", "2018-10-12")]),
+    # a simple past verb the date modifies: past even a few weeks ahead of the publication day
+    ("The firm changed its fiscal year in August.", TUE, [("August", "2018-08")]),
+    ("The quarter ended July 6.", TUE, [("July 6", "2018-07-06")]),
+    ("Next week's election is set for July 6.", TUE, [("July 6", "2019-07-06")]),
+    # a date before the complementiser of a clause does not take that clause's modal
+    ("He dismissed warnings on Monday that the strikes could harm relations.", TUE, [("Monday", "2019-06-24")]),
+    # a participle takes the time of the verb above it; a deadline given is ahead; "a.m." ends no sentence
+    ("It said two flights would leave Bombay from March 30, with the third departing from August 6.", date(2019, 2, 13),
+     [("March 30", "2019-03-30"), ("August 6", "2019-08-06")]),
+    ("The agency has given the family until 9 a.m. Thursday to sign the paper.", TUE, [("Thursday", "2019-06-27")]),
 ]
 
 REFERENCE_CASES = [
