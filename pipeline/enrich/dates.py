@@ -466,8 +466,11 @@ def _step_of(m: re.Match[str]) -> str | None:
 def _same_day(m: re.Match[str], dct: date | None, anchors: list[DateMention]) -> str | None:
     # "that day" with no date before it is not a reference to the publication day ("that day has come", "trades
     # made that day"); "later in the day" and "the next day" are, in a news report.
+    # "the next morning" likewise needs a date before it: in a report it follows the story's events, not the
+    # publication day.
     demonstrative = m[0].lower().startswith("that") and not m.groupdict().get("expr")
-    day = _anchor_parts(anchors, dct, "day", fallback=not demonstrative)
+    time_of_day = not m[0].lower().endswith("day")
+    day = _anchor_parts(anchors, dct, "day", fallback=not (demonstrative or time_of_day))
     if day is None:
         return None
     step = {"previous": -1, "before": -1, "next": 1, "following": 1, "after": 1}.get(_step_of(m), 0)
@@ -515,7 +518,8 @@ _REFERENCE_RULES: list[tuple[re.Pattern[str], ReferenceResolver]] = [
     # vote": that one is relative to an event, not to a date).
     (re.compile(r"\b(?:(?:the|that)\s+(?:very\s+)?same\s+day|that\s+(?:very\s+)?day)\b(?!s|\s+(?:of|when|that|after|before)\b)"
                 r"|\b(?:later|earlier)\s+(?:in|that)\s+(?P<expr>the\s+day)\b", re.IGNORECASE), _same_day),
-    (re.compile(r"\bthe\s+(?P<step>previous|next|following)\s+day\b"
+    # "the next morning", "the previous night": the day of it (the time of day is below our precision).
+    (re.compile(r"\bthe\s+(?P<step>previous|next|following)\s+(?:day|morning|afternoon|evening|night)\b"
                 r"|\bthe\s+day\s+(?P<step2>before|after)(?=\s*[,.;])", re.IGNORECASE), _same_day),
     (re.compile(r"\bthe\s+(?P<step>previous|following)\s+" + _WEEKDAY + r"\b", re.IGNORECASE), _same_weekday),
     (re.compile(r"\b(?:(?:the|that)\s+same\s+month|that\s+month"
@@ -556,7 +560,24 @@ def find_dates(text: str, dct: date | None, *, direction: Direction | None = Non
     finally:
         _DIRECTION.reset(direction_token)
         _DAY_FIRST.reset(order_token)
-    return _add_references(text, dct, found)
+    return _add_references(text, dct, _with_day_before_after(text, found))
+
+
+# "the day before last Tuesday's hearing", "the day after June 3": a day next to a date the rules found.
+_DAY_BEFORE_AFTER = re.compile(r"\b(?:[Tt]he\s+)?day\s+(?P<step>before|after)\s+$")
+
+
+def _with_day_before_after(text: str, found: list[DateMention]) -> list[DateMention]:
+    """The day-precision mentions preceded by "the day before/after", widened to it and moved by one day."""
+    result = []
+    for mention in found:
+        m = _DAY_BEFORE_AFTER.search(text, max(0, mention.start - 20), mention.start)
+        if m and mention.value.count("-") == 2:
+            day = date.fromisoformat(mention.value) + timedelta(days=-1 if m["step"] == "before" else 1)
+            mention = DateMention(text=text[m.start():mention.end], start=m.start(), end=mention.end,
+                                  value=day.isoformat())
+        result.append(mention)
+    return result
 
 
 def _add_references(text: str, dct: date | None, found: list[DateMention]) -> list[DateMention]:

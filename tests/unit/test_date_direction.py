@@ -118,6 +118,11 @@ REFERENCE_CASES = [
     ("Prices rose last year and will rise next year.", TUE, [("last year", "2018"), ("next year", "2020")]),
     ("Last year's harvest was poor, and next year's budget is tight.", TUE,
      [("Last year", "2018"), ("next year", "2020")]),
+    # a day next to a date the rules found; a time of day after a date is that day's (it needs the date)
+    ("The day before last Tuesday's hearing, he went home.", TUE, [("The day before last Tuesday", "2019-06-17")]),
+    ("He appeared in court on Monday and was released the next morning.", TUE,
+     [("Monday", "2019-06-24"), ("the next morning", "2019-06-25")]),
+    ("He was released the next morning.", TUE, []),
     # no anchor for "that day": not the publication day
     ("That day has come, he wrote.", TUE, []),
     # a comparison of durations, a decade, a set, a duration, a vague reference: no date
