@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import date, timedelta
 
+from dateutil.easter import easter
+from dateutil.relativedelta import MO, TH, TU, relativedelta
+
 from pipeline.core.records import DateMention
 
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
@@ -283,6 +286,54 @@ def _weekday(m: re.Match[str], text: str, dct: date | None) -> str | None:
     return (dct + timedelta(days=offset)).isoformat()
 
 
+# Named holidays: the day each falls on in a year (TIMEX3 gives a holiday its day value, e.g. "Thanksgiving Day"
+# 1999-11-25). Fixed days, Easter by dateutil's computus, and the US federal rules for nth-weekday holidays
+# (5 U.S.C. 6103; Election Day: 2 U.S.C. 7, "the Tuesday next after the first Monday in November").
+_HOLIDAYS: dict[str, Callable[[int], date]] = {
+    "christmas": lambda y: date(y, 12, 25), "christmas day": lambda y: date(y, 12, 25),
+    "christmas eve": lambda y: date(y, 12, 24), "boxing day": lambda y: date(y, 12, 26),
+    "new year's day": lambda y: date(y, 1, 1), "new year's eve": lambda y: date(y, 12, 31),
+    "valentine's day": lambda y: date(y, 2, 14), "halloween": lambda y: date(y, 10, 31),
+    "veterans day": lambda y: date(y, 11, 11), "armistice day": lambda y: date(y, 11, 11),
+    "easter": easter, "easter sunday": easter, "good friday": lambda y: easter(y) - timedelta(days=2),
+    "easter monday": lambda y: easter(y) + timedelta(days=1),
+    "thanksgiving": lambda y: date(y, 11, 1) + relativedelta(weekday=TH(+4)),
+    "thanksgiving day": lambda y: date(y, 11, 1) + relativedelta(weekday=TH(+4)),
+    "labor day": lambda y: date(y, 9, 1) + relativedelta(weekday=MO(+1)),
+    "memorial day": lambda y: date(y, 5, 31) + relativedelta(weekday=MO(-1)),
+    "election day": lambda y: date(y, 11, 2) + relativedelta(weekday=TU(+1)),
+}
+# A holiday that can also name a season or a thing ("Christmas shopping", "Easter eggs") counts after a preposition
+# only; the "... Day"/"... Eve" names are days wherever they stand.
+_HOLIDAY_NAME = (r"(?P<holiday>Christmas(?:\s+(?:Day|Eve))?|Boxing\s+Day|New\s+Year['’]s\s+(?:Day|Eve)"
+                 r"|Valentine['’]s\s+Day|Halloween|Veterans['’]?\s+Day|Armistice\s+Day|Easter(?:\s+(?:Sunday|Monday))?"
+                 r"|Good\s+Friday|Thanksgiving(?:\s+Day)?|Labor\s+Day|Memorial\s+Day|Election\s+Day)")
+
+
+def _holiday(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    """"Thanksgiving Day", "on Christmas", "Easter 2019": the holiday's day in the year written, else in the year
+    the clause points to (as for a month and day without a year)."""
+    name = re.sub(r"\s+", " ", m["holiday"].lower().replace("’", "'")).replace("veterans' day", "veterans day")
+    day_of = _HOLIDAYS[name]
+    compound = name.endswith((" day", " eve")) or name in ("halloween", "good friday", "easter sunday",
+                                                            "easter monday")
+    if not (compound or m["lead"]) or _HOLIDAY_MODIFIES.match(text, m.end("holiday")):
+        return None
+    if m["year"]:
+        return day_of(int(m["year"])).isoformat()
+    if dct is None:
+        return None
+    this_year = day_of(dct.year)
+    year = nearest_year(dct, this_year.month, this_year.day, lambda: _tense(text, *m.span("expr")),
+                        lambda: _parsed_direction(*m.span("expr")))
+    return day_of(year).isoformat()
+
+
+# "Christmas shopping", "the Christmas season", "Easter eggs": the holiday qualifies a noun, it is not the day.
+_HOLIDAY_MODIFIES = re.compile(r"\s+(?:season|holidays?|period|week|weekend|break|shopping|sales|trees?|eggs?|"
+                               r"cards?|parties|party|dinner|lunch|message|address|speech|truce|ceasefire|"
+                               r"offensive|bombing|rush|spirit)\b", re.IGNORECASE)
+
 _RELATIVE_DAYS = {"today": 0, "yesterday": -1, "tomorrow": 1}
 
 
@@ -416,6 +467,8 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
                 # "Monday and Tuesday nights", "Mondays and Thursdays": one set
                 r"(?!\s+(?:and|or)\s+[A-Z][a-z]+days?\s+(?:nights|mornings|afternoons|evenings)\b|\s+(?:and|or)\s+[A-Z][a-z]+days\b)"),
      _weekday),
+    (re.compile(r"(?:\b(?P<lead>on|at|by|before|after|until|till|since|over|for|around|from|through|during|of)\s+)?"
+                r"(?P<expr>" + _HOLIDAY_NAME + r"(?:\s*,?\s+(?:of\s+)?(?P<year>(?:19|20)\d{2}))?)\b"), _holiday),
     # "tonight", "this morning", "last night" denote a time of day (TimeML TIME), not a calendar day.
     (re.compile(r"\b(?P<word>the day before yesterday|the day after tomorrow|yesterday|today|tomorrow)\b"
                 r"(?!\s+(?:night|morning|afternoon|evening)\b)", re.IGNORECASE), _relative_day),

@@ -118,6 +118,12 @@ REFERENCE_CASES = [
     ("Prices rose last year and will rise next year.", TUE, [("last year", "2018"), ("next year", "2020")]),
     ("Last year's harvest was poor, and next year's budget is tight.", TUE,
      [("Last year", "2018"), ("next year", "2020")]),
+    # holidays: their day in the year written, else in the year the clause points to; not as a noun's modifier
+    ("The boy was found on Thanksgiving Day.", TUE, [("Thanksgiving Day", "2018-11-22")]),
+    ("The campaign will run until Election Day.", TUE, [("Election Day", "2019-11-05")]),
+    ("He was freed on Christmas Eve 2018, and they met at Easter.", TUE,
+     [("Christmas Eve 2018", "2018-12-24"), ("Easter", "2019-04-21")]),
+    ("Christmas shopping fell, and the Easter eggs were hidden.", TUE, []),
     # a day next to a date the rules found; a time of day after a date is that day's (it needs the date)
     ("The day before last Tuesday's hearing, he went home.", TUE, [("The day before last Tuesday", "2019-06-17")]),
     ("He appeared in court on Monday and was released the next morning.", TUE,
