@@ -43,6 +43,7 @@ from pipeline.enrich.entities import load_entity_config
 from pipeline.enrich.nlp import LanguageModels, load_nlp
 
 CALENDAR_VALUE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
+TIME_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}T")
 NER_TYPES = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
 
 
@@ -90,7 +91,10 @@ def temporal_docs(corpora: Path, part: str = "all") -> dict[str, list[dict]]:
                 "gold": [(t["start"], t["end"], t["value"]) for t in timexes
                          if t["type"] == "DATE" and CALENDAR_VALUE.fullmatch(t.get("value") or "")],
                 "all": [(t["start"], t["end"]) for t in timexes],
-                "times": [(t["start"], t["end"], t.get("value") or "") for t in timexes if t["type"] == "TIME"],
+                # A value with a time of day is a time whatever type the annotator gave it ("Friday night" is
+                # sometimes typed DATE with value 2000-01-07TNI in TBAQ): see score_dates.
+                "times": [(t["start"], t["end"], t.get("value") or "") for t in timexes
+                          if t["type"] == "TIME" or TIME_VALUE.match(t.get("value") or "")],
             })
         result[name] = docs
     return result

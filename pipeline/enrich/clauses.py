@@ -28,7 +28,9 @@ _PLANNING = frozenset({
 })
 # Verbs that move an event: the target of "until/to/till/by/for" is ahead; the day of the act itself is not.
 _MOVING = frozenset({"postpone", "delay", "defer", "adjourn", "reschedule", "push", "put", "move", "extend",
-                     "suspend", "halt", "close", "freeze"})
+                     "suspend", "halt", "close", "freeze",
+                     # verbs that set a deadline: "has given them until Tuesday to sign", "granted a week"
+                     "give", "grant", "allow"})
 _TARGET_PREPOSITIONS = frozenset({"until", "till", "til", "to", "by", "for", "through", "into"})
 # "until", "by", "through" bound a period that is still running unless the clause is plainly in the past.
 _BOUND_PREPOSITIONS = frozenset({"until", "till", "til", "by", "through", "before"})
@@ -36,7 +38,10 @@ _BOUND_PREPOSITIONS = frozenset({"until", "till", "til", "by", "through", "befor
 _REPORTING = frozenset({"say", "tell", "announce", "report", "confirm", "add", "note", "state", "claim", "deny",
                         "write", "insist", "warn", "argue", "explain", "acknowledge", "admit", "reveal", "show"})
 _PRESENT_TAGS = frozenset({"VBZ", "VBP"})
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+|\n")
+# A sentence ends at . ! ? and a space, but not after an abbreviation: initials and "a.m." ("until 9 a.m. Tuesday",
+# "the U.S. Senate"), a title or a month ("Mr.", "Gen.", "Oct. 12").
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\.[A-Za-z]\.)(?<!\b[A-Z][a-z]\.)(?<!\b[A-Z][a-z]{2}\.)(?<!\bSept\.)"
+                           r"[\"'”’)]*\s+|\n")
 _FINISHED = re.compile(r"[.!?][\"'”’)]*\s*$")
 
 
@@ -100,13 +105,22 @@ class ClauseDirection:
         return begin, (after.start() if after else len(self._text))
 
 
+# The date is an adverbial of a simple past verb ("changed ... in December", "the quarter ended Oct. 31"): past
+# beyond doubt, even for a day a few weeks after the publication date. Negative like -1; callers that only need the
+# side compare with 0.
+SETTLED_PAST = -2
+
+
 def clause_direction(date_token: Token, *, finished: bool = True) -> int | None:
-    """+1, -1 or None for the date whose syntactic root is date_token, from the predicate that governs it.
+    """+1, -1 (SETTLED_PAST when a simple past verb governs the date directly) or None for the date whose
+    syntactic root is date_token, from the predicate that governs it.
 
     `finished` is False for a sentence without final punctuation (a headline), where the present tense reports
     the past ("Apple unveils iPhone on Tuesday") and so decides nothing.
     """
     preposition = date_token.head.lower_ if date_token.dep_ == "pobj" else ""
+    if date_token.dep_ == "npadvmod" and date_token.head.dep_ == "pobj":  # "until 9 a.m. Tuesday"
+        preposition = date_token.head.head.lower_
     node = date_token
     through_noun = False  # "Thursday's closing price", "the vote in October": the date qualifies a noun
     while node.head.i != node.i:
@@ -120,6 +134,10 @@ def clause_direction(date_token: Token, *, finished: bool = True) -> int | None:
     else:
         if not (node.tag_.startswith("VB") or node.tag_ == "MD"):
             return None
+    if any(c.dep_ == "mark" and date_token.i < c.i < node.i for c in node.children):
+        # The date comes before the complementiser that opens the verb's clause ("warnings on Thursday that
+        # strikes could do harm"): it cannot belong to that clause, the parse attached it wrongly.
+        return None
     return _predicate_direction(node, preposition, finished and not through_noun, depth=0,
                                 direct=not through_noun)
 
@@ -151,12 +169,16 @@ def _predicate_direction(verb: Token, preposition: str, finished: bool, depth: i
     past = verb.tag_ == "VBD" or any(a.tag_ == "VBD" for a in auxiliaries)
     if preposition in _BOUND_PREPOSITIONS and not (past or has_perfect):
         return 1  # "the offer runs until Monday", "is valid through January"; "has fallen through Oct. 19" is past
+    if direct and verb.tag_ == "VBD" and not auxiliaries:
+        return SETTLED_PAST
     if past or has_perfect:
         return -1
     if verb.tag_ == "VBN":
         return -1  # a reduced relative: "the plan announced Monday"
     if verb.tag_ == "VBG" and not auxiliaries and depth < 3 and verb.head.i != verb.i:
-        return _predicate_direction(verb.head, preposition, finished, depth + 1)  # "..., with the third departing"
+        # "..., with the third departing each Thursday": the participle takes the time of the nearest verb above
+        governor = next((a for a in verb.ancestors if a.tag_.startswith("VB") or a.tag_ == "MD"), None)
+        return None if governor is None else _predicate_direction(governor, preposition, finished, depth + 1)
     present = verb.tag_ in _PRESENT_TAGS or any(a.tag_ in _PRESENT_TAGS for a in auxiliaries)
     if present and finished and lemma not in _REPORTING:
         return 1  # "the vote takes place on Sunday", "he is meeting them on Friday": scheduled

@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import date, timedelta
 
+from dateutil.easter import easter
+from dateutil.relativedelta import MO, TH, TU, relativedelta
+
 from pipeline.core.records import DateMention
 
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
@@ -32,6 +35,13 @@ _NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "several": None, "few": None, "many": None,
 }
+# Ordinal day numbers as transcribed speech writes them ("March eighth", "the twenty-first of May").
+_ORDINAL_DAYS = {word: i for i, word in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth".split(), start=1)}
+_ORDINAL_DAYS.update({f"twenty{sep}{word}": 20 + i for word, i in list(_ORDINAL_DAYS.items())[:9] for sep in "- "})
+_ORDINAL_DAYS.update({"thirtieth": 30, "thirty-first": 31, "thirty first": 31})
+_DAY_WORD = r"(?P<oday>" + "|".join(sorted(_ORDINAL_DAYS, key=len, reverse=True)) + r")"
 _COUNT = r"(?P<count>\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 # Not part of a longer number, code or amount ("S-400", "2,019", "$2019", "2019%").
 _NB = r"(?<![\w$€£,.\-/])"
@@ -83,7 +93,7 @@ def _tense(text: str, start: int, end: int) -> int:
     if direction is not None:
         decided = direction(start, end)
         if decided is not None:
-            return decided
+            return 1 if decided > 0 else -1
     clause, position = _clause(text, start, end)
     cues = [(abs(m.start() - position), 1) for m in _FUTURE_CUES.finditer(clause)]
     cues += [(abs(m.start() - position), -1) for m in _PAST_CUES.finditer(clause)
@@ -127,6 +137,12 @@ def nearest_year(dct: date, month: int, day: int | None, tense: Callable[[], int
         # more than two weeks gone: "the minister will visit China in March" (in June) is next March.
         if (key(dct.year) - anchor).days < -14 and parsed() == 1:
             return dct.year + 1
+        if (key(dct.year) - anchor).days > 0 and parsed() == -2:
+            # A simple past verb that the date directly modifies cannot be about a day still ahead: "changed to a
+            # calendar year in December" (in October) is last December, "the quarter ended Oct. 31" (on Oct. 27)
+            # last year's. (Any past reading was tried: infinitives and passives under a past verb broke more
+            # than it fixed on both parts.)
+            return dct.year - 1
         return dct.year
     direction = tense()
     if direction > 0:
@@ -139,8 +155,15 @@ def nearest_year(dct: date, month: int, day: int | None, tense: Callable[[], int
 Resolver = Callable[[re.Match[str], str, date | None], str | None]
 
 
+def _day_of(m: re.Match[str]) -> int:
+    """The day number of a match, written in digits ("8", "8th") or as an ordinal word ("eighth")."""
+    if "oday" in m.re.groupindex and m["oday"]:
+        return _ORDINAL_DAYS[m["oday"].lower()]
+    return int(m["day"])
+
+
 def _explicit_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
-    return valid_day(int(m["year"]), _month_number(m["month"]), int(m["day"]))
+    return valid_day(int(m["year"]), _month_number(m["month"]), _day_of(m))
 
 
 def _numeric_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
@@ -195,7 +218,9 @@ def _slashed_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
 
 
 def _apostrophe_year(m: re.Match[str], text: str, dct: date | None) -> str | None:
-    """"'82", "in '07": a year by its last two digits."""
+    """"'82", "in '07": a year by its last two digits ("summer '82" is a season: nothing)."""
+    if _names_a_period(text, m.start("expr"), m.end("expr")):
+        return None
     year = _two_digit_year(m["yy"], dct)
     return None if year is None else f"{year:04d}"
 
@@ -214,7 +239,7 @@ def _month_of_relative_year(m: re.Match[str], text: str, dct: date | None) -> st
 def _day_month(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if dct is None:
         return None
-    month, day = _month_number(m["month"]), int(m["day"])
+    month, day = _month_number(m["month"]), _day_of(m)
     year = nearest_year(dct, month, day, lambda: _tense(text, m.start(), m.end()),
                          lambda: _parsed_direction(m.start(), m.end()))
     return valid_day(year, month, day)
@@ -261,6 +286,54 @@ def _weekday(m: re.Match[str], text: str, dct: date | None) -> str | None:
     return (dct + timedelta(days=offset)).isoformat()
 
 
+# Named holidays: the day each falls on in a year (TIMEX3 gives a holiday its day value, e.g. "Thanksgiving Day"
+# 1999-11-25). Fixed days, Easter by dateutil's computus, and the US federal rules for nth-weekday holidays
+# (5 U.S.C. 6103; Election Day: 2 U.S.C. 7, "the Tuesday next after the first Monday in November").
+_HOLIDAYS: dict[str, Callable[[int], date]] = {
+    "christmas": lambda y: date(y, 12, 25), "christmas day": lambda y: date(y, 12, 25),
+    "christmas eve": lambda y: date(y, 12, 24), "boxing day": lambda y: date(y, 12, 26),
+    "new year's day": lambda y: date(y, 1, 1), "new year's eve": lambda y: date(y, 12, 31),
+    "valentine's day": lambda y: date(y, 2, 14), "halloween": lambda y: date(y, 10, 31),
+    "veterans day": lambda y: date(y, 11, 11), "armistice day": lambda y: date(y, 11, 11),
+    "easter": easter, "easter sunday": easter, "good friday": lambda y: easter(y) - timedelta(days=2),
+    "easter monday": lambda y: easter(y) + timedelta(days=1),
+    "thanksgiving": lambda y: date(y, 11, 1) + relativedelta(weekday=TH(+4)),
+    "thanksgiving day": lambda y: date(y, 11, 1) + relativedelta(weekday=TH(+4)),
+    "labor day": lambda y: date(y, 9, 1) + relativedelta(weekday=MO(+1)),
+    "memorial day": lambda y: date(y, 5, 31) + relativedelta(weekday=MO(-1)),
+    "election day": lambda y: date(y, 11, 2) + relativedelta(weekday=TU(+1)),
+}
+# A holiday that can also name a season or a thing ("Christmas shopping", "Easter eggs") counts after a preposition
+# only; the "... Day"/"... Eve" names are days wherever they stand.
+_HOLIDAY_NAME = (r"(?P<holiday>Christmas(?:\s+(?:Day|Eve))?|Boxing\s+Day|New\s+Year['’]s\s+(?:Day|Eve)"
+                 r"|Valentine['’]s\s+Day|Halloween|Veterans['’]?\s+Day|Armistice\s+Day|Easter(?:\s+(?:Sunday|Monday))?"
+                 r"|Good\s+Friday|Thanksgiving(?:\s+Day)?|Labor\s+Day|Memorial\s+Day|Election\s+Day)")
+
+
+def _holiday(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    """"Thanksgiving Day", "on Christmas", "Easter 2019": the holiday's day in the year written, else in the year
+    the clause points to (as for a month and day without a year)."""
+    name = re.sub(r"\s+", " ", m["holiday"].lower().replace("’", "'")).replace("veterans' day", "veterans day")
+    day_of = _HOLIDAYS[name]
+    compound = name.endswith((" day", " eve")) or name in ("halloween", "good friday", "easter sunday",
+                                                            "easter monday")
+    if not (compound or m["lead"]) or _HOLIDAY_MODIFIES.match(text, m.end("holiday")):
+        return None
+    if m["year"]:
+        return day_of(int(m["year"])).isoformat()
+    if dct is None:
+        return None
+    this_year = day_of(dct.year)
+    year = nearest_year(dct, this_year.month, this_year.day, lambda: _tense(text, *m.span("expr")),
+                        lambda: _parsed_direction(*m.span("expr")))
+    return day_of(year).isoformat()
+
+
+# "Christmas shopping", "the Christmas season", "Easter eggs": the holiday qualifies a noun, it is not the day.
+_HOLIDAY_MODIFIES = re.compile(r"\s+(?:season|holidays?|period|week|weekend|break|shopping|sales|trees?|eggs?|"
+                               r"cards?|parties|party|dinner|lunch|message|address|speech|truce|ceasefire|"
+                               r"offensive|bombing|rush|spirit)\b", re.IGNORECASE)
+
 _RELATIVE_DAYS = {"today": 0, "yesterday": -1, "tomorrow": 1}
 
 
@@ -280,10 +353,12 @@ def _relative_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
 # "the 1988 third quarter", "last year's quarter", "the corresponding period last year", "the first half of 1989":
 # the expression denotes a quarter or half (TimeML "1988-Q3", "1989-H1"), which no value of ours can hold; a year
 # would be a different, coarser value, so nothing is produced.
+# A season is a value of its own too (TIMEX3 "1994-WI", "1982-SU": TimeML annotation guidelines, seasons).
 _PERIOD_AFTER = re.compile(r"(?:['’]s)?\s+(?:(?:first|second|third|fourth|latest|comparable|fiscal|final|"
                            r"last|same|corresponding)[\s-]+)*(?:quarter|period|half)\b", re.IGNORECASE)
-_PERIOD_BEFORE = re.compile(r"\b(?:quarters?|half|period|nine\s+months|six\s+months)\s+(?:of\s+)?(?:fiscal\s+)?$",
-                            re.IGNORECASE)
+_PERIOD_BEFORE = re.compile(r"\b(?:quarters?|half|period|nine\s+months|six\s+months|winter|spring|summer|autumn)"
+                            r"\s+(?:of\s+)?(?:fiscal\s+)?$"
+                            r"|\b(?:the|in|last|this|next|early|late|during)\s+fall\s+(?:of\s+)?$", re.IGNORECASE)
 
 
 def _names_a_period(text: str, start: int, end: int) -> bool:
@@ -294,10 +369,10 @@ def _names_a_period(text: str, start: int, end: int) -> bool:
 def _relative_period(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if dct is None:
         return None
-    if m["unit"].lower() == "year" and _names_a_period(text, m.start(), m.end()):
-        return None
     step = {"last": -1, "previous": -1, "past": -1, "next": 1, "coming": 1, "this": 0, "current": 0}[
         m["mod"].lower().split()[-1]]
+    if m["unit"].lower() == "year" and _names_a_period(text, m.start(), m.end()):
+        return None
     if m["unit"].lower() == "year":
         return f"{dct.year + step:04d}"
     year, month = shift_months(dct, step)
@@ -345,6 +420,8 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
 
 def _spelled_year(m: re.Match[str], text: str, dct: date | None) -> str | None:
     """"nineteen ninety-one" (transcribed speech) -> 1991; "the year two thousand" -> 2000."""
+    if _names_a_period(text, m.start(), m.end()):
+        return None
     if m["tens"] is None:
         return "2000"
     return f"19{_TENS[m['tens'].lower()] + (_NUMBER_WORDS[m['unit'].lower()] if m['unit'] else 0):02d}"
@@ -365,6 +442,17 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
     (re.compile(r"\b" + _WEEKDAY_PREFIX + _MONTH + r"\s+" + _DAY + r"(?!\w|:\d)(?!\s*,?\s+(?:19|20)\d{2})"),
      _day_month),
     (re.compile(_NB + _WEEKDAY_PREFIX + _DAY + r"\s+(?:of\s+)?" + _MONTH + r"\b"), _day_month),
+    # Spelled ordinal days of transcribed speech: "March eighth", "the eighth of March, 1998".
+    (re.compile(_WEEKDAY_PREFIX + _MONTH + r"\s+(?:the\s+)?(?i:" + _DAY_WORD + r")\s*,?\s+" + _YEAR + _NA),
+     _explicit_day),
+    (re.compile(r"\bthe\s+(?i:" + _DAY_WORD + r")\s+of\s+" + _MONTH + r"\s*,?\s+" + _YEAR + _NA), _explicit_day),
+    (re.compile(_WEEKDAY_PREFIX + _MONTH + r"\s+(?:the\s+)?(?i:" + _DAY_WORD + r")(?![\w-])"
+                r"(?!\s*,?\s+(?:19|20)\d{2})"), _day_month),
+    (re.compile(r"\bthe\s+(?i:" + _DAY_WORD + r")\s+of\s+" + _MONTH + r"\b(?!\s*,?\s+(?:19|20)\d{2})"), _day_month),
+    # The second of two coordinated days shares the first one's month: "April 24 and 25" (the first day is
+    # found by the rules above).
+    (re.compile(_MONTH + r"\s+[0-3]?\d(?:st|nd|rd|th)?\s+(?:and|or|&)\s+(?P<expr>" + _DAY + r")(?![\w:]|,\d|\.\d)"
+                r"(?!\s*,?\s+(?:19|20)\d{2})"), _day_month),
     # "May" is also a verb: as a bare month it needs a preposition or modifier in front.
     (re.compile(r"(?:\b(?P<lead>in|In|of|by|until|since|from|early|late|mid)[\s-]+)?"
                 r"(?P<expr>(?:(?P<mod>last|next|this)\s+)?"
@@ -375,7 +463,12 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
     # previous Friday" is relative to another date (the reference rules below).
     (re.compile(r"(?<!each )(?<!every )(?<!previous )(?<!following )(?<!the same )"
                 r"\b(?:(?P<mod>last|next|this|coming|past)\s+)?" + _WEEKDAY +
-                r"\b(?!s\b)(?!\s+(?:nights|mornings|afternoons|evenings)\b)"), _weekday),
+                r"\b(?!s\b)(?!\s+(?:nights|mornings|afternoons|evenings)\b)"
+                # "Monday and Tuesday nights", "Mondays and Thursdays": one set
+                r"(?!\s+(?:and|or)\s+[A-Z][a-z]+days?\s+(?:nights|mornings|afternoons|evenings)\b|\s+(?:and|or)\s+[A-Z][a-z]+days\b)"),
+     _weekday),
+    (re.compile(r"(?:\b(?P<lead>on|at|by|before|after|until|till|since|over|for|around|from|through|during|of)\s+)?"
+                r"(?P<expr>" + _HOLIDAY_NAME + r"(?:\s*,?\s+(?:of\s+)?(?P<year>(?:19|20)\d{2}))?)\b"), _holiday),
     # "tonight", "this morning", "last night" denote a time of day (TimeML TIME), not a calendar day.
     (re.compile(r"\b(?P<word>the day before yesterday|the day after tomorrow|yesterday|today|tomorrow)\b"
                 r"(?!\s+(?:night|morning|afternoon|evening)\b)", re.IGNORECASE), _relative_day),
@@ -384,7 +477,7 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
     (re.compile(r"\b" + _COUNT + r"\s+(?P<unit>days?|months?|years?)\s+ago\b", re.IGNORECASE), _ago),
     (re.compile(r"\bthe\s+same\s+(?P<unit>period|time|month|day)\s+(?:of\s+)?last\s+year\b", re.IGNORECASE),
      _same_period_last_year),
-    (re.compile(r"(?<=\bmid-)" + _YEAR + r"\b"), _year),
+    (re.compile(r"(?:(?<=\bmid-)|(?<=\bpre-)|(?<=\bpost-))" + _YEAR + r"\b"), _year),  # "mid-1990", "post-1959"
     (re.compile(r"\bnineteen[\s-]+(?P<tens>" + "|".join(_TENS) + r")(?:[\s-]+(?P<unit>one|two|three|four|five|six|"
                 r"seven|eight|nine))?\b|\bthe\s+year\s+two\s+thousand\b(?!\s+and)", re.IGNORECASE), _spelled_year),
     # "the class of '82", "in '07": a preposition, an apostrophe and two digits ("iLife '11" is a product name,
@@ -426,8 +519,11 @@ def _step_of(m: re.Match[str]) -> str | None:
 def _same_day(m: re.Match[str], dct: date | None, anchors: list[DateMention]) -> str | None:
     # "that day" with no date before it is not a reference to the publication day ("that day has come", "trades
     # made that day"); "later in the day" and "the next day" are, in a news report.
+    # "the next morning" likewise needs a date before it: in a report it follows the story's events, not the
+    # publication day.
     demonstrative = m[0].lower().startswith("that") and not m.groupdict().get("expr")
-    day = _anchor_parts(anchors, dct, "day", fallback=not demonstrative)
+    time_of_day = not m[0].lower().endswith("day")
+    day = _anchor_parts(anchors, dct, "day", fallback=not (demonstrative or time_of_day))
     if day is None:
         return None
     step = {"previous": -1, "before": -1, "next": 1, "following": 1, "after": 1}.get(_step_of(m), 0)
@@ -475,7 +571,8 @@ _REFERENCE_RULES: list[tuple[re.Pattern[str], ReferenceResolver]] = [
     # vote": that one is relative to an event, not to a date).
     (re.compile(r"\b(?:(?:the|that)\s+(?:very\s+)?same\s+day|that\s+(?:very\s+)?day)\b(?!s|\s+(?:of|when|that|after|before)\b)"
                 r"|\b(?:later|earlier)\s+(?:in|that)\s+(?P<expr>the\s+day)\b", re.IGNORECASE), _same_day),
-    (re.compile(r"\bthe\s+(?P<step>previous|next|following)\s+day\b"
+    # "the next morning", "the previous night": the day of it (the time of day is below our precision).
+    (re.compile(r"\bthe\s+(?P<step>previous|next|following)\s+(?:day|morning|afternoon|evening|night)\b"
                 r"|\bthe\s+day\s+(?P<step2>before|after)(?=\s*[,.;])", re.IGNORECASE), _same_day),
     (re.compile(r"\bthe\s+(?P<step>previous|following)\s+" + _WEEKDAY + r"\b", re.IGNORECASE), _same_weekday),
     (re.compile(r"\b(?:(?:the|that)\s+same\s+month|that\s+month"
@@ -516,7 +613,24 @@ def find_dates(text: str, dct: date | None, *, direction: Direction | None = Non
     finally:
         _DIRECTION.reset(direction_token)
         _DAY_FIRST.reset(order_token)
-    return _add_references(text, dct, found)
+    return _add_references(text, dct, _with_day_before_after(text, found))
+
+
+# "the day before last Tuesday's hearing", "the day after June 3": a day next to a date the rules found.
+_DAY_BEFORE_AFTER = re.compile(r"\b(?:[Tt]he\s+)?day\s+(?P<step>before|after)\s+$")
+
+
+def _with_day_before_after(text: str, found: list[DateMention]) -> list[DateMention]:
+    """The day-precision mentions preceded by "the day before/after", widened to it and moved by one day."""
+    result = []
+    for mention in found:
+        m = _DAY_BEFORE_AFTER.search(text, max(0, mention.start - 20), mention.start)
+        if m and mention.value.count("-") == 2:
+            day = date.fromisoformat(mention.value) + timedelta(days=-1 if m["step"] == "before" else 1)
+            mention = DateMention(text=text[m.start():mention.end], start=m.start(), end=mention.end,
+                                  value=day.isoformat())
+        result.append(mention)
+    return result
 
 
 def _add_references(text: str, dct: date | None, found: list[DateMention]) -> list[DateMention]:
@@ -544,9 +658,15 @@ def _add_references(text: str, dct: date | None, found: list[DateMention]) -> li
     return sorted(found + added, key=lambda d: d.start)
 
 
+# "the week of March 6" denotes a week (TIMEX3 "2000-W10"), "the weekend of ..." a weekend: not the day.
+_WEEK_OF = re.compile(r"\bweek(?:end)?\s+of\s+$", re.IGNORECASE)
+
+
 def _find_direct(text: str, dct: date | None) -> list[DateMention]:
-    """The expressions of _RULES: absolute dates and dates relative to the publication day."""
-    return resolve_matches(text, dct, _RULES)
+    """The expressions of _RULES: absolute dates and dates relative to the publication day; a day that names its
+    week is left out."""
+    return [d for d in resolve_matches(text, dct, _RULES)
+            if not (d.value.count("-") == 2 and _WEEK_OF.search(text, max(0, d.start - 20), d.start))]
 
 
 def resolve_matches(text: str, dct: date | None, rules: list[tuple[re.Pattern[str], Resolver]]) -> list[DateMention]:

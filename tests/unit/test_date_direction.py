@@ -81,6 +81,16 @@ DIRECTION_CASES = [
     ("The deal was signed on Dec. 5.", TUE, [("Dec. 5", "2018-12-05")]),
     ("The dividend is payable Jan. 2.", TUE, [("Jan. 2", "2020-01-02")]),
     ("The summit was held on Oct. 12.", TUE, [("Oct. 12", "2018-10-12")]),
+    # a simple past verb the date modifies: past even a few weeks ahead of the publication day
+    ("The firm changed its fiscal year in August.", TUE, [("August", "2018-08")]),
+    ("The quarter ended July 6.", TUE, [("July 6", "2018-07-06")]),
+    ("Next week's election is set for July 6.", TUE, [("July 6", "2019-07-06")]),
+    # a date before the complementiser of a clause does not take that clause's modal
+    ("He dismissed warnings on Monday that the strikes could harm relations.", TUE, [("Monday", "2019-06-24")]),
+    # a participle takes the time of the verb above it; a deadline given is ahead; "a.m." ends no sentence
+    ("It said two flights would leave Bombay from March 30, with the third departing from August 6.", date(2019, 2, 13),
+     [("March 30", "2019-03-30"), ("August 6", "2019-08-06")]),
+    ("The agency has given the family until 9 a.m. Thursday to sign the paper.", TUE, [("Thursday", "2019-06-27")]),
 ]
 
 REFERENCE_CASES = [
@@ -108,6 +118,17 @@ REFERENCE_CASES = [
     ("Prices rose last year and will rise next year.", TUE, [("last year", "2018"), ("next year", "2020")]),
     ("Last year's harvest was poor, and next year's budget is tight.", TUE,
      [("Last year", "2018"), ("next year", "2020")]),
+    # holidays: their day in the year written, else in the year the clause points to; not as a noun's modifier
+    ("The boy was found on Thanksgiving Day.", TUE, [("Thanksgiving Day", "2018-11-22")]),
+    ("The campaign will run until Election Day.", TUE, [("Election Day", "2019-11-05")]),
+    ("He was freed on Christmas Eve 2018, and they met at Easter.", TUE,
+     [("Christmas Eve 2018", "2018-12-24"), ("Easter", "2019-04-21")]),
+    ("Christmas shopping fell, and the Easter eggs were hidden.", TUE, []),
+    # a day next to a date the rules found; a time of day after a date is that day's (it needs the date)
+    ("The day before last Tuesday's hearing, he went home.", TUE, [("The day before last Tuesday", "2019-06-17")]),
+    ("He appeared in court on Monday and was released the next morning.", TUE,
+     [("Monday", "2019-06-24"), ("the next morning", "2019-06-25")]),
+    ("He was released the next morning.", TUE, []),
     # no anchor for "that day": not the publication day
     ("That day has come, he wrote.", TUE, []),
     # a comparison of durations, a decade, a set, a duration, a vague reference: no date
@@ -126,6 +147,16 @@ REFERENCE_CASES = [
     ("The form was filed 7/8/07.", TUE, []),
     ("Filed on 25/12/2018 and renewed on 7/8/2019.", TUE, [("25/12/2018", "2018-12-25"), ("7/8/2019", "2019-08-07")]),
     ("Filed on 12/25/2018 and renewed on 7/8/2019.", TUE, [("12/25/2018", "2018-12-25"), ("7/8/2019", "2019-07-08")]),
+    # spelled ordinal days, the second of two coordinated days, years after pre-/post-
+    ("The ceremony was held on March eighth.", TUE, [("March eighth", "2019-03-08")]),
+    ("It opened on the twenty-first of May, 2018.", TUE, [("the twenty-first of May, 2018", "2018-05-21")]),
+    ("The summit on July 24 and 25 will be held in Brussels.", TUE, [("July 24", "2019-07-24"), ("25", "2019-07-25")]),
+    ("The post-1959 politics split families.", TUE, [("1959", "1959")]),
+    # a season, a week and a set hold no day, month or year value of ours (TIMEX3 1994-WI, 2019-W28, a SET)
+    ("It was signed in the winter of 1994, and the class of summer '82 met.", TUE, []),
+    ("A hearing is set for the week of July 8.", TUE, []),
+    ("Flights leave on Monday and Tuesday nights.", TUE, []),
+    ("Prices will fall next year.", TUE, [("next year", "2020")]),
 ]
 
 
