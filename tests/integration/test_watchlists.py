@@ -3,8 +3,10 @@ one message per run, a failing receiver fails the run without losing matches or 
 
 from __future__ import annotations
 
+import email
 import json
 import logging
+import socketserver
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +18,8 @@ from pipeline.index.store import Store
 from pipeline.runners.stream import ingest
 from pipeline.runs.alerts import alert_counts, alerts_index, read_states
 from pipeline.search.notify import NotificationError, Notifier
-from pipeline.search.watchlists import Watchlist, run_watchlist
+from pipeline.search.watchlists import Watchlist, load_watchlists, run_watchlist
+from tests.conftest import REPO, SEED
 
 pytestmark = pytest.mark.integration
 
@@ -76,6 +79,44 @@ def receiver():
     server = Receiver()
     yield server
     server.close()
+
+
+class MailServer:
+    """Just enough SMTP (RFC 5321: EHLO, MAIL, RCPT, DATA, QUIT) on 127.0.0.1 to receive what the notifier sends."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+        self.recipients: list[str] = []
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"220 test ESMTP\r\n")
+                while line := self.rfile.readline():
+                    verb = line[:4].upper()
+                    if verb == b"DATA":
+                        self.wfile.write(b"354 end with .\r\n")
+                        data = b""
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                            data += chunk
+                        outer.messages.append(email.message_from_bytes(data))
+                        self.wfile.write(b"250 queued\r\n")
+                    elif verb == b"RCPT":
+                        outer.recipients.append(line.decode().split(":", 1)[1].strip(" <>\r\n"))
+                        self.wfile.write(b"250 ok\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def write_jsonl(path, records):
@@ -142,8 +183,11 @@ def test_a_failing_webhook_fails_the_run_keeps_the_matches_and_the_high_water_ma
         run_watchlist(indexed, watchlist(), notifier)
     assert "HTTP 500" in str(caught.value) and "2 match(es) are recorded" in str(caught.value)
     assert SECRET_PATH not in str(caught.value) and "s3cr3t" not in caplog.text
-    assert read_states(indexed, ["s400"])["s400"].high_water_mark is None  # not moved past unnotified matches
-    assert [doc["pending"] for doc in alerts(indexed).values()] == [["webhook:env:DESK_URL"]] * 2
+    owed = alerts(indexed).values()
+    assert [doc["pending"] for doc in owed] == [["webhook:env:DESK_URL"]] * 2
+    # The mark is not past any unnotified match (so a retry days later still searches from there).
+    mark = read_states(indexed, ["s400"])["s400"].high_water_mark
+    assert mark == min(datetime.fromisoformat(doc["ingested_at"].replace("Z", "+00:00")) for doc in owed)
 
     receiver.status = 204  # Airflow's retry: the receiver is back, the owed matches go out, once
     retried = run_watchlist(indexed, watchlist(), notifier)
@@ -201,3 +245,29 @@ def test_the_cli_lists_and_runs_watchlists(indexed, receiver, tmp_path, monkeypa
     assert "no watchlist" not in err and receiver.url not in err
     assert main(["watchlists", "run", "nope"]) == 2
     assert "no watchlist 'nope'; known: s400" in capsys.readouterr().err
+
+
+def test_an_email_target_sends_through_the_smtp_connection(indexed):
+    mail = MailServer()
+    try:
+        smtp = json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": mail.port,
+                           "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "newsetl@example.org"}})
+        desk = Watchlist(name="s400", query='"S-400"', notify=[{"kind": "email", "to": ["desk@example.org"],
+                                                                 "connection": "desk_smtp"}])
+        run = run_watchlist(indexed, desk, Notifier(env={"AIRFLOW_CONN_DESK_SMTP": smtp}))
+        assert run.notified == {"email:desk@example.org": 2}
+        (message,) = mail.messages
+        assert mail.recipients == ["desk@example.org"] and message["From"] == "newsetl@example.org"
+        assert message["Subject"] == "newsetl watchlist 's400': 2 new articles"
+        body = message.get_payload(decode=True).decode()
+        assert "https://news.example.org/s400-a" in body and "Washington warns Turkey over S-400" in body
+    finally:
+        mail.close()
+
+
+def test_the_shipped_example_finds_the_seed_story_of_the_demo_data(es_settings, es_store):
+    ingest([SEED], es_settings)
+    (example,) = load_watchlists(REPO / "config" / "watchlists.yml")
+    run = run_watchlist(es_store, example, Notifier(env={}))
+    assert run.new == 1 and run.matches[0]["title"].startswith("Turkey's Defense Minister")
+    assert alert_counts(es_store) == {example.name: (1, 0)}  # no target configured: nothing owed
