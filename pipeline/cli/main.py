@@ -19,6 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.cli.report import print_json, show_report
+from pipeline.cli.watchlists import add_parser as add_watchlists_parser
+from pipeline.cli.watchlists import cmd_watchlists
 from pipeline.core.settings import Settings, load_settings
 from pipeline.core.text import printable
 
@@ -158,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("server", help="the embedded Elasticsearch-compatible server (when ELASTICSEARCH_URL is unset)")
     p.add_argument("action", choices=["start", "stop", "status"])
+
+    add_watchlists_parser(sub)
     return parser
 
 
@@ -171,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = {"ingest": cmd_ingest, "search": cmd_search, "extract": cmd_extract, "enrich": cmd_enrich,
                    "reenrich": cmd_reenrich, "index": cmd_index, "server": cmd_server,
                    "sources": cmd_sources, "quarantine": cmd_quarantine, "kibana": cmd_kibana,
-                   "places": cmd_places, "entities": cmd_entities}[args.command]
+                   "places": cmd_places, "entities": cmd_entities, "watchlists": cmd_watchlists}[args.command]
         return handler(args, settings)
     except BrokenPipeError:
         # The reader went away (`newsetl search --json | head`): not an error of ours. Point stdout at /dev/null

@@ -33,6 +33,7 @@ ENV_OVERRIDES = {
     "NEWSETL_ENTITIES_CONFIG": ("entities_config",),
     "NEWSETL_PLACES_CONFIG": ("places_config",),
     "NEWSETL_SOURCES_CONFIG": ("sources_config",),
+    "NEWSETL_WATCHLISTS_CONFIG": ("watchlists_config",),
     "NEWSETL_USER_AGENT": ("fetch", "user_agent"),
     "NEWSETL_FETCH_DELAY": ("fetch", "per_host_delay"),
     "NEWSETL_FETCH_ALLOW_HOSTS": ("fetch", "allow_hosts"),
@@ -206,6 +207,7 @@ class Settings(_Frozen):
     entities_config: Path
     sources_config: Path
     places_config: Path = PROJECT_ROOT / "config" / "places.yml"
+    watchlists_config: Path = PROJECT_ROOT / "config" / "watchlists.yml"
     source_name: str = "landing"
     default_language: str = "en"
     index: IndexSettings = IndexSettings()
@@ -354,13 +356,15 @@ def load_settings(config_path: Path | str | None = None, env: dict[str, str] | N
         register_secret(str(es[key]) if es.get(key) else None)
     # Relative paths in settings.yml are relative to the project root, not to whatever the cwd is.
     base = path.resolve().parent.parent if path.exists() else PROJECT_ROOT
-    named_files = [key for key in ("entities_config", "sources_config") if tree.get(key)]
+    named_files = [key for key in ("entities_config", "sources_config", "watchlists_config") if tree.get(key)]
     tree.setdefault("landing_dir", "samples/landing")
     tree.setdefault("data_dir", ".newsetl")
     tree.setdefault("entities_config", "config/entities.yml")
     tree.setdefault("sources_config", "config/sources.yml")
     tree.setdefault("places_config", "config/places.yml")
-    for key in ("landing_dir", "data_dir", "entities_config", "sources_config", "places_config"):
+    tree.setdefault("watchlists_config", "config/watchlists.yml")
+    for key in ("landing_dir", "data_dir", "entities_config", "sources_config", "places_config",
+                "watchlists_config"):
         tree[key] = (base / Path(tree[key]).expanduser()).resolve()
     for key in named_files:  # named in settings.yml or the environment: must exist (the defaults may be absent)
         if not tree[key].is_file():
