@@ -84,6 +84,8 @@ def drop_alias(es_url: str, name: str) -> None:
     client.options(ignore_status=404).indices.delete_index_template(name=f"{name}-template")
     client.options(ignore_status=404).indices.delete(index=f"{name}-runs")
     client.options(ignore_status=404).indices.delete(index=f"{name}-entities")
+    client.options(ignore_status=404).indices.delete(index=f"{name}-alerts")
+    client.options(ignore_status=404).indices.delete(index=f"{name}-watchlist-state")
 
 
 def _auth_from_env() -> dict:

@@ -10,6 +10,7 @@ are registered as secrets, so no message or log line shows them (pipeline.core.e
 from __future__ import annotations
 
 import json
+import logging
 import os
 import smtplib
 import ssl
@@ -21,7 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
 
-from pipeline.core.errors import InfrastructureError, register_secret
+from pipeline.core.errors import InfrastructureError, register_secret, scrub
 from pipeline.core.facets import FACETS
 
 # A message lists at most this many articles (a chat message or an e-mail past that is not read); the count says
@@ -95,6 +96,17 @@ def env_connection(conn_id: str, env: Mapping[str, str] | None = None) -> EnvCon
 
 
 GetConnection = Callable[[str], ConnectionFields]
+
+
+class _ScrubSecrets(logging.Filter):
+    """httpx logs every request with its URL at INFO; a webhook URL is a secret (Slack's carries its token)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = scrub(record.getMessage()), ()
+        return True
+
+
+logging.getLogger("httpx").addFilter(_ScrubSecrets())
 
 
 @dataclass(frozen=True)
