@@ -15,11 +15,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from newsetl_common import task_settings, task_staging, window
+from newsetl_common import NEWS_INDEX, task_settings, task_staging, window
 from pipeline.core.timestamps import EARLIEST_STATED_PUBLICATION
 
 DEFAULT_ARGS = {
@@ -37,8 +37,6 @@ DEFAULT_ARGS = {
 # (Airflow's best practices, "Top level Python Code").
 NLP_POOL = "newsetl_nlp"  # create with: airflow pools set newsetl_nlp 2 "spaCy enrich tasks"
 ES_POOL = "newsetl_es"  # create with: airflow pools set newsetl_es 4 "Elasticsearch bulk writers"
-# Downstream DAGs (exports, alerts) can be scheduled on this: it is updated whenever articles were indexed.
-NEWS_INDEX = Asset(name="newsetl_news_index", uri="elasticsearch://newsetl/news")
 
 
 @dag(

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from airflow.sdk import Connection, ObjectStoragePath, get_current_context
+from airflow.sdk import Asset, Connection, ObjectStoragePath, get_current_context
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from pipeline.collect.partitions import partition_window
 from pipeline.core.settings import Settings, settings_for_task
 from pipeline.runners.staging import Staging
+
+# Updated by news_nightly's `index` tasks whenever articles were indexed; downstream DAGs (news_watchlists, exports)
+# are scheduled on it.
+NEWS_INDEX = Asset(name="newsetl_news_index", uri="elasticsearch://newsetl/news")
 
 
 def task_settings() -> Settings:

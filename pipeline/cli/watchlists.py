@@ -43,7 +43,7 @@ def cmd_watchlists(args: argparse.Namespace, settings: Settings) -> int:
     """newsetl watchlists list|run NAME [--since WHEN] [--dry-run]."""
     from pipeline.index.store import Store
     from pipeline.search.notify import Notifier
-    from pipeline.search.watchlists import find_watchlist, load_watchlists, parse_since, run_watchlist
+    from pipeline.search.watchlists import load_watchlists, parse_since, run_configured
 
     watchlists = load_watchlists(settings.watchlists_config)
     if args.action == "list":
@@ -54,20 +54,19 @@ def cmd_watchlists(args: argparse.Namespace, settings: Settings) -> int:
     if not args.name:
         Console(stderr=True).print("[bold red]error:[/] run needs the NAME of a watchlist")
         return EXIT_USAGE
-    watchlist = find_watchlist(watchlists, args.name)
     now = datetime.now(UTC)
     try:
         since = parse_since(args.since, now) if args.since else None
     except ValueError as exc:
         Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return EXIT_USAGE
-    run = run_watchlist(Store.connect(settings), watchlist, Notifier(), now=now, since=since, dry_run=args.dry_run)
+    run = run_configured(settings, args.name, Notifier(), now=now, since=since, dry_run=args.dry_run)
     if args.json:
         print_json(run.to_dict())
         return EXIT_OK
     console = Console(highlight=False)
     window = f"ingested {run.to_dict()['since']} .. {run.to_dict()['until'] or '(no articles)'}"
-    console.print(f"[cyan]{escape(watchlist.name)}[/]: {len(run.matches)} match(es) among articles {window}"
+    console.print(f"[cyan]{escape(run.watchlist)}[/]: {len(run.matches)} match(es) among articles {window}"
                   + (" (dry run: nothing recorded or sent)" if run.dry_run else f", {run.new} new"))
     for article in run.matches:
         console.print(Text(f"  {printable(article.get('title') or '(no title)')}  "

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipeline.core.errors import ConfigError
 from pipeline.core.facets import FACETS
-from pipeline.core.settings import read_yaml
+from pipeline.core.settings import Settings, read_yaml
 from pipeline.index.store import IndexMissing, Store
 from pipeline.runs.alerts import (
     WatchlistState,
@@ -315,3 +315,11 @@ def run_watchlist(store: Store, watchlist: Watchlist, notifier: Notifier, *, now
     mark = max(filter(None, (state.high_water_mark, until)), default=None)
     write_state(store, WatchlistState(watchlist.name, mark, now, len(run.matches), sum(run.notified.values())))
     return run
+
+
+def run_configured(settings: Settings, name: str, notifier: Notifier, *, since: datetime | None = None,
+                   dry_run: bool = False, now: datetime | None = None) -> WatchlistRun:
+    """Run the watchlist `name` of the configured file (settings.watchlists_config) against the configured
+    cluster: what `newsetl watchlists run` and the news_watchlists DAG's tasks call."""
+    watchlist = find_watchlist(load_watchlists(settings.watchlists_config), name)
+    return run_watchlist(Store.connect(settings), watchlist, notifier, now=now, since=since, dry_run=dry_run)
