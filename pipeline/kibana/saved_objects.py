@@ -7,7 +7,9 @@
   languages and the languages without an NER model, a map (one point per resolved place on `geo`, and article
   counts per country joined on ISO alpha-2 codes), option-list controls for entities, countries, language and
   enrichment status and a time slider, and the article list;
-- "Pipeline health": per-run counts (indexed, rejected, undated, duplicates), stage durations, the latest runs.
+- "Pipeline health": per-run counts (indexed, rejected, undated, duplicates), stage durations, the latest runs;
+- "Watchlist alerts": data view on `news-alerts` (time field matched_at), alerts per watchlist over time and the
+  saved search of the latest alerts (pipeline/search/watchlists.py records them).
 
 `python -m pipeline.kibana.saved_objects` writes config/kibana/saved_objects.ndjson, which the compose one-shot
 imports. Nested configuration is built as Python data and serialised once, never edited as JSON inside JSON.
@@ -26,6 +28,7 @@ from pipeline.core.settings import PROJECT_ROOT
 from pipeline.index.mapping import mappings
 from pipeline.index.store import Store
 from pipeline.kibana.lens import Chart, count, date_histogram, last_value, metric, top_values, unique_count
+from pipeline.runs.alerts import alerts_index, alerts_mappings
 from pipeline.runs.history import runs_index, runs_mappings
 
 NDJSON_PATH = PROJECT_ROOT / "config" / "kibana" / "saved_objects.ndjson"
@@ -41,6 +44,9 @@ TIME_FIELD = "timeline_at"
 # passes the range of the live index instead. Runs are recent by nature.
 DEFAULT_NEWS_RANGE = ("now-1y", "now")
 RUNS_RANGE = ("now-30d", "now")
+ALERTS_RANGE = ("now-30d", "now")
+ALERT_COLUMNS = ["watchlist", "title", "url", "source", "published_at", "entities.person", "entities.org",
+                 "entities.place", "pending"]
 # Facet type -> label of its saved search.
 FACET_LABELS = {"person": "person", "org": "organisation", "place": "place", "norp": "nationality or group",
                 "event": "event", "product": "product", "work_of_art": "work of art", "law": "law",
@@ -55,6 +61,11 @@ def data_view_id(alias: str) -> str:
 def runs_view_id(alias: str) -> str:
     """Stable id of the data view on the run reports."""
     return f"newsetl-{alias}-runs"
+
+
+def alerts_view_id(alias: str) -> str:
+    """Stable id of the data view on the watchlist alerts."""
+    return f"newsetl-{alias}-alerts"
 
 
 def data_view(alias: str) -> dict[str, Any]:
@@ -83,6 +94,52 @@ def runs_data_view(alias: str) -> dict[str, Any]:
         "attributes": {"title": runs_index(alias), "name": f"Pipeline runs ({alias})", "timeFieldName": "started_at",
                        "allowNoIndex": True, "fieldFormatMap": "{}", "runtimeFieldMap": "{}"},
         "references": [],
+    }
+
+
+def alerts_data_view(alias: str) -> dict[str, Any]:
+    """The data view on the watchlist alerts, by the time a match was recorded."""
+    return {
+        "id": alerts_view_id(alias),
+        "type": "index-pattern",
+        "attributes": {"title": alerts_index(alias), "name": f"Watchlist alerts ({alias})",
+                       "timeFieldName": "matched_at", "allowNoIndex": True, "fieldFormatMap": "{}",
+                       "runtimeFieldMap": "{}"},
+        "references": [],
+    }
+
+
+def alerts_charts(alias: str) -> list[Chart]:
+    """The Lens charts of the Watchlist alerts dashboard (over the alerts index)."""
+    prefix = f"newsetl-{alias}-alerts"
+    return [
+        Chart(f"{prefix}-over-time", "Alerts per watchlist", "Matches recorded per day and watchlist",
+              "bar_stacked", (date_histogram("when", "matched_at", "Matched"),
+                              top_values("watchlist", "watchlist", "Watchlist", "alerts", 10),
+                              count("alerts", "Alerts"))),
+        Chart(f"{prefix}-undelivered", "Alerts not yet delivered", "Matches a notification target has not accepted "
+              "yet, per watchlist (a failing webhook or SMTP server)", "bar_horizontal",
+              (top_values("watchlist", "watchlist", "Watchlist", "alerts", 10), count("alerts", "Alerts")),
+              query="pending : *"),
+    ]
+
+
+def alerts_search(alias: str) -> dict[str, Any]:
+    """The saved Discover search of recent alerts: newest match first, with the article's title, URL and facets."""
+    search_source = {"query": {"query": "", "language": "kuery"}, "filter": [],
+                     "indexRefName": "kibanaSavedObjectMeta.searchSourceJSON.index"}
+    return {
+        "id": f"newsetl-{alias}-alerts-latest",
+        "type": "search",
+        "attributes": {
+            "title": "Watchlist alerts",
+            "description": "Articles matched by the watchlists of config/watchlists.yml, newest match first.",
+            "columns": ALERT_COLUMNS,
+            "sort": [["matched_at", "desc"]],
+            "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(search_source)},
+        },
+        "references": [{"id": alerts_view_id(alias), "name": "kibanaSavedObjectMeta.searchSourceJSON.index",
+                        "type": "index-pattern"}],
     }
 
 
@@ -284,6 +341,16 @@ def health_dashboard(alias: str) -> dict[str, Any]:
                      panels, [], runs_view_id(alias), RUNS_RANGE)
 
 
+def alerts_dashboard(alias: str) -> dict[str, Any]:
+    """Watchlist alerts: what the watchlists found, and what is still owed to a notification target."""
+    over_time, undelivered = (c.id for c in alerts_charts(alias))
+    panels = [("lens", over_time, 0, 0, 32, 12), ("lens", undelivered, 32, 0, 16, 12),
+              ("search", alerts_search(alias)["id"], 0, 12, 48, 18)]
+    return dashboard(f"newsetl-{alias}-alerts", "Watchlist alerts", "Matches of the watchlists "
+                     "(config/watchlists.yml) recorded by news_watchlists and `newsetl watchlists run`",
+                     panels, [("watchlist", "Watchlist")], alerts_view_id(alias), ALERTS_RANGE)
+
+
 def saved_search(alias: str, facet: str | None = None) -> dict[str, Any]:
     """A Discover session with the columns a news analyst starts from, newest first; with `facet`, the articles
     that have a value of that facet type (an `exists` filter), its values as the second column."""
@@ -329,6 +396,9 @@ def build_saved_objects(alias: str = "news", news_range: tuple[str, str] = DEFAU
     objects += [chart.saved_object(data_view_id(alias)) for chart in overview_charts(alias)]
     objects += [chart.saved_object(runs_view_id(alias)) for chart in health_charts(alias)]
     objects += [places_map(alias), overview_dashboard(alias, news_range), health_dashboard(alias)]
+    objects += [alerts_data_view(alias), alerts_search(alias)]
+    objects += [chart.saved_object(alerts_view_id(alias)) for chart in alerts_charts(alias)]
+    objects += [alerts_dashboard(alias)]
     for obj in objects:
         obj["coreMigrationVersion"] = CORE_MIGRATION_VERSION
         obj["typeMigrationVersion"] = TYPE_MIGRATION_VERSION
@@ -369,7 +439,8 @@ def mapped_fields(properties: dict[str, Any] | None = None, prefix: str = "") ->
 
 def fields_by_view(alias: str = "news") -> dict[str, set[str]]:
     """The fields each shipped data view can use, read off the mappings the pipeline writes."""
-    return {data_view_id(alias): mapped_fields(), runs_view_id(alias): mapped_fields(runs_mappings()["properties"])}
+    return {data_view_id(alias): mapped_fields(), runs_view_id(alias): mapped_fields(runs_mappings()["properties"]),
+            alerts_view_id(alias): mapped_fields(alerts_mappings()["properties"])}
 
 
 def validate(objects: list[dict[str, Any]], fields: dict[str, set[str]]) -> list[str]:

@@ -2,8 +2,16 @@
 
 import pytest
 
-from pipeline.kibana.saved_objects import build_saved_objects, data_view_id, mapped_fields, runs_view_id, validate
+from pipeline.kibana.saved_objects import (
+    alerts_view_id,
+    build_saved_objects,
+    data_view_id,
+    mapped_fields,
+    runs_view_id,
+    validate,
+)
 from pipeline.runners.stream import ingest
+from pipeline.runs.alerts import alerts_index, ensure_alert_indices
 from pipeline.runs.history import runs_index
 from tests.conftest import SEED
 
@@ -16,15 +24,20 @@ def live_fields(client, index: str) -> set[str]:
     return mapped_fields(properties)
 
 
-def test_every_field_the_dashboards_use_exists_in_the_live_indices(es_settings, es_client):
+def test_every_field_the_dashboards_use_exists_in_the_live_indices(es_settings, es_client, es_store):
     ingest([SEED], es_settings)
+    ensure_alert_indices(es_store)  # what the first watchlist run creates
     alias = es_settings.index.alias
     fields = {data_view_id(alias): live_fields(es_client, alias),
-              runs_view_id(alias): live_fields(es_client, runs_index(alias))}
+              runs_view_id(alias): live_fields(es_client, runs_index(alias)),
+              alerts_view_id(alias): live_fields(es_client, alerts_index(alias))}
     assert validate(build_saved_objects(alias), fields) == []
     # and the validator would notice a field the live index lacks
     fields[data_view_id(alias)].discard("entities.person")
-    assert any("entities.person" in problem for problem in validate(build_saved_objects(alias), fields))
+    fields[alerts_view_id(alias)].discard("watchlist")
+    problems = validate(build_saved_objects(alias), fields)
+    assert any("entities.person" in problem for problem in problems)
+    assert any(f"{alerts_view_id(alias)}-latest" in p and "'watchlist'" in p for p in problems)
 
 
 def test_undated_articles_have_the_time_field_and_the_dashboard_range_fits_the_data(es_settings, es_client,

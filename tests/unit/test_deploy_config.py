@@ -365,13 +365,15 @@ def test_saved_objects_reference_existing_objects_and_mapped_fields():
     assert validate(objects, fields_by_view()) == []
     views = {o["attributes"]["title"]: o["attributes"]["timeFieldName"]
              for o in objects if o["type"] == "index-pattern"}
-    assert views == {"news": "timeline_at", "news-runs": "started_at"}  # timeline_at: undated articles too
+    assert views == {"news": "timeline_at", "news-runs": "started_at",  # timeline_at: undated articles too
+                     "news-alerts": "matched_at"}
     dashboards = {o["attributes"]["title"]: o for o in objects if o["type"] == "dashboard"}
-    assert set(dashboards) == {"News overview", "Pipeline health"}
+    assert set(dashboards) == {"News overview", "Pipeline health", "Watchlist alerts"}
     assert {(d["attributes"]["timeRestore"], d["attributes"]["timeFrom"], d["attributes"]["timeTo"])
             for d in dashboards.values()} == {(True, "now-1y", "now"), (True, "now-30d", "now")}
     searches = {o["attributes"]["title"]: o for o in objects if o["type"] == "search"}
-    assert set(searches) == {"News articles"} | {f"Articles by {label}" for label in FACET_LABELS.values()}
+    assert set(searches) == {"News articles", "Watchlist alerts"} | {f"Articles by {label}"
+                                                                     for label in FACET_LABELS.values()}
     by_person = json.loads(searches["Articles by person"]["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
     assert by_person["filter"][0]["query"] == {"exists": {"field": "entities.person"}}
     lens_titles = {o["id"]: o["attributes"]["title"] for o in objects if o["type"] == "lens"}

@@ -150,11 +150,12 @@ def test_a_query_never_reaches_elasticsearch_as_syntax(text):
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    ('{"conn_type": "http", "host": "https://hooks.example.org/T1", "password": "p4ss", "extra": {"a": 1}}',
+    ('{"conn_type": "http", "host": "https://hooks.example.org/T1", '
+     '"password": "p4ss", "extra": {"a": 1}}',  # pragma: allowlist secret
      ("https://hooks.example.org/T1", None, "p4ss", {"a": 1})),
     ('{"conn_type": "http", "host": "h", "extra": "{\\"endpoint\\": \\"/x\\"}"}',
      ("h", None, None, {"endpoint": "/x"})),
-    ("smtp://user:s%40cret@mail.example.org:2525/?from_email=a%40b.org",
+    ("smtp://user:s%40cret@mail.example.org:2525/?from_email=a%40b.org",  # pragma: allowlist secret
      ("mail.example.org", 2525, "s@cret", {"from_email": "a@b.org"})),
 ])
 def test_connections_are_read_from_the_environment_in_airflows_forms(value, expected):
@@ -163,11 +164,12 @@ def test_connections_are_read_from_the_environment_in_airflows_forms(value, expe
 
 
 def test_a_webhook_url_is_built_from_a_connection_and_kept_secret():
+    secret = "t0ps3cret"  # pragma: allowlist secret
     env = {"AIRFLOW_CONN_DESK": json.dumps({"conn_type": "http", "host": "hooks.example.org", "port": 8443,
-                                            "schema": "https", "login": "bot", "password": "t0ps3cret",
+                                            "schema": "https", "login": "bot", "password": secret,
                                             "extra": {"endpoint": "/in/abc", "headers": {"X-Token": "tok3n"}}})}
     url, headers, auth = Notifier(env=env).webhook_request(Target("webhook", connection="desk"))
-    assert (url, headers, auth) == ("https://hooks.example.org:8443/in/abc", {"X-Token": "tok3n"}, ("bot", "t0ps3cret"))
+    assert (url, headers, auth) == ("https://hooks.example.org:8443/in/abc", {"X-Token": "tok3n"}, ("bot", secret))
     with pytest.raises(NotificationError) as caught:
         Notifier(env={}).webhook_request(Target("webhook", env="NOT_SET"))
     assert "NOT_SET is not set" in str(caught.value)
