@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import httpx
+import requests
 
 from pipeline.core.errors import InfrastructureError, register_secret, scrub
 from pipeline.core.facets import FACETS
@@ -99,14 +99,14 @@ GetConnection = Callable[[str], ConnectionFields]
 
 
 class _ScrubSecrets(logging.Filter):
-    """httpx logs every request with its URL at INFO; a webhook URL is a secret (Slack's carries its token)."""
+    """urllib3 logs every request with its path at DEBUG; a webhook URL is a secret (Slack's carries its token)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg, record.args = scrub(record.getMessage()), ()
         return True
 
 
-logging.getLogger("httpx").addFilter(_ScrubSecrets())
+logging.getLogger("urllib3.connectionpool").addFilter(_ScrubSecrets())
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ class Notifier:
             url = self.env.get(target.env, "")
             if not url:
                 raise NotificationError(f"{target.id}: the environment variable {target.env} is not set")
-            register_secret(url)
+            _register_url(url)
             return url, {}, None
         conn = self._connection(target, target.connection or "")
         extra = conn.extra_dejson or {}
@@ -214,7 +214,7 @@ class Notifier:
         else:
             scheme = extra.get("scheme") or (conn.schema if conn.schema in ("http", "https") else "https")
             url = f"{scheme}://{host}{f':{conn.port}' if conn.port else ''}{extra.get('endpoint') or ''}"
-        register_secret(url)
+        _register_url(url)
         headers = {str(k): str(v) for k, v in (extra.get("headers") or {}).items()}
         for value in headers.values():
             register_secret(value)
@@ -224,8 +224,10 @@ class Notifier:
     def _webhook(self, target: Target, message: dict[str, Any]) -> None:
         url, headers, auth = self.webhook_request(target)
         try:
-            response = httpx.post(url, json=message, headers=headers, auth=auth, timeout=self.timeout)
-        except httpx.HTTPError as exc:  # the URL is a secret (Slack's carries its token): the type says enough
+            # No redirects: a POST redirected would arrive as a GET elsewhere; a 3xx is reported as a failure.
+            response = requests.post(url, json=message, headers=headers, auth=auth, timeout=self.timeout,
+                                     allow_redirects=False)
+        except requests.RequestException as exc:  # the URL is a secret (Slack's carries its token): type only
             raise NotificationError(f"{target.id}: the webhook could not be reached ({type(exc).__name__})") from None
         if response.status_code >= 300:
             raise NotificationError(f"{target.id}: the webhook answered HTTP {response.status_code}")
@@ -238,7 +240,7 @@ class Notifier:
         conn = self._connection(target, conn_id)
         extra = conn.extra_dejson or {}
         mail = EmailMessage()
-        mail["Subject"] = f"[newsetl] {message['text']}"
+        mail["Subject"] = message["text"]
         mail["From"] = str(extra.get("from_email") or conn.login or "newsetl@localhost")
         mail["To"] = ", ".join(target.to)
         mail.set_content(email_text(message))
@@ -258,6 +260,15 @@ class Notifier:
         except (OSError, smtplib.SMTPException) as exc:
             raise NotificationError(f"{target.id}: the SMTP server of connection {conn_id!r} refused the message "
                                     f"({type(exc).__name__})") from None
+
+
+def _register_url(url: str) -> None:
+    """Mask the URL wherever it turns up, and its path and query alone: urllib3 logs the request target only."""
+    parts = urlsplit(url)
+    register_secret(url)
+    if parts.path not in ("", "/") or parts.query:
+        register_secret(parts.path + (f"?{parts.query}" if parts.query else ""))
+        register_secret(parts.path)
 
 
 def _flag(value: Any) -> bool:

@@ -308,10 +308,11 @@ def run_watchlist(store: Store, watchlist: Watchlist, notifier: Notifier, *, now
         mark_notified(store, owed, target.id, now)
         run.notified[target.id] = len(owed)
     if failures:
-        kept = _stamp(state.high_water_mark) if state.high_water_mark else "unset"
+        kept = (f"stays at {_stamp(state.high_water_mark)}" if state.high_water_mark
+                else "is not set yet (the next run searches the first window again)")
         raise NotificationError(f"watchlist {watchlist.name!r}: {len(failures)} of {len(watchlist.targets())} "
                                 f"target(s) failed ({'; '.join(failures)}); {len(run.matches)} match(es) are "
-                                f"recorded and stay pending, the high-water mark stays at {kept}")
+                                f"recorded and stay pending, the high-water mark {kept}")
     mark = max(filter(None, (state.high_water_mark, until)), default=None)
     write_state(store, WatchlistState(watchlist.name, mark, now, len(run.matches), sum(run.notified.values())))
     return run

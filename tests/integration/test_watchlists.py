@@ -3,8 +3,10 @@ one message per run, a failing receiver fails the run without losing matches or 
 
 from __future__ import annotations
 
+import email
 import json
 import logging
+import socketserver
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,6 +78,44 @@ def receiver():
     server = Receiver()
     yield server
     server.close()
+
+
+class MailServer:
+    """Just enough SMTP (RFC 5321: EHLO, MAIL, RCPT, DATA, QUIT) on 127.0.0.1 to receive what the notifier sends."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+        self.recipients: list[str] = []
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"220 test ESMTP\r\n")
+                while line := self.rfile.readline():
+                    verb = line[:4].upper()
+                    if verb == b"DATA":
+                        self.wfile.write(b"354 end with .\r\n")
+                        data = b""
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                            data += chunk
+                        outer.messages.append(email.message_from_bytes(data))
+                        self.wfile.write(b"250 queued\r\n")
+                    elif verb == b"RCPT":
+                        outer.recipients.append(line.decode().split(":", 1)[1].strip(" <>\r\n"))
+                        self.wfile.write(b"250 ok\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def write_jsonl(path, records):
@@ -201,3 +241,21 @@ def test_the_cli_lists_and_runs_watchlists(indexed, receiver, tmp_path, monkeypa
     assert "no watchlist" not in err and receiver.url not in err
     assert main(["watchlists", "run", "nope"]) == 2
     assert "no watchlist 'nope'; known: s400" in capsys.readouterr().err
+
+
+def test_an_email_target_sends_through_the_smtp_connection(indexed):
+    mail = MailServer()
+    try:
+        smtp = json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": mail.port,
+                           "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "newsetl@example.org"}})
+        desk = Watchlist(name="s400", query='"S-400"', notify=[{"kind": "email", "to": ["desk@example.org"],
+                                                                 "connection": "desk_smtp"}])
+        run = run_watchlist(indexed, desk, Notifier(env={"AIRFLOW_CONN_DESK_SMTP": smtp}))
+        assert run.notified == {"email:desk@example.org": 2}
+        (message,) = mail.messages
+        assert mail.recipients == ["desk@example.org"] and message["From"] == "newsetl@example.org"
+        assert message["Subject"] == "newsetl watchlist 's400': 2 new articles"
+        body = message.get_payload(decode=True).decode()
+        assert "https://news.example.org/s400-a" in body and "Washington warns Turkey over S-400" in body
+    finally:
+        mail.close()
