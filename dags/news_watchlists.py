@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Connection, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from newsetl_common import NEWS_INDEX, task_settings
 
@@ -42,10 +43,15 @@ DEFAULT_ARGS = {
 def news_watchlists():
     @task
     def watchlists() -> list[str]:
-        """The names of the configured watchlists; a bad watchlists.yml fails here, in one line."""
+        """The names of the configured watchlists; a bad watchlists.yml fails here, in one line, without retries
+        (retrying cannot fix a file)."""
+        from pipeline.core.errors import ConfigError
         from pipeline.search.watchlists import load_watchlists
 
-        return [w.name for w in load_watchlists(task_settings().watchlists_config)]
+        try:
+            return [w.name for w in load_watchlists(task_settings().watchlists_config)]
+        except ConfigError as exc:
+            raise AirflowFailException(str(exc)) from None
 
     @task(map_index_template="{{ watchlist_name }}")
     def run(name: str) -> dict:

@@ -77,7 +77,8 @@ def state_mappings() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class WatchlistState:
-    """Where a watchlist stands: `high_water_mark` (UTC) is None before its first successful run."""
+    """Where a watchlist stands: `high_water_mark` (UTC) is None before its first successful run; `last_matches`
+    counts the alerts its last successful run recorded for the first time, `last_notified` the alerts it sent."""
 
     watchlist: str
     high_water_mark: datetime | None = None

@@ -314,7 +314,7 @@ def run_watchlist(store: Store, watchlist: Watchlist, notifier: Notifier, *, now
                                 f"target(s) failed ({'; '.join(failures)}); {len(run.matches)} match(es) are "
                                 f"recorded and stay pending, the high-water mark {kept}")
     mark = max(filter(None, (state.high_water_mark, until)), default=None)
-    write_state(store, WatchlistState(watchlist.name, mark, now, len(run.matches), sum(run.notified.values())))
+    write_state(store, WatchlistState(watchlist.name, mark, now, run.new, sum(run.notified.values())))
     return run
 
 

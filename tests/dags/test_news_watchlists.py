@@ -38,8 +38,8 @@ def test_the_dag_imports_cleanly_and_is_scheduled_on_the_index_asset(dagbag):
 def test_the_dag_file_stays_thin():
     tree = ast.parse((REPO / "dags" / "news_watchlists.py").read_text())
     modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert modules <= {"__future__", "datetime", "airflow.sdk", "newsetl_common", "pipeline.search.notify",
-                       "pipeline.search.watchlists"}
+    assert modules <= {"__future__", "datetime", "airflow.sdk", "airflow.sdk.exceptions", "newsetl_common",
+                       "pipeline.core.errors", "pipeline.search.notify", "pipeline.search.watchlists"}
 
 
 def test_parsing_the_dag_file_does_not_load_the_pipeline(airflow_db):
@@ -83,3 +83,15 @@ def test_a_dag_run_alerts_the_webhook_of_its_airflow_connection_once(airflow_db,
         assert len(receiver.bodies) == 1
     finally:
         receiver.close()
+
+
+def test_a_bad_watchlists_file_fails_the_dag_run_at_once(airflow_db, tmp_path, es_url, alias, monkeypatch):
+    config = tmp_path / "watchlists.yml"
+    config.write_text("watchlists:\n  - {name: s400, query: 'titel:x'}\n")
+    for var, value in {"NEWSETL_DATA_DIR": tmp_path / "data", "NEWSETL_INDEX_ALIAS": alias,
+                       "ELASTICSEARCH_URL": es_url, "NEWSETL_WATCHLISTS_CONFIG": config}.items():
+        monkeypatch.setenv(var, str(value))
+    run = bundle_dagbag().get_dag("news_watchlists").test()
+    assert run.state == "failed"
+    (listing,) = [ti for ti in run.get_task_instances() if ti.task_id == "watchlists"]
+    assert (listing.state, listing.try_number) == ("failed", 1)  # no retries: retrying cannot fix a file
