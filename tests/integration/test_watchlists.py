@@ -18,7 +18,8 @@ from pipeline.index.store import Store
 from pipeline.runners.stream import ingest
 from pipeline.runs.alerts import alert_counts, alerts_index, read_states
 from pipeline.search.notify import NotificationError, Notifier
-from pipeline.search.watchlists import Watchlist, run_watchlist
+from pipeline.search.watchlists import Watchlist, load_watchlists, run_watchlist
+from tests.conftest import REPO, SEED
 
 pytestmark = pytest.mark.integration
 
@@ -259,3 +260,11 @@ def test_an_email_target_sends_through_the_smtp_connection(indexed):
         assert "https://news.example.org/s400-a" in body and "Washington warns Turkey over S-400" in body
     finally:
         mail.close()
+
+
+def test_the_shipped_example_finds_the_seed_story_of_the_demo_data(es_settings, es_store):
+    ingest([SEED], es_settings)
+    (example,) = load_watchlists(REPO / "config" / "watchlists.yml")
+    run = run_watchlist(es_store, example, Notifier(env={}))
+    assert run.new == 1 and run.matches[0]["title"].startswith("Turkey's Defense Minister")
+    assert alert_counts(es_store) == {example.name: (1, 0)}  # no target configured: nothing owed
