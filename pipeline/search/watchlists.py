@@ -9,9 +9,9 @@ second query builder. A run:
    `first_window_days` (default 1) of ingest;
 3. records every match in `<alias>-alerts` with the id `<watchlist>:<article id>` (created once, never twice);
 4. sends each notification target one message with the matches it has not been sent yet;
-5. moves H to the newest `ingested_at` of step 2, only when every target accepted its message. A failed target
-   raises NotificationError: the matches stay recorded and owed to it, H stays, and the next run (Airflow's retry)
-   sends them.
+5. moves H to the newest `ingested_at` of step 2 when every target accepted its message. A failed target
+   raises NotificationError: the matches stay recorded and owed to it, H goes no further than the oldest match
+   still owed (never past an unnotified match), and the next run (Airflow's retry) sends them.
 
 Why re-read REREAD before H: `ingested_at` is the start time of the run (or DAG task) that wrote an article, so a
 task that started earlier can write after a later one has finished. Re-reading costs only the ids already recorded.
@@ -296,6 +296,7 @@ def run_watchlist(store: Store, watchlist: Watchlist, notifier: Notifier, *, now
     ensure_alert_indices(store)
     run.new = record_alerts(store, run.matches) if run.matches else 0
     failures: list[str] = []
+    unsent: list[datetime] = []  # ingest times of the alerts a failed target is still owed
     for target in watchlist.targets():
         owed = list(pending_alerts(store, watchlist.name, target.id))
         if not owed:
@@ -304,17 +305,20 @@ def run_watchlist(store: Store, watchlist: Watchlist, notifier: Notifier, *, now
             notifier.send(target, build_message(watchlist.summary(), [hit["_source"] for hit in owed]))
         except NotificationError as exc:
             failures.append(str(exc))
+            unsent += [_parse(hit["_source"]["ingested_at"]) for hit in owed if hit["_source"].get("ingested_at")]
             continue
         mark_notified(store, owed, target.id, now)
         run.notified[target.id] = len(owed)
+    # The mark never passes an unnotified match: after a failure it goes no further than the oldest one (so a
+    # retry days later still searches from there, not from a first window that has moved on), else to `until`.
+    reached = min(unsent) if unsent else until  # an owed match was ingested at or before `until`
+    mark = max(filter(None, (state.high_water_mark, reached)), default=None)
+    write_state(store, WatchlistState(watchlist.name, mark, now, run.new, sum(run.notified.values())))
     if failures:
-        kept = (f"stays at {_stamp(state.high_water_mark)}" if state.high_water_mark
-                else "is not set yet (the next run searches the first window again)")
+        where = _stamp(mark) if mark else "unset"
         raise NotificationError(f"watchlist {watchlist.name!r}: {len(failures)} of {len(watchlist.targets())} "
                                 f"target(s) failed ({'; '.join(failures)}); {len(run.matches)} match(es) are "
-                                f"recorded and stay pending, the high-water mark {kept}")
-    mark = max(filter(None, (state.high_water_mark, until)), default=None)
-    write_state(store, WatchlistState(watchlist.name, mark, now, run.new, sum(run.notified.values())))
+                                f"recorded and stay pending; the high-water mark is {where}, not past them")
     return run
 
 
