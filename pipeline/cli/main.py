@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -27,6 +29,7 @@ from pipeline.core.settings import Settings, load_settings
 from pipeline.core.text import printable
 
 EXIT_OK, EXIT_INFRA, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
 # Facet filters of `newsetl search`: entity types, then the article's source and language (pipeline/index/search.py).
 FACET_FLAGS = ("person", "org", "place", "norp", "event", "product", "work_of_art", "law", "language_mentioned",
                "misc", "country", "source", "language", "enrichment")
@@ -177,7 +180,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `newsetl` console script."""
+    """Entry point of the `newsetl` console script (`argv` None: the program's own arguments)."""
+    code = run_command(argv)
+    if code == EXIT_INTERRUPTED and argv is None:
+        # Ctrl-C: the summary is printed and every write of the run was acknowledged; what is left is the
+        # interpreter's teardown (freeing the NER model and the gazetteer, joining the worker pool's threads), which
+        # took seconds. The program ends now; a caller of main([...]) in-process gets the code back instead.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        logging.shutdown()
+        os._exit(code)
+    return code
+
+
+def run_command(argv: Sequence[str] | None = None) -> int:
+    """Parse the arguments and run the command; returns the exit code (errors are printed in one line)."""
     args = build_parser().parse_args(argv)
     from pipeline.core.errors import ConfigError, InfrastructureError, ModelNotInstalled
 
@@ -220,17 +238,33 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.paths and args.sources:  # `ingest --source wire file.jsonl`: the files' articles come from "wire"
         settings = settings.model_copy(update={"source_name": args.sources[0]})
     sources = None if args.paths else select_sources(settings, args.sources)
-    if err.is_terminal and not args.json:
-        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err, transient=True) as progress:
-            task = progress.add_task("ingesting (files and pages)", total=None)
-            report = ingest(args.paths, settings, sources=sources, full=args.full, prune=args.prune,
-                            on_file=lambda n: progress.advance(task, n))
-    else:
-        report = ingest(args.paths, settings, sources=sources, full=args.full, prune=args.prune)
+    try:
+        if err.is_terminal and not args.json:
+            with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                          MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True) as progress:
+                task = progress.add_task("ingesting (articles read)", total=None)
+                report = ingest(args.paths, settings, sources=sources, full=args.full, prune=args.prune,
+                                on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+        else:
+            report = ingest(args.paths, settings, sources=sources, full=args.full, prune=args.prune)
+    except KeyboardInterrupt as stop:
+        return interrupted(stop, args)
     show_report(report.to_dict(), as_json=args.json)
     # Rejected articles are data (exit 0); a source that could not be read at all is a failed run.
     return EXIT_INFRA if report.failed_sources else EXIT_OK
+
+
+def interrupted(stop: KeyboardInterrupt, args: argparse.Namespace) -> int:
+    """Ctrl-C during `newsetl ingest`: one line on stderr (what is written, what is left, how to resume) and
+    exit 130 (128 + SIGINT, the shell's convention). The run settled nothing, so running the same command again
+    resumes: written articles are found unchanged, the rest is read again (pipeline/runners/stream.py)."""
+    done, left = getattr(stop, "done", 0), getattr(stop, "left", 0)
+    again = " ".join(["newsetl ingest", *map(str, args.paths), *(f"--source {name}" for name in args.sources),
+                      *(flag for flag, on in (("--full", args.full), ("--prune", args.prune)) if on)])
+    err.print(Text(f"interrupted: {done} article(s) written, {left} read but not written; nothing is marked done, "
+                   f"so `{again}` resumes (written articles are skipped as unchanged, the rest is read again)"),
+              soft_wrap=True)
+    return EXIT_INTERRUPTED
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:

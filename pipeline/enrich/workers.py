@@ -58,7 +58,10 @@ def word_batches(items: Iterable[Item], *, max_words: int, max_items: int) -> It
 
 
 def _die_with_parent() -> None:
-    """Worker initializer: ask Linux to kill this worker when its parent dies, so a killed run leaves no orphans."""
+    """Worker initializer: ask Linux to kill this worker when its parent dies, so a killed run leaves no orphans;
+    and leave Ctrl-C to the parent (a terminal sends SIGINT to the whole process group): the parent decides what
+    an interrupted run keeps and ends the workers itself, instead of each printing a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -108,19 +111,30 @@ def enrich_in_workers(
     # writes to every object it visits, which would copy the shared pages into each worker, one by one, over a run.
     gc.freeze()
     in_flight: deque[tuple[list[Item], Future[list[Enrichment]]]] = deque()
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_die_with_parent)
     try:
-        with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_die_with_parent) as pool:
-            for batch in word_batches(items, max_words=max_words, max_items=max_items):
-                texts = [(text, day, language) for text, day, language, _ in batch]
-                in_flight.append((batch, pool.submit(_enrich_batch, texts)))
-                # Two batches per worker keep every core busy while the parent yields results.
-                while len(in_flight) > 2 * processes:
-                    yield from _collect(*in_flight.popleft())
-            while in_flight:
+        for batch in word_batches(items, max_words=max_words, max_items=max_items):
+            texts = [(text, day, language) for text, day, language, _ in batch]
+            in_flight.append((batch, pool.submit(_enrich_batch, texts)))
+            # Two batches per worker keep every core busy while the parent yields results.
+            while len(in_flight) > 2 * processes:
                 yield from _collect(*in_flight.popleft())
+        while in_flight:
+            yield from _collect(*in_flight.popleft())
+        pool.shutdown(wait=True)
     except BrokenProcessPool as exc:
+        pool.shutdown(wait=False, cancel_futures=True)
         raise InfrastructureError(f"an NLP worker process died ({exc}); out of memory? lower nlp.batch_words "
                                   "or nlp.n_process") from None
+    except BaseException:
+        # Ctrl-C, or a reader that stopped (GeneratorExit): the batches in flight are not wanted any more. Waiting
+        # for them (the executor's shutdown, also run at interpreter exit) would hold an interrupted run for as
+        # long as NER takes, so the workers are ended now; their articles are read again by the next run.
+        for worker in set(multiprocessing.active_children()) - before:
+            worker.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
     finally:
         _WORKER_STATE.clear()
         gc.unfreeze()

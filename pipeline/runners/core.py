@@ -43,7 +43,8 @@ from pipeline.runs.ledger import Ledger, PendingUnit
 from pipeline.runs.quarantine import update_quarantine
 from pipeline.runs.report import RunReport
 
-ProgressCallback = Callable[[int], None]
+# Progress of a run in articles: (articles read so far, the run's total once known: when every unit has been read).
+ProgressCallback = Callable[[int, int | None], None]
 
 
 def utcnow() -> datetime:
@@ -116,10 +117,12 @@ class Run:
             self.listings += collection.listings
             collection.close()
 
-    def read(self, units: Iterable[Unit], *, on_file: ProgressCallback | None = None) -> Iterator[Article]:
+    def read(self, units: Iterable[Unit], *, on_progress: ProgressCallback | None = None) -> Iterator[Article]:
         """Read and clean every unit; rejections go to the report (with source and unit), never stop the stream.
 
         Each unit gets a PendingUnit listing its documents, so the ledger can record it once they are indexed.
+        `on_progress(read, total)` is called for every article (line, record, page) read, total None until the
+        last unit is read, then once more with the total.
         """
         for unit in units:
             self.report.files += 1
@@ -128,6 +131,8 @@ class Run:
             context = {"source": unit.source, "unit": unit.key}
             for raw in unit.read():
                 self.report.seen += 1
+                if on_progress:
+                    on_progress(self.report.seen, None)
                 if isinstance(raw, Rejection):
                     self.report.reject(raw, **context)
                     continue
@@ -140,8 +145,8 @@ class Run:
                     continue
                 entry.doc_ids.append(result.doc_id)
                 yield result
-            if on_file:
-                on_file(1)
+        if on_progress:
+            on_progress(self.report.seen, self.report.seen)
 
     def first_copies(self, articles: Iterable[Article]) -> Iterator[Article]:
         """The run's articles with later copies of an id dropped (counted and reported as duplicates).
@@ -164,6 +169,10 @@ class Run:
             self.report.cleaned += 1
             self.report.undated += article.published_at is None
             yield article
+
+    def unwritten(self) -> int:
+        """Articles of this run that went on past `first_copies` and are neither indexed nor found current yet."""
+        return sum(doc_id not in self.ok for doc_id in self._first_ref_of)
 
     # -----------------------------------------------------------------------------------------------------------
     # Stage 3: enrich

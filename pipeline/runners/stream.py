@@ -29,30 +29,51 @@ from pipeline.runs.quarantine import list_quarantine
 from pipeline.runs.report import RunReport
 
 
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by the user (Ctrl-C, SIGINT), with its report as far as it got.
+
+    Nothing is marked done: the ledger and the quarantine are written only when a run settles, so the next run
+    reads every unit again; the articles this one indexed are found unchanged there (no NER, no write) and the
+    others are read, enriched and indexed then. A KeyboardInterrupt, so code that does not know it still stops.
+    """
+
+    def __init__(self, report: RunReport, *, done: int, left: int) -> None:
+        super().__init__("interrupted")
+        self.report = report
+        self.done = done  # articles whose document is written (indexed, or found already current)
+        self.left = left  # articles read and cleaned but not written yet
+
+
 def ingest(targets: Iterable[Path | str], settings: Settings, *, store: Store | None = None,
-           on_file: ProgressCallback | None = None, sources: list[SourceConfig] | None = None,
+           on_progress: ProgressCallback | None = None, sources: list[SourceConfig] | None = None,
            window: tuple[date, date] | None = None, full: bool = False, prune: bool = False) -> RunReport:
     """The whole pipeline on targets (files, folders, URL lists, WARC files, feed/sitemap/page URLs) or on
     configured sources. Article problems are reported and quarantined; infrastructure failures raise
     InfrastructureError. The ledger skips what earlier runs already processed (`full=True` reads everything);
     `prune=True` then removes the documents of files gone from their folder (`Run.prune`, `report.pruned`).
+    `on_progress(articles read, total once known)` follows the reading. Ctrl-C raises `Interrupted` at once.
     """
     if sources is None:
         sources = [source_for_target(str(t), name=settings.source_name) for t in targets]
-    return process_sources(settings, sources, kind="ingest", store=store, on_file=on_file, window=window, full=full,
-                           prune=prune)
+    return process_sources(settings, sources, kind="ingest", store=store, on_progress=on_progress, window=window,
+                           full=full, prune=prune)
 
 
 def process_sources(settings: Settings, sources: list[SourceConfig], *, kind: str, store: Store | None = None,
-                    on_file: ProgressCallback | None = None, window: tuple[date, date] | None = None,
+                    on_progress: ProgressCallback | None = None, window: tuple[date, date] | None = None,
                     full: bool = False, only_keys: dict[tuple[str, str], frozenset[str]] | None = None,
                     prune: bool = False) -> RunReport:
     """Sources -> units -> read -> first copies -> changed only -> enrich -> index, streaming; then settle (and
-    prune)."""
+    prune). Ctrl-C while articles are processed raises `Interrupted` with the report so far, settling nothing."""
     run = Run(settings, store or Store.connect(settings), kind=kind).prepare()
     units = run.units(sources, window=window, full=full, only_keys=only_keys)
-    articles = run.changed_only(run.first_copies(run.read(units, on_file=on_file)))
-    run.index(run.enrich(articles))
+    articles = run.changed_only(run.first_copies(run.read(units, on_progress=on_progress)))
+    try:
+        run.index(run.enrich(articles))
+    except KeyboardInterrupt:
+        # No bookkeeping on the way out: it would hold the user for seconds, and a unit marked done here could
+        # have articles still in NER. Everything is read again next run (see Interrupted).
+        raise Interrupted(run.report, done=len(run.ok), left=run.unwritten()) from None
     run.settle(sources)
     run.recanonicalise()  # what the run taught the registry, applied to the articles indexed before
     if prune:

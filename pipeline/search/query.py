@@ -48,8 +48,9 @@ MAX_QUERY_CHARS = 1_024
 MAX_QUERY_WORDS = 64
 MAX_FILTER_VALUES = 100
 MAX_FILTER_VALUE_CHARS = 256
+# What a hit carries (`newsetl search --json`): `extra` too, the input's own other keys, as the README promises.
 _HIT_FIELDS = ["title", "url", "source", "language", "enrichment", "published_at", "entities", "mentioned_dates",
-               "story_id"]
+               "story_id", "extra"]
 
 
 @dataclass(frozen=True)

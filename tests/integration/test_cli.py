@@ -285,3 +285,14 @@ def test_places_explains_how_a_name_resolves(cli_env, capsys, json_flag):
         assert result["chosen"]["country_code"] == "US" and result["candidates"]
     else:
         assert "Paris" in out and "US" in out and "why:" in out
+
+
+def test_search_json_hits_carry_the_inputs_other_keys_in_extra(cli_env, capsys, tmp_path):
+    wire = tmp_path / "wire.jsonl"
+    wire.write_text(json.dumps({"id": "w1", "title": "Porto opens a tram line", "published": "2019-06-25",
+                                "text": "The mayor of Porto opened a tram line on Monday.",
+                                "desk": "europe", "priority": 2}) + "\n")
+    assert run_cli(["ingest", str(wire)], capsys)[0] == 0
+    code, out, _ = run_cli(["search", "tram", "--json"], capsys)
+    (hit,) = json.loads(out)["hits"]
+    assert code == 0 and hit["extra"] == {"desk": "europe", "priority": 2}

@@ -138,14 +138,14 @@ def test_elasticsearch_stopping_mid_run_fails_loudly_and_a_rerun_completes(own_s
     files = write_articles(tmp_path / "in")
     settings = tuned(make_settings(tmp_path, url, alias))
 
-    def stop_after_half(_n: int) -> None:
+    def stop_after_half(_read: int, _total: int | None) -> None:
         stop_after_half.files += 1
         if stop_after_half.files == 6:
             stop_embedded_server(data_dir)
 
     stop_after_half.files = 0
     with pytest.raises(InfrastructureError) as failure:
-        ingest(files, settings, on_file=stop_after_half)
+        ingest(files, settings, on_progress=stop_after_half)
     assert "failed" in str(failure.value) and "127.0.0.1" in str(failure.value)
 
     assert ensure_embedded_server(data_dir, port=port) == url  # the cluster is back
