@@ -40,7 +40,7 @@ from pipeline.core.settings import load_settings  # noqa: E402
 from pipeline.enrich.annotate import enrich_texts  # noqa: E402
 from pipeline.enrich.entities import load_entity_config  # noqa: E402
 from pipeline.enrich.gazetteer import build_gazetteer  # noqa: E402
-from pipeline.enrich.nlp import load_nlp  # noqa: E402
+from pipeline.enrich.nlp import LanguageModels  # noqa: E402
 from pipeline.enrich.places import PLACE_LABELS  # noqa: E402
 from pipeline.index.version import resolver_of  # noqa: E402
 
@@ -108,8 +108,8 @@ def score(corpora: Path, nlp, rules, resolver) -> None:
         gold = list(csv.DictReader(handle, delimiter="\t"))
     docs = aida_docs(corpora)
     wanted = sorted({g["article"] for g in gold}, key=int)
-    items = ((docs[a]["text"], date.fromisoformat(docs[a]["published"]) if docs[a].get("published") else None, a)
-             for a in wanted)
+    items = ((docs[a]["text"], date.fromisoformat(docs[a]["published"]) if docs[a].get("published") else None, "en",
+              a) for a in wanted)
     predicted = {a: e.entities for e, a in enrich_texts(nlp, items, batch_size=32, entity_config=rules,
                                                         places=resolver)}
     stats = {split: Counter() for split in ("dev", "heldout")}
@@ -167,7 +167,7 @@ def variants(corpora: Path, nlp, rules, resolver, n_reuters: int) -> None:
     counts = {"main (no resolution)": Counter(), "this branch": Counter()}
     resolved_value: dict[str, int] = Counter()
     # One NER pass: resolution runs after canonicalisation, so main's mentions + the resolver = this branch's.
-    for without, text in enrich_texts(nlp, ((t, d, t) for t, d in texts), batch_size=64, entity_config=rules):
+    for without, text in enrich_texts(nlp, ((t, d, "en", t) for t, d in texts), batch_size=64, entity_config=rules):
         with_places = resolver.resolve(text, without.entities)
         for name, mentions in (("this branch", with_places), ("main (no resolution)", without.entities)):
             counts[name].update({m.canonical for m in mentions if m.label in ("GPE", "LOC", "FAC")})
@@ -194,17 +194,18 @@ def variants(corpora: Path, nlp, rules, resolver, n_reuters: int) -> None:
 def speed(corpora: Path, nlp, rules, resolver, n: int) -> None:
     texts = [t for t, _ in corpus_texts(corpora / BBC, n)]
     words = sum(len(t.split()) for t in texts)
-    list(nlp.pipe(texts[:20]))  # warm-up
+    pipe = nlp.for_language("en").pipe
+    list(pipe(texts[:20]))  # warm-up
     runs: dict[str, list[float]] = {"NER ceiling (nlp.pipe)": [], "main enrichment (no resolution)": [],
                                     "enrichment with places": []}
     for _round in range(3):
         started = time.perf_counter()
-        for _doc in nlp.pipe(texts, batch_size=64):
+        for _doc in pipe(texts, batch_size=64):
             pass
         runs["NER ceiling (nlp.pipe)"].append(time.perf_counter() - started)
         for name, places in (("main enrichment (no resolution)", None), ("enrichment with places", resolver)):
             started = time.perf_counter()
-            for _ in enrich_texts(nlp, ((t, None, None) for t in texts), batch_size=64, entity_config=rules,
+            for _ in enrich_texts(nlp, ((t, None, "en", None) for t in texts), batch_size=64, entity_config=rules,
                                   places=places):
                 pass
             runs[name].append(time.perf_counter() - started)
@@ -245,7 +246,7 @@ def main() -> None:
     if args.make_gold:
         make_gold(args.corpora, resolver)
         return
-    nlp = load_nlp(settings.nlp.model)
+    nlp = LanguageModels(settings.nlp.models)  # the models `newsetl enrich` loads; English for every text here
     rules = load_entity_config(settings.entities_config)
     only = args.only.split(",")
     if "resolution" in only:

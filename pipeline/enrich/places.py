@@ -213,13 +213,16 @@ class PlaceResolver:
                 out.append(mention)
             elif resolution.chosen is not None:
                 place = resolution.chosen
-                out.append(dataclasses.replace(mention, canonical=place.name, geonames_id=place.geonames_id,
-                                               country_code=place.country_code, country=self._country_name(place),
-                                               lat=place.lat, lon=place.lon))
+                # The id follows the entry's name, so one place has one id whatever the article called it.
+                out.append(dataclasses.replace(mention, canonical=place.name, id=entity_id(mention.label, place.name),
+                                               geonames_id=place.geonames_id, country_code=place.country_code,
+                                               country=self._country_name(place), lat=place.lat, lon=place.lon))
             elif resolution.demonym_of is not None:
+                # A demonym carries the id of its country's entry, as the country's own mentions do.
                 country = self.gazetteer.country(resolution.demonym_of)
                 out.append(dataclasses.replace(mention, country_code=resolution.demonym_of,
-                                               country=country.name if country else None))
+                                               country=country.name if country else None,
+                                               id=entity_id("GPE", country.name) if country else mention.id))
             else:
                 out.append(mention)
         return out
