@@ -131,7 +131,8 @@ def news_nightly():
     @task(pool=ES_POOL, retries=5)
     def recanonicalise() -> dict:
         """Give indexed articles the new values of the names whose entity the registry changed (what this run and
-        any run before it learnt): their entity facets only, no NER."""
+        any run before it learnt): their entity facets only, no NER. After a run whose finish failed it does not run
+        (the run stays red); the changes stay queued and the next run applies them."""
         from pipeline.runners import tasks
 
         return tasks.recanonicalise(task_settings())

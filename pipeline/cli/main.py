@@ -655,6 +655,7 @@ def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
     """newsetl entities list|show|merge|split: the registry as the index knows it, and manual decisions."""
     from dataclasses import asdict
 
+    from pipeline.core.errors import InfrastructureError
     from pipeline.enrich.entities import add_alias, add_distinct, load_entity_config
     from pipeline.index.registry import load_registry
     from pipeline.index.store import Store
@@ -678,7 +679,12 @@ def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
             print("indexed articles not updated: run `newsetl reenrich` (or `reenrich --registry-changes` after a "
                   "run has queued the change)")
             return EXIT_OK
-        done = apply_manual_decision(settings, before)
+        try:
+            done = apply_manual_decision(settings, before)
+        except InfrastructureError as exc:
+            err.print(f"[bold red]error:[/] the rules file is written, the indexed articles are not updated "
+                      f"({escape(str(exc))}); once Elasticsearch answers, run `newsetl reenrich`", soft_wrap=True)
+            return EXIT_INFRA
         print(f"indexed articles updated: {done.rewritten} of {done.candidates} holding an affected name"
               + (f"; {len(done.conflicts)} changed meanwhile, left for `newsetl reenrich --registry-changes`"
                  if done.conflicts else ""))

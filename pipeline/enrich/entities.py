@@ -311,16 +311,17 @@ _LINE_BREAK = re.compile(r"[ \t]*\n\s*")
 
 
 def _split_at_line_breaks(text: str, mentions: list[RawMention]) -> list[RawMention]:
-    """A span run across a line break holds a headline's last name and the body's first word ("Energy Storage
-    Conference\n\nVeltrix"): it is cut there, and each piece is kept, with the span's label, only when the article
-    writes it elsewhere too (names recur: "Veltrix" of the headline), not when the body merely starts a sentence with
-    a capitalised word ("Bahia Cocoa Review\nShowers continued": neither piece)."""
+    """A span run across the end of the first line holds a headline's last name and the body's first word
+    ("Energy Storage Conference\n\nVeltrix"): it is cut there, and each piece is kept, with the span's label, only
+    when the article writes it elsewhere too (names recur: "Veltrix" of the headline), not when the body merely
+    starts a sentence with a capitalised word ("Bahia Cocoa Review\nShowers continued": neither piece)."""
+    headline = text.find("\n")
     result: list[RawMention] = []
     for mention in mentions:
         surface = text[mention.start:mention.end]
         breaks = list(_LINE_BREAK.finditer(surface))
-        if not breaks:
-            result.append(mention)
+        if not breaks or not mention.start <= headline < mention.end:
+            result.append(mention)  # within one line, or a join of two body lines (a table's rows): no name
             continue
         edges = [0, *(x for b in breaks for x in b.span()), len(surface)]
         for start, end in zip(edges[::2], edges[1::2], strict=True):
@@ -333,6 +334,45 @@ def _split_at_line_breaks(text: str, mentions: list[RawMention]) -> list[RawMent
             if elsewhere:
                 result.append(RawMention(piece, mention.label, start, end))
     return result
+
+
+_FIRST_WORD = re.compile(r"\s*(\S+)\s+")
+# Labels of spans that may open with a nationality adjective the model took in ("Australian Rodney Eyles").
+_DEMONYM_PREFIX_LABELS = frozenset({"PERSON", "ORG"})
+
+
+def _split_demonym_prefix(text: str, mentions: list[RawMention]) -> list[RawMention]:
+    """A person or organisation span that opens with a nationality word holds two mentions: "Australian Rodney
+    Eyles" is the demonym (NORP) and the person; "Dutch transport ministry" the demonym and no name. Persons are
+    never named by a nationality word, so a PERSON span is always cut; an organisation's only when the rest is no
+    name or the article names the rest without the demonym too ("American Airlines" stays whole)."""
+    result: list[RawMention] = []
+    for mention in mentions:
+        surface = text[mention.start:mention.end]
+        first = _FIRST_WORD.match(surface)
+        if mention.label not in _DEMONYM_PREFIX_LABELS or first is None or demonym_of(first.group(1), "NORP") is None:
+            result.append(mention)
+            continue
+        rest_start = mention.start + first.end()
+        rest = text[rest_start:mention.end]
+        named = _has_capital(rest)
+        if mention.label == "ORG" and named and not _named_elsewhere(text, rest, mention, first.group(1)):
+            result.append(mention)
+            continue
+        start = mention.start + first.start(1)
+        result.append(RawMention(first.group(1), "NORP", start, start + len(first.group(1))))
+        if named:
+            result.append(RawMention(rest, mention.label, rest_start, mention.end))
+    return result
+
+
+def _named_elsewhere(text: str, name: str, mention: RawMention, prefix: str) -> bool:
+    """True when `name` (or its last word) occurs outside the mention's span, not after `prefix` again."""
+    for probe in dict.fromkeys([_POSSESSIVE.sub("", name.strip()), name.split()[-1]]):
+        for match in re.finditer(rf"(?<!\w){re.escape(probe)}(?!\w)", text):
+            if not mention.start <= match.start() < mention.end and not text[:match.start()].rstrip().endswith(prefix):
+                return True
+    return False
 
 
 def _with_datelines(text: str, mentions: list[RawMention]) -> list[RawMention]:
@@ -440,7 +480,7 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     original = original if original is not None else text
     mentions = _without_headline_guesses(text, original, list(mentions))
     headline_end = title_case_headline_end(text)
-    mentions = _with_datelines(text, _split_at_line_breaks(text, mentions))
+    mentions = _with_datelines(text, _split_demonym_prefix(text, _split_at_line_breaks(text, mentions)))
     named: list[tuple[RawMention, str]] = []
     other_spans: list[tuple[int, int]] = []  # dates, numbers, dropped fragments: never re-read as names
     linked: dict[str, str] = {}  # key of a demonym -> its country's name

@@ -218,16 +218,19 @@ class PlaceResolver:
                 place = resolution.chosen
                 # OntoNotes' GPE is a country, city or state; WikiNER models (French) label those LOC, like
                 # seas and mountains. A place resolved to such an entry is a GPE whatever the model said, so one
-                # place has one label in every language.
+                # place has one label in every language; the id follows the entry's name, so one place has one id
+                # whatever the article called it.
                 label = "GPE" if place.kind in GPE_KINDS else mention.label
                 out.append(dataclasses.replace(mention, label=label, canonical=place.name,
-                                               geonames_id=place.geonames_id,
+                                               id=entity_id(label, place.name), geonames_id=place.geonames_id,
                                                country_code=place.country_code, country=self._country_name(place),
                                                lat=place.lat, lon=place.lon))
             elif resolution.demonym_of is not None:
+                # A demonym carries the id of its country's entry, as the country's own mentions do.
                 country = self.gazetteer.country(resolution.demonym_of)
                 out.append(dataclasses.replace(mention, country_code=resolution.demonym_of,
-                                               country=country.name if country else None))
+                                               country=country.name if country else None,
+                                               id=entity_id("GPE", country.name) if country else mention.id))
             else:
                 out.append(mention)
         return out

@@ -118,7 +118,10 @@ class Resolution:
         result = []
         for mention in mentions:
             name = _key(mention.canonical)
-            country = demonym_country(mention.canonical, mention.label)
+            # The country place resolution linked a demonym to (a country and no entry of its own), else the one
+            # the demonym tables name.
+            linked = mention.country if mention.country_code and mention.geonames_id is None else None
+            country = linked or demonym_country(mention.canonical, mention.label)
             if country is not None:
                 # A nationality word keeps its own name and carries the id of its country's entity.
                 entity = self.entity_of.get(_key(country))

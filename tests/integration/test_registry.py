@@ -137,3 +137,7 @@ def test_a_manual_split_is_applied_to_indexed_articles(es_settings, es_client, t
     assert "indexed articles updated: 2 of 2" in capsys.readouterr().out
     assert orgs(es_client, alias, "Jobs")[0] == ["Ford"]
     assert orgs(es_client, alias, "Profit")[0] == ["Ford Motor Company", "Ford"]
+    # nothing left to apply by hand
+    assert main(["reenrich", "--registry-changes", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"changes": 0, "candidates": 0, "rewritten": 0, "conflicts": 0,
+                                                   "pending": 0}

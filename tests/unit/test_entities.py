@@ -322,6 +322,14 @@ def test_mentions_never_overlap_and_always_point_at_their_text(words, spans):
         ("Zentrova Partners With Siemens at Hanover Fair\n\nZentrova will show a pilot at the Hanover Fair.",
          [("Hanover Fair\n\nZentrova", "FAC"), ("Hanover Fair", "FAC")], "place", ["Zentrova", "Hanover Fair"]),
         ("Harbour Talks\nDelegates met at noon.", [("Harbour Talks\nDelegates", "ORG")], "org", []),
+        # a nationality word the model took into a person's or an organisation's span is a mention of its own
+        ("Canadian Paul Tracy won. Tracy led.", [("Canadian Paul Tracy", "PERSON"), ("Tracy", "PERSON")],
+         "person", ["Paul Tracy"]),
+        ("Canadian Paul Tracy won. Tracy led.", [("Canadian Paul Tracy", "PERSON"), ("Tracy", "PERSON")],
+         "norp", ["Canadian"]),
+        ("The Dutch transport ministry said so.", [("Dutch transport ministry", "ORG")], "norp", ["Dutch"]),
+        ("Swedish Match shares rose. Swedish Match said so.", [("Swedish Match", "ORG"), ("Swedish Match", "ORG")],
+         "org", ["Swedish Match"]),
         # a wire dateline is a place
         ("LISBON (Reuters) - The minister spoke.", [], "place", ["LISBON"]),
         ("London 1996-08-30\nEssex won.", [("London 1996-08-30", "DATE")], "place", ["London"]),

@@ -167,3 +167,15 @@ def test_an_article_resolved_from_its_own_names_gets_what_enrichment_would_give(
     article = [mention("Ford", "ORG"), mention("Iraqi", "NORP"), mention("Ford", "ORG"), mention("Acme", "ORG")]
     from_names = resolution.resolve(name.as_mention() for name in EntityName.of(article))
     assert label_facet_fields(from_names) == label_facet_fields(resolution.resolve(article))
+
+
+def test_a_demonym_linked_by_place_resolution_counts_under_its_country():
+    # Place resolution names countries by their GeoNames entry ("Czechia"); the demonym it linked carries that
+    # country's id in every article, whatever spelling the demonym tables give the country.
+    resolution = learn([("Czechia", "GPE")], [("Czechia", "GPE")])
+    czech = EntityMention("Czech", "NORP", 0, 5, "Czech", country_code="CZ", country="Czechia")
+    place = EntityMention("Prague", "GPE", 0, 6, "Prague", entity_id("GPE", "Prague"), geonames_id=3067696,
+                          country_code="CZ", country="Czechia")
+    out_czech, out_place = resolution.resolve([czech, place])
+    assert out_czech.id == entity_id("GPE", "Czechia") and out_czech.canonical == "Czech"
+    assert out_place.id == entity_id("GPE", "Prague")  # a place of the country is not its demonym
