@@ -159,7 +159,7 @@ def values_of(models: LanguageModels, texts: list[tuple[str, str]], entity_confi
             for e, _ in enrich_texts(models, items, batch_size=32, entity_config=entity_config)]
 
 
-def bench_pages(limit: int | None, models: LanguageModels, entity_config) -> None:
+def bench_pages(limit: int | None, models: LanguageModels, entity_config, before: bool = True) -> None:
     started = time.perf_counter()
     pages = page_texts(limit)
     extracted = time.perf_counter() - started
@@ -172,7 +172,9 @@ def bench_pages(limit: int | None, models: LanguageModels, entity_config) -> Non
     routed = {name: resolve(stated, text, "en", MIN_CONFIDENCE, OVERRIDE_CONFIDENCE) for name, stated, text in kept}
     english_only = LanguageModels({"en": models.models["en"]})
     foreign = [(name, text) for name, _, text in kept if reference[name] != "en"]
-    before_values = values_of(english_only, [(text, "en") for _, text in foreign], entity_config)
+    # The "before" column (every page through the English model) costs most of the run; --skip-before leaves it out.
+    before_values = (values_of(english_only, [(text, "en") for _, text in foreign], entity_config) if before
+                     else [0] * len(foreign))
     wrong_after = [(name, text, routed[name]) for name, _, text in kept
                    if routed[name] != reference[name] and models.has(routed[name])]
     after_values = values_of(models, [(text, language) for _, text, language in wrong_after], entity_config)
@@ -320,6 +322,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=None, help="at most N pages (default: all)")
     parser.add_argument("--baseline", type=Path, help="a checkout with its own .venv: compare English output")
     parser.add_argument("--baseline-n", type=int, default=300)
+    parser.add_argument("--skip-before", action="store_true", help="pages: do not re-run the English-model column")
     args = parser.parse_args()
     settings = load_settings()
     models = LanguageModels(settings.nlp.models)
@@ -333,7 +336,7 @@ def main() -> None:
     if "reuters" in sections:
         bench_reuters(args.reuters)
     if "pages" in sections:
-        bench_pages(args.pages, models, entity_config)
+        bench_pages(args.pages, models, entity_config, before=not args.skip_before)
     if args.baseline:
         bench_baseline(args.baseline, args.baseline_n)
     sys.stdout.flush()

@@ -193,6 +193,7 @@ def variants(corpora: Path, models: LanguageModels, rules, resolver, n_reuters: 
     texts = corpus_texts(corpora / BBC, 10**6) + corpus_texts(corpora / REUTERS, n_reuters)
     counts = {"main (no resolution)": Counter(), "this branch": Counter()}
     resolved_value: dict[str, int] = Counter()
+    entries_of_value: dict[str, set[int]] = {}  # a resolved value -> the entries its mentions were resolved to
     # One NER pass: resolution runs after canonicalisation, so main's mentions + the resolver = this branch's.
     for without, text in enrich_texts(models, ((t, d, "en", t) for t, d in texts), batch_size=64, entity_config=rules):
         with_places = resolver.resolve(text, without.entities)
@@ -201,6 +202,7 @@ def variants(corpora: Path, models: LanguageModels, rules, resolver, n_reuters: 
         for m in with_places:
             if m.geonames_id is not None:
                 resolved_value[m.canonical] += 1
+                entries_of_value.setdefault(m.canonical, set()).add(m.geonames_id)
     print(f"\n## Top 200 place values: BBC ({len(texts) - n_reuters} articles) + Reuters ({n_reuters})")
     print("| enrichment | top values resolved | place values that differ only by name variant (pairs) |")
     print("|---|---|---|")
@@ -208,9 +210,14 @@ def variants(corpora: Path, models: LanguageModels, rules, resolver, n_reuters: 
         top = [value for value, _ in counter.most_common(200)]
         by_entry: dict[int, list[str]] = {}
         for value in top:
-            chosen = resolver.explain(value).chosen
-            if chosen is not None:
-                by_entry.setdefault(chosen.geonames_id, []).append(value)
+            # A value stands for the entries its mentions were resolved to (the state "New York" of "ARMONK,
+            # N.Y." is not the city, whatever the bare name "New York" resolves to); an unresolved value for the
+            # entry its name resolves to alone.
+            entries = entries_of_value.get(value, set()) if name == "this branch" else set()
+            if not entries and (chosen := resolver.explain(value).chosen) is not None:
+                entries = {chosen.geonames_id}
+            for geonames_id in entries:
+                by_entry.setdefault(geonames_id, []).append(value)
         duplicates = {i: vs for i, vs in by_entry.items() if len(vs) > 1}
         share = sum(1 for v in top if resolved_value.get(v)) / len(top) if name == "this branch" else float("nan")
         print(f"| {name} | {share:.3f} | {sum(len(vs) - 1 for vs in duplicates.values())} |")
