@@ -124,6 +124,10 @@ REFERENCE_CASES = [
     ("He was freed on Christmas Eve 2018, and they met at Easter.", TUE,
      [("Christmas Eve 2018", "2018-12-24"), ("Easter", "2019-04-21")]),
     ("Christmas shopping fell, and the Easter eggs were hidden.", TUE, []),
+    # a generic "of tomorrow", a name ending in "Today", a march: no date; "March of 2019" is the month
+    ("He told USA Today he would choose the people of tomorrow.", TUE, []),
+    ("Today, he said no; the vote is set for tomorrow.", TUE, [("Today", "2019-06-25"), ("tomorrow", "2019-06-26")]),
+    ("She led the March of the Mothers in March of 2018.", TUE, [("March of 2018", "2018-03")]),
     # a day next to a date the rules found; a time of day after a date is that day's (it needs the date)
     ("The day before last Tuesday's hearing, he went home.", TUE, [("The day before last Tuesday", "2019-06-17")]),
     ("He appeared in court on Monday and was released the next morning.", TUE,
