@@ -481,9 +481,9 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
      _weekday),
     (re.compile(r"(?:\b(?P<lead>on|at|by|before|after|until|till|since|over|for|around|from|through|during|of)\s+)?"
                 r"(?P<expr>" + _HOLIDAY_NAME + r"(?:\s*,?\s+(?:of\s+)?(?P<year>(?:19|20)\d{2}))?)\b"), _holiday),
-    # "tonight", "this morning", "last night" denote a time of day (TimeML TIME), not a calendar day.
-    (re.compile(r"\b(?P<word>the day before yesterday|the day after tomorrow|yesterday|today|tomorrow)\b"
-                r"(?!\s+(?:night|morning|afternoon|evening)\b)", re.IGNORECASE), _relative_day),
+    # "yesterday afternoon" is resolved to its day, like a weekday with a time of day (the index keeps days).
+    (re.compile(r"\b(?P<word>the day before yesterday|the day after tomorrow|yesterday|today|tomorrow)\b",
+                re.IGNORECASE), _relative_day),
     (re.compile(r"(?<!\bthe )(?<!\bthe past )\b(?P<mod>last|next|this|earlier this|later this|previous|current)"
                 r"\s+(?P<unit>month|year)\b", re.IGNORECASE), _relative_period),
     (re.compile(r"\b" + _COUNT + r"\s+(?P<unit>days?|months?|years?)\s+ago\b", re.IGNORECASE), _ago),

@@ -70,6 +70,7 @@ DIRECTION_CASES = [
     # a weekday with a time of day is its day
     ("The team will play again next Friday afternoon.", TUE, [("next Friday", "2019-06-28")]),
     ("The fire broke out on Sunday night.", TUE, [("Sunday", "2019-06-23")]),
+    ("Shares fell yesterday afternoon.", TUE, [("yesterday", "2019-06-24")]),
     # months and days without a year, far from the publication date: the clause decides the year
     ("Parties are preparing for the vote in October.", TUE, [("October", "2019-10")]),
     ("The vote in October was close.", TUE, [("October", "2018-10")]),
