@@ -61,6 +61,8 @@ DIRECTION_CASES = [
     ("The president, who spoke on Monday, warned of more cuts.", TUE, [("Monday", "2019-06-24")]),
     ("Trading resumed Monday after the holiday.", TUE, [("Monday", "2019-06-24")]),
     ("He refused to comment on Monday.", TUE, [("Monday", "2019-06-24")]),
+    # a verb whose past is its base form ("hurt", "cut") read as present is no sign of a scheduled event
+    ("Losses in big stocks hurt the index on Friday.", TUE, [("Friday", "2019-06-21")]),
     # a headline's present tense reports the past: no direction from it, news reports what happened
     ("Apple unveils a new laptop on Monday", TUE, [("Monday", "2019-06-24")]),
     # the publication day's own weekday is that day
