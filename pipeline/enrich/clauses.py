@@ -38,6 +38,11 @@ _BOUND_PREPOSITIONS = frozenset({"until", "till", "til", "by", "through", "befor
 _REPORTING = frozenset({"say", "tell", "announce", "report", "confirm", "add", "note", "state", "claim", "deny",
                         "write", "insist", "warn", "argue", "explain", "acknowledge", "admit", "reveal", "show"})
 _PRESENT_TAGS = frozenset({"VBZ", "VBP"})
+# English verbs whose simple past is their base form (a closed class of irregular verbs): after a plural subject
+# the tagger's present reading of them is a guess.
+_INVARIANT_PAST = frozenset({"hurt", "cut", "put", "set", "hit", "cost", "let", "shut", "spread", "quit", "bet",
+                             "cast", "burst", "split", "shed", "upset", "broadcast", "forecast", "bid", "thrust",
+                             "slit", "rid", "read"})
 # A sentence ends at . ! ? and a space, but not after an abbreviation: initials and "a.m." ("until 9 a.m. Tuesday",
 # "the U.S. Senate"), a title or a month ("Mr.", "Gen.", "Oct. 12").
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\.[A-Za-z]\.)(?<!\b[A-Z][a-z]\.)(?<!\b[A-Z][a-z]{2}\.)(?<!\bSept\.)"
@@ -180,6 +185,8 @@ def _predicate_direction(verb: Token, preposition: str, finished: bool, depth: i
         governor = next((a for a in verb.ancestors if a.tag_.startswith("VB") or a.tag_ == "MD"), None)
         return None if governor is None else _predicate_direction(governor, preposition, finished, depth + 1)
     present = verb.tag_ in _PRESENT_TAGS or any(a.tag_ in _PRESENT_TAGS for a in auxiliaries)
+    if verb.tag_ == "VBP" and not auxiliaries and verb.lower_ in _INVARIANT_PAST:
+        return None  # "losses hurt the index on Friday": the form is past as well as present, the tag a guess
     if present and finished and lemma not in _REPORTING:
         return 1  # "the vote takes place on Sunday", "he is meeting them on Friday": scheduled
     return None

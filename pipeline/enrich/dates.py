@@ -337,10 +337,20 @@ _HOLIDAY_MODIFIES = re.compile(r"\s+(?:season|holidays?|period|week|weekend|brea
 _RELATIVE_DAYS = {"today": 0, "yesterday": -1, "tomorrow": 1}
 
 
+# "the people of tomorrow", "the Russia of today": the generic present or future (TimeML PRESENT_REF /
+# FUTURE_REF), not a day. "USA Today", "VOA Today": a capitalised "Today" after a capitalised word is a name.
+_GENERIC_DAY_BEFORE = re.compile(r"\bof\s+$")
+_NAME_BEFORE = re.compile(r"\b[A-Z][\w&'-]*\s+$")
+
+
 def _relative_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if dct is None:
         return None
     word = m["word"].lower()
+    before = text[max(0, m.start() - 30): m.start()]
+    if word in ("today", "tomorrow") and (_GENERIC_DAY_BEFORE.search(before)
+                                         or (m["word"] == "Today" and _NAME_BEFORE.search(before))):
+        return None
     if word.startswith("the day before"):
         offset = -2
     elif word.startswith("the day after"):
@@ -437,7 +447,7 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
     (_SLASHED, _slashed_day),
     (re.compile(_WEEKDAY_PREFIX + _MONTH + r"\s+" + _DAY + r"\s*,?\s+" + _YEAR + _NA), _explicit_day),
     (re.compile(_NB + _WEEKDAY_PREFIX + _DAY + r"\s+(?:of\s+)?" + _MONTH + r"\s*,?\s+" + _YEAR + _NA), _explicit_day),
-    (re.compile(_MONTH + r"\s*,?\s+" + _YEAR + _NA), _month_year),
+    (re.compile(_MONTH + r"\s*,?\s+(?:of\s+)?" + _YEAR + _NA), _month_year),
     (re.compile(_MONTH + r"\s+(?:of\s+)?(?P<mod>last|this|next)\s+year\b"), _month_of_relative_year),
     (re.compile(r"\b" + _WEEKDAY_PREFIX + _MONTH + r"\s+" + _DAY + r"(?!\w|:\d)(?!\s*,?\s+(?:19|20)\d{2})"),
      _day_month),
@@ -457,7 +467,9 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
     (re.compile(r"(?:\b(?P<lead>in|In|of|by|until|since|from|early|late|mid)[\s-]+)?"
                 r"(?P<expr>(?:(?P<mod>last|next|this)\s+)?"
                 r"(?P<month>January|February|March|April|May|June|July|August|September|October|November"
-                r"|December))\b(?!\s+\d)"), _bare_month),
+                r"|December))\b(?!\s+\d)"
+                # "the March of the Combatant Mothers", "the March of Dimes": a march, not the month
+                r"(?!\s+of\s+(?:the\s+)?[A-Z])"), _bare_month),
     # A weekday with a time of day ("next Friday afternoon", "noon Friday") is resolved to its day (the time of
     # day is below our precision); with "each"/"every" or in the plural ("Monday nights") it is a set, and "the
     # previous Friday" is relative to another date (the reference rules below).
@@ -469,9 +481,9 @@ _RULES: list[tuple[re.Pattern[str], Resolver]] = [
      _weekday),
     (re.compile(r"(?:\b(?P<lead>on|at|by|before|after|until|till|since|over|for|around|from|through|during|of)\s+)?"
                 r"(?P<expr>" + _HOLIDAY_NAME + r"(?:\s*,?\s+(?:of\s+)?(?P<year>(?:19|20)\d{2}))?)\b"), _holiday),
-    # "tonight", "this morning", "last night" denote a time of day (TimeML TIME), not a calendar day.
-    (re.compile(r"\b(?P<word>the day before yesterday|the day after tomorrow|yesterday|today|tomorrow)\b"
-                r"(?!\s+(?:night|morning|afternoon|evening)\b)", re.IGNORECASE), _relative_day),
+    # "yesterday afternoon" is resolved to its day, like a weekday with a time of day (the index keeps days).
+    (re.compile(r"\b(?P<word>the day before yesterday|the day after tomorrow|yesterday|today|tomorrow)\b",
+                re.IGNORECASE), _relative_day),
     (re.compile(r"(?<!\bthe )(?<!\bthe past )\b(?P<mod>last|next|this|earlier this|later this|previous|current)"
                 r"\s+(?P<unit>month|year)\b", re.IGNORECASE), _relative_period),
     (re.compile(r"\b" + _COUNT + r"\s+(?P<unit>days?|months?|years?)\s+ago\b", re.IGNORECASE), _ago),

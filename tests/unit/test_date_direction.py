@@ -61,6 +61,8 @@ DIRECTION_CASES = [
     ("The president, who spoke on Monday, warned of more cuts.", TUE, [("Monday", "2019-06-24")]),
     ("Trading resumed Monday after the holiday.", TUE, [("Monday", "2019-06-24")]),
     ("He refused to comment on Monday.", TUE, [("Monday", "2019-06-24")]),
+    # a verb whose past is its base form ("hurt", "cut") read as present is no sign of a scheduled event
+    ("Losses in big stocks hurt the index on Friday.", TUE, [("Friday", "2019-06-21")]),
     # a headline's present tense reports the past: no direction from it, news reports what happened
     ("Apple unveils a new laptop on Monday", TUE, [("Monday", "2019-06-24")]),
     # the publication day's own weekday is that day
@@ -70,6 +72,7 @@ DIRECTION_CASES = [
     # a weekday with a time of day is its day
     ("The team will play again next Friday afternoon.", TUE, [("next Friday", "2019-06-28")]),
     ("The fire broke out on Sunday night.", TUE, [("Sunday", "2019-06-23")]),
+    ("Shares fell yesterday afternoon.", TUE, [("yesterday", "2019-06-24")]),
     # months and days without a year, far from the publication date: the clause decides the year
     ("Parties are preparing for the vote in October.", TUE, [("October", "2019-10")]),
     ("The vote in October was close.", TUE, [("October", "2018-10")]),
@@ -124,6 +127,10 @@ REFERENCE_CASES = [
     ("He was freed on Christmas Eve 2018, and they met at Easter.", TUE,
      [("Christmas Eve 2018", "2018-12-24"), ("Easter", "2019-04-21")]),
     ("Christmas shopping fell, and the Easter eggs were hidden.", TUE, []),
+    # a generic "of tomorrow", a name ending in "Today", a march: no date; "March of 2019" is the month
+    ("He told USA Today he would choose the people of tomorrow.", TUE, []),
+    ("Today, he said no; the vote is set for tomorrow.", TUE, [("Today", "2019-06-25"), ("tomorrow", "2019-06-26")]),
+    ("She led the March of the Mothers in March of 2018.", TUE, [("March of 2018", "2018-03")]),
     # a day next to a date the rules found; a time of day after a date is that day's (it needs the date)
     ("The day before last Tuesday's hearing, he went home.", TUE, [("The day before last Tuesday", "2019-06-17")]),
     ("He appeared in court on Monday and was released the next morning.", TUE,
