@@ -132,6 +132,9 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
 def _main_text(tree: HtmlElement, url: str | None, stated: PageMetadata) -> tuple[str, str]:
     """The article text and the extractor that found it: trafilatura, or the stated articleBody it mostly missed."""
     text = _text_of(_trafilatura(tree, url))
+    if not text and tree.xpath(" | ".join(_PRUNE)):
+        # The pruned navigation held the article (a theme that wraps the whole page in role=navigation or <nav>).
+        text = _text_of(_trafilatura(tree, url, prune=False))
     body = stated.article_body
     if body and len(body.split()) >= MIN_ARTICLE_BODY_WORDS and _coverage(text, body) < MIN_ARTICLE_BODY_COVERAGE:
         # The page states its whole text and the extractor found little of it (a paywall stub, a teaser grid).
@@ -299,14 +302,15 @@ def _parse(html: str) -> HtmlElement | None:
         return None
 
 
-def _trafilatura(tree: HtmlElement, url: str | None) -> object | None:
-    """trafilatura's main-text extraction (on its own copy of the tree); None when it finds nothing."""
+def _trafilatura(tree: HtmlElement, url: str | None, *, prune: bool = True) -> object | None:
+    """trafilatura's main-text extraction (on its own copy of the tree), navigation pruned unless `prune` is
+    False; None when it finds nothing."""
     try:
         return trafilatura.bare_extraction(
             # Its full cascade: the fast mode alone (no comparison with readability/jusText) measured 0.5 points
             # lower F1, and running it first with the full cascade only for short texts was slower overall.
             tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
-            include_images=False, config=_CONFIG, prune_xpath=_PRUNE,
+            include_images=False, config=_CONFIG, prune_xpath=_PRUNE if prune else None,
         )
     except (ValueError, TypeError, RecursionError):  # trafilatura raises these on pathological markup
         return None

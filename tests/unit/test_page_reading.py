@@ -196,6 +196,15 @@ def test_extracted_text_starts_after_the_headline():
     assert page.text.startswith("The council voted on Tuesday")
 
 
+@pytest.mark.parametrize("opening", ["<nav>", "<nav role='navigation'>"])
+def test_an_article_inside_a_nav_element_is_still_read(opening):
+    # some themes wrap the whole page in <nav> or role=navigation; pruning navigation must not lose the article
+    html = (f"<html lang='en'><head><title>Baths to close</title></head><body>{opening}<article>"
+            f"<h1>Baths to close</h1>{PARAGRAPHS}</article></nav></body></html>")
+    page = extract_page(html)
+    assert "The council voted on Tuesday" in page.text and page.extractor == "trafilatura"
+
+
 # --- page type ----------------------------------------------------------------------------------------------------
 
 def teaser(n: int) -> str:
