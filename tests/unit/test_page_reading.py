@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml.html import fromstring
 
-from pipeline.clean.html import extract_page, without_headline
+from pipeline.clean.html import extract_page, without_headline, without_teasers
 from pipeline.clean.pagemeta import cjk_day, split_authors
+from pipeline.clean.pagetype import teaser_blocks
 from pipeline.clean.titles import strip_site_affix
 
 PARAGRAPHS = "".join(
@@ -194,6 +195,38 @@ def test_extracted_text_starts_after_the_headline():
     page = extract_page(article_page("<title>Baths to close - Gazette</title>"))
     assert page.title == "Baths to close"
     assert page.text.startswith("The council voted on Tuesday")
+
+
+MORE_STORIES = "".join(
+    f"<div class='more'><h3><a href='/story/{n}'>{headline}</a></h3><p>{standfirst}</p></div>"
+    for n, (headline, standfirst) in enumerate([
+        ("Ferry fares to rise", "The harbour board approved higher fares for the island ferry from next spring."),
+        ("Library hours cut", "Branch libraries will open on four days a week instead of six after budget cuts."),
+    ])
+)
+
+
+def test_teasers_of_other_stories_are_not_article_text():
+    html = article_page(url_date_body=PARAGRAPHS + MORE_STORIES)
+    text = extract_page(html).text
+    assert "The council voted on Tuesday" in text and "A spokesman for the council" in text
+    assert "harbour board approved higher fares" not in text and "Branch libraries" not in text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a paragraph inside the teasers goes; the article's own paragraphs and a short "More" stay
+    ("The council voted.\n\nThe harbour board approved higher fares for the island ferry from next spring.\n\n"
+     "More", "The council voted.\n\nMore"),
+    # a paragraph only partly quoting a teaser is article text
+    ("The harbour board approved higher fares for the island ferry, the mayor said on Monday, and the council "
+     "will appeal the decision before the end of the year.", None),
+    # nothing but teaser text: kept whole rather than emptied
+    ("Branch libraries will open on four days a week instead of six after budget cuts.", None),
+])
+def test_without_teasers(text, expected):
+    teasers = teaser_blocks(fromstring(f"<html><body><main>{MORE_STORIES}</main></body></html>"))
+    assert len(teasers) == 2
+    assert without_teasers(text, teasers) == (text if expected is None else expected)
 
 
 @pytest.mark.parametrize("opening", ["<nav>", "<nav role='navigation'>"])
