@@ -59,10 +59,18 @@ def page_type(tree: HtmlElement, main_text: str, schema_types: frozenset[str], o
 
 def teaser_blocks(tree: HtmlElement) -> list[HtmlElement]:
     """Teasers of other pages: the smallest blocks around each linked heading (<h2>-<h4> holding or inside a
-    link, outside <nav>/<header>/<footer>/<aside>) of at most MAX_TEASER_WORDS words, outermost once."""
+    link, outside <nav>/<header>/<footer>/<aside>) of at most MAX_TEASER_WORDS words, outermost once.
+
+    A heading whose links all point into a page (`#respond`: a comment form's "Leave a reply · Cancel reply", a
+    table of contents) links to no other page, and a heading inside a <blockquote> is quoted text: neither is a
+    teaser (a blog post counted as a listing through both, docs/extraction.md).
+    """
     blocks: list[HtmlElement] = []
     for heading in tree.xpath("//*[self::h2 or self::h3 or self::h4][.//a[@href] or ancestor::a[@href]]"):
-        if heading.xpath("ancestor::nav or ancestor::header or ancestor::footer or ancestor::aside"):
+        if heading.xpath("ancestor::nav or ancestor::header or ancestor::footer or ancestor::aside"
+                         " or ancestor::blockquote"):
+            continue
+        if all("#" in href for href in heading.xpath(".//a/@href | ancestor::a/@href")):
             continue
         block = heading.getparent()
         if block is None or block.tag in ("body", "html", "main", "article") or _words(block) > MAX_TEASER_WORDS:

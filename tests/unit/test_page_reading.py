@@ -264,6 +264,13 @@ SECTION_FRONT = ("<html><head><title>Harbour - Gazette</title></head><body><nav>
      "article"),
     # three teasers are not yet a listing
     ("<html><body><main>" + "".join(teaser(n) for n in range(3)) + "</main></body></html>", "article"),
+    # a short post: a quoted call with a linked heading and a comment form's heading that links into the page
+    # are not teasers of other pages, so two related posts leave it an article
+    ("<html><body><main><article><h1>Keep our waters clean</h1><blockquote><h4><a href='https://contest.example/'>"
+     "Join the poster contest</a></h4><p>Children aged six to twelve can send a poster about clean water by "
+     "April.</p></blockquote></article><div class='comment-respond'><h3>Leave a reply <a href='/clean/#respond'>"
+     "Cancel reply</a></h3><p>Your email address will not be published.</p></div>"
+     + "".join(teaser(n) for n in range(2)) + "</main></body></html>", "article"),
 ])
 def test_a_listing_page_is_told_from_an_article(html, expected):
     assert extract_page(html, url="https://gazette.example/harbour").page_type == expected
