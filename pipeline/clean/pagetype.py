@@ -35,15 +35,17 @@ MIN_TEASER_SHARE = 0.5
 MIN_TEASER_SHARE_STATED = 0.25  # when the page states a listing type
 
 
-def page_type(tree: HtmlElement, main_text: str, schema_types: frozenset[str], og_type: str | None) -> PageType:
+def page_type(tree: HtmlElement, main_text: str, schema_types: frozenset[str], og_type: str | None,
+              teasers: list[HtmlElement] | None = None) -> PageType:
     """'listing' or 'article' for a parsed page.
 
     `main_text`: what the main-text extractor found; `schema_types`: the JSON-LD @type values the page states;
-    `og_type`: its og:type, if any. Pure; reads the tree.
+    `og_type`: its og:type, if any; `teasers`: `teaser_blocks(tree)` when the caller has them already. Pure;
+    reads the tree.
     """
     if schema_types & ARTICLE_TYPES or (og_type or "").strip().lower() == "article":
         return "article"
-    teasers = _teasers(tree)
+    teasers = teaser_blocks(tree) if teasers is None else teasers
     if len(teasers) < MIN_TEASERS or not main_text:
         return "article"
     wanted = word_shingles(main_text)
@@ -55,11 +57,20 @@ def page_type(tree: HtmlElement, main_text: str, schema_types: frozenset[str], o
     return "listing" if share >= threshold else "article"
 
 
-def _teasers(tree: HtmlElement) -> list[HtmlElement]:
-    """The smallest blocks around each linked heading (<h2>-<h4> holding or inside a link), outermost once."""
+def teaser_blocks(tree: HtmlElement) -> list[HtmlElement]:
+    """Teasers of other pages: the smallest blocks around each linked heading (<h2>-<h4> holding or inside a
+    link, outside <nav>/<header>/<footer>/<aside>) of at most MAX_TEASER_WORDS words, outermost once.
+
+    A heading whose links all point into a page (`#respond`: a comment form's "Leave a reply · Cancel reply", a
+    table of contents) links to no other page, and a heading inside a <blockquote> is quoted text: neither is a
+    teaser (a blog post counted as a listing through both, docs/extraction.md).
+    """
     blocks: list[HtmlElement] = []
     for heading in tree.xpath("//*[self::h2 or self::h3 or self::h4][.//a[@href] or ancestor::a[@href]]"):
-        if heading.xpath("ancestor::nav or ancestor::header or ancestor::footer or ancestor::aside"):
+        if heading.xpath("ancestor::nav or ancestor::header or ancestor::footer or ancestor::aside"
+                         " or ancestor::blockquote"):
+            continue
+        if all("#" in href for href in heading.xpath(".//a/@href | ancestor::a/@href")):
             continue
         block = heading.getparent()
         if block is None or block.tag in ("body", "html", "main", "article") or _words(block) > MAX_TEASER_WORDS:

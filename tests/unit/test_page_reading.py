@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml.html import fromstring
 
-from pipeline.clean.html import extract_page, without_headline
+from pipeline.clean.html import extract_page, without_headline, without_teasers
 from pipeline.clean.pagemeta import cjk_day, split_authors
+from pipeline.clean.pagetype import teaser_blocks
 from pipeline.clean.titles import strip_site_affix
 
 PARAGRAPHS = "".join(
@@ -196,6 +197,47 @@ def test_extracted_text_starts_after_the_headline():
     assert page.text.startswith("The council voted on Tuesday")
 
 
+MORE_STORIES = "".join(
+    f"<div class='more'><h3><a href='/story/{n}'>{headline}</a></h3><p>{standfirst}</p></div>"
+    for n, (headline, standfirst) in enumerate([
+        ("Ferry fares to rise", "The harbour board approved higher fares for the island ferry from next spring."),
+        ("Library hours cut", "Branch libraries will open on four days a week instead of six after budget cuts."),
+    ])
+)
+
+
+def test_teasers_of_other_stories_are_not_article_text():
+    html = article_page(url_date_body=PARAGRAPHS + MORE_STORIES)
+    text = extract_page(html).text
+    assert "The council voted on Tuesday" in text and "A spokesman for the council" in text
+    assert "harbour board approved higher fares" not in text and "Branch libraries" not in text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a paragraph inside the teasers goes; the article's own paragraphs and a short "More" stay
+    ("The council voted.\n\nThe harbour board approved higher fares for the island ferry from next spring.\n\n"
+     "More", "The council voted.\n\nMore"),
+    # a paragraph only partly quoting a teaser is article text
+    ("The harbour board approved higher fares for the island ferry, the mayor said on Monday, and the council "
+     "will appeal the decision before the end of the year.", None),
+    # nothing but teaser text: kept whole rather than emptied
+    ("Branch libraries will open on four days a week instead of six after budget cuts.", None),
+])
+def test_without_teasers(text, expected):
+    teasers = teaser_blocks(fromstring(f"<html><body><main>{MORE_STORIES}</main></body></html>"))
+    assert len(teasers) == 2
+    assert without_teasers(text, teasers) == (text if expected is None else expected)
+
+
+@pytest.mark.parametrize("opening", ["<nav>", "<nav role='navigation'>"])
+def test_an_article_inside_a_nav_element_is_still_read(opening):
+    # some themes wrap the whole page in <nav> or role=navigation; pruning navigation must not lose the article
+    html = (f"<html lang='en'><head><title>Baths to close</title></head><body>{opening}<article>"
+            f"<h1>Baths to close</h1>{PARAGRAPHS}</article></nav></body></html>")
+    page = extract_page(html)
+    assert "The council voted on Tuesday" in page.text and page.extractor == "trafilatura"
+
+
 # --- page type ----------------------------------------------------------------------------------------------------
 
 def teaser(n: int) -> str:
@@ -222,6 +264,13 @@ SECTION_FRONT = ("<html><head><title>Harbour - Gazette</title></head><body><nav>
      "article"),
     # three teasers are not yet a listing
     ("<html><body><main>" + "".join(teaser(n) for n in range(3)) + "</main></body></html>", "article"),
+    # a short post: a quoted call with a linked heading and a comment form's heading that links into the page
+    # are not teasers of other pages, so two related posts leave it an article
+    ("<html><body><main><article><h1>Keep our waters clean</h1><blockquote><h4><a href='https://contest.example/'>"
+     "Join the poster contest</a></h4><p>Children aged six to twelve can send a poster about clean water by "
+     "April.</p></blockquote></article><div class='comment-respond'><h3>Leave a reply <a href='/clean/#respond'>"
+     "Cancel reply</a></h3><p>Your email address will not be published.</p></div>"
+     + "".join(teaser(n) for n in range(2)) + "</main></body></html>", "article"),
 ])
 def test_a_listing_page_is_told_from_an_article(html, expected):
     assert extract_page(html, url="https://gazette.example/harbour").page_type == expected
