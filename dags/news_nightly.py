@@ -20,18 +20,10 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from newsetl_common import NEWS_INDEX, task_settings, task_staging, window
+from newsetl_common import NEWS_INDEX, default_args, task_settings, task_staging, window
 from pipeline.core.timestamps import EARLIEST_STATED_PUBLICATION
 
-DEFAULT_ARGS = {
-    "owner": "newsetl",
-    "retries": 3,
-    "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=30),
-    # The outer bound on a task that keeps retrying a barely-answering cluster inside one attempt.
-    "execution_timeout": timedelta(hours=2),
-}
+DEFAULT_ARGS = default_args(execution_timeout=timedelta(hours=2))
 
 # Each task imports the pipeline when it runs, not when the file is parsed: the dag-processor parses this file
 # every `min_file_process_interval` seconds, and the pipeline (spaCy, SciPy, trafilatura) takes seconds to import

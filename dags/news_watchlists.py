@@ -17,16 +17,9 @@ import pendulum
 from airflow.sdk import Connection, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from newsetl_common import NEWS_INDEX, task_settings
+from newsetl_common import NEWS_INDEX, default_args, task_settings
 
-DEFAULT_ARGS = {
-    "owner": "newsetl",
-    "retries": 3,
-    "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=30),
-    "execution_timeout": timedelta(minutes=30),
-}
+DEFAULT_ARGS = default_args(execution_timeout=timedelta(minutes=30))
 
 
 @dag(

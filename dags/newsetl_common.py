@@ -6,7 +6,7 @@ imports Airflow; the run's days come from the task's context.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from airflow.sdk import Asset, Connection, ObjectStoragePath, get_current_context
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -18,6 +18,14 @@ from pipeline.runners.staging import Staging
 # Updated by news_nightly's `index` tasks whenever articles were indexed; downstream DAGs (news_watchlists, exports)
 # are scheduled on it.
 NEWS_INDEX = Asset(name="newsetl_news_index", uri="elasticsearch://newsetl/news")
+
+
+def default_args(execution_timeout: timedelta) -> dict:
+    """The retry policy every newsetl task shares: 3 retries with exponential backoff from 2 to 30 minutes (an
+    Elasticsearch restart or a source's outage outlasts a quick retry); `execution_timeout` is the outer bound on
+    one attempt that keeps retrying a barely-answering cluster inside itself."""
+    return {"owner": "newsetl", "retries": 3, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True,
+            "max_retry_delay": timedelta(minutes=30), "execution_timeout": execution_timeout}
 
 
 def task_settings() -> Settings:
