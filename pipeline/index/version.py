@@ -27,8 +27,9 @@ from pipeline.enrich.places import PlaceResolver, load_places_config, place_reso
 # entities.country_code, entities.geonames_id, geo), a resolved place's facet value is the entry's display name
 # ("America" and "United States" are one value); entity ids per facet (`entities.<facet>_id`), entity rules from
 # evidence (datelines, scores, headline joins, surnames read as places) and the cross-article entity registry;
-# timeline_at (published_at, else ingested_at), Kibana's time field.
-DOCUMENT_VERSION = 6
+# timeline_at (published_at, else ingested_at), Kibana's time field. 7: mentioned dates, second round of issue 25
+# (holidays, spelled and coordinated days, seasons/weeks/sets left out, direction rules of the parse).
+DOCUMENT_VERSION = 7
 
 
 def code_version() -> str:
