@@ -29,7 +29,8 @@ from pipeline.enrich.places import PlaceResolver, load_places_config, place_reso
 # evidence (datelines, scores, headline joins, surnames read as places) and the cross-article entity registry;
 # timeline_at (published_at, else ingested_at), Kibana's time field. 7: entity rules (a Title Case headline read in
 # sentence case, spans across a line break cut into the names that recur, a city the model read as a person after a
-# locative preposition made a place).
+# locative preposition made a place) and mentioned dates, second round of issue 25 (holidays, spelled and
+# coordinated days, seasons/weeks/sets left out, direction rules of the parse).
 DOCUMENT_VERSION = 7
 
 
