@@ -3,14 +3,16 @@
     .venv/bin/python bench/extraction.py ../shared/corpora [--limit N] [--half dev|held-out]
 
 Per corpus and system: main-text precision/recall/F1, title/author/date accuracy, time per page (p50/p95), and
-pages that raised.
+pages that raised; for all pages, then the dev and the held-out half, from the same run; newsetl's p95 time over
+the other system's (a ratio, since absolute times on a shared machine move between runs); and the pages newsetl
+refused as listings (every page of these corpora is an article by its gold: each one is a false positive).
 - html_readability_testpages: main text scored by word 4-gram overlap with the text of expected.html (averaged per
   page); metadata from expected-metadata.json.
 - html_trafilatura_eval: main text scored on the annotated snippets (a `with` snippet found = TP, missing = FN;
   a `without` snippet found = FP), summed over pages as upstream does; title/author/date from evaldata.json.
 - html_htmldate_eval: publication-date exact-day accuracy.
 Corpora are read by path and never copied into the project. Rules were tuned on the "dev" half of each corpus
-(pages whose name hashes even); `--half held-out` scores only the other half. Before timing, both systems run
+(pages whose name hashes even); `--half dev|held-out` scores only one half. Before timing, both systems run
 over a few pages so one-off start-up costs (dateparser's locale tables) do not land on single pages; then each
 system makes its own pass over a corpus, starting from empty library caches, so neither finds the other's parsed
 dates memoised.
