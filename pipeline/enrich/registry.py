@@ -48,6 +48,8 @@ _INITIAL = re.compile(r"[a-z]\.")
 # Labels the model gives an initial and a surname ("R. Croft" read as an organisation).
 _INITIAL_LABELS = frozenset({"PERSON", "ORG", "NORP"})
 _FUNCTION_WORDS = frozenset("of the and for de du la le des on in at to".split())
+# Votes for its label of an article whose mention place resolution linked to a gazetteer entry.
+PLACE_VOTE = 2
 
 
 def _key(value: str) -> str:
@@ -267,7 +269,10 @@ class Registry:
             if not record.articles:
                 record.articles = 1
                 record.forms[mention.canonical] += 1
-                record.labels[mention.label] += 1
+                # A place the gazetteer resolved is confirmed twice over: the model's label and the gazetteer's
+                # entry. It outweighs one article whose model read the same name as an organisation ("the mayor of
+                # Lyon"), which re-canonicalisation would otherwise carry into every article of that name.
+                record.labels[mention.label] += PLACE_VOTE if mention.geonames_id is not None else 1
             defined = _DEFINED_ACRONYM.match(text, mention.end)
             if defined and " " in mention.canonical.strip():
                 acronym = defined.group(1).replace(".", "")

@@ -179,3 +179,12 @@ def test_a_demonym_linked_by_place_resolution_counts_under_its_country():
     out_czech, out_place = resolution.resolve([czech, place])
     assert out_czech.id == entity_id("GPE", "Czechia") and out_czech.canonical == "Czech"
     assert out_place.id == entity_id("GPE", "Prague")  # a place of the country is not its demonym
+
+
+def test_a_place_the_gazetteer_resolved_outweighs_one_organisation_reading():
+    registry = Registry()
+    registry.observe("", [EntityMention("Lyon", "LOC", 0, 4, "Lyon", entity_id("LOC", "Lyon"), geonames_id=2996944)])
+    registry.observe("", [mention("Lyon", "ORG")])
+    assert resolved(registry.settle(), "Lyon", "ORG") == ("Lyon", "LOC")
+    registry.observe("", [mention("Lyon", "ORG")])  # two articles against one: the organisation
+    assert resolved(registry.settle(), "Lyon", "LOC") == ("Lyon", "ORG")
