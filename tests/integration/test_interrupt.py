@@ -52,8 +52,11 @@ def test_ctrl_c_ends_an_ingest_with_130_and_a_summary_and_a_rerun_completes_it(e
     code = "import sys; from pipeline.cli.main import main; sys.exit(main())"  # as the console script does
     # A session of its own, so that the signal goes to the whole process group as a terminal's Ctrl-C does: the
     # run and its NER workers.
+    # SIGINT's default disposition: a test run started in the background (`make test &`, nohup) ignores SIGINT,
+    # children inherit that, and Python then installs no KeyboardInterrupt handler. A terminal's foreground job has it.
     child = subprocess.Popen([sys.executable, "-c", code, "ingest", str(folder)], env=child_env(es_settings),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # Interrupted once two bulk chunks (500 each) are visible: the first chunk's outcomes are counted by then.
         while child.poll() is None and indexed_count(client, es_settings.index.alias) < 1000:
