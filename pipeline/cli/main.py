@@ -256,13 +256,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def interrupted(stop: KeyboardInterrupt, args: argparse.Namespace) -> int:
     """Ctrl-C during `newsetl ingest`: one line on stderr (what is written, what is left, how to resume) and
-    exit 130 (128 + SIGINT, the shell's convention). The run settled nothing, so running the same command again
-    resumes: written articles are found unchanged, the rest is read again (pipeline/runners/stream.py)."""
+    exit 130 (128 + SIGINT, the shell's convention). Nothing is marked done that is not written, so running the same
+    command again resumes: written articles are found unchanged, the rest is read again
+    (pipeline/runners/stream.py `Interrupted`)."""
     done, left = getattr(stop, "done", 0), getattr(stop, "left", 0)
     again = " ".join(["newsetl ingest", *map(str, args.paths), *(f"--source {name}" for name in args.sources),
                       *(flag for flag, on in (("--full", args.full), ("--prune", args.prune)) if on)])
-    err.print(Text(f"interrupted: {done} article(s) written, {left} read but not written; nothing is marked done, "
-                   f"so `{again}` resumes (written articles are skipped as unchanged, the rest is read again)"),
+    err.print(Text(f"interrupted: {done} article(s) written, {left} read but not written; `{again}` resumes "
+                   f"(written articles are skipped as unchanged, the rest is read again)"),
               soft_wrap=True)
     return EXIT_INTERRUPTED
 

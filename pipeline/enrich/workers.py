@@ -130,10 +130,12 @@ def enrich_in_workers(
     except BaseException:
         # Ctrl-C, or a reader that stopped (GeneratorExit): the batches in flight are not wanted any more. Waiting
         # for them (the executor's shutdown, also run at interpreter exit) would hold an interrupted run for as
-        # long as NER takes, so the workers are ended now; their articles are read again by the next run.
+        # long as NER takes, so the workers are ended now; their articles are read again by the next run. The pool
+        # is told first: once the workers are dead, its manager thread may hold the pool's lock for good (draining
+        # the call queue into pipes nobody reads), and a shutdown after that would wait on the lock forever.
+        pool.shutdown(wait=False, cancel_futures=True)
         for worker in set(multiprocessing.active_children()) - before:
             worker.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
         _WORKER_STATE.clear()

@@ -32,9 +32,11 @@ from pipeline.runs.report import RunReport
 class Interrupted(KeyboardInterrupt):
     """A run stopped by the user (Ctrl-C, SIGINT), with its report as far as it got.
 
-    Nothing is marked done: the ledger and the quarantine are written only when a run settles, so the next run
-    reads every unit again; the articles this one indexed are found unchanged there (no NER, no write) and the
-    others are read, enriched and indexed then. A KeyboardInterrupt, so code that does not know it still stops.
+    Nothing is marked done that is not written: the ledger records a unit only once its articles are indexed, when
+    the run settles, so the next run reads the interrupted run's units again; the articles it indexed are found
+    unchanged there (no NER, no write) and the others are read, enriched and indexed then. Interrupted while
+    settling, a unit may already be recorded: only with its articles written (the order of `Run.settle`). A
+    KeyboardInterrupt, so code that does not know it still stops.
     """
 
     def __init__(self, report: RunReport, *, done: int, left: int) -> None:
@@ -70,14 +72,14 @@ def process_sources(settings: Settings, sources: list[SourceConfig], *, kind: st
     articles = run.changed_only(run.first_copies(run.read(units, on_progress=on_progress)))
     try:
         run.index(run.enrich(articles))
+        run.settle(sources)
+        run.recanonicalise()  # what the run taught the registry, applied to the articles indexed before
+        if prune:
+            run.prune(sources)
     except KeyboardInterrupt:
         # No bookkeeping on the way out: it would hold the user for seconds, and a unit marked done here could
-        # have articles still in NER. Everything is read again next run (see Interrupted).
+        # have articles still in NER. What is not marked done is read again next run (see Interrupted).
         raise Interrupted(run.report, done=len(run.ok), left=run.unwritten()) from None
-    run.settle(sources)
-    run.recanonicalise()  # what the run taught the registry, applied to the articles indexed before
-    if prune:
-        run.prune(sources)
     return run.close()
 
 
