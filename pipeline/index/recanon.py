@@ -20,7 +20,7 @@ and the new value apart until a full rebuild.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -87,10 +87,11 @@ def record_changes(store: Store, changed: dict[str, set[str]], *, now: datetime)
     return len(results)
 
 
-def recanonicalise(store: Store, resolution: Resolution) -> RecanonReport:
+def recanonicalise(store: Store, registry: Callable[[], Resolution]) -> RecanonReport:
     """Apply the pending registry changes to the indexed articles (module docstring); returns what was done.
 
-    `resolution` is the registry as it stands now (settled with the current entity rules). Raises
+    `registry()` gives the registry as it stands now (settled with the current entity rules); it is called only
+    when changes are pending, so the common run that taught nothing new does not load the registry. Raises
     InfrastructureError when Elasticsearch fails; the changes then stay pending.
     """
     report = RecanonReport()
@@ -99,6 +100,9 @@ def recanonicalise(store: Store, resolution: Resolution) -> RecanonReport:
         return report
     changes = list(store.scan(index, fields=["key", "keys"]))
     report.changes = len(changes)
+    if not changes:
+        return report
+    resolution = registry()
     keys = {key for hit in changes for key in hit["_source"].get("keys") or ()}
     ids = sorted({entity_id(LABEL_OF_FACET[facet], key) for facet in LABEL_FACETS for key in keys})
     seen: set[str] = set()

@@ -230,8 +230,8 @@ class Run:
     def recanonicalise(self) -> RecanonReport:
         """Give the indexed articles that hold a name whose value changed their new values (the pending registry
         changes, against the registry as it stands now); counted in the report as `recanonicalised`."""
-        resolution = load_registry(self.store).settle(load_entity_config(self.settings.entities_config))
-        done = recanonicalise(self.store, resolution)
+        done = recanonicalise(self.store, lambda: load_registry(self.store).settle(
+            load_entity_config(self.settings.entities_config)))
         self.report.recanonicalised += done.rewritten
         return done
 
