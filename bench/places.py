@@ -194,6 +194,7 @@ def variants(corpora: Path, models: LanguageModels, rules, resolver, n_reuters: 
     counts = {"main (no resolution)": Counter(), "this branch": Counter()}
     resolved_value: dict[str, int] = Counter()
     entries_of_value: dict[str, set[int]] = {}  # a resolved value -> the entries its mentions were resolved to
+    unresolved_value: Counter[str] = Counter()  # place values with mentions left unresolved
     # One NER pass: resolution runs after canonicalisation, so main's mentions + the resolver = this branch's.
     for without, text in enrich_texts(models, ((t, d, "en", t) for t, d in texts), batch_size=64, entity_config=rules):
         with_places = resolver.resolve(text, without.entities)
@@ -203,6 +204,8 @@ def variants(corpora: Path, models: LanguageModels, rules, resolver, n_reuters: 
             if m.geonames_id is not None:
                 resolved_value[m.canonical] += 1
                 entries_of_value.setdefault(m.canonical, set()).add(m.geonames_id)
+            elif m.label in ("GPE", "LOC", "FAC"):
+                unresolved_value[m.canonical] += 1
     print(f"\n## Top 200 place values: BBC ({len(texts) - n_reuters} articles) + Reuters ({n_reuters})")
     print("| enrichment | top values resolved | place values that differ only by name variant (pairs) |")
     print("|---|---|---|")
@@ -211,11 +214,12 @@ def variants(corpora: Path, models: LanguageModels, rules, resolver, n_reuters: 
         by_entry: dict[int, list[str]] = {}
         for value in top:
             # A value stands for the entries its mentions were resolved to (the state "New York" of "ARMONK,
-            # N.Y." is not the city, whatever the bare name "New York" resolves to); an unresolved value for the
-            # entry its name resolves to alone.
-            entries = entries_of_value.get(value, set()) if name == "this branch" else set()
-            if not entries and (chosen := resolver.explain(value).chosen) is not None:
-                entries = {chosen.geonames_id}
+            # N.Y." is not the city, whatever the bare name "New York" resolves to) and, when some of its mentions
+            # stayed unresolved, for the entry its name resolves to alone.
+            entries = set(entries_of_value.get(value, ())) if name == "this branch" else set()
+            if (name != "this branch" or unresolved_value[value]) and (
+                    chosen := resolver.explain(value).chosen) is not None:
+                entries.add(chosen.geonames_id)
             for geonames_id in entries:
                 by_entry.setdefault(geonames_id, []).append(value)
         duplicates = {i: vs for i, vs in by_entry.items() if len(vs) > 1}

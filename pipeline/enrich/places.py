@@ -189,10 +189,8 @@ class PlaceResolver:
     def candidates(self, name: str) -> list[Place]:
         """The entries `name` may denote after the rules of step 1 (module docstring), most populous first."""
         key = name_key(name)
-        if key in self.config.ambiguous:
-            return []
-        if key in self.config.aliases:
-            return [self.place(self.config.aliases[key])]
+        if key in self.config.ambiguous or key in self.config.aliases:
+            return self._entries_named(name)
         found = self.gazetteer.candidates(name)
         primary = [p for p, is_primary in found if is_primary]
         kept = [p for p, is_primary in found
@@ -209,13 +207,14 @@ class PlaceResolver:
         """
         mentions = self._with_dateline(text, self._places_read_as_persons(text, mentions))
         resolutions = self.resolve_names(text, mentions)
-        out = []
+        out: list[EntityMention] = []
         for mention in mentions:
             resolution = resolutions.get(_group_key(mention))
+            container = self._container_qualifying(text, out[-1] if out else None, mention)
             if resolution is None:
                 out.append(mention)
-            elif resolution.chosen is not None:
-                place = resolution.chosen
+            elif resolution.chosen is not None or container is not None:
+                place = container or resolution.chosen
                 # OntoNotes' GPE is a country, city or state; WikiNER models (French) label those LOC, like
                 # seas and mountains. A place resolved to such an entry is a GPE whatever the model said, so one
                 # place has one label in every language; the id follows the entry's name, so one place has one id
@@ -234,6 +233,26 @@ class PlaceResolver:
             else:
                 out.append(mention)
         return out
+
+    def _container_qualifying(self, text: str, previous: EntityMention | None,
+                              mention: EntityMention) -> Place | None:
+        """The entry a qualifier names: in "Buffalo, New York" the mention after the comma is the state or country
+        containing the resolved place before it, not the city its name alone resolves to. None when the mention
+        qualifies no resolved place or none of its name's entries (a country or a state) contains that place."""
+        if (previous is None or previous.geonames_id is None or mention.label not in PLACE_LABELS
+                or text[previous.end:mention.start] != ", "):
+            return None
+        inner = self.place(previous.geonames_id)
+        return next((p for p in self._entries_named(mention.canonical) if _contains(p, inner)), None)
+
+    def _entries_named(self, name: str) -> list[Place]:
+        """Every entry of a name before step 1 narrows them: the user's alias, primary and alternate names."""
+        key = name_key(name)
+        if key in self.config.ambiguous:
+            return []
+        if key in self.config.aliases:
+            return [self.place(self.config.aliases[key])]
+        return [p for p, _primary in self.gazetteer.candidates(name)]
 
     def _country_name(self, place: Place) -> str | None:
         if place.country_code is None:
@@ -349,7 +368,7 @@ class PlaceResolver:
                 qualifier = following[0].canonical
         places = self.candidates(name) or (self.candidates(mention.text) if mention.text != name else [])
         if qualifier:
-            outer = self.candidates(qualifier)
+            outer = self._entries_named(qualifier)  # "New York" as a qualifier is the state, not the city
             inside = [p for p in places if any(_contains(o, p) for o in outer)]
             if inside:
                 return inside

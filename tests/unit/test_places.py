@@ -29,6 +29,7 @@ GEORGIA_COUNTRY, GEORGIA_STATE = 614540, 4197000
 CAMBRIDGE_MA, CAMBRIDGE_GB = 4931972, 2653941
 UNITED_STATES, MYANMAR, YANGON, GERMANY = 6252001, 1327865, 1298824, 2921044
 WASHINGTON_DC, WASHINGTON_STATE = 4140963, 5815135
+NEW_YORK_CITY, NEW_YORK_STATE = 5128581, 5128638
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +71,15 @@ def resolved(resolver: PlaceResolver, text: str, *names: tuple[str, str]) -> dic
     ("She studied in Cambridge, England.", [("Cambridge", "GPE"), ("England", "GPE")], "Cambridge", CAMBRIDGE_GB),
     ("She studied in Cambridge.", [("Cambridge", "GPE")], "Cambridge", None),
     ("Fans in Jacksonville, Fla. cheered", [("Jacksonville", "GPE"), ("Fla.", "GPE")], "Jacksonville", 4160021),
+    # a qualifier names the state or country containing the place before it, not its name's city
+    ("Snow in Buffalo, New York, closed schools.", [("Buffalo", "GPE"), ("New York", "GPE")], "New York",
+     NEW_YORK_STATE),
+    ("Snow in Buffalo, New York, closed schools.", [("Buffalo", "GPE"), ("New York", "GPE")], "Buffalo", 5110629),
+    ("Flights to Tbilisi, Georgia resumed.", [("Tbilisi", "GPE"), ("Georgia", "GPE")], "Georgia", GEORGIA_COUNTRY),
+    ("Offices in New York, London and Paris", [("New York", "GPE"), ("London", "GPE"), ("Paris", "GPE")],
+     "New York", NEW_YORK_CITY),  # a list, not a qualifier: London contains no New York
+    ("Offices in New York, London and Paris", [("New York", "GPE"), ("London", "GPE"), ("Paris", "GPE")],
+     "London", 2643743),
     # one big city of a state does not pull every small namesake into it; a US town does not either in England
     ("Chicago fans and Jacksonville fans", [("Chicago", "GPE"), ("Jacksonville", "GPE")], "Jacksonville", 4160021),
     ("Rain in Leeds and Durham stopped play; Washington watched.", [("Leeds", "GPE"), ("Durham", "GPE"),
