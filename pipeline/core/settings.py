@@ -354,8 +354,10 @@ def load_settings(config_path: Path | str | None = None, env: dict[str, str] | N
     _move_url_credentials(es)
     for key in ("password", "api_key"):  # masked by value in every error message from now on
         register_secret(str(es[key]) if es.get(key) else None)
-    # Relative paths in settings.yml are relative to the project root, not to whatever the cwd is.
-    base = path.resolve().parent.parent if path.exists() else PROJECT_ROOT
+    # Relative paths in settings.yml are relative to the project root, not to whatever the cwd is, nor to where the
+    # file lives: a copy of settings.yml elsewhere (NEWSETL_CONFIG, --config) still finds the project's data folder
+    # and its entity, place and source files. Absolute paths name anything else.
+    base = PROJECT_ROOT
     named_files = [key for key in ("entities_config", "sources_config", "watchlists_config") if tree.get(key)]
     tree.setdefault("landing_dir", "samples/landing")
     tree.setdefault("data_dir", ".newsetl")

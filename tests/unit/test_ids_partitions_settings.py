@@ -145,3 +145,15 @@ def test_run_documents_hold_the_whole_run_and_each_stage():
     assert docs["nightly:r1:clean"]["seen"] == 3 and "indexed" not in docs["nightly:r1:enrich"]
     fields = set(runs_mappings()["properties"])
     assert all(set(doc) <= fields for doc in docs.values())  # the strict mapping accepts every document
+
+
+def test_a_copy_of_settings_elsewhere_keeps_the_project_relative_paths(tmp_path):
+    """settings.yml says relative paths are relative to the project root: a copy used through NEWSETL_CONFIG or
+    --config must not silently move the data folder or lose the entity and place rules."""
+    copy = tmp_path / "elsewhere" / "settings.yml"
+    copy.parent.mkdir()
+    copy.write_text((REPO / "config" / "settings.yml").read_text())
+    settings = load_settings(copy, env={})
+    assert settings.data_dir == (REPO / ".newsetl").resolve()
+    assert settings.entities_config == (REPO / "config" / "entities.yml").resolve()
+    assert settings.places_config.is_file() and settings.entities_config.is_file()
