@@ -207,6 +207,11 @@ def run_command(argv: Sequence[str] | None = None) -> int:
                    "places": cmd_places, "entities": cmd_entities, "trends": cmd_trends,
                    "watchlists": cmd_watchlists}[args.command]
         return handler(args, settings)
+    except KeyboardInterrupt:
+        # Ctrl-C outside an ingest's article loop (start-up, a migration, a search): no traceback. What a command
+        # had half-done it cleans up on the way out (a migration drops its partial index and lease).
+        err.print("interrupted", soft_wrap=True)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`newsetl search --json | head`): not an error of ours. Point stdout at /dev/null
         # so that the interpreter's final flush does not raise again (Python docs, "Note on SIGPIPE").
@@ -262,8 +267,10 @@ def interrupted(stop: KeyboardInterrupt, args: argparse.Namespace) -> int:
     done, left = getattr(stop, "done", 0), getattr(stop, "left", 0)
     again = " ".join(["newsetl ingest", *map(str, args.paths), *(f"--source {name}" for name in args.sources),
                       *(flag for flag, on in (("--full", args.full), ("--prune", args.prune)) if on)])
-    err.print(Text(f"interrupted: {done} article(s) written, {left} read but not written; `{again}` resumes "
-                   f"(written articles are skipped as unchanged, the rest is read again)"),
+    # "confirmed": a bulk request Elasticsearch accepted just before the Ctrl-C may have written articles whose
+    # outcome the run never read; the resumed run finds those unchanged, so nothing is written twice.
+    err.print(Text(f"interrupted: {done} article(s) confirmed written, {left} read but not confirmed; `{again}` "
+                   f"resumes (articles already written are skipped as unchanged, the rest is read again)"),
               soft_wrap=True)
     return EXIT_INTERRUPTED
 

@@ -84,3 +84,15 @@ def test_a_reader_that_goes_away_is_not_a_traceback():
         os.close(write_end)
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
     assert done.returncode == 0
+
+
+def test_ctrl_c_outside_an_ingest_loop_is_one_line_and_exit_130(capsys, monkeypatch):
+    """A Ctrl-C during any command's start-up or a migration ends with "interrupted" and 130, not a traceback."""
+    import pipeline.cli.main as cli
+
+    def stopped(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_sources", stopped)
+    assert main(["sources"]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
