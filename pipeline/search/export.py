@@ -31,10 +31,15 @@ _ORDER = [{"published_at": {"order": "desc", "missing": "_last"}}]
 
 
 def export_format(path: Path) -> str:
-    """".csv" or ".jsonl" from the file name; ValueError for anything else."""
+    """".csv" or ".jsonl" from the file name; ValueError for anything else, for a folder, and for a file in a
+    folder that does not exist (checked before any search, so the error names the user's path)."""
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"export to {path.name!r}: the file name must end in .csv or .jsonl")
+    if path.is_dir():
+        raise ValueError(f"export to {str(path)!r}: that is a folder; name a file in it")
+    if not path.parent.is_dir():
+        raise ValueError(f"export to {str(path)!r}: the folder {str(path.parent)!r} does not exist")
     return suffix
 
 

@@ -96,3 +96,17 @@ def test_ctrl_c_outside_an_ingest_loop_is_one_line_and_exit_130(capsys, monkeypa
     monkeypatch.setattr(cli, "cmd_sources", stopped)
     assert main(["sources"]) == 130
     assert capsys.readouterr().err.strip() == "interrupted"
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ("missing/dir/out.csv", "does not exist"),
+    ("a-folder.csv", "that is a folder"),
+    ("out.txt", "must end in .csv or .jsonl"),
+])
+def test_an_export_path_that_cannot_be_written_is_named_before_any_search(tmp_path, target, message):
+    from pipeline.search.export import export_format
+
+    (tmp_path / "a-folder.csv").mkdir()
+    with pytest.raises(ValueError, match=message) as error:
+        export_format(tmp_path / target)
+    assert ".partial" not in str(error.value)
