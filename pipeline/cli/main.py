@@ -146,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", help="list: only entities with this label (PERSON, ORG, GPE, ...)")
     p.add_argument("--size", type=int, default=30, help="list: how many (default 30)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--force", action="store_true",
+                   help="merge: also when a name is not in the registry yet or the two have different labels")
     p.add_argument("--no-apply", action="store_true",
                    help="merge/split: only write the rules file, leave the indexed articles as they are")
 
@@ -659,6 +661,36 @@ def cmd_places(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def merge_refusal(name: str, into: str, settings: Settings, *, force: bool) -> str | None:
+    """Why `entities merge NAME INTO` should not be written, or None. A name merged into itself is always refused;
+    unless `force`, so are a name the registry does not know (a typo would silently become a rule) and two
+    entities of different labels (a place merged into a person leaves the place facet). Raises
+    InfrastructureError when the registry cannot be read."""
+    from pipeline.core.text import strip_accents_casefold
+    from pipeline.enrich.entities import load_entity_config
+    from pipeline.index.registry import load_registry
+    from pipeline.index.store import Store
+
+    if strip_accents_casefold(name.strip()) == strip_accents_casefold(into.strip()):
+        return f"cannot merge {name!r} into itself"
+    if force:
+        return None
+    resolution = load_registry(Store.connect(settings)).settle(load_entity_config(settings.entities_config))
+    found = {n: resolution.entity(n) for n in (name, into)}
+    unknown = [n for n, entity in found.items() if entity is None]
+    if unknown:
+        return (f"no entity named {' or '.join(map(repr, unknown))} in the registry (`newsetl entities list` shows "
+                "them; --force writes the rule anyway)")
+    first, second = found[name], found[into]
+    assert first is not None and second is not None
+    if first.id == second.id:
+        return f"{name!r} is already a name of {second.name!r}"
+    if first.label != second.label:
+        return (f"{name!r} is a {first.label} and {into!r} a {second.label}: one real entity has one label "
+                "(--force merges them anyway)")
+    return None
+
+
 def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
     """newsetl entities list|show|merge|split: the registry as the index knows it, and manual decisions."""
     from dataclasses import asdict
@@ -678,6 +710,10 @@ def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
     if args.action in ("merge", "split"):
         before = load_entity_config(settings.entities_config)
         if args.action == "merge":
+            refused = merge_refusal(args.names[0], args.names[1], settings, force=args.force)
+            if refused:
+                err.print(f"[bold red]error:[/] {escape(refused)}; nothing written", soft_wrap=True)
+                return EXIT_USAGE
             add_alias(settings.entities_config, args.names[1], args.names[0])
             print(f"{args.names[0]!r} is now a spelling of {args.names[1]!r} ({settings.entities_config})")
         else:

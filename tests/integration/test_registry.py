@@ -78,8 +78,15 @@ def test_entities_cli_shows_why_and_writes_manual_decisions(es_settings, tmp_pat
     assert main(["entities", "list", "--label", "PERSON", "--json"]) == 0
     assert [e["name"] for e in json.loads(capsys.readouterr().out)] == ["Kemal Ardahan"]
 
+    # merges the registry cannot vouch for are refused, naming why, and write nothing
+    for names, why in [(["Ardahan", "ardahan"], "into itself"), (["Kemal Ardhan", "Kemal Ardahan"], "no entity"),
+                       (["Ankara", "Kemal Ardahan"], "one real entity has one label")]:
+        assert main(["entities", "merge", *names]) == 2
+        assert why in capsys.readouterr().err
+        assert rules.read_text(encoding="utf-8").endswith("[North Atlantic Treaty Organization]\n")
+
     assert main(["entities", "split", "Ardahan"]) == 0
-    assert main(["entities", "merge", "N.A.T.O.", "NATO"]) == 0
+    assert main(["entities", "merge", "N.A.T.O.", "NATO", "--force"]) == 0  # not in these articles: forced
     capsys.readouterr()
     text = rules.read_text(encoding="utf-8")
     assert text.startswith("# kept\n") and '"N.A.T.O."' in text and '- "Ardahan"' in text
@@ -87,7 +94,7 @@ def test_entities_cli_shows_why_and_writes_manual_decisions(es_settings, tmp_pat
     assert json.loads(capsys.readouterr().out)["name"] == "Ardahan"  # the split wins over learning
 
     # a merge that contradicts the file is refused and leaves it as it was
-    assert main(["entities", "merge", "NATO", "United Nations"]) == 2
+    assert main(["entities", "merge", "NATO", "United Nations", "--force"]) == 2
     assert rules.read_text(encoding="utf-8") == text
     assert main(["entities", "show"]) == 2
 
