@@ -75,9 +75,7 @@ def record_changes(store: Store, changed: dict[str, set[str]], *, now: datetime)
     if not changed:
         return 0
     index = changes_index(store.alias)
-    if not store.exists(index):
-        store.create_index(index, mappings=changes_mappings(), exist_ok=True,
-                           settings={"number_of_shards": 1, "number_of_replicas": store.settings.replicas})
+    store.create_if_missing(index, changes_mappings())
     actions = (BulkAction("index", index, _change_id(key, keys), {"key": key, "keys": sorted(keys),
                                                                    "at": now.isoformat()})
                for key, keys in sorted(changed.items()))

@@ -61,10 +61,7 @@ def save_records(store: Store, records: Iterable[NameRecord]) -> int:
     Raises InfrastructureError when Elasticsearch refuses a record for good (the mapping and the code disagree).
     """
     index = entities_index(store.alias)
-    if not store.exists(index):
-        # A parallel writer may create it at the same moment: that is fine.
-        store.create_index(index, mappings=registry_mappings(), exist_ok=True,
-                           settings={"number_of_shards": 1, "number_of_replicas": store.settings.replicas})
+    store.create_if_missing(index, registry_mappings())
     results = store.bulk((BulkAction("index", index, record_id(r.key), r.to_dict()) for r in records), refresh=True)
     failed = [result for result in results if not result.ok]
     if failed:

@@ -240,6 +240,15 @@ class Store:
         """True when the index (or alias) exists."""
         return bool(self.call(f"checking index {index!r}", "indices.exists", index=index))
 
+    def create_if_missing(self, index: str, mappings: dict[str, Any]) -> bool:
+        """Create one of newsetl's small side indices (one shard, the configured replicas) with its mapping unless
+        it exists; True when this call created it. Another task creating it at the same moment is fine."""
+        if self.exists(index):
+            return False
+        self.create_index(index, mappings=mappings, exist_ok=True,
+                          settings={"number_of_shards": 1, "number_of_replicas": self.settings.replicas})
+        return True
+
     def create_index(self, index: str, *, mappings: dict[str, Any] | None = None,
                      settings: dict[str, Any] | None = None, exist_ok: bool = False) -> None:
         """Create an index (settings and mappings from its template when not given).

@@ -174,9 +174,7 @@ def refresh_trends(store: Store, days: Iterable[date], *, window_days: int = 1, 
     Raises InfrastructureError when the cluster fails or refuses a document.
     """
     index = trends_index(store.alias)
-    if not store.exists(index):
-        store.create_index(index, mappings=trends_mappings(), exist_ok=True,
-                           settings={"number_of_shards": 1, "number_of_replicas": store.settings.replicas})
+    store.create_if_missing(index, trends_mappings())
     now = now or datetime.now(UTC).replace(microsecond=0)
     written = 0
     for day in days:

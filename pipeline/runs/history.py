@@ -73,9 +73,6 @@ def _upgrade_mapping(store: Store, index: str) -> None:
 def record_run(store: Store, docs: list[tuple[str, dict[str, Any]]]) -> None:
     """Write a run's documents into the runs index (created on first use); infrastructure failures raise."""
     index = runs_index(store.alias)
-    if not store.exists(index):
-        store.create_index(index, mappings=runs_mappings(), exist_ok=True,
-                           settings={"number_of_shards": 1, "number_of_replicas": store.settings.replicas})
-    else:
+    if not store.create_if_missing(index, runs_mappings()):
         _upgrade_mapping(store, index)
     bulk_write(store, index, (("index", doc_id, doc) for doc_id, doc in docs))

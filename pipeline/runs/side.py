@@ -15,11 +15,7 @@ from pipeline.index.store import BulkAction, Store
 
 def ensure_side_index(store: Store, index: str, mappings: dict[str, Any]) -> None:
     """Create the index with its strict mapping unless it exists; new fields of a newer mapping are added."""
-    if not store.exists(index):
-        # A parallel task may create it at the same moment: that is fine.
-        store.create_index(index, mappings=mappings, exist_ok=True,
-                           settings={"number_of_shards": 1, "number_of_replicas": store.settings.replicas})
-    else:
+    if not store.create_if_missing(index, mappings):
         store.put_mapping(index, mappings["properties"])
 
 
