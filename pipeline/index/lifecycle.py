@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.core.errors import InfrastructureError
-from pipeline.index.mapping import MAPPING_VERSION, index_template, template_name
+from pipeline.index.mapping import MAPPING_VERSION, index_template, keyword, template_name
 from pipeline.index.store import Store, WritesBlocked
 
 log = logging.getLogger(__name__)
@@ -166,9 +166,9 @@ def lease_index(alias: str) -> str:
 
 
 def _lease_mappings() -> dict[str, Any]:
-    keyword = {"type": "keyword"}
+    capped = keyword()
     return {"dynamic": "strict", "properties": {
-        "owner": keyword, "old_index": keyword, "new_index": keyword,
+        "owner": capped, "old_index": capped, "new_index": capped,
         "started_at": {"type": "date"}, "renewed_at": {"type": "date"}, "expires_at": {"type": "date"}}}
 
 

@@ -30,6 +30,7 @@ from pipeline.core.errors import InfrastructureError
 from pipeline.core.facets import LABEL_FACETS, LABEL_OF_FACET, entity_id, label_facet_fields
 from pipeline.core.records import EntityName
 from pipeline.enrich.registry import Resolution
+from pipeline.index.mapping import keyword
 from pipeline.index.store import BulkAction, Store
 
 # Entity ids per terms query: far below Elasticsearch's index.max_terms_count (65,536), small enough that one
@@ -47,7 +48,7 @@ def changes_index(alias: str) -> str:
 def changes_mappings() -> dict[str, Any]:
     """Strict mapping of a pending change: the changed name's key, the keys articles may hold it under, when."""
     return {"dynamic": "strict", "properties": {
-        "key": {"type": "keyword"}, "keys": {"type": "keyword"}, "at": {"type": "date"}}}
+        "key": keyword(), "keys": keyword(), "at": {"type": "date"}}}
 
 
 @dataclass
@@ -75,7 +76,7 @@ def record_changes(store: Store, changed: dict[str, set[str]], *, now: datetime)
     if not changed:
         return 0
     index = changes_index(store.alias)
-    store.create_if_missing(index, changes_mappings())
+    store.ensure_index(index, changes_mappings())
     actions = (BulkAction("index", index, _change_id(key, keys), {"key": key, "keys": sorted(keys),
                                                                    "at": now.isoformat()})
                for key, keys in sorted(changed.items()))

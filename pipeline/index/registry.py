@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.core.errors import InfrastructureError
 from pipeline.enrich.registry import NameRecord, Registry
+from pipeline.index.mapping import keyword
 from pipeline.index.store import BulkAction, Store
 
 
@@ -29,7 +30,7 @@ def registry_mappings() -> dict[str, Any]:
     return {
         "dynamic": "strict",
         "properties": {
-            "key": {"type": "keyword"},
+            "key": keyword(),
             "articles": {"type": "integer"},
             "forms": stored,
             "labels": stored,
@@ -61,7 +62,7 @@ def save_records(store: Store, records: Iterable[NameRecord]) -> int:
     Raises InfrastructureError when Elasticsearch refuses a record for good (the mapping and the code disagree).
     """
     index = entities_index(store.alias)
-    store.create_if_missing(index, registry_mappings())
+    store.ensure_index(index, registry_mappings())
     results = store.bulk((BulkAction("index", index, record_id(r.key), r.to_dict()) for r in records), refresh=True)
     failed = [result for result in results if not result.ok]
     if failed:

@@ -33,6 +33,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_de
 from pipeline.core.errors import InfrastructureError, register_secret, scrub
 from pipeline.core.settings import IndexSettings, Settings
 from pipeline.index.embedded import ensure_embedded_server, save_marker, wait_for_save
+from pipeline.index.mapping import KEYWORD_MAX_CHARS, uncapped_keywords
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +234,8 @@ class Store:
     # Indices, aliases, templates
 
     def put_template(self, name: str, body: dict[str, Any]) -> None:
-        """Create or replace a composable index template."""
+        """Create or replace a composable index template. Raises ValueError for a keyword without its cap."""
+        _check_capped(f"template {name!r}", (body.get("template") or {}).get("mappings"))
         self.call(f"installing template {name!r}", "indices.put_index_template", name=name, **body)
 
     def exists(self, index: str) -> bool:
@@ -243,6 +245,7 @@ class Store:
     def create_if_missing(self, index: str, mappings: dict[str, Any]) -> bool:
         """Create one of newsetl's small side indices (one shard, the configured replicas) with its mapping unless
         it exists; True when this call created it. Another task creating it at the same moment is fine."""
+        _check_capped(f"index {index!r}", mappings)
         if self.exists(index):
             return False
         self.create_index(index, mappings=mappings, exist_ok=True,
@@ -253,8 +256,10 @@ class Store:
                      settings: dict[str, Any] | None = None, exist_ok: bool = False) -> None:
         """Create an index (settings and mappings from its template when not given).
 
-        `exist_ok`: another task created it meanwhile (HTTP 400 resource_already_exists) is fine.
+        `exist_ok`: another task created it meanwhile (HTTP 400 resource_already_exists) is fine. Raises
+        ValueError for a keyword without its cap.
         """
+        _check_capped(f"index {index!r}", mappings)
         body = {k: v for k, v in (("mappings", mappings), ("settings", settings)) if v is not None}
         response = self.call(f"creating index {index!r}", "indices.create", ignore=(400,) if exist_ok else (),
                              index=index, **body)
@@ -290,8 +295,16 @@ class Store:
         response = self.call(f"reading the mapping of {index!r}", "indices.get_mapping", index=index)
         return dict(response[next(iter(response.body))]["mappings"].get("_meta") or {})
 
+    def ensure_index(self, index: str, mappings: dict[str, Any]) -> None:
+        """A side index with this mapping: created (create_if_missing) or, when it exists, given the mapping's new
+        fields and caps in place (an index created by an older newsetl gets the `ignore_above` it lacked)."""
+        if not self.create_if_missing(index, mappings):
+            self.put_mapping(index, mappings["properties"], meta=mappings.get("_meta"))
+
     def put_mapping(self, index: str, properties: dict[str, Any], meta: dict[str, Any] | None = None) -> None:
-        """Add fields to an index's mapping (existing fields cannot change type)."""
+        """Add fields to an index's mapping (existing fields cannot change type; their `ignore_above` can).
+        Raises ValueError for a keyword without its cap."""
+        _check_capped(f"index {index!r}", {"properties": properties})
         body: dict[str, Any] = {"properties": properties}
         if meta is not None:
             body["meta"] = meta
@@ -536,6 +549,15 @@ def build_client(settings: Settings, embedded_url: str | None = None) -> Elastic
             if cfg.ca_certs:
                 kwargs["ca_certs"] = cfg.ca_certs
     return Elasticsearch(url, **kwargs)
+
+
+def _check_capped(what: str, mappings: dict[str, Any] | None) -> None:
+    """Refuse a mapping with a keyword a value over Lucene's term limit could reach: a real Elasticsearch refuses
+    such a document whole, noida-db does not, so only this check keeps the rule (pipeline/index/mapping.py)."""
+    fields = uncapped_keywords((mappings or {}).get("properties") or {})
+    if fields:
+        raise ValueError(f"{what}: keyword field(s) {', '.join(fields)} need ignore_above <= {KEYWORD_MAX_CHARS} "
+                         f"(pipeline.index.mapping.keyword)")
 
 
 def item_reason(answer: dict[str, Any]) -> str:

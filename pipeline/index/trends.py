@@ -23,6 +23,7 @@ from typing import Any
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.facets import FACET_OF_LABEL, FACETS, LABEL_FACETS, entity_id
 from pipeline.core.trends import BASELINE_DAYS, METHOD, MIN_COUNT, MIN_SCORE, TrendReport, rank_trends
+from pipeline.index.mapping import keyword
 from pipeline.index.store import BulkAction, Store
 
 # The field every article has a day in (pipeline/index/mapping.py): publication date, else ingest time.
@@ -133,9 +134,9 @@ def trends_mappings() -> dict[str, Any]:
             "day": {"type": "date", "format": "strict_date"},  # the window's last day: the data view's time field
             "window_days": {"type": "integer"},
             "baseline_days": {"type": "integer"},
-            "facet": {"type": "keyword"},
-            "value": {"type": "keyword", "ignore_above": 512},
-            "key": {"type": "keyword", "ignore_above": 512},
+            "facet": keyword(),
+            "value": keyword(512),
+            "key": keyword(512),
             "rank": {"type": "integer"},
             "count": {"type": "integer"},
             "articles": {"type": "integer"},
@@ -145,7 +146,7 @@ def trends_mappings() -> dict[str, Any]:
             "baseline_share": {"type": "float"},
             "score": {"type": "float"},
             "lift": {"type": "float"},
-            "method": {"type": "keyword"},
+            "method": keyword(),
             "computed_at": {"type": "date"},
         },
     }
@@ -174,7 +175,7 @@ def refresh_trends(store: Store, days: Iterable[date], *, window_days: int = 1, 
     Raises InfrastructureError when the cluster fails or refuses a document.
     """
     index = trends_index(store.alias)
-    store.create_if_missing(index, trends_mappings())
+    store.ensure_index(index, trends_mappings())
     now = now or datetime.now(UTC).replace(microsecond=0)
     written = 0
     for day in days:

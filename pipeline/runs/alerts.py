@@ -18,11 +18,13 @@ from typing import Any
 
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.facets import FACETS
+from pipeline.index.mapping import keyword
 from pipeline.index.store import BulkAction, Store
 from pipeline.runs.side import ensure_side_index
 
 # Alerts are history, never rebuilt: a new version may only add fields (ensure_side_index adds them in place).
-ALERTS_MAPPING_VERSION = 1
+# 2: every keyword capped (pipeline.index.mapping.keyword), added in place by ensure_side_index.
+ALERTS_MAPPING_VERSION = 2
 
 
 def alerts_index(alias: str) -> str:
@@ -37,25 +39,25 @@ def state_index(alias: str) -> str:
 
 def alerts_mappings() -> dict[str, Any]:
     """Strict mapping of an alert: keyword facets (Kibana aggregates them), `matched_at` as the time field."""
-    keyword = {"type": "keyword"}
+    capped = keyword()
     return {
         "dynamic": "strict",
         "_meta": {"mapping_version": ALERTS_MAPPING_VERSION},
         "properties": {
-            "watchlist": keyword,
-            "query": keyword,  # the watchlist's query when the match was recorded
-            "article_id": keyword,
-            "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 512}}},
-            "url": keyword,
-            "source": keyword,
-            "language": keyword,
+            "watchlist": capped,
+            "query": capped,  # the watchlist's query when the match was recorded
+            "article_id": capped,
+            "title": {"type": "text", "fields": {"keyword": keyword(512)}},
+            "url": capped,
+            "source": capped,
+            "language": capped,
             "published_at": {"type": "date"},
             "ingested_at": {"type": "date"},
             "matched_at": {"type": "date"},
             "notified_at": {"type": "date"},
-            "targets": keyword,  # notification targets when recorded ("webhook:env:VAR", "email:desk@example.org")
-            "pending": keyword,  # the targets not yet notified of this match
-            "entities": {"properties": {facet: keyword for facet in FACETS}},
+            "targets": capped,  # notification targets when recorded ("webhook:env:VAR", "email:desk@example.org")
+            "pending": capped,  # the targets not yet notified of this match
+            "entities": {"properties": {facet: capped for facet in FACETS}},
         },
     }
 
@@ -66,7 +68,7 @@ def state_mappings() -> dict[str, Any]:
         "dynamic": "strict",
         "_meta": {"mapping_version": 1},
         "properties": {
-            "watchlist": {"type": "keyword"},
+            "watchlist": keyword(),
             "high_water_mark": {"type": "date"},
             "last_run_at": {"type": "date"},
             "last_matches": {"type": "integer"},

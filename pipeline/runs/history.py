@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.core.errors import InfrastructureError
+from pipeline.index.mapping import keyword
 from pipeline.index.store import Store
 from pipeline.runs.side import bulk_write
 
 # Run reports are history, never rebuilt: a new version may only add fields, which record_run adds in place.
-RUNS_MAPPING_VERSION = 1
+# 2: every keyword capped (pipeline.index.mapping.keyword).
+RUNS_MAPPING_VERSION = 2
 COUNTS = ("files", "seen", "cleaned", "enriched", "indexed", "unchanged", "rejected", "undated", "warned",
           "duplicates")
 
@@ -25,20 +27,20 @@ def runs_index(alias: str) -> str:
 
 def runs_mappings() -> dict[str, Any]:
     """Strict mapping of a run-report document."""
-    keyword = {"type": "keyword"}
+    capped = keyword()
     return {
         "dynamic": "strict",
         "_meta": {"mapping_version": RUNS_MAPPING_VERSION},
         "properties": {
-            "run_id": keyword,
-            "kind": keyword,  # ingest (CLI) | nightly (DAG) | reenrich | migrate
-            "partition": keyword,
-            "stage": keyword,  # run (the whole run) | clean | enrich | index
+            "run_id": capped,
+            "kind": capped,  # ingest (CLI) | nightly (DAG) | reenrich | migrate
+            "partition": capped,
+            "stage": capped,  # run (the whole run) | clean | enrich | index
             "started_at": {"type": "date"},
             "finished_at": {"type": "date"},
             **{name: {"type": "integer"} for name in COUNTS},
             "seconds": {"type": "float"},
-            "pipeline_version": keyword,
+            "pipeline_version": capped,
         },
     }
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.collect.http import Validators
 from pipeline.collect.units import Known, LedgerLookup, Listing, Unit
+from pipeline.index.mapping import keyword
 from pipeline.index.store import Store
 from pipeline.runs.side import bulk_write, ensure_side_index
 
@@ -28,13 +29,13 @@ def ledger_index(alias: str) -> str:
 
 def ledger_mappings() -> dict[str, Any]:
     """Strict mapping of a ledger entry."""
-    keyword = {"type": "keyword"}
+    capped = keyword()
     return {
         "dynamic": "strict",
         "properties": {
-            "source": keyword, "key": keyword, "kind": keyword, "outcome": keyword, "partition": keyword,
-            "etag": keyword, "last_modified": keyword, "fingerprint": keyword, "pipeline_version": keyword,
-            "doc_ids": keyword, "items": keyword, "updated_at": {"type": "date"},
+            "source": capped, "key": capped, "kind": capped, "outcome": capped, "partition": capped,
+            "etag": capped, "last_modified": capped, "fingerprint": capped, "pipeline_version": capped,
+            "doc_ids": capped, "items": capped, "updated_at": {"type": "date"},
         },
     }
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
+from pipeline.index.mapping import keyword
 from pipeline.index.store import Store
 from pipeline.runs.side import bulk_write, ensure_side_index
 
@@ -26,13 +27,13 @@ def quarantine_index(alias: str) -> str:
 
 def quarantine_mappings() -> dict[str, Any]:
     """Strict mapping of a quarantine entry."""
-    keyword = {"type": "keyword"}
+    capped = keyword()
     return {
         "dynamic": "strict",
         "properties": {
-            "source": keyword, "source_kind": keyword, "location": keyword, "language": keyword,
-            "unit": keyword, "ref": keyword, "stage": keyword, "partition": keyword,
-            "reason": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}},
+            "source": capped, "source_kind": capped, "location": capped, "language": capped,
+            "unit": capped, "unit_id": capped, "ref": capped, "stage": capped, "partition": capped,
+            "reason": {"type": "text", "fields": {"keyword": keyword(1024)}},
             "first_failed_at": {"type": "date"}, "last_failed_at": {"type": "date"}, "attempts": {"type": "integer"},
         },
     }
@@ -41,6 +42,12 @@ def quarantine_mappings() -> dict[str, Any]:
 def entry_id(source: str, ref: str) -> str:
     """Deterministic quarantine id of one failed input."""
     return hashlib.sha1(f"{source}\x1f{ref}".encode()).hexdigest()
+
+
+def unit_id(unit: str) -> str:
+    """The sha1 of a unit key, what releasing a unit's entries looks up: a key longer than the keyword cap (a URL
+    of 40,000 characters) is kept in _source but not indexed, so a lookup by the key itself would miss it."""
+    return hashlib.sha1(unit.encode("utf-8")).hexdigest()
 
 
 def update_quarantine(store: Store, failures: list[dict[str, Any]],
@@ -63,6 +70,7 @@ def update_quarantine(store: Store, failures: list[dict[str, Any]],
         actions.append(("index", doc_id, {
             **{k: failure.get(k) for k in ("source", "source_kind", "location", "language", "unit", "ref", "stage",
                                            "reason")},
+            "unit_id": unit_id(str(failure.get("unit") or "")),
             "partition": partition, "first_failed_at": before.get("first_failed_at") or stamp,
             "last_failed_at": stamp, "attempts": int(before.get("attempts") or 0) + 1}))
     bulk_write(store, index, actions)
@@ -104,8 +112,10 @@ def _entries_for_units(store: Store, index: str, source: str, units: Iterable[st
     iterator = iter(sorted(units))
     found: list[str] = []
     while chunk := list(islice(iterator, 1000)):
+        # By unit_id; by unit too for the entries written before unit_id existed.
+        units = {"bool": {"should": [{"terms": {"unit_id": [unit_id(unit) for unit in chunk]}},
+                                     {"terms": {"unit": chunk}}], "minimum_should_match": 1}}
         response = store.search(index, what="reading the quarantine", missing_ok=True, size=MAX_LISTED,
-                                source=False,
-                                query={"bool": {"filter": [{"term": {"source": source}}, {"terms": {"unit": chunk}}]}})
+                                source=False, query={"bool": {"filter": [{"term": {"source": source}}, units]}})
         found += [hit["_id"] for hit in response["hits"]["hits"]]
     return found

@@ -14,9 +14,8 @@ from pipeline.index.store import BulkAction, Store
 
 
 def ensure_side_index(store: Store, index: str, mappings: dict[str, Any]) -> None:
-    """Create the index with its strict mapping unless it exists; new fields of a newer mapping are added."""
-    if not store.create_if_missing(index, mappings):
-        store.put_mapping(index, mappings["properties"])
+    """Create the index with its strict mapping unless it exists; new fields and caps of a newer mapping are added."""
+    store.ensure_index(index, mappings)
 
 
 def bulk_write(store: Store, index: str, actions: Iterable[tuple[str, str, dict[str, Any] | None]]) -> int:

@@ -10,11 +10,13 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from pipeline.collect.config import SourceConfig
+from pipeline.index.mapping import uncapped_keywords
 from pipeline.index.store import Store
 from pipeline.runners.stream import ingest, retry_quarantine
 from pipeline.runs.quarantine import list_quarantine
 from tests.conftest import drop_alias
 from tests.conftest import raw_client as connect
+from tests.esrules import refused_terms
 from tests.newsserver import NewsServer, article_html, rss
 
 pytestmark = pytest.mark.integration
@@ -260,3 +262,38 @@ def test_a_source_that_allows_its_intranet_host_fetches_it(server, settings):
     report = ingest([], settings, sources=[internal_links_feed(server, allow_hosts=["localhost"])])
     assert report.indexed == 2  # the story and the admin page (same page behind the redirect: one document)
     assert len([r for r in report.rejections if "link-local" in r["reason"]]) == 1
+
+
+def test_links_over_lucenes_term_limit_are_indexed_quarantined_and_released_without_an_immense_term(
+        server, settings):
+    """Field case es-immense-keyword-feed: a feed whose links carry 40,000-character query strings. A real
+    Elasticsearch refuses a document holding a keyword term over 32,766 bytes; noida-db does not, so every index the
+    run wrote is checked against that rule here (tests/esrules.py)."""
+    long_query = "?q=" + "a1b2c3d4" * 5_000
+    page = server.add("/stories/bridge.html", article_html("Lyon opens its new bridge", BRIDGE)) + long_query
+    gone = server.url + "/stories/gone.html" + long_query
+    server.add("/feed.xml", rss([("Lyon opens its new bridge", page, "Tue, 25 Jun 2019 10:00:00 GMT"),
+                                 ("Gone", gone, "Wed, 26 Jun 2019 11:00:00 GMT")]),
+               content_type="application/rss+xml")
+    source = SourceConfig(name="long-links", kind="feed", location=server.url + "/feed.xml")
+
+    first = ingest([], settings, sources=[source])
+    assert (first.indexed, first.rejected, first.quarantined) == (1, 1, 1)
+    store = Store.connect(settings)
+    _, (entry,) = list_quarantine(store)
+    assert (entry["stage"], entry["ref"]) == ("fetch", gone)
+
+    client = connect(settings)
+    written = client.indices.get_mapping(index=f"{settings.index.alias}*").body
+    assert {f"{settings.index.alias}-ledger", f"{settings.index.alias}-quarantine",
+            f"{settings.index.alias}-runs"} <= set(written)
+    for index, body in written.items():
+        assert uncapped_keywords(body["mappings"].get("properties") or {}) == [], index
+        for hit in client.search(index=index, size=100)["hits"]["hits"]:
+            assert refused_terms(body["mappings"], hit["_source"]) == [], (index, hit["_id"])
+
+    # The unit key is over the cap, so it is not indexed: its entry is still found (by unit_id) and released.
+    server.add("/stories/gone.html", article_html("Parliament approves fisheries rules", VOTE))
+    retried = retry_quarantine(settings)
+    assert (retried.indexed, retried.released) == (1, 1)
+    assert list_quarantine(store) == (0, [])
