@@ -19,6 +19,8 @@ TRENDS_HELP = """\
 What is new: for each facet, the values whose share of the day's articles is unusually high against the
 30 days before (or against --baseline days). A day is a UTC day of the article's timeline date: its
 publication date, else the day it was ingested (so undated articles count on their ingest day).
+Without --day: the day of the newest dated article (an archive ingested today is not judged by today's
+undated pages), or the newest ingest day when no article is dated.
 
 score  -log10 of the chance of at least that many articles naming the value if it were as frequent as in
        the baseline (binomial upper tail; 3 = one chance in 1,000, 6 = one in a million)
@@ -33,7 +35,9 @@ def add_parser(sub: argparse._SubParsersAction, parse_date: object) -> None:
                        description=TRENDS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--facet", dest="facets", action="append", choices=FACETS, default=[], metavar="FACET",
                    help=f"only this facet (repeatable; default: all of {', '.join(FACETS)})")
-    p.add_argument("--day", type=parse_date, help="the (last) day, YYYY-MM-DD (default: the newest day with articles)")
+    p.add_argument("--day", type=parse_date,
+                   help="the (last) day, YYYY-MM-DD (default: the day of the newest dated article; when no article "
+                        "is dated, the newest ingest day)")
     p.add_argument("--window", type=_positive, default=1, metavar="N", help="days ending with --day (default 1)")
     p.add_argument("--baseline", type=_positive, default=BASELINE_DAYS, metavar="N",
                    help=f"days before the window to compare with (default {BASELINE_DAYS})")
@@ -48,10 +52,11 @@ def add_parser(sub: argparse._SubParsersAction, parse_date: object) -> None:
 def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
     """newsetl trends: compute the trends live from the articles of the alias and print them."""
     from pipeline.index.store import Store  # the Elasticsearch client is imported only by commands that need it
-    from pipeline.index.trends import compute_trends, latest_day
+    from pipeline.index.trends import compute_trends, default_day
 
     store = Store.connect(settings)
-    day = args.day or latest_day(store)
+    default = None if args.day else default_day(store)
+    day = args.day or (default[0] if default else None)
     if day is None:
         Console(stderr=True, highlight=False).print(f"no articles in {escape(store.alias)!r} yet: nothing to compare")
         return 0
@@ -61,15 +66,18 @@ def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(report.to_dict())
     else:
-        print_trends(report, defaulted=args.day is None, console=Console(highlight=False))
+        defaulted = None if default is None else ("the newest dated article's day" if default[1]
+                                                  else "the newest ingest day: no article is dated")
+        print_trends(report, defaulted=defaulted, console=Console(highlight=False))
     return 0
 
 
-def print_trends(report: TrendReport, *, defaulted: bool, console: Console) -> None:
-    """The readable form: the window and baseline with their article counts, then one table per facet."""
+def print_trends(report: TrendReport, *, defaulted: str | None, console: Console) -> None:
+    """The readable form: the window and baseline with their article counts (`defaulted`: why this day, when
+    --day was not given), then one table per facet."""
     (w0, w1), (b0, b1) = report.window, report.baseline
     span = w0.isoformat() if report.window_days == 1 else f"{w0} .. {date.fromordinal(w1.toordinal() - 1)}"
-    console.print(f"[bold]{span}[/]" + (" (the newest day with articles)" if defaulted else "")
+    console.print(f"[bold]{span}[/]" + (f" ({escape(defaulted)})" if defaulted else "")
                   + f": {report.articles} article(s) against {report.baseline_articles} in the {report.baseline_days}"
                   f" days before ({b0} .. {date.fromordinal(b1.toordinal() - 1)})", soft_wrap=True)
     shown = False

@@ -94,13 +94,22 @@ def compute_trends(store: Store, day: date, *, window_days: int = 1, baseline_da
     return TrendReport(day, window_days, baseline_days, articles, baseline_articles, trends)
 
 
-def latest_day(store: Store) -> date | None:
-    """The UTC day of the newest `timeline_at` on the alias (None without articles): the default day of `newsetl
-    trends`. A sorted one-hit search (noida-db answers a `max` aggregation on a date with null)."""
-    found = store.search(what=f"newest day of {store.alias!r}", missing_ok=True, size=1, source=[DAY_FIELD],
-                         sort=[{DAY_FIELD: {"order": "desc"}}], query={"exists": {"field": DAY_FIELD}})
-    hits = found["hits"]["hits"]
-    return _utc_day(hits[0]["_source"][DAY_FIELD]) if hits else None
+def default_day(store: Store) -> tuple[date, bool] | None:
+    """The default day of `newsetl trends`: (UTC day, True) of the newest dated article (one with `published_at`),
+    else (UTC day, False) of the newest `timeline_at` (an ingest day) when no article is dated; None without
+    articles.
+
+    Dated first because an undated article sits on its ingest day: an archive ingested today with one undated page
+    made today the default, a day holding that page alone. Sorted one-hit searches (noida-db answers a `max`
+    aggregation on a date with null).
+    """
+    for dated, query in ((True, {"exists": {"field": "published_at"}}), (False, {"exists": {"field": DAY_FIELD}})):
+        found = store.search(what=f"newest day of {store.alias!r}", missing_ok=True, size=1, source=[DAY_FIELD],
+                             sort=[{DAY_FIELD: {"order": "desc"}}], query=query)
+        hits = found["hits"]["hits"]
+        if hits:
+            return _utc_day(hits[0]["_source"][DAY_FIELD]), dated
+    return None
 
 
 def _utc_day(value: str) -> date:

@@ -12,7 +12,7 @@ import pytest
 from pipeline.core.facets import entity_id
 from pipeline.index.articles import ensure_index
 from pipeline.index.store import BulkAction
-from pipeline.index.trends import compute_trends, latest_day, refresh_trends, trends_index
+from pipeline.index.trends import compute_trends, default_day, refresh_trends, trends_index
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +66,7 @@ def test_an_injected_value_is_found_and_a_steady_one_is_not(es_store):
     assert ada.score > 5 and ada.lift > 50
     # Chile: 7 of 11 against 30 of 300 is a rise too, counted by name (country has no entity id)
     assert [t.value for t in report.trends["country"]] == ["Chile"]
-    assert latest_day(es_store) == date(2019, 6, 26)
+    assert default_day(es_store) == (date(2019, 6, 26), True)
 
 
 def test_a_floor_keeps_a_value_with_too_few_articles_out(es_store):
@@ -110,8 +110,39 @@ def test_newsetl_trends_prints_and_answers_json(es_settings, es_store, monkeypat
     assert main(["trends", "--day", "2019-06-25"]) == 0
     out = capsys.readouterr().out
     assert "2019-06-25: 11 article(s) against 300" in out and "Ada Newcomer" in out and "Chile" in out
-    # Without --day: the newest day with articles (the 26th, UTC), which has one article: nothing rose.
+    # Without --day: the newest dated article's day (the 26th, UTC), which has one article: nothing rose.
     assert main(["trends"]) == 0
-    assert "2019-06-26 (the newest day with articles)" in capsys.readouterr().out
+    assert "2019-06-26 (the newest dated article's day)" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["trends", "--facet", "nobody"])
+
+
+@pytest.mark.parametrize(("docs", "expected"), [
+    # (timeline_at, undated) per article -> the default day and whether it is a dated article's day
+    ([], None),
+    ([("2019-06-24T09:00:00Z", False), ("2019-06-25T09:00:00Z", False)], (date(2019, 6, 25), True)),
+    # An archive ingested today: the undated page's ingest day is newer, the dated articles' day wins.
+    ([("2019-06-24T09:00:00Z", False), ("2026-12-02T10:00:00Z", True)], (date(2019, 6, 24), True)),
+    # No article dated: the newest ingest day.
+    ([("2026-12-01T10:00:00Z", True), ("2026-12-02T10:00:00Z", True)], (date(2026, 12, 2), False)),
+    # Published late on the 25th at UTC-3: the 26th in UTC.
+    ([("2019-06-25T22:30:00-03:00", False), ("2026-12-02T10:00:00Z", True)], (date(2019, 6, 26), True)),
+])
+def test_the_default_day_is_the_newest_dated_articles_day(es_store, docs, expected):
+    ensure_index(es_store)
+    write(es_store, [article(n, when, undated=undated) for n, (when, undated) in enumerate(docs)])
+    assert default_day(es_store) == expected
+
+
+def test_newsetl_trends_says_which_day_it_chose(es_settings, es_store, monkeypatch, capsys, es_url):
+    from pipeline.cli.main import main
+
+    monkeypatch.setenv("ELASTICSEARCH_URL", es_url)
+    monkeypatch.setenv("NEWSETL_INDEX_ALIAS", es_settings.index.alias)
+    monkeypatch.setenv("NEWSETL_DATA_DIR", str(es_settings.data_dir))
+    write(es_store, [article(1, "2026-12-02T10:00:00Z", undated=True)])
+    assert main(["trends"]) == 0
+    assert "2026-12-02 (the newest ingest day: no article is dated)" in capsys.readouterr().out
+    write(es_store, [article(1, "2026-12-02T10:00:00Z", undated=True), article(2, "2019-06-24T09:00:00Z")])
+    assert main(["trends"]) == 0
+    assert "2019-06-24 (the newest dated article's day)" in capsys.readouterr().out
