@@ -30,6 +30,9 @@ from pipeline.core.text import printable
 
 EXIT_OK, EXIT_INFRA, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
+# `server status` when the embedded server is not running: the LSB init-script code for "program is not running"
+# (what `systemctl status` answers too), so a script can test it without parsing the text.
+EXIT_NOT_RUNNING = 3
 # Facet filters of `newsetl search`: entity types, then the article's source and language (pipeline/index/search.py).
 FACET_FLAGS = ("person", "org", "place", "norp", "event", "product", "work_of_art", "law", "language_mentioned",
                "misc", "country", "source", "language", "enrichment")
@@ -174,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="Kibana's URL (default: $KIBANA_URL)")
     p.add_argument("--space", help="a Kibana space id (default: the default space)")
 
-    p = sub.add_parser("server", help="the embedded Elasticsearch-compatible server (when ELASTICSEARCH_URL is unset)")
+    p = sub.add_parser("server", help="the embedded Elasticsearch-compatible server (when ELASTICSEARCH_URL is unset)",
+                       description="start, stop or show the embedded server. `status` prints its URL and exits 0 "
+                                   f"when it runs, else exits {EXIT_NOT_RUNNING} (LSB: not running).")
     p.add_argument("action", choices=["start", "stop", "status"])
 
     add_watchlists_parser(sub)
@@ -797,6 +802,7 @@ def cmd_server(args: argparse.Namespace, settings: Settings) -> int:
     else:
         url = running_url(data_dir) if data_dir.exists() else None
         print(url or f"not running (data folder {data_dir})")
+        return EXIT_OK if url else EXIT_NOT_RUNNING
     return EXIT_OK
 
 

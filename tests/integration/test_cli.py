@@ -296,3 +296,21 @@ def test_search_json_hits_carry_the_inputs_other_keys_in_extra(cli_env, capsys, 
     code, out, _ = run_cli(["search", "tram", "--json"], capsys)
     (hit,) = json.loads(out)["hits"]
     assert code == 0 and hit["extra"] == {"desk": "europe", "priority": 2}
+
+
+def test_server_status_exits_3_when_the_embedded_server_is_not_running(monkeypatch, capsys, tmp_path):
+    monkeypatch.delenv("ELASTICSEARCH_URL", raising=False)
+    monkeypatch.setenv("NEWSETL_DATA_DIR", str(tmp_path / "data"))
+    steps = [  # (action, exit code, printed)
+        ("status", 3, "not running"),
+        ("start", 0, "http://127.0.0.1:"),
+        ("status", 0, "http://127.0.0.1:"),
+        ("stop", 0, "stopped"),
+        ("status", 3, "not running"),
+    ]
+    try:
+        for action, code, printed in steps:
+            got, out, _ = run_cli(["server", action], capsys)
+            assert (action, got) == (action, code) and printed in out, (action, out)
+    finally:
+        main(["server", "stop"])
