@@ -25,6 +25,7 @@ TEXT_FIELDS = {"title": "title", "text": "body", "body": "body"}
 # A field prefix is letters and underscores directly followed by ":" and a value ("title:rates", 'title:"a b"');
 # "10:30" or "note: x" are words.
 _PREFIX = re.compile(r"([A-Za-z_]+):(?=\S)")
+_BARE_PREFIX = re.compile(r"-?([A-Za-z_]+):")  # a whole token: a field with nothing after its colon
 MIN_PREFIX = 2  # `a*` would expand to most of the vocabulary
 
 
@@ -84,9 +85,10 @@ class Query:
         return tuple(c for c in self.clauses if c.negated)
 
 
-def _tokens(text: str) -> list[tuple[str, bool]]:
-    """Split into (token, quoted) pairs: quoted phrases keep their prefix and sign glued on (`-title:"a b"`)."""
-    out: list[tuple[str, bool]] = []
+def _tokens(text: str) -> list[tuple[str, bool, int]]:
+    """Split into (token, quoted, offset) triples: quoted phrases keep their prefix and sign glued on
+    (`-title:"a b"`); offset is where the token starts in `text` (0-based)."""
+    out: list[tuple[str, bool, int]] = []
     i, n = 0, len(text)
     while i < n:
         if text[i].isspace():
@@ -99,12 +101,12 @@ def _tokens(text: str) -> list[tuple[str, bool]]:
             close = text.find('"', i + head.end())
             if close < 0:
                 raise QuerySyntaxError(f'unclosed quote at character {i + head.end()}: close the phrase with "')
-            out.append((text[start:close + 1], True))
+            out.append((text[start:close + 1], True, start))
             i = close + 1
             continue
         while i < n and not text[i].isspace():
             i += 1
-        out.append((text[start:i], False))
+        out.append((text[start:i], False, start))
     return out
 
 
@@ -134,13 +136,20 @@ def parse_query(text: str, facet_fields: frozenset[str] = frozenset()) -> Query:
     """Parse a `newsetl search` query string.
 
     `facet_fields` are extra field prefixes the caller accepts besides title/text/body. Raises QuerySyntaxError
-    (a ValueError) for an unclosed quote, an empty phrase, an unknown field prefix, a dangling OR or "-", or a
-    query without any term.
+    (a ValueError) for an unclosed quote, an empty phrase, an unknown field prefix, a known field with no value
+    (`title:`, naming its character position, 1-based), a dangling OR or "-", or a query without any term.
     """
     fields = frozenset(TEXT_FIELDS) | facet_fields
     clauses: list[Clause] = []
     pending_or = False
-    for token, quoted in _tokens(text):
+    for token, quoted, offset in _tokens(text):
+        bare = None if quoted else _BARE_PREFIX.fullmatch(token)
+        if bare and bare.group(1).lower() in fields:
+            # `title:` or `title: rates`: a field with no value would otherwise be searched as the word "title".
+            name = bare.group(1)
+            raise QuerySyntaxError(f"{token!r} at character {offset + 1} has no value: write {name}:word or "
+                                   f'{name}:"a phrase", with no space after the colon (to search the word, quote '
+                                   f'it: "{token}")')
         if token == "OR" and not quoted:
             if not clauses or pending_or or clauses[-1].negated:
                 raise QuerySyntaxError("OR needs a term on each side (`rates OR prices`); to find the word, "

@@ -314,3 +314,13 @@ def test_server_status_exits_3_when_the_embedded_server_is_not_running(monkeypat
             assert (action, got) == (action, code) and printed in out, (action, out)
     finally:
         main(["server", "stop"])
+
+
+@pytest.mark.parametrize(("query", "said"), [
+    ("title:", "'title:' at character 1 has no value: write title:word"),
+    ("Akar person: Hulusi", "'person:' at character 6 has no value"),
+])
+def test_a_field_without_a_value_is_a_syntax_error_naming_its_position(cli_env, capsys, query, said):
+    code, out, err = run_cli(["search", query], capsys)
+    assert code == 2 and out == ""
+    assert said in " ".join(err.split()) and "Traceback" not in err

@@ -38,7 +38,7 @@ def test_query_language_on_the_live_index(seeded, query, total):
 
 
 @pytest.mark.parametrize("query", ['_exists_:title', 'Akar" OR "x', "OR", "a OR", "body:[* TO *]",
-                                   "foo:bar"])
+                                   "foo:bar", "title:", "Akar title:", "Akar -body:"])
 def test_query_syntax_of_elasticsearch_is_refused_with_a_message(seeded, query):
     with pytest.raises(QuerySyntaxError):
         search(seeded, SearchRequest(query=query))

@@ -32,6 +32,7 @@ def c(*terms, negated=False):
     ("title:infla*", (c(Prefix("infla", "title")),)),
     ('person:"tony blair"', (c(Phrase(("tony", "blair"), "person")),)),
     ("well-known 10:30 note: x", (c(Word("well-known")), c(Word("10:30")), c(Word("note:")), c(Word("x")))),
+    ('"title:" rates', (c(Phrase(("title:",))), c(Word("rates")))),  # quoted: the word, searched
     ("AT&T C++ U.S.", (c(Word("AT&T")), c(Word("C++")), c(Word("U.S.")))),
     ("a*b ** *", (c(Word("a*b")), c(Word("**")), c(Word("*")))),
     ('say"hi"', (c(Word('say"hi"')),)),  # a quote inside a word is a character
@@ -53,6 +54,11 @@ def test_parse(text, expected):
     ("bank -", 'lone "-"'),
     ("i*", "at least 2 characters"),
     ("   ", "no words"),
+    # A known field with nothing after the colon names itself and where it is (1-based).
+    ("title:", "'title:' at character 1 has no value"),
+    ("rates title: bank", "'title:' at character 7 has no value"),
+    ("rates -text:", "'-text:' at character 7 has no value"),
+    ("person:", "'person:' at character 1 has no value"),
 ])
 def test_parse_errors_say_what_is_wrong(text, message):
     with pytest.raises(QuerySyntaxError, match=message.replace("(", r"\(").replace("*", r"\*")):
