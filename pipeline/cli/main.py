@@ -14,12 +14,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from pipeline.cli.console import Console
 from pipeline.cli.report import print_json, show_report
 from pipeline.cli.trends import add_parser as add_trends_parser
 from pipeline.cli.trends import cmd_trends

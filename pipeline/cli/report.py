@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 
+from pipeline.cli.console import Console
 from pipeline.core.text import printable
 
 

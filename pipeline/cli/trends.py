@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from pipeline.cli.console import Console
 from pipeline.cli.report import print_json
 from pipeline.core.facets import FACETS
 from pipeline.core.settings import Settings

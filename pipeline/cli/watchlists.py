@@ -6,11 +6,11 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from pipeline.cli.console import Console
 from pipeline.cli.report import print_json
 from pipeline.core.settings import Settings
 from pipeline.core.text import printable

@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -324,3 +325,13 @@ def test_a_field_without_a_value_is_a_syntax_error_naming_its_position(cli_env, 
     code, out, err = run_cli(["search", query], capsys)
     assert code == 2 and out == ""
     assert said in " ".join(err.split()) and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args", [["search"], ["search", "--json"], ["search", "Akar", "--collapse"]])
+def test_search_into_a_reader_that_went_away_is_quiet_and_exit_0(cli_env, capsys, args):
+    """`newsetl search | head -1`: rich's own answer to a broken pipe was exit 1."""
+    from tests.unit.test_cli_manners import closed_pipe_run
+
+    assert run_cli(["ingest", str(SEED)], capsys)[0] == 0
+    done = closed_pipe_run(args, env=dict(os.environ))
+    assert done.stderr == "" and done.returncode == 0, done.stderr
