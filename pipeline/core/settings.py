@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,7 @@ from urllib.parse import unquote
 
 import yaml
 from dotenv import load_dotenv
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from pipeline.core.errors import ConfigError, register_secret, split_userinfo
 
@@ -99,7 +100,7 @@ class NlpSettings(_Frozen):
     @model_validator(mode="before")
     @classmethod
     def _english_model(cls, data: Any) -> Any:
-        if isinstance(data, dict):
+        if isinstance(data, dict) and isinstance(data.get("models") or {}, dict):  # else pydantic names the type
             models = dict(data.get("models") or DEFAULT_MODELS)
             if data.get("model"):
                 models["en"] = data["model"]
@@ -371,4 +372,50 @@ def load_settings(config_path: Path | str | None = None, env: dict[str, str] | N
     for key in named_files:  # named in settings.yml or the environment: must exist (the defaults may be absent)
         if not tree[key].is_file():
             raise ConfigError(f"{key} {tree[key]} does not exist (named in {path} or NEWSETL_{key.upper()})")
-    return Settings.model_validate(tree)
+    try:
+        return Settings.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(describe_invalid_settings(exc, path, env)) from None
+
+
+SECRET_KEYS = frozenset({"password", "api_key"})
+
+
+def describe_invalid_settings(exc: ValidationError, path: Path, env: dict[str, str]) -> str:
+    """One line for pydantic's errors on the settings tree: each wrong key by its dotted name, where it was set
+    (the file, or the environment variable that overrides it), and what is allowed: an unknown key gets the keys
+    of its section with the closest first ("did you mean"), a wrong type the expected type and the value given
+    (never a secret's)."""
+    env_of = {keys: var for var, keys in ENV_OVERRIDES.items() if env.get(var)}
+    problems = []
+    for error in exc.errors():
+        loc = tuple(str(part) for part in error["loc"])
+        name = ".".join(loc) or "(top level)"
+        where = f"from {env_of[loc]}" if loc in env_of else f"in {path}"
+        if error["type"] == "extra_forbidden":
+            allowed = sorted(_section(loc[:-1]).model_fields) if _section(loc[:-1]) else []
+            close = difflib.get_close_matches(loc[-1], allowed, n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+            section = f"under {'.'.join(loc[:-1])!r}" if len(loc) > 1 else "at the top level"
+            problems.append(f"unknown key {name!r} {where}: {hint}allowed {section}: {', '.join(allowed)}")
+            continue
+        message = error["msg"].removeprefix("Value error, ").removeprefix(f"{name}: ")
+        model = _section(loc)
+        if error["type"] == "model_type" and model:
+            message = f"expected a section of keys ({', '.join(sorted(model.model_fields))})"
+        shown = "" if SECRET_KEYS & set(loc) or isinstance(error.get("input"), dict) else \
+            f" (got {error.get('input')!r})"
+        problems.append(f"{name} {where}: {message[:1].lower()}{message[1:]}{shown}")
+    return "invalid settings: " + "; ".join(problems)
+
+
+def _section(loc: tuple[str, ...]) -> type[BaseModel] | None:
+    """The settings model at a dotted location (() is Settings itself); None when it is not a section."""
+    model: type[BaseModel] = Settings
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model

@@ -118,3 +118,32 @@ def test_an_export_path_that_cannot_be_written_is_named_before_any_search(tmp_pa
     with pytest.raises(ValueError, match=message) as error:
         export_format(tmp_path / target)
     assert ".partial" not in str(error.value)
+
+
+BAD_SETTINGS = [  # (settings.yml, environment, what the one line must say)
+    ("index:\n  alais: news\n", {}, ["unknown key 'index.alais' in {config}", "did you mean 'alias'?",
+                                     "allowed under 'index': alias, bulk_chunk_size"]),
+    ("batch_artcles: 5\n", {}, ["unknown key 'batch_artcles' in {config}", "did you mean 'batch_articles'?",
+                                "allowed at the top level: batch_articles, data_dir"]),
+    ("colour: blue\n", {}, ["unknown key 'colour' in {config}: allowed at the top level"]),
+    ("index:\n  shards: many\n", {}, ["index.shards in {config}: input should be a valid integer", "(got 'many')"]),
+    ("index: news\n", {}, ["index in {config}: expected a section of keys (alias, "]),
+    ("nlp:\n  models: [en]\n", {}, ["nlp.models in {config}: input should be a valid dictionary"]),
+    ("", {"NEWSETL_INDEX_SHARDS": "three"}, ["index.shards from NEWSETL_INDEX_SHARDS: input should be a valid"]),
+    ("elasticsearch:\n  pasword: hunter2\n", {}, ["unknown key 'elasticsearch.pasword'", "did you mean 'password'?"]),
+]
+
+
+@pytest.mark.parametrize(("text", "env", "said"), BAD_SETTINGS, ids=[b[0].split(":")[0] for b in BAD_SETTINGS])
+def test_a_wrong_key_or_type_in_settings_is_one_line_naming_it(tmp_path, capsys, monkeypatch, text, env, said):
+    config = tmp_path / "settings.yml"
+    config.write_text(text)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    assert main(["--config", str(config), "sources"]) == 2
+    err = capsys.readouterr().err
+    line = " ".join(err.split())
+    assert err.count("\n") == 1 and "Traceback" not in err and "pydantic" not in err, err
+    for part in said:
+        assert part.format(config=config) in line, line
+    assert "hunter2" not in err

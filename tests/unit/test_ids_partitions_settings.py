@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pendulum
 import pytest
-from pydantic import ValidationError
 
 from pipeline.collect.partitions import file_partition, files_in_window, partition_window
+from pipeline.core.errors import ConfigError
 from pipeline.core.ids import canonical_url, document_id
 from pipeline.core.settings import connection_env, load_settings
 from tests.conftest import REPO
@@ -104,13 +104,13 @@ def test_staging_and_cluster_sizing_from_the_environment():
         "NEWSETL_INDEX_SHARDS": "3", "NEWSETL_INDEX_REPLICAS": "1"})
     assert (settings.staging.url, settings.staging.conn_id) == ("s3://newsetl-staging/runs", "newsetl_staging")
     assert (settings.index.shards, settings.index.replicas) == (3, 1)
-    with pytest.raises(ValidationError, match="must be a URL such as s3://bucket/prefix"):
+    with pytest.raises(ConfigError, match="must be a URL such as s3://bucket/prefix"):
         load_settings(REPO / "config" / "settings.yml", env={"NEWSETL_STAGING_URL": "newsetl-staging/runs"})
 
 
 @pytest.mark.parametrize("alias", ["News", "has space", "a*b", ""])
 def test_invalid_alias_is_a_clear_error(alias):
-    with pytest.raises(ValidationError, match="lowercase Elasticsearch name"):
+    with pytest.raises(ConfigError, match="lowercase Elasticsearch name"):
         load_settings(REPO / "config" / "settings.yml", env={"NEWSETL_INDEX_ALIAS": alias or " "})
 
 
