@@ -3,11 +3,15 @@
 Kibana is reached over its saved-objects API (`POST /api/saved_objects/_import?overwrite=true`, header
 `kbn-xsrf`, multipart `file`), with Elasticsearch's credentials (Kibana authenticates against the same realm).
 The request follows the cluster calls' policy (pipeline/index/store.py): the same retry policy and budget for
-connection errors and 429/502/503/504, failures raised as InfrastructureError with credentials scrubbed.
+timeouts, dropped connections and 429/502/503/504 (503 "Kibana server is not ready yet" while it starts), failures
+raised as InfrastructureError with credentials scrubbed. A refused connection or a host name that does not resolve
+fails at once: nothing listens at that address, and waiting the whole budget (two minutes) only hid a wrong
+KIBANA_URL or a Kibana that is not running.
 """
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +70,10 @@ def import_saved_objects(settings: Settings, ndjson: bytes, *, url: str | None =
     except _TransientAnswer as exc:
         raise InfrastructureError(f"Kibana at {where} kept answering {exc}") from None
     except requests.RequestException as exc:
+        cause = _not_there(exc)
+        if cause:
+            raise InfrastructureError(f"Kibana at {where} {cause}: is Kibana running, and is KIBANA_URL (or --url) "
+                                      f"right?") from None
         raise InfrastructureError(f"Kibana at {where} is unreachable: {type(exc).__name__}") from None
     if response.status_code in (401, 403):
         raise InfrastructureError(f"Kibana at {where} rejected the credentials ({response.status_code})")
@@ -92,4 +100,25 @@ def _session(settings: Settings) -> requests.Session:
 
 
 def _is_transient(exc: BaseException) -> bool:
+    if _not_there(exc):
+        return False
     return isinstance(exc, (_TransientAnswer, requests.ConnectionError, requests.Timeout))
+
+
+def _not_there(exc: BaseException) -> str | None:
+    """Why nothing can answer at the address ("refused the connection", "has a host name that does not resolve"),
+    or None for a failure worth retrying. requests wraps the socket error in urllib3's errors: the chain of causes,
+    reasons and arguments is searched."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return "refused the connection"
+        if isinstance(current, socket.gaierror):
+            return "has a host name that does not resolve"
+        pending += [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+    return None

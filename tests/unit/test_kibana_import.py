@@ -12,6 +12,7 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 from pydantic import SecretStr
 
 from pipeline.cli.main import main
@@ -122,9 +123,23 @@ def test_a_refused_request_fails_without_retrying_or_leaking_the_password(kibana
     assert SECRET not in str(failure.value) and len(fake.requests) == 1
 
 
-def test_kibana_that_never_answers_fails_within_the_budget(tmp_path):
-    with pytest.raises(InfrastructureError, match="Kibana at http://127.0.0.1:9 is unreachable"):
-        import_saved_objects(settings_for(tmp_path, "http://127.0.0.1:9"), b"{}\n")
+@pytest.mark.parametrize(("url", "said"), [
+    ("http://127.0.0.1:{port}", "Kibana at http://127.0.0.1:{port} refused the connection: is Kibana running"),
+    ("http://kibana.invalid:5601", "Kibana at http://kibana.invalid:5601 has a host name that does not resolve"),
+])
+def test_kibana_that_is_not_there_fails_at_once_naming_the_url(tmp_path, monkeypatch, url, said):
+    """Connection refused or an unknown host: one attempt, not the whole retry budget (two minutes by default)."""
+    from pipeline.index.embedded import free_port
+
+    port = free_port()  # nothing listens there
+    attempts = []
+    post = requests.Session.post
+    monkeypatch.setattr(requests.Session, "post", lambda self, *a, **k: attempts.append(1) or post(self, *a, **k))
+    settings = settings_for(tmp_path, url.format(port=port))
+    settings = settings.model_copy(update={"index": settings.index.model_copy(update={"retry_seconds": 600})})
+    with pytest.raises(InfrastructureError, match=said.format(port=port)):
+        import_saved_objects(settings, b"{}\n")
+    assert len(attempts) == 1
 
 
 def test_cli_imports_the_objects_of_the_configured_alias(kibana, tmp_path, monkeypatch, capsys):
