@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     facets = p.add_argument_group("facet filters (whole values, case and accents aside; repeatable)")
     for facet in FACET_FLAGS:
         facets.add_argument(f"--{facet.replace('_', '-')}", dest=f"facet_{facet}", action="append", default=[],
-                            metavar="VALUE")
+                            metavar="VALUE", help="an ISO 3166 code (DE, DEU, UK) or a country's name, common or "
+                                                  "official (Germany, United States of America)"
+                            if facet == "country" else None)
     dates = p.add_argument_group("date ranges (YYYY-MM-DD, inclusive)")
     dates.add_argument("--from", dest="published_from", type=_parse_date, help="published on or after")
     dates.add_argument("--to", dest="published_to", type=_parse_date, help="published on or before")

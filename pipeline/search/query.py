@@ -12,6 +12,7 @@ from pipeline.core.facets import FACETS
 from pipeline.core.text import count_words
 from pipeline.index.mapping import FOLDED
 from pipeline.index.store import IndexMissing, Store
+from pipeline.search.countries import country_code
 from pipeline.search.suggest import closest_values, fold
 from pipeline.search.syntax import TEXT_FIELDS, Clause, Phrase, Prefix, Term, Word, parse_query
 
@@ -84,6 +85,8 @@ class SearchRequest:
         unknown = set(self.filters) - set(FACET_FIELDS)
         if unknown:
             raise ValueError(f"unknown facet(s) {sorted(unknown)}; known: {sorted(FACET_FIELDS)}")
+        for value in self.filters.get("country", ()):
+            country_code(value)  # UnknownCountry (a ValueError) before any request
         if self.page < 1 or self.size < 1 or self.facet_size < 1:
             raise ValueError("page, size and facet size must be at least 1")
         if self.page * self.size > MAX_WINDOW:
@@ -223,10 +226,12 @@ def clause_query(clause: Clause) -> dict[str, Any]:
 
 def facet_filter(facet: str, value: str) -> dict[str, Any]:
     """A facet filter: the value compared case- and accent-insensitively (the `.folded` sub-field's normalizer);
-    a country is matched by its display name or its ISO 3166 alpha-2 code ("Germany", "DE", "de")."""
+    a country is matched by its ISO 3166 alpha-2 code, read from any code or name (pipeline/search/countries.py:
+    "uk", "DEU", "United States of America"), or by its display name as stored. Raises UnknownCountry (a
+    ValueError) for a country value that is neither."""
     folded = {"term": {f"{FACET_FIELDS[facet]}.{FOLDED}": value}}
     if facet == "country":
-        code = {"term": {"entities.country_code": value.strip().upper()}}
+        code = {"term": {"entities.country_code": country_code(value)}}
         return {"bool": {"should": [folded, code], "minimum_should_match": 1}}
     return folded
 

@@ -209,12 +209,25 @@ def test_cli_table_json_and_paging(corpus, capsys, monkeypatch):
     assert "at least 1" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("value", ["FR", "fr", "France"])
+@pytest.mark.parametrize("value", ["FR", "fr", "France", "FRA", "French Republic", "250"])
 def test_country_filter_takes_a_name_or_an_iso_code(corpus, value):
     result = run(corpus, size=20, filters={"country": (value,)})
     assert by_title(result) == ["Chess final in Madrid"]  # "Paris"
     # "Madrid" in two articles, but the Spanish one has no NER model (enrichment: no-model): no place, no country
     assert ("Spain", 1) in run(corpus, size=20).facets["country"]
+
+
+def test_an_unknown_country_is_a_usage_error_naming_the_closest(corpus, monkeypatch, capsys):
+    from pipeline.cli.main import main
+
+    _store, alias, settings = corpus
+    monkeypatch.setenv("ELASTICSEARCH_URL", str(settings.elasticsearch.url))
+    monkeypatch.setenv("NEWSETL_INDEX_ALIAS", alias)
+    assert main(["search", "--country", "Frnace"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "unknown country 'Frnace'" in err and "did you mean France" in err
+    assert main(["search", "--country", "French Republic", "--json"]) == 0
+    assert [h["title"] for h in json.loads(capsys.readouterr().out)["hits"]] == ["Chess final in Madrid"]
 
 
 def test_resolved_places_are_points_for_geo_queries(corpus):
