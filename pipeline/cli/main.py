@@ -26,7 +26,7 @@ from pipeline.cli.trends import cmd_trends
 from pipeline.cli.watchlists import add_parser as add_watchlists_parser
 from pipeline.cli.watchlists import cmd_watchlists
 from pipeline.core.settings import Settings, load_settings
-from pipeline.core.text import printable
+from pipeline.core.text import printable, shortened
 
 EXIT_OK, EXIT_INFRA, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -336,7 +336,7 @@ def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
         table.add_column(column, overflow="fold")
     for e in entries:
         # Refs and reasons come from the inputs: plain text, never console markup nor terminal control sequences.
-        table.add_row(e["source"], e["stage"], Text(printable(e["ref"])), Text(printable(e["reason"])),
+        table.add_row(e["source"], e["stage"], Text(printable(shortened(e["ref"]))), Text(printable(e["reason"])),
                       str(e["attempts"]),
                       e["last_failed_at"][:19])
     console.print(table)

@@ -13,7 +13,7 @@ from typing import Any
 from rich.markup import escape
 
 from pipeline.cli.console import Console
-from pipeline.core.text import printable
+from pipeline.core.text import printable, shortened
 
 
 def print_json(data: Any) -> None:
@@ -49,10 +49,10 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     # Refs and reasons come from input files: printed as data, never as console markup nor terminal control
     # sequences (a file name with ESC [ ... could recolour, retitle or hide lines of the terminal).
     for item in report["rejections"]:
-        line = f"[{item['stage']}] {item['ref']}: {item['reason']}"
+        line = f"[{item['stage']}] {shortened(item['ref'])}: {item['reason']}"
         console.print(f"  [yellow]rejected[/] {escape(printable(line))}")
     for item in report.get("warnings", []):
-        line = f"[{item['stage']}] {item['ref']}: {item['message']}"
+        line = f"[{item['stage']}] {shortened(item['ref'])}: {item['message']}"
         console.print(f"  [cyan]warning[/]  {escape(printable(line))}")
 
 

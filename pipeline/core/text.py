@@ -189,6 +189,19 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+SHOWN_REF_CHARS = 200
+
+
+def shortened(text: str, limit: int = SHOWN_REF_CHARS) -> str:
+    """`text` as shown to a reader: whole up to `limit` characters, else its start and its end around
+    "…[N characters]…" (a feed link with a 40,000-character query string filled the screen of a run summary).
+    JSON output keeps the whole value; only what people read is cut."""
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 2 // 3, limit // 3
+    return f"{text[:head]}…[{len(text) - head - tail:,} characters]…{text[-tail:]}"
+
+
 _ESCAPED_BYTE = re.compile(r"\\x([0-9a-f]{2})")
 
 

@@ -147,3 +147,26 @@ def test_a_wrong_key_or_type_in_settings_is_one_line_naming_it(tmp_path, capsys,
     for part in said:
         assert part.format(config=config) in line, line
     assert "hunter2" not in err
+
+
+@pytest.mark.parametrize(("ref", "shown"), [
+    ("short.html", "short.html"),
+    ("x" * 200, "x" * 200),
+    ("http://h/a?q=" + "z" * 40_000 + "&end",
+     "http://h/a?q=" + "z" * 120 + "…[39,818 characters]…" + "z" * 62 + "&end"),
+])
+def test_a_long_ref_is_shown_by_its_start_and_end_in_the_run_summary(ref, shown):
+    """Field case es-immense-keyword-feed: a 40,000-character link filled the screen of the summary."""
+    import io
+
+    from rich.console import Console
+
+    from pipeline.cli.report import print_report
+    from pipeline.core.text import shortened
+
+    assert shortened(ref) == shown
+    out = io.StringIO()
+    report = {"files": 1, "seen": 1, "indexed": 0, "unchanged": 0, "rejected": 1, "undated": 0,
+              "rejections": [{"ref": ref, "stage": "fetch", "reason": "HTTP 404"}], "warnings": []}
+    print_report(report, Console(file=out, width=400, color_system=None))
+    assert f"rejected [fetch] {shown}: HTTP 404" in out.getvalue()
