@@ -15,8 +15,10 @@ from pipeline.core.facets import ENTITY_FIELDS, FACETS
 # `.folded` sub-field on every facet keyword.
 # v5: `entity_names`, each article's own entity values before the registry resolved them (stored, not indexed), which
 # re-canonicalisation re-resolves when the registry changes.
+# v6: `date_order`, the order an article's numeric dates are read in (DMY/MDY/YMD from its source or locale), so a
+# re-enrichment reads "7/8/07" as the first enrichment did.
 # `newsetl index migrate` moves an alias across.
-MAPPING_VERSION = 5
+MAPPING_VERSION = 6
 
 # Mentioned dates keep their precision: "2019", "2019-06" and "2019-06-26" are all valid values.
 DATE_WITH_PRECISION = "strict_date_optional_time||yyyy-MM||yyyy"
@@ -106,6 +108,8 @@ def mappings() -> dict[str, Any]:
             "published_at_source": {"type": "keyword"},
             "authors": keyword,
             "site_name": keyword,
+            # DMY | MDY | YMD: how the article's numeric dates were read (pipeline.core.dateorder); absent: unknown.
+            "date_order": {"type": "keyword"},
             "undated": {"type": "boolean"},
             # The date field charts and range-filters; `.value` keeps the exact value ("2019", "2019-06",
             # "2019-06-26") so a facet never shows a year as its first of January.
