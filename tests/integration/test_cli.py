@@ -151,6 +151,27 @@ def test_enrich_jsonl_contract_on_the_seed(cli_env, capsys, monkeypatch):
         assert text[d["start"]:d["end"]] == d["text"]
 
 
+def test_enrich_reads_numeric_dates_in_the_stated_order_or_locale(cli_env, capsys, monkeypatch):
+    text = "The deal was signed on 7/8/07, the company said."
+    cases = [  # (input keys, the order answered, the value of "7/8/07"; None: left out)
+        ({"language": "en-GB"}, "DMY", "2007-08-07"),
+        ({"language": "en_US"}, "MDY", "2007-07-08"),
+        ({"language": "en"}, None, None),
+        ({}, None, None),  # detected as English: no order
+        ({"language": "en-GB", "date_order": "mdy"}, "MDY", "2007-07-08"),
+    ]
+    stdin = "".join(json.dumps({"id": i, "text": text, "published": "2019-06-25", **keys}) + "\n"
+                    for i, (keys, _order, _value) in enumerate(cases))
+    stdin += json.dumps({"id": "bad", "text": text, "date_order": "DM"}) + "\n"
+    code, out, _ = run_cli(["enrich", "--jsonl"], capsys, stdin=stdin, monkeypatch=monkeypatch)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [r["id"] for r in records] == [*range(len(cases)), "bad"]
+    for record, (keys, order, value) in zip(records, cases, strict=False):
+        assert record["date_order"] == order, keys
+        assert [d["value"] for d in record["dates"] if d["text"] == "7/8/07"] == ([value] if value else []), keys
+    assert records[-1]["error"] == "'date_order': date order must be one of DMY, MDY, YMD, got 'DM'"
+
+
 def test_enrich_across_treats_the_input_as_one_corpus(cli_env, capsys, monkeypatch):
     text = SEED.read_text(encoding="utf-8").split("2019-06-25", 1)[1].strip()
     later = "The talks went on, Akar told reporters on Tuesday. Akar left for Ankara."
