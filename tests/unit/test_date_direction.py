@@ -45,6 +45,12 @@ DIRECTION_CASES = [
     ("The summit is scheduled for Thursday.", TUE, [("Thursday", "2019-06-27")]),
     ("The election, scheduled for Sunday, will be the first in a decade.", TUE, [("Sunday", "2019-06-30")]),
     ("Protesters plan to march on Saturday.", TUE, [("Saturday", "2019-06-29")]),
+    # a date after the planned thing's noun dates that thing, even after a past planning verb
+    ("Protesters planned a large demonstration in the city centre on Saturday.", TUE, [("Saturday", "2019-06-29")]),
+    ("The unions scheduled a strike on Thursday.", TUE, [("Thursday", "2019-06-27")]),
+    # but a date before the planned thing dates the planning itself
+    ("The two sides agreed on Monday to resume the talks.", TUE, [("Monday", "2019-06-24")]),
+    ("The ministry decided on Monday to close the mine.", TUE, [("Monday", "2019-06-24")]),
     ("Investors expect the central bank to cut rates on Thursday.", TUE, [("Thursday", "2019-06-27")]),
     ("The offer is valid until Sunday.", TUE, [("Sunday", "2019-06-30")]),
     ("Applications must be submitted by Friday.", TUE, [("Friday", "2019-06-28")]),
