@@ -364,8 +364,11 @@ def _relative_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
 # the expression denotes a quarter or half (TimeML "1988-Q3", "1989-H1"), which no value of ours can hold; a year
 # would be a different, coarser value, so nothing is produced.
 # A season is a value of its own too (TIMEX3 "1994-WI", "1982-SU": TimeML annotation guidelines, seasons).
+# A year's figure in a comparison ("up from last year's $2.34 billion", "1988's 78 cents") is the figure of the
+# same reporting period (a quarter or nine months, TimeML "1988-Q3"), not of the calendar year, as for "a year ago".
 _PERIOD_AFTER = re.compile(r"(?:['’]s)?\s+(?:(?:first|second|third|fourth|latest|comparable|fiscal|final|"
-                           r"last|same|corresponding)[\s-]+)*(?:quarter|period|half)\b", re.IGNORECASE)
+                           r"last|same|corresponding)[\s-]+)*(?:quarter|period|half)\b"
+                           r"|['’]s\s+(?:[A-Z]{0,2}[$€£]\s?)?\d", re.IGNORECASE)
 _PERIOD_BEFORE = re.compile(r"\b(?:quarters?|half|period|nine\s+months|six\s+months|winter|spring|summer|autumn)"
                             r"\s+(?:of\s+)?(?:fiscal\s+)?$"
                             r"|\b(?:the|in|last|this|next|early|late|during)\s+fall\s+(?:of\s+)?$", re.IGNORECASE)

@@ -151,6 +151,10 @@ REFERENCE_CASES = [
     ("The meeting lasted two days.", TUE, []),
     ("Recently, prices fell.", TUE, []),
     ("Profit rose in the third quarter of 2018.", TUE, []),
+    # a year's figure in a comparison is the same reporting period's, not the calendar year's
+    ("Sales were $2.49 billion, up from last year's $2.34 billion.", TUE, []),
+    ("Net fell to 78 cents from 2018's 91 cents.", TUE, []),
+    ("Last year's results were hurt by charges.", TUE, [("Last year", "2018")]),
     # the year being reported on; spelled-out years of transcribed speech
     ("For the year, sales were flat.", TUE, [("the year", "2019")]),
     ("Sales rose in the year before the merger.", TUE, []),
