@@ -600,7 +600,7 @@ _REFERENCE_RULES: list[tuple[re.Pattern[str], ReferenceResolver]] = [
     # "for the year", "the full year", "the current year": the year being reported on (the anchor's, else the
     # publication year); not "the year before/after/ended ..." nor "the year's" plural or compound uses.
     (re.compile(r"\b(?i:for|of|in|during|over|through)\s+(?P<expr>the\s+(?:full\s+|current\s+|whole\s+|entire\s+)?"
-                r"year)\b(?![-'’]|s\b|\s+(?:before|after|earlier|later|ago|to|of|in|when|that|which|"
+                r"year)\b(?![-'’]|s\b|\s+(?:before|after|earlier|later|ago|to|of(?!\s*[$€£]?\d)|in|when|that|which|"
                 r"\d|since|from|and a half|or|two|nineteen))"), _same_year),
 ]
 

@@ -157,6 +157,7 @@ REFERENCE_CASES = [
     ("Last year's results were hurt by charges.", TUE, [("Last year", "2018")]),
     # the year being reported on; spelled-out years of transcribed speech
     ("For the year, sales were flat.", TUE, [("the year", "2019")]),
+    ("Shares rose to a high for the year of $42.875 in May.", TUE, [("the year", "2019"), ("May", "2019-05")]),
     ("Sales rose in the year before the merger.", TUE, []),
     ("In nineteen ninety-one he was convicted.", TUE, [("nineteen ninety-one", "1991")]),
     # years by their last two digits, slashed dates in the text's own order
