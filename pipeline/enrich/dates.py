@@ -409,11 +409,18 @@ def _same_period_last_year(m: re.Match[str], text: str, dct: date | None) -> str
 _FINANCIAL_COMPARISON = re.compile(r"[$€£%]|\b(?:cents?|percent|compared|versus|from)\b", re.IGNORECASE)
 
 
+# "rates were lower than a year ago": a state compared with the same period then, not a date; "more than two
+# years ago" is a date, approximately.
+_COMPARED_WITH_THEN = re.compile(r"\b(?!(?:more|less|fewer|no|longer|earlier|later)\b)[a-z]+\s+than\s+$")
+
+
 def _ago(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if dct is None:
         return None
     clause, position = _clause(text, m.start(), m.end())
     if _FINANCIAL_COMPARISON.search(clause[max(0, position - 80): position]):
+        return None
+    if _COMPARED_WITH_THEN.search(text, max(0, m.start() - 30), m.start()):
         return None
     count_word = m["count"].lower()
     count = int(count_word) if count_word.isdigit() else _NUMBER_WORDS.get(count_word)

@@ -154,6 +154,8 @@ REFERENCE_CASES = [
     # a year's figure in a comparison is the same reporting period's, not the calendar year's
     ("Sales were $2.49 billion, up from last year's $2.34 billion.", TUE, []),
     ("Net fell to 78 cents from 2018's 91 cents.", TUE, []),
+    ("Interest rates were lower than a year ago.", TUE, []),
+    ("He left the company more than two years ago.", TUE, [("two years ago", "2017")]),
     ("Last year's results were hurt by charges.", TUE, [("Last year", "2018")]),
     # the year being reported on; spelled-out years of transcribed speech
     ("For the year, sales were flat.", TUE, [("the year", "2019")]),
