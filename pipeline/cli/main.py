@@ -286,11 +286,12 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         print_json([s.model_dump() for s in sources])
         return EXIT_OK
     table = Table(title=f"Sources ({settings.sources_config})", title_justify="left")
-    for column in ("name", "kind", "location", "language", "enabled", "options"):
+    for column in ("name", "kind", "location", "language", "date order", "enabled", "options"):
         table.add_column(column)
     for s in sources:
-        table.add_row(s.name, s.kind, s.location, s.language or "auto", "yes" if s.enabled else "no",
-                      json.dumps(s.options) if s.options else "")
+        # no declared order: each article's stated locale or language decides (pipeline/core/dateorder.py)
+        table.add_row(s.name, s.kind, s.location, s.language or "auto", s.date_order or "by locale",
+                      "yes" if s.enabled else "no", json.dumps(s.options) if s.options else "")
     Console(highlight=False).print(table)
     return EXIT_OK
 
