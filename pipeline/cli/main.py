@@ -579,7 +579,8 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps({
             "id": record.get("id"), "url": record.get("url"), "title": page.title, "text": page.text,
             "published": page.published, "published_at_source": page.published_source,
-            "authors": list(page.authors), "language": page.language, "site_name": page.site_name,
+            "authors": list(page.authors), "language": page.language, "locale": page.locale,
+            "site_name": page.site_name,
             "canonical_url": page.canonical_url, "extractor": page.extractor, "sources": page.sources,
         }, ensure_ascii=False))
     return EXIT_OK
