@@ -59,6 +59,10 @@ def _locale_order(locale: Locale) -> str:
     return _pattern_order(locale.date_formats["short"].pattern)
 
 
+# ISO 639 codes that name no language ("undetermined", "multiple", "no linguistic content") and CLDR's root.
+_NO_LANGUAGE = frozenset({"und", "mul", "zxx", "mis", "root"})
+
+
 @lru_cache(maxsize=256)
 def order_of_locale(tag: str | None) -> DateOrder | None:
     """The numeric date order of a BCP 47 / POSIX locale tag: 'en-GB' -> 'DMY', 'en_US' -> 'MDY', 'fr' -> 'DMY',
@@ -68,6 +72,8 @@ def order_of_locale(tag: str | None) -> DateOrder | None:
     try:
         locale = Locale.parse(tag.strip().replace("-", "_"))
     except (ValueError, TypeError, UnknownLocaleError):
+        return None
+    if locale.language in _NO_LANGUAGE:
         return None
     order = _locale_order(locale)
     if order not in DATE_ORDERS:

@@ -25,7 +25,8 @@ TEXT = "The two companies signed the agreement on 7/8/07 in London, a spokesman 
     ("ja", "YMD"), ("fr-CA", "YMD"), ("en-CA", "YMD"),
     ("en", None),  # the United States and Britain disagree: no order for the language alone
     ("es", None),  # nor for Spanish (es-US, es-PA write month first)
-    ("", None), (None, None), ("xx", None), ("not a locale", None),
+    ("", None), (None, None), ("xx", None), ("not a locale", None), ("und", None), ("root", None),
+    ("en-US, en", None),
 ])
 def test_order_of_locale(tag, expected):
     assert order_of_locale(tag) == expected
