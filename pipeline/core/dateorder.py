@@ -67,13 +67,11 @@ _NO_LANGUAGE = frozenset({"und", "mul", "zxx", "mis", "root"})
 def order_of_locale(tag: str | None) -> DateOrder | None:
     """The numeric date order of a BCP 47 / POSIX locale tag: 'en-GB' -> 'DMY', 'en_US' -> 'MDY', 'fr' -> 'DMY',
     'ja' -> 'YMD'; None for 'en' or 'es' (their countries disagree), an unknown tag or none."""
-    if not tag or not tag.strip():
-        return None
+    if not tag or not tag.strip() or re.split(r"[-_.@]", tag.strip())[0].lower() in _NO_LANGUAGE:
+        return None  # Babel would read "und" as its likely locale, en_US
     try:
         locale = Locale.parse(tag.strip().replace("-", "_"))
     except (ValueError, TypeError, UnknownLocaleError):
-        return None
-    if locale.language in _NO_LANGUAGE:
         return None
     order = _locale_order(locale)
     if order not in DATE_ORDERS:
