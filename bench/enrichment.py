@@ -251,7 +251,7 @@ def english(_nlp) -> LanguageModels:
 
 def as_english(items):
     """(text, day, context) -> (text, day, "en", context)."""
-    return [(text, day, "en", context) for text, day, context in items]
+    return [(text, day, "en", None, context) for text, day, context in items]
 
 
 def bench_ner(corpora: Path, nlp, entity_config) -> None:
@@ -364,7 +364,7 @@ def bench_speed(corpora: Path, nlp, entity_config, n: int = 400) -> None:
             pass
         timings["raw nlp.pipe"].append(time.perf_counter() - started)
         started = time.perf_counter()
-        for _ in enrich_texts(english(nlp), ((t, dct, "en", None) for t in texts), batch_size=64,
+        for _ in enrich_texts(english(nlp), ((t, dct, "en", None, None) for t in texts), batch_size=64,
                               entity_config=entity_config):
             pass
         timings["newsetl enrichment"].append(time.perf_counter() - started)

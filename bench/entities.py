@@ -82,7 +82,7 @@ def system_outputs(models: LanguageModels, docs: list[dict[str, Any]], config,
                    places: PlaceResolver) -> dict[str, list[list[SystemEntity]]]:
     """Per system, per article: (start, end, label, value) of each entity mention. The newsetl systems run as
     `newsetl enrich --jsonl [--across]` does: English, the entity rules and place resolution."""
-    items = [(doc["text"], _day(doc), "en", None) for doc in docs]
+    items = [(doc["text"], _day(doc), "en", None, None) for doc in docs]
     nlp = models.for_language("en")
     raw = [[(e.start_char, e.end_char, e.label_, f"{FACET_OF_LABEL[e.label_]}:{e.text}") for e in d.ents
             if e.label_ in FACET_OF_LABEL] for d in nlp.pipe([doc["text"] for doc in docs], batch_size=64)]

@@ -154,7 +154,7 @@ def is_dev(name: str) -> bool:
 
 def values_of(models: LanguageModels, texts: list[tuple[str, str]], entity_config) -> list[int]:
     """Entity facet values per text, each read as the given language."""
-    items = [(text, None, language, None) for text, language in texts]
+    items = [(text, None, language, None, None) for text, language in texts]
     return [sum(len(v) for v in facet_values(e.entities).values())
             for e, _ in enrich_texts(models, items, batch_size=32, entity_config=entity_config)]
 
@@ -251,7 +251,7 @@ def _match(ours: list[str], gold: list[str]) -> tuple[int, int, int]:
 
 def bench_french(models: LanguageModels, entity_config) -> None:
     records = [json.loads(line) for line in FRENCH_SET.open(encoding="utf-8")]
-    items = [(r["text"], date.fromisoformat(r["published"]), "fr", r) for r in records]
+    items = [(r["text"], date.fromisoformat(r["published"]), "fr", None, r) for r in records]
     nlp = models.for_language("fr")
     assert nlp is not None, "nlp.models has no fr"
     labels = models.label_map("fr")

@@ -127,7 +127,7 @@ def score(corpora: Path, models: LanguageModels, rules, resolver) -> None:
     docs = aida_docs(corpora)
     wanted = sorted({g["article"] for g in gold}, key=int)
     items = ((docs[a]["text"], date.fromisoformat(docs[a]["published"]) if docs[a].get("published") else None, "en",
-              a) for a in wanted)
+              None, a) for a in wanted)
     predicted = {a: e.entities for e, a in enrich_texts(models, items, batch_size=32, entity_config=rules,
                                                         places=resolver)}
     stats = {split: Counter() for split in ("dev", "heldout")}
@@ -196,7 +196,8 @@ def variants(corpora: Path, models: LanguageModels, rules, resolver, n_reuters: 
     entries_of_value: dict[str, set[int]] = {}  # a resolved value -> the entries its mentions were resolved to
     unresolved_value: Counter[str] = Counter()  # place values with mentions left unresolved
     # One NER pass: resolution runs after canonicalisation, so main's mentions + the resolver = this branch's.
-    for without, text in enrich_texts(models, ((t, d, "en", t) for t, d in texts), batch_size=64, entity_config=rules):
+    for without, text in enrich_texts(models, ((t, d, "en", None, t) for t, d in texts), batch_size=64,
+                                      entity_config=rules):
         with_places = resolver.resolve(text, without.entities)
         for name, mentions in (("this branch", with_places), ("main (no resolution)", without.entities)):
             counts[name].update({m.canonical for m in mentions if m.label in ("GPE", "LOC", "FAC")})
@@ -237,7 +238,7 @@ def speed(corpora: Path, models: LanguageModels, rules, resolver, n: int) -> Non
     texts = [t for t, _ in corpus_texts(corpora / BBC, n)]
     words = sum(len(t.split()) for t in texts)
     list(nlp.pipe(texts[:20]))  # warm-up
-    mentioned = [(text, e.entities) for e, text in enrich_texts(models, ((t, None, "en", t) for t in texts),
+    mentioned = [(text, e.entities) for e, text in enrich_texts(models, ((t, None, "en", None, t) for t in texts),
                                                                  batch_size=64, entity_config=rules)]
     place_mentions = sum(1 for _, entities in mentioned for m in entities if m.label in PLACE_LABELS)
     runs: dict[str, list[float]] = {"NER ceiling (nlp.pipe)": [], "main enrichment (no resolution)": [],
@@ -249,8 +250,8 @@ def speed(corpora: Path, models: LanguageModels, rules, resolver, n: int) -> Non
         runs["NER ceiling (nlp.pipe)"].append(time.process_time() - started)
         for name, places in (("main enrichment (no resolution)", None), ("enrichment with places", resolver)):
             started = time.process_time()
-            for _ in enrich_texts(models, ((t, None, "en", None) for t in texts), batch_size=64, entity_config=rules,
-                                  places=places):
+            for _ in enrich_texts(models, ((t, None, "en", None, None) for t in texts), batch_size=64,
+                                  entity_config=rules, places=places):
                 pass
             runs[name].append(time.process_time() - started)
         started = time.process_time()

@@ -12,7 +12,13 @@ Each round, in this order (so drift on a shared machine hits every figure alike)
 (b) `newsetl ingest <landing folder>`, the whole command, into a fresh alias of one embedded server;
 (c) the same command again over the unchanged input (the re-run);
 (d) `airflow dags test news_nightly <day>`, the whole command, on the same landing folder, into another fresh alias
-    (its metadata database is created before timing); `--skip-dag` leaves it out.
+    (its metadata database is created before timing); `--skip-dag` leaves it out;
+(e) once, after the rounds: the cost of mentioned dates, above all of the dependency parser that gives bare
+    weekdays and months their direction (pipeline.enrich.clauses). A fresh process loads the model and its clause
+    parser and times, in that one process (CPU seconds, best of 2), NER alone (`nlp.pipe`) over the same texts, the
+    date finder without the parser, and with it; it prints the parser's CPU and all date work as shares of that NER
+    CPU. Articles without a publication date are dated `DAY` for it (BBC's carry none, and an undated article has
+    no relative date to resolve, which would leave the parser unmeasured). `--dates-only` runs (e) alone.
 
 The best of `--repeat` rounds of each is compared: words/s of each, (b)/(a), (d)/(a), (d)/(b), (c)/(b); the same
 ratios by CPU seconds (each command's process tree plus the embedded server's CPU during it; for (a) the NER's own
@@ -74,6 +80,60 @@ started, cpu_started = time.perf_counter(), cpu()
 entities = sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=settings.nlp.batch_size, n_process=int(sys.argv[2])))
 print(json.dumps({"seconds": time.perf_counter() - started, "cpu": cpu() - cpu_started, "entities": entities}))
 """
+
+
+# (e): NER alone, then the date finder without and with the clause parser, in one fresh process, over the texts and
+# publication days of argv[1] (JSON lines [text, "YYYY-MM-DD"]). Prints {"ner", "without", "with", "parsed"}: CPU
+# seconds, best of 2 each, and the sentences parsed per pass.
+DATES_COST = """
+import json, sys, time
+from datetime import date
+from pipeline.core.settings import PROJECT_ROOT, load_settings
+from pipeline.enrich.clauses import ClauseDirection, load_parser
+from pipeline.enrich.dates_locale import find_mentioned_dates
+from pipeline.enrich.nlp import load_nlp
+settings = load_settings(PROJECT_ROOT / "config" / "settings.yml")
+pairs = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
+texts, days = [t for t, _ in pairs], [date.fromisoformat(d) for _, d in pairs]
+nlp = load_nlp(settings.nlp.model)
+parser = load_parser(nlp)
+if parser is None:
+    sys.exit("the model has no parser: dates use word cues only")
+best = {"ner": [], "without": [], "with": []}
+parsed = 0
+for _round in range(2):
+    started = time.process_time()
+    for _doc in nlp.pipe(texts, batch_size=settings.nlp.batch_size):
+        pass
+    best["ner"].append(time.process_time() - started)
+    started = time.process_time()
+    for text, day in zip(texts, days):
+        find_mentioned_dates(text, day, "en")
+    best["without"].append(time.process_time() - started)
+    started, parsed = time.process_time(), 0
+    for text, day in zip(texts, days):
+        direction = ClauseDirection(parser, text)
+        find_mentioned_dates(text, day, "en", direction=direction)
+        parsed += direction.parsed
+    best["with"].append(time.process_time() - started)
+print(json.dumps({**{k: min(v) for k, v in best.items()}, "parsed": parsed}))
+"""
+
+
+def dates_cost(work: Path, texts: list[str], days: list[str], env: dict[str, str]) -> None:
+    """(e): the CPU of mentioned dates and of their clause parser against NER alone, in one fresh process."""
+    path = work / "dated-texts.jsonl"
+    path.write_text("".join(json.dumps([t, d]) + "\n" for t, d in zip(texts, days, strict=True)), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", DATES_COST, str(path)], env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        sys.exit(f"the dates cost run failed:\n{done.stderr[-3000:]}")
+    cost = json.loads(done.stdout.strip().splitlines()[-1])
+    parser = cost["with"] - cost["without"]
+    print(f"(e) dates, one process, CPU s (best of 2): NER alone {cost['ner']:.2f}; dates without the parser "
+          f"{cost['without']:.2f}, with it {cost['with']:.2f} ({cost['parsed']} sentences parsed in {len(texts)} "
+          f"articles)")
+    print(f"ratio  parser/NER CPU {parser / cost['ner']:.2f}; all date work/NER CPU {cost['with'] / cost['ner']:.2f}")
 
 
 def corpus_records(path: Path, n: int) -> Iterator[dict[str, Any]]:
@@ -199,6 +259,7 @@ def main() -> None:
     parser.add_argument("--skip-ceiling", action="store_true", help="only the pipeline runs (memory checks)")
     parser.add_argument("--skip-dag", action="store_true", help="leave out the nightly DAG")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs) afterwards")
+    parser.add_argument("--dates-only", action="store_true", help="only (e), the cost of dates and their parser")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="newsetl-bench-"))
@@ -216,6 +277,7 @@ def main() -> None:
         articles = [a for raw in read_articles(landing / DAY / f"{args.corpus}.jsonl", "bench")
                     if isinstance(a := clean_article(raw, now=now), Article)]
         texts = [text_for_nlp(a, settings.nlp.max_chars) for a in articles]
+        days = [(a.published_at or DAY)[:10] for a in articles]
         words = sum(len(t.split()) for t in texts)
         (work / "texts.jsonl").write_text("".join(json.dumps(t) + "\n" for t in texts), encoding="utf-8")
 
@@ -223,7 +285,7 @@ def main() -> None:
                 "NEWSETL_NLP_PROCESSES": str(args.processes), "PYTHONPATH": str(PROJECT_ROOT),
                 "AIRFLOW_HOME": str(work / "airflow"), "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-        if not args.skip_dag:
+        if not args.skip_dag and not args.dates_only:
             run_command([str(BIN / "airflow"), "db", "migrate"], base, work / "db-migrate.log")
 
         print(f"machine      {cpu_model()}, {os.cpu_count()} cores, {psutil.getloadavg()[0]:.1f} load at start, "
@@ -232,6 +294,9 @@ def main() -> None:
         print(f"nlp          {settings.nlp.model}, batch {settings.nlp.batch_size} articles / "
               f"{settings.nlp.batch_words} words, processes {args.processes}", flush=True)
 
+        if args.dates_only:
+            dates_cost(work, texts, days, base)
+            return
         server = server_process(url)
         runs: dict[str, list[Measured]] = {"ceiling": [], "cli": [], "rerun": [], "dag": []}
 
@@ -287,7 +352,8 @@ def main() -> None:
             print(f"ratio  dag/ingest     {best['cli'].seconds / best['dag'].seconds:.2f} (target >= 0.90); "
                   f"by CPU {least_cpu['cli'] / least_cpu['dag']:.2f}")
         print(f"re-run {best['rerun'].seconds / best['cli'].seconds:.3f} of the first run (target <= 0.05); "
-              f"by CPU {least_cpu['rerun'] / least_cpu['cli']:.3f}")
+              f"by CPU {least_cpu['rerun'] / least_cpu['cli']:.3f}", flush=True)
+        dates_cost(work, texts, days, base)
     finally:
         stop_embedded_server(work / "es")
         if args.keep:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pipeline.clean.html import PAGE_DATE_SOURCES, extract_page
 from pipeline.clean.language import resolve_language
+from pipeline.core.dateorder import article_date_order
 from pipeline.core.ids import canonical_url, document_id, same_site
 from pipeline.core.records import Article, RawArticle, Rejection
 from pipeline.core.text import (
@@ -34,13 +35,16 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
     """Turn one raw input into a clean Article; bad input becomes a Rejection with a specific reason.
 
     The language: the input's own, else the page's, else the detected one when the detector is sure, else the
-    source's configured language, else `default_language` (pipeline/clean/language.py).
+    source's configured language, else `default_language` (pipeline/clean/language.py). The order of its numeric
+    dates: the input's or source's stated one, else the stated locale's, else its language's when all its countries
+    agree, else the source language's country's (pipeline/core/dateorder.py).
     """
     title = normalize_text(raw.title) if raw.title else None
     url = raw.url
     published_raw = raw.published
     published_source = (raw.published_source or "input") if raw.published else None
     language = raw.language
+    stated_locales = [raw.language]
     warnings = list(raw.warnings)
     authors: tuple[str, ...] = ()
     site_name = None
@@ -61,6 +65,7 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
         if not published_raw and page.published:
             published_raw, published_source = page.published, page.published_source
         language = language or page.language
+        stated_locales.append(page.locale)
         authors, site_name = page.authors, page.site_name
     else:
         paragraphs_text = join_paragraphs(paragraphs_from_blank_lines(raw.content))
@@ -117,6 +122,7 @@ def clean_article(raw: RawArticle, *, now: datetime, default_language: str | Non
         warnings=tuple(warnings),
         authors=authors,
         site_name=site_name,
+        date_order=article_date_order(raw.date_order, stated_locales, language, raw.source_language),
     )
 
 

@@ -95,6 +95,8 @@ class ExtractedPage:
     sources: dict[str, str] = field(default_factory=dict)
     # "listing" for a section front, tag page or search results (`pipeline.clean.pagetype`): text is then ''.
     page_type: PageType = "article"
+    # The declared language tag as written ("en-GB"): its country decides how numeric dates are read.
+    locale: str | None = None
 
 
 def extract_page(html: str, url: str | None = None) -> ExtractedPage:
@@ -109,7 +111,7 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
         # Not one article: no text, date or byline is read from it (they would be one teaser's).
         return ExtractedPage(text="", title=None, published=None, language=stated.language,
                              site_name=stated.site_name, canonical_url=stated.canonical_url, extractor="none",
-                             page_type="listing")
+                             page_type="listing", locale=stated.locale)
     text = without_teasers(text, teasers)
     published, published_source = publication_date(tree, url or stated.canonical_url, stated)
     title, title_source = _title(tree, stated)
@@ -128,6 +130,7 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
         site_name=stated.site_name,
         canonical_url=stated.canonical_url,
         authors=authors,
+        locale=stated.locale,
         extractor=extractor,
         published_source=published_source,
         sources={k: v for k, v in sources.items() if v},
@@ -412,4 +415,5 @@ def extract_with_bs4(html: str) -> ExtractedPage:
         site_name=None,
         canonical_url=None,
         extractor="bs4",
+        locale=str(lang).strip() or None if lang else None,
     )

@@ -109,6 +109,8 @@ class PageMetadata:
     site_name: str | None = None
     canonical_url: str | None = None
     language: str | None = None
+    # The declared locale as written ("en-GB", "en_US"): its country decides how numeric dates are read.
+    locale: str | None = None
     dates: tuple[StatedDate, ...] = ()
     article_body: str | None = None
     schema_types: frozenset[str] = frozenset()  # every JSON-LD @type the page states
@@ -181,6 +183,7 @@ def read_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
         site_name=site_name or None,
         canonical_url=canonical,
         language=_language(tree, meta),
+        locale=_declared_language(tree, meta),
         dates=tuple(dates),
         article_body=body,
         schema_types=schema_types,
@@ -402,10 +405,16 @@ def _canonical(tree: HtmlElement) -> str | None:
     return None
 
 
-def _language(tree: HtmlElement, meta: dict[str, list[str]]) -> str | None:
-    """The page's declared language as a lower-case ISO 639-1 code ('en-GB' -> 'en')."""
+def _declared_language(tree: HtmlElement, meta: dict[str, list[str]]) -> str | None:
+    """The page's declared language tag as written ('en-GB', 'en_US'): <html lang>, else its meta tags."""
     declared = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
     for key in ("og:locale", "content-language", "language", "dc.language"):
         declared = declared or next(iter(meta.get(key, ())), None)
-    code = re.split(r"[-_]", declared.strip())[0].lower() if declared else ""
+    return declared.strip() or None if declared else None
+
+
+def _language(tree: HtmlElement, meta: dict[str, list[str]]) -> str | None:
+    """The page's declared language as a lower-case ISO 639-1 code ('en-GB' -> 'en')."""
+    declared = _declared_language(tree, meta)
+    code = re.split(r"[-_]", declared)[0].lower() if declared else ""
     return code if re.fullmatch(r"[a-z]{2}", code) else None

@@ -293,11 +293,12 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         print_json([s.model_dump() for s in sources])
         return EXIT_OK
     table = Table(title=f"Sources ({settings.sources_config})", title_justify="left")
-    for column in ("name", "kind", "location", "language", "enabled", "options"):
+    for column in ("name", "kind", "location", "language", "date order", "enabled", "options"):
         table.add_column(column)
     for s in sources:
-        table.add_row(s.name, s.kind, s.location, s.language or "auto", "yes" if s.enabled else "no",
-                      json.dumps(s.options) if s.options else "")
+        # no declared order: each article's stated locale or language decides (pipeline/core/dateorder.py)
+        table.add_row(s.name, s.kind, s.location, s.language or "auto", s.date_order or "by locale",
+                      "yes" if s.enabled else "no", json.dumps(s.options) if s.options else "")
     Console(highlight=False).print(table)
     return EXIT_OK
 
@@ -585,16 +586,22 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps({
             "id": record.get("id"), "url": record.get("url"), "title": page.title, "text": page.text,
             "published": page.published, "published_at_source": page.published_source,
-            "authors": list(page.authors), "language": page.language, "site_name": page.site_name,
+            "authors": list(page.authors), "language": page.language, "locale": page.locale,
+            "site_name": page.site_name,
             "canonical_url": page.canonical_url, "extractor": page.extractor, "sources": page.sources,
         }, ensure_ascii=False))
     return EXIT_OK
 
 
 def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
-    """stdin {"id","text","published","language"} -> stdout {"id","language","enrichment","entities":[...],
-    "dates":[...]} in input order; without a `language` the text's is detected (pipeline/clean/language.py)."""
+    """stdin {"id","text","published","language","date_order"} -> stdout {"id","date_order","language",
+    "enrichment","entities":[...],"dates":[...]} in input order; without a `language` the text's is detected
+    (pipeline/clean/language.py). `language` may name a country ("en-GB"); numeric dates ("7/8/07") are read in
+    `date_order` (DMY/MDY/YMD), else the order of that locale, else of the language when all its countries agree
+    (pipeline/core/dateorder.py); the output's `date_order` is the one used (null: none, an ambiguous date is
+    left out)."""
     from pipeline.clean.language import resolve_language
+    from pipeline.core.dateorder import article_date_order
     from pipeline.core.timestamps import InvalidDate, parse_published
     from pipeline.enrich.annotate import enrich_texts
     from pipeline.enrich.entities import load_entity_config
@@ -606,25 +613,32 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
     models.check_installed()
     now = datetime.now(UTC)
 
-    def items() -> Iterator[tuple[str, date | None, str | None, dict[str, Any]]]:
+    def items() -> Iterator[tuple[str, date | None, str | None, str | None, dict[str, Any]]]:
         for _line_no, record, error in _jsonl_records(sys.stdin):
             if record is None or not isinstance(record.get("text"), str):
                 # Keep output aligned with input: errors pass through as their own line.
-                yield "", None, None, {"id": (record or {}).get("id"), "error": error or "missing 'text' string"}
+                yield "", None, None, None, {"id": (record or {}).get("id"), "error": error or "missing 'text' string"}
                 continue
             stated = record.get("language")
             if stated is not None and not isinstance(stated, str):
-                yield "", None, None, {"id": record.get("id"), "error": "'language' must be a string (ISO 639-1)"}
+                yield "", None, None, None, {"id": record.get("id"),
+                                             "error": "'language' must be a string (ISO 639-1, or a locale: en-GB)"}
                 continue
             language = resolve_language(stated, record["text"], settings.default_language)
+            try:
+                order = article_date_order(record.get("date_order"), [stated], language, None)
+            except ValueError as exc:
+                yield "", None, None, None, {"id": record.get("id"), "error": f"'date_order': {exc}"}
+                continue
+            context: dict[str, Any] = {"id": record.get("id"), "date_order": order}
             day = None
             if record.get("published"):
                 try:
                     day = parse_published(str(record["published"]), now).day
                 except InvalidDate as exc:
-                    yield record["text"], None, language, {"id": record.get("id"), "warning": str(exc)}
+                    yield record["text"], None, language, order, {**context, "warning": str(exc)}
                     continue
-            yield record["text"], day, language, {"id": record.get("id")}
+            yield record["text"], day, language, order, context
 
     rules = load_entity_config(settings.entities_config)
     enrich = enrich_across if args.across else enrich_texts

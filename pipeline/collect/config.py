@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.collect.files import WARC_SUFFIXES
+from pipeline.core.dateorder import DateOrder, parse_date_order
 from pipeline.core.settings import Settings, read_yaml
 
 # folder: landing files (.txt/.html/.jsonl/.warc), partitioned by the day in their path;
@@ -30,7 +31,7 @@ KNOWN_OPTIONS: dict[str, dict[str, type]] = {
 
 
 class SourceConfig(BaseModel):
-    """One configured source: name, kind, location, language, options, enabled."""
+    """One configured source: name, kind, location, language, date order, options, enabled."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -38,8 +39,15 @@ class SourceConfig(BaseModel):
     kind: SourceKind
     location: str
     language: str | None = None  # articles' language when the page does not say (else detected)
+    # How the source writes numeric dates ("7/8/07"): DMY, MDY or YMD; before any locale (pipeline.core.dateorder)
+    date_order: DateOrder | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
+
+    @field_validator("date_order", mode="before")
+    @classmethod
+    def _upper_date_order(cls, value: object) -> DateOrder | None:
+        return parse_date_order(value)
 
     @model_validator(mode="after")
     def _check_options(self) -> SourceConfig:

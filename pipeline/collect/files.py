@@ -12,6 +12,7 @@ from typing import Any
 
 from pipeline.collect.decoding import decode_text
 from pipeline.collect.warc import read_warc
+from pipeline.core.dateorder import parse_date_order
 from pipeline.core.records import RawArticle, Rejection
 from pipeline.core.text import path_text
 
@@ -22,7 +23,7 @@ WARC_SUFFIXES = (".warc", ".warc.gz")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES + WARC_SUFFIXES
 
 # Keys of a JSONL record that map onto RawArticle; every other key is kept, unindexed, in `extra`.
-JSONL_KEYS = {"id", "url", "title", "text", "html", "published", "source", "language"}
+JSONL_KEYS = {"id", "url", "title", "text", "html", "published", "source", "language", "date_order"}
 
 # The seed format: an optional "date YYYY-MM-DD" header, on its own line or followed directly by the text.
 _DATE_HEADER = re.compile(r"\A\s*date\s+(\S+)(?:[ \t]+|\s*\n)", re.IGNORECASE)
@@ -207,9 +208,10 @@ def json_depth(value: Any, stop: int) -> int:
 
 
 def raw_article_from_record(record: dict[str, Any], *, ref: str, default_source: str) -> RawArticle | Rejection:
-    """Map a JSON object (`id,url,title,text|html,published,source`) onto a RawArticle."""
+    """Map a JSON object (`id,url,title,text|html,published,source,language,date_order`) onto a RawArticle; a
+    `date_order` that is not DMY, MDY or YMD is ignored with a warning (the article is still read)."""
     html, text = record.get("html"), record.get("text")
-    for key in ("id", "url", "title", "text", "html", "published", "source", "language"):
+    for key in ("id", "url", "title", "text", "html", "published", "source", "language", "date_order"):
         value = record.get(key)
         if value is not None and not isinstance(value, (str, int)) or isinstance(value, bool):
             return Rejection(ref, "read", f"field {key!r} must be a string, got {type(value).__name__}")
@@ -224,6 +226,11 @@ def raw_article_from_record(record: dict[str, Any], *, ref: str, default_source:
         value = record.get(key)
         return str(value) if value is not None and str(value).strip() else None
 
+    warnings: tuple[str, ...] = ()
+    try:
+        date_order = parse_date_order(opt("date_order"))
+    except ValueError as exc:
+        date_order, warnings = None, (f"ignored: {exc}",)
     return RawArticle(
         ref=ref,
         source=opt("source") or default_source,
@@ -234,5 +241,7 @@ def raw_article_from_record(record: dict[str, Any], *, ref: str, default_source:
         title=opt("title"),
         published=opt("published"),
         language=opt("language"),
+        date_order=date_order,
         extra={k: v for k, v in record.items() if k not in JSONL_KEYS},
+        warnings=warnings,
     )

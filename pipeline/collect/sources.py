@@ -21,7 +21,15 @@ __all__ = ["SourceError", "units_of"]
 
 
 def units_of(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
-    """The source's units for this run; raises SourceError when the source as a whole cannot be read."""
+    """The source's units for this run; raises SourceError when the source as a whole cannot be read. Their
+    articles carry the source's configured language and date order (`with_source_settings`)."""
+    for unit in _units_of(source, ctx):
+        if source.language or source.date_order:
+            unit = dataclasses.replace(unit, read=lambda read=unit.read: with_source_settings(read(), source))
+        yield unit
+
+
+def _units_of(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
     if ctx.only_keys is not None:
         yield from _units_for_keys(source, ctx, ctx.only_keys)
         return
@@ -83,16 +91,19 @@ def file_units(source: SourceConfig, root: Path, files: Iterable[Path], ctx: Col
             ctx.stats.skipped_known += 1
             ctx.stats.skipped_documents += seen.documents
             continue
-        yield Unit(source.name, key, lambda path=path: with_language(read_articles(path, source.name), source),
+        yield Unit(source.name, key, lambda path=path: read_articles(path, source.name),
                    fingerprint=fingerprint)
 
 
-def with_language(items: Iterable[RawArticle | Rejection], source: SourceConfig) -> Iterator[RawArticle | Rejection]:
-    """Items carrying the source's configured language: the fallback when the input, its page and the language
-    detector do not settle it (the input's own `language` still comes first)."""
+def with_source_settings(items: Iterable[RawArticle | Rejection],
+                         source: SourceConfig) -> Iterator[RawArticle | Rejection]:
+    """Items carrying the source's configured language (the fallback when the input, its page and the language
+    detector do not settle it: the input's own `language` still comes first) and date order (how its numeric
+    dates are written, before any locale: pipeline.core.dateorder; a record's own `date_order` comes first)."""
     for item in items:
-        if source.language and isinstance(item, RawArticle):
-            item = dataclasses.replace(item, source_language=source.language)
+        if isinstance(item, RawArticle):
+            item = dataclasses.replace(item, source_language=source.language or item.source_language,
+                                       date_order=item.date_order or source.date_order)
         yield item
 
 
@@ -141,7 +152,7 @@ def _units_for_keys(source: SourceConfig, ctx: CollectContext, keys: frozenset[s
         yield from file_units(source, root, [path_from_text(key) for key in sorted(keys)], ctx)
         return
     if source.location in keys or canonical_url(source.location) in keys:  # the listing itself had failed
-        yield from units_of(source, dataclasses.replace(ctx, only_keys=None, window=None))
+        yield from _units_of(source, dataclasses.replace(ctx, only_keys=None, window=None))
         return
     yield from page_units(source.name, source.language, [PageRef(key) for key in sorted(keys)], ctx)
 

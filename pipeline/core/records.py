@@ -38,6 +38,9 @@ class RawArticle:
     # The source's configured language: the fallback when neither the input nor the page states one and the
     # detector is not sure (pipeline/clean/language.py).
     source_language: str | None = None
+    # How the input writes numeric dates ("7/8/07"): DMY, MDY or YMD, as its record (a JSONL `date_order` key),
+    # else its configured source, states it; it comes before any locale (pipeline.core.dateorder).
+    date_order: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,9 @@ class Article:
     # From a page's byline, JSON-LD or meta tags (HTML inputs); empty when the input does not say.
     authors: tuple[str, ...] = ()
     site_name: str | None = None
+    # The order its numeric dates are read in ("7/8/07"): DMY, MDY or YMD, from its source or locale; None: none
+    # known, an ambiguous one is left out (pipeline.core.dateorder).
+    date_order: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for staging files."""

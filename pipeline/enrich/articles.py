@@ -33,10 +33,11 @@ def enrich_articles(
 ) -> Iterator[EnrichedArticle]:
     """Enrich cleaned articles in batches of at most batch_size articles and batch_words words, in input order.
 
-    Each article is read by the pipeline of its `language` (none: no entities, status "no-model"). With
+    Each article is read by the pipeline of its `language` (none: no entities, status "no-model"), its numeric
+    dates in its `date_order`. With
     n_process > 1 the batches go to forked worker processes (pipeline.enrich.workers); with 1 they run here.
     """
-    items = ((text_for_nlp(a, max_chars), _day(a.published_at), a.language, a) for a in articles)
+    items = ((text_for_nlp(a, max_chars), _day(a.published_at), a.language, a.date_order, a) for a in articles)
     if n_process > 1:
         results = enrich_in_workers(models, items, processes=n_process, max_words=batch_words, max_items=batch_size,
                                     entity_config=entity_config, places=places)
@@ -47,7 +48,7 @@ def enrich_articles(
         yield EnrichedArticle(article, enrichment)
 
 
-def _enrich_here(models: LanguageModels, items: Iterable[tuple[str, date | None, str | None, Article]], *,
+def _enrich_here(models: LanguageModels, items: Iterable[tuple[str, date | None, str | None, str | None, Article]], *,
                  batch_words: int, batch_size: int, entity_config: EntityConfig | None,
                  places: PlaceResolver | None) -> Iterator[tuple[Enrichment, Article]]:
     for batch in word_batches(items, max_words=batch_words, max_items=batch_size):

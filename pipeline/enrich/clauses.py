@@ -110,6 +110,11 @@ class ClauseDirection:
         return begin, (after.start() if after else len(self._text))
 
 
+def _object_before(verb: Token, date_i: int) -> bool:
+    """The verb's direct object stands between it and the date ("planned a demonstration | on Saturday")."""
+    return any(c.dep_ == "dobj" and verb.i < c.i < date_i for c in verb.children)
+
+
 # The date is an adverbial of a simple past verb ("changed ... in December", "the quarter ended Oct. 31"): past
 # beyond doubt, even for a day a few weeks after the publication date. Negative like -1; callers that only need the
 # side compare with 0.
@@ -144,19 +149,22 @@ def clause_direction(date_token: Token, *, finished: bool = True) -> int | None:
         # strikes could do harm"): it cannot belong to that clause, the parse attached it wrongly.
         return None
     return _predicate_direction(node, preposition, finished and not through_noun, depth=0,
-                                direct=not through_noun)
+                                direct=not through_noun, date_i=date_token.i)
 
 
 def _predicate_direction(verb: Token, preposition: str, finished: bool, depth: int,
-                         direct: bool = False) -> int | None:
-    """`direct`: the date is an adverbial of this very verb (not of its object or of a clause below it)."""
+                         direct: bool = False, date_i: int = -1) -> int | None:
+    """`direct`: the date is an adverbial of this very verb (not of its object or of a clause below it);
+    `date_i`: the date's token index."""
     auxiliaries = [c for c in verb.children if c.dep_ in ("aux", "auxpass")]
     lemma = verb.lemma_.lower() if verb.lemma_ else verb.lower_
     if any(a.tag_ == "MD" for a in auxiliaries):
         return 1  # will, would, 'll, shall, may, could, must: what is announced or expected is ahead
-    if (lemma in _PLANNING or verb.lower_ in _PLANNING) and not (direct and verb.tag_ == "VBD"):
+    if (lemma in _PLANNING or verb.lower_ in _PLANNING) and not (
+            direct and verb.tag_ == "VBD" and not _object_before(verb, date_i)):
         # "planned a rally on Saturday", "is scheduled for Friday": the planned thing is ahead; but "agreed in
-        # June" dates the agreeing itself, as past as the verb.
+        # June" dates the agreeing itself, as past as the verb. A date after the planned thing's noun dates that
+        # thing, wherever the parser attached it ("planned a large demonstration on Saturday").
         return 1
     if lemma in _MOVING and preposition in _TARGET_PREPOSITIONS:
         return 1

@@ -364,8 +364,11 @@ def _relative_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
 # the expression denotes a quarter or half (TimeML "1988-Q3", "1989-H1"), which no value of ours can hold; a year
 # would be a different, coarser value, so nothing is produced.
 # A season is a value of its own too (TIMEX3 "1994-WI", "1982-SU": TimeML annotation guidelines, seasons).
+# A year's figure in a comparison ("up from last year's $2.34 billion", "1988's 78 cents") is the figure of the
+# same reporting period (a quarter or nine months, TimeML "1988-Q3"), not of the calendar year, as for "a year ago".
 _PERIOD_AFTER = re.compile(r"(?:['’]s)?\s+(?:(?:first|second|third|fourth|latest|comparable|fiscal|final|"
-                           r"last|same|corresponding)[\s-]+)*(?:quarter|period|half)\b", re.IGNORECASE)
+                           r"last|same|corresponding)[\s-]+)*(?:quarter|period|half)\b"
+                           r"|['’]s\s+(?:[A-Z]{0,2}[$€£]\s?)?\d", re.IGNORECASE)
 _PERIOD_BEFORE = re.compile(r"\b(?:quarters?|half|period|nine\s+months|six\s+months|winter|spring|summer|autumn)"
                             r"\s+(?:of\s+)?(?:fiscal\s+)?$"
                             r"|\b(?:the|in|last|this|next|early|late|during)\s+fall\s+(?:of\s+)?$", re.IGNORECASE)
@@ -406,11 +409,18 @@ def _same_period_last_year(m: re.Match[str], text: str, dct: date | None) -> str
 _FINANCIAL_COMPARISON = re.compile(r"[$€£%]|\b(?:cents?|percent|compared|versus|from)\b", re.IGNORECASE)
 
 
+# "rates were lower than a year ago": a state compared with the same period then, not a date; "more than two
+# years ago" is a date, approximately.
+_COMPARED_WITH_THEN = re.compile(r"\b(?!(?:more|less|fewer|no|longer|earlier|later)\b)[a-z]+\s+than\s+$")
+
+
 def _ago(m: re.Match[str], text: str, dct: date | None) -> str | None:
     if dct is None:
         return None
     clause, position = _clause(text, m.start(), m.end())
     if _FINANCIAL_COMPARISON.search(clause[max(0, position - 80): position]):
+        return None
+    if _COMPARED_WITH_THEN.search(text, max(0, m.start() - 30), m.start()):
         return None
     count_word = m["count"].lower()
     count = int(count_word) if count_word.isdigit() else _NUMBER_WORDS.get(count_word)
@@ -597,7 +607,7 @@ _REFERENCE_RULES: list[tuple[re.Pattern[str], ReferenceResolver]] = [
     # "for the year", "the full year", "the current year": the year being reported on (the anchor's, else the
     # publication year); not "the year before/after/ended ..." nor "the year's" plural or compound uses.
     (re.compile(r"\b(?i:for|of|in|during|over|through)\s+(?P<expr>the\s+(?:full\s+|current\s+|whole\s+|entire\s+)?"
-                r"year)\b(?![-'’]|s\b|\s+(?:before|after|earlier|later|ago|to|of|in|when|that|which|"
+                r"year)\b(?![-'’]|s\b|\s+(?:before|after|earlier|later|ago|to|of(?!\s*[$€£]?\d)|in|when|that|which|"
                 r"\d|since|from|and a half|or|two|nineteen))"), _same_year),
 ]
 

@@ -102,16 +102,18 @@ LANGUAGE_EXTRAS: dict[str, LanguageExtras] = {
 
 
 def find_mentioned_dates(text: str, dct: date | None, language: str | None, *,
-                         direction: Direction | None = None) -> list[DateMention]:
+                         direction: Direction | None = None, day_first: bool | None = None) -> list[DateMention]:
     """Calendar-date expressions in text in its language, resolved against the publication day `dct`.
 
     English (or an unknown language): pipeline.enrich.dates' rules, with `direction` (the clause parse, see
-    pipeline.enrich.clauses) for bare weekdays and months. A language dateparser has tables for: the rules built
-    from them here. Any other language: ISO dates (2019-03-05) only, never English month names.
+    pipeline.enrich.clauses) for bare weekdays and months and `day_first` (the article's order of numeric dates,
+    pipeline.core.dateorder) for "7/8/07". A language dateparser has tables for: the rules built from them here,
+    numeric dates in `day_first`'s order, else in the language's own (dateparser's `date_order`). Any other
+    language: ISO dates (2019-03-05) only, never English month names.
     """
     if language in (None, "en"):
-        return find_dates(text, dct, direction=direction)
-    return resolve_matches(text, dct, _rules(language))
+        return find_dates(text, dct, direction=direction, day_first=day_first)
+    return resolve_matches(text, dct, _rules(language, day_first))
 
 
 def _locale_info(language: str) -> dict[str, Any] | None:
@@ -139,8 +141,8 @@ def _names(info: dict[str, Any], keys: tuple[str, ...], *, min_len: int) -> dict
 
 
 @lru_cache(maxsize=64)
-def _rules(language: str) -> list[tuple[re.Pattern[str], Resolver]]:
-    """The language's rules, most specific first (built once per language and process)."""
+def _rules(language: str, day_first: bool | None = None) -> list[tuple[re.Pattern[str], Resolver]]:
+    """The language's rules, most specific first (built once per language, order and process)."""
     iso = [(re.compile(r"(?<![\w/.\-])(?P<year>(?:19|20)\d{2})-(?P<month>[01]\d)-(?P<day>[0-3]\d)(?![\w/]|-\d)"),
             _numeric)]
     info = _locale_info(language)
@@ -155,7 +157,7 @@ def _rules(language: str) -> list[tuple[re.Pattern[str], Resolver]]:
     month_re = rf"(?P<month>{_alternatives(full + abbreviations)})"
     month_of = {**{m: n for m, n in months.items()}, **{m + ".": months[m] for m in months}}
     weekdays = {form: n - 1 for form, n in _names(info, WEEKDAY_KEYS, min_len=5).items()}
-    order = str(info.get("date_order") or "DMY")
+    order = {True: "DMY", False: "MDY"}.get(day_first) or str(info.get("date_order") or "DMY")
     year_re = r"(?P<year>(?:19|20)\d{2})"
     day_re = r"(?P<day>[0-3]?\d)(?:er|e|\.|º)?"
     nb = r"(?<![\w$€£,.\-/])"

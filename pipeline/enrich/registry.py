@@ -415,21 +415,21 @@ def _legal_base(name: str) -> str:
 
 def enrich_across(
     models: LanguageModels,
-    items: Iterable[tuple[str, date | None, str | None, Context]],
+    items: Iterable[tuple[str, date | None, str | None, str | None, Context]],
     *,
     batch_size: int = 64,
     entity_config: EntityConfig | None = None,
     places: PlaceResolver | None = None,
     registry: Registry | None = None,
 ) -> Iterator[tuple[Enrichment, Context]]:
-    """Enrich (text, publication day, language, context) items as one corpus: every article is read, the registry
-    learns from all of them, then every article's mentions are resolved against it (`newsetl enrich --jsonl
-    --across`). Holds the enrichments (not the texts) of the whole input in memory. `registry` starts from what an
-    index already knows."""
+    """Enrich (text, publication day, language, date order, context) items as one corpus: every article is read,
+    the registry learns from all of them, then every article's mentions are resolved against it (`newsetl enrich
+    --jsonl --across`). Holds the enrichments (not the texts) of the whole input in memory. `registry` starts from
+    what an index already knows."""
     registry = registry if registry is not None else Registry()
     done = []
-    for enrichment, context in enrich_texts(models, ((text, day, language, (text, context))
-                                                     for text, day, language, context in items),
+    for enrichment, context in enrich_texts(models, ((text, day, language, order, (text, context))
+                                                     for text, day, language, order, context in items),
                                             batch_size=batch_size, entity_config=entity_config, places=places):
         text, own = context
         registry.observe(text, enrichment.entities)

@@ -33,7 +33,7 @@ from pipeline.enrich.nlp import LanguageModels
 from pipeline.enrich.places import PlaceResolver
 
 Context = TypeVar("Context")
-Item = tuple[str, date | None, str | None, Context]
+Item = tuple[str, date | None, str | None, str | None, Context]  # as pipeline.enrich.annotate's
 
 _PR_SET_PDEATHSIG = 1  # prctl option from <sys/prctl.h>
 
@@ -70,17 +70,17 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _enrich_batch(texts: list[tuple[str, date | None, str | None]]) -> list[Enrichment]:
+def _enrich_batch(texts: list[tuple[str, date | None, str | None, str | None]]) -> list[Enrichment]:
     """Worker side: one batch through NER, entity rules and dates."""
     models = _WORKER_STATE["models"]
     assert isinstance(models, LanguageModels)
     config = _WORKER_STATE["entity_config"]
     assert config is None or isinstance(config, EntityConfig)
     places = _WORKER_STATE["places"]
-    items = [(text, day, language, None) for text, day, language in texts]
+    items = [(text, day, language, order, None) for text, day, language, order in texts]
     # Strings and lexemes spaCy adds for this batch are freed afterwards; without the zone a worker's vocabulary
     # (and memory) grows with every new word it ever sees. Results are plain Python records, valid outside it.
-    with models.memory_zone(language for _text, _day, language in texts):
+    with models.memory_zone(language for _text, _day, language, _order in texts):
         return [enrichment for enrichment, _ in enrich_texts(models, items, batch_size=len(texts),
                                                              entity_config=config, places=places)]
 
@@ -115,7 +115,7 @@ def enrich_in_workers(
     pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_die_with_parent)
     try:
         for batch in word_batches(items, max_words=max_words, max_items=max_items):
-            texts = [(text, day, language) for text, day, language, _ in batch]
+            texts = [(text, day, language, order) for text, day, language, order, _ in batch]
             in_flight.append((batch, pool.submit(_enrich_batch, texts)))
             # Two batches per worker keep every core busy while the parent yields results.
             while len(in_flight) > 2 * processes:
@@ -143,5 +143,5 @@ def enrich_in_workers(
 
 
 def _collect(batch: list[Item], future: Future[list[Enrichment]]) -> Iterator[tuple[Enrichment, Context]]:
-    for enrichment, (_text, _day, _language, context) in zip(future.result(), batch, strict=True):
+    for enrichment, (_text, _day, _language, _order, context) in zip(future.result(), batch, strict=True):
         yield enrichment, context

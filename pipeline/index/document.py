@@ -33,6 +33,7 @@ ARTICLE_FIELDS: dict[str, str] = {
     "extra": "extra",
     "authors": "authors",
     "site_name": "site_name",
+    "date_order": "date_order",
 }
 # Article fields that are deliberately not part of the document, and why.
 NOT_STORED: dict[str, str] = {

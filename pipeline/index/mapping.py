@@ -17,8 +17,10 @@ from pipeline.core.facets import ENTITY_FIELDS, FACETS
 # re-canonicalisation re-resolves when the registry changes.
 # v6: every keyword capped (`ignore_above`, KEYWORD_MAX_CHARS below): a value over Lucene's term limit made a real
 # Elasticsearch refuse the whole document.
+# v7: `date_order`, the order an article's numeric dates are read in (DMY/MDY/YMD from its source or locale), so a
+# re-enrichment reads "7/8/07" as the first enrichment did.
 # `newsetl index migrate` moves an alias across.
-MAPPING_VERSION = 6
+MAPPING_VERSION = 7
 
 # Mentioned dates keep their precision: "2019", "2019-06" and "2019-06-26" are all valid values.
 DATE_WITH_PRECISION = "strict_date_optional_time||yyyy-MM||yyyy"
@@ -146,6 +148,8 @@ def mappings() -> dict[str, Any]:
             "published_at_source": keyword(),
             "authors": short,
             "site_name": short,
+            # DMY | MDY | YMD: how the article's numeric dates were read (pipeline.core.dateorder); absent: unknown.
+            "date_order": keyword(),
             "undated": {"type": "boolean"},
             # The date field charts and range-filters; `.value` keeps the exact value ("2019", "2019-06",
             # "2019-06-26") so a facet never shows a year as its first of January.

@@ -90,6 +90,7 @@ def test_extract_jsonl_contract(cli_env, capsys, monkeypatch):
     assert first["id"] == "p1" and first["title"] == "Strike ends" and first["published"] == "2019-06-24"
     assert first["published_at_source"] == "meta" and first["authors"] == ["Jane Doe"]
     assert first["site_name"] == "Ledger" and first["language"] is None and first["extractor"] == "trafilatura"
+    assert first["locale"] is None
     assert "Dock workers returned to work on Monday" in first["text"]
     assert second["id"] is None and "invalid JSON" in second["error"]
 
@@ -150,6 +151,40 @@ def test_enrich_jsonl_contract_on_the_seed(cli_env, capsys, monkeypatch):
     assert dates == {"Wednesday": "2019-06-26", "Thursday": "2019-06-27"}
     for d in record["dates"]:
         assert text[d["start"]:d["end"]] == d["text"]
+
+
+def test_enrich_reads_numeric_dates_in_the_stated_order_or_locale(cli_env, capsys, monkeypatch):
+    text = "The deal was signed on 7/8/07, the company said."
+    cases = [  # (input keys, the order answered, the value of "7/8/07"; None: left out)
+        ({"language": "en-GB"}, "DMY", "2007-08-07"),
+        ({"language": "en_US"}, "MDY", "2007-07-08"),
+        ({"language": "en"}, None, None),
+        ({}, None, None),  # detected as English: no order
+        ({"language": "en-GB", "date_order": "mdy"}, "MDY", "2007-07-08"),
+    ]
+    stdin = "".join(json.dumps({"id": i, "text": text, "published": "2019-06-25", **keys}) + "\n"
+                    for i, (keys, _order, _value) in enumerate(cases))
+    stdin += json.dumps({"id": "bad", "text": text, "date_order": "DM"}) + "\n"
+    code, out, _ = run_cli(["enrich", "--jsonl"], capsys, stdin=stdin, monkeypatch=monkeypatch)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [r["id"] for r in records] == [*range(len(cases)), "bad"]
+    for record, (keys, order, value) in zip(records, cases, strict=False):
+        assert record["date_order"] == order, keys
+        assert [d["value"] for d in record["dates"] if d["text"] == "7/8/07"] == ([value] if value else []), keys
+    assert records[-1]["error"] == "'date_order': date order must be one of DMY, MDY, YMD, got 'DM'"
+
+    # extract answers the page's locale as written, which enrich takes as the language
+    html = ("<html lang='en-GB'><head><title>Deal signed</title></head><body><article><h1>Deal signed</h1>"
+            f"<p>{text} The regulator will rule on it in the autumn, after a consultation.</p></article></body></html>")
+    code, out, _ = run_cli(["extract", "--jsonl"], capsys, stdin=json.dumps({"id": "p", "html": html}) + "\n",
+                           monkeypatch=monkeypatch)
+    (page,) = [json.loads(line) for line in out.splitlines()]
+    assert (page["language"], page["locale"]) == ("en", "en-GB")
+    stdin = json.dumps({"id": "p", "text": page["text"], "published": "2019-06-25", "language": page["locale"]})
+    code, out, _ = run_cli(["enrich", "--jsonl"], capsys, stdin=stdin + "\n", monkeypatch=monkeypatch)
+    (record,) = [json.loads(line) for line in out.splitlines()]
+    assert record["date_order"] == "DMY" and {"text": "7/8/07", "value": "2007-08-07"} in [
+        {"text": d["text"], "value": d["value"]} for d in record["dates"]]
 
 
 def test_enrich_across_treats_the_input_as_one_corpus(cli_env, capsys, monkeypatch):

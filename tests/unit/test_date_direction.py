@@ -45,6 +45,12 @@ DIRECTION_CASES = [
     ("The summit is scheduled for Thursday.", TUE, [("Thursday", "2019-06-27")]),
     ("The election, scheduled for Sunday, will be the first in a decade.", TUE, [("Sunday", "2019-06-30")]),
     ("Protesters plan to march on Saturday.", TUE, [("Saturday", "2019-06-29")]),
+    # a date after the planned thing's noun dates that thing, even after a past planning verb
+    ("Protesters planned a large demonstration in the city centre on Saturday.", TUE, [("Saturday", "2019-06-29")]),
+    ("The unions scheduled a strike on Thursday.", TUE, [("Thursday", "2019-06-27")]),
+    # but a date before the planned thing dates the planning itself
+    ("The two sides agreed on Monday to resume the talks.", TUE, [("Monday", "2019-06-24")]),
+    ("The ministry decided on Monday to close the mine.", TUE, [("Monday", "2019-06-24")]),
     ("Investors expect the central bank to cut rates on Thursday.", TUE, [("Thursday", "2019-06-27")]),
     ("The offer is valid until Sunday.", TUE, [("Sunday", "2019-06-30")]),
     ("Applications must be submitted by Friday.", TUE, [("Friday", "2019-06-28")]),
@@ -145,8 +151,15 @@ REFERENCE_CASES = [
     ("The meeting lasted two days.", TUE, []),
     ("Recently, prices fell.", TUE, []),
     ("Profit rose in the third quarter of 2018.", TUE, []),
+    # a year's figure in a comparison is the same reporting period's, not the calendar year's
+    ("Sales were $2.49 billion, up from last year's $2.34 billion.", TUE, []),
+    ("Net fell to 78 cents from 2018's 91 cents.", TUE, []),
+    ("Interest rates were lower than a year ago.", TUE, []),
+    ("He left the company more than two years ago.", TUE, [("two years ago", "2017")]),
+    ("Last year's results were hurt by charges.", TUE, [("Last year", "2018")]),
     # the year being reported on; spelled-out years of transcribed speech
     ("For the year, sales were flat.", TUE, [("the year", "2019")]),
+    ("Shares rose to a high for the year of $42.875 in May.", TUE, [("the year", "2019"), ("May", "2019-05")]),
     ("Sales rose in the year before the merger.", TUE, []),
     ("In nineteen ninety-one he was convicted.", TUE, [("nineteen ninety-one", "1991")]),
     # years by their last two digits, slashed dates in the text's own order

@@ -11,7 +11,7 @@ from pipeline.enrich.workers import enrich_in_workers, word_batches
 
 
 def sizes(batches):
-    return [[item[3] for item in batch] for batch in batches]
+    return [[item[4] for item in batch] for batch in batches]
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,7 @@ def sizes(batches):
     ],
 )
 def test_word_batches(words, max_words, max_items, expected):
-    items = [(" ".join(["w"] * n), None, "en", i) for i, n in enumerate(words)]
+    items = [(" ".join(["w"] * n), None, "en", None, i) for i, n in enumerate(words)]
     assert sizes(word_batches(items, max_words=max_words, max_items=max_items)) == expected
 
 
@@ -45,7 +45,7 @@ def test_workers_give_the_same_results_in_the_same_order(models):
 
     # Three languages in one stream: English and French read by their models (French loaded in the workers on
     # first use), German by none.
-    items = [(text, date(2019, 6, 25), language, i) for i, (text, language) in enumerate(TEXTS)]
+    items = [(text, date(2019, 6, 25), language, None, i) for i, (text, language) in enumerate(TEXTS)]
     alone = list(enrich_texts(models, items, batch_size=4))
     parallel = list(enrich_in_workers(models, items, processes=2, max_words=30, max_items=3, entity_config=None))
     assert [context for _, context in parallel] == list(range(len(TEXTS)))
@@ -63,7 +63,7 @@ def die(_texts):
 def test_a_dead_worker_fails_the_run_loudly(models, monkeypatch):
     monkeypatch.setattr(workers, "_enrich_batch", die)
     with pytest.raises(InfrastructureError, match="NLP worker process died"):
-        list(enrich_in_workers(models, [(t, None, lang, i) for i, (t, lang) in enumerate(TEXTS)], processes=2,
+        list(enrich_in_workers(models, [(t, None, lang, None, i) for i, (t, lang) in enumerate(TEXTS)], processes=2,
                                max_words=30, max_items=3, entity_config=None))
 
 
