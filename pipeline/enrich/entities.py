@@ -71,6 +71,8 @@ _NUMBERED_LABELS = frozenset({"PRODUCT", "WORK_OF_ART", "LAW", "EVENT"})
 _TRAILING_SCORE = re.compile(r"(?:\s+\d+(?:[.,:/-]\d+)*)+$")
 _TRAILING_DASHED_SCORE = re.compile(r"(?:\s+\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)+)+$")
 _TRAILING_LOWER = re.compile(r"(?:\s+[a-z]+)+$")
+# A lower-case word or prefix ("pro-Socialist", "state-owned"); "iTunes", "eBay" are names.
+_LOWER_PREFIX = re.compile(r"[a-z]+(?:-|$)")
 
 # Other languages (the WikiNER-trained models, French first). In French and most European orthographies the article
 # or the common noun a proper name carries is capitalised when it belongs to the name ("La Roche-sur-Yon", "Le Pen",
@@ -181,6 +183,15 @@ def clean_surface(surface: str, label: str, language: str | None = "en") -> str:
     value = (_TRAILING_SCORE if label not in _NUMBERED_LABELS else _TRAILING_DASHED_SCORE).sub("", value) or value
     if label in _PLACE_LABELS:  # "Guangdong province": the name is the capitalised part
         value = _TRAILING_LOWER.sub("", value) or value
+    if label == "ORG" and language in (None, "en") and _has_capital(value):
+        # "pro-Socialist CFDT union", "Interfax news agency": in English the lower-case words the model took in
+        # around an organisation's name are no part of it (a lower-case particle is: "de Beers"); other
+        # orthographies write names with them ("Assemblée nationale")
+        tokens = value.split()
+        while (len(tokens) > 1 and _LOWER_PREFIX.match(tokens[0]) and tokens[0] not in NAME_PARTICLES
+               and any(_has_capital(t) for t in tokens[1:])):
+            tokens.pop(0)
+        value = _TRAILING_LOWER.sub("", " ".join(tokens)) or value
     if label == "ORG":
         stripped = _LEGAL_FORM.sub("", value)
         value = stripped if _HAS_LETTER.search(stripped) else value
@@ -336,7 +347,68 @@ def _split_at_line_breaks(text: str, mentions: list[RawMention]) -> list[RawMent
     return result
 
 
-_FIRST_WORD = re.compile(r"\s*(\S+)\s+")
+def _elsewhere(text: str, piece: str, start: int, end: int, outside: list[tuple[int, int]] = ()) -> bool:
+    """True when `piece` occurs as whole words outside text[start:end] (first letter as written, the rest in any
+    case) and outside the `outside` spans."""
+    if not piece or not _has_capital(piece[0]):
+        return False
+    pattern = rf"(?<!\w){re.escape(piece[0])}(?i:{re.escape(piece[1:])})(?!\w)"
+    return any(not (start <= m.start() < end) and not any(s <= m.start() < e for s, e in outside)
+               for m in re.finditer(pattern, text))
+
+
+_AND = re.compile(r"\s+and\s+")
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n\s*)\Z")
+
+
+def _split_runs_of_names(text: str, headline_end: int, mentions: list[RawMention]) -> list[RawMention]:
+    """Spans that hold two names the article also writes apart are cut into them, each with the span's label (the
+    article's label vote then gives each its own):
+
+    - "Derbyshire and Surrey": two coordinated names, each written alone elsewhere in the article, where the
+      whole is not ("Procter and Gamble" stays whole unless the article names both halves on their own);
+    - a headline's "Lebed Chechnya" (headlines drop the words between names): two parts each written in the
+      body, where the whole is not;
+    - "Controversial Australian", "Total Canadian" at a sentence's start: a capitalised word the article never
+      writes again before a nationality word is the sentence's first word, not a name; the nationality word stays.
+    """
+    result: list[RawMention] = []
+    for mention in mentions:
+        surface = text[mention.start:mention.end]
+        whole_elsewhere = _elsewhere(text, surface.strip(), mention.start, mention.end)
+        pieces: list[tuple[int, int]] = []
+        conjunction = list(_AND.finditer(surface))
+        if len(conjunction) == 1 and not whole_elsewhere:
+            left, right = surface[:conjunction[0].start()], surface[conjunction[0].end():]
+            left = _LEADING_THE.sub("", left)
+            full = [(m.start(), m.end()) for m in re.finditer(re.escape(surface), text)]
+            if all(_elsewhere(text, part.strip(), mention.start, mention.end, full) for part in (left, right)):
+                pieces = [(mention.start + surface.index(left), mention.start + conjunction[0].start()),
+                          (mention.start + conjunction[0].end(), mention.end)]
+        words = [m.span() for m in re.finditer(r"\S+", surface)]
+        if not pieces and mention.end <= headline_end and len(words) >= 2 and not whole_elsewhere:
+            for cut in range(1, len(words)):
+                left = (mention.start + words[0][0], mention.start + words[cut - 1][1])
+                right = (mention.start + words[cut][0], mention.start + words[-1][1])
+                if all(_elsewhere(text, text[s:e], 0, headline_end) for s, e in (left, right)):
+                    pieces = [left, right]
+                    break
+        if (not pieces and len(words) == 2 and mention.label in _DEMONYM_PREFIX_LABELS | {"NORP"}
+                and demonym_of(surface, "NORP") is None and demonym_of(surface.split()[1], "NORP") is not None
+                and demonym_of(surface.split()[0], "NORP") is None
+                and _SENTENCE_START.search(text, 0, mention.start + words[0][0])
+                and not _elsewhere(text, surface.split()[0], mention.start, mention.end)):
+            start = mention.start + words[1][0]
+            result.append(RawMention(text[start:mention.end], "NORP", start, mention.end))
+            continue
+        if not pieces:
+            result.append(mention)
+            continue
+        result.extend(RawMention(text[s:e], mention.label, s, e) for s, e in pieces)
+    return result
+
+
+_FIRST_WORD = re.compile(r"\s*(?:[Tt]he\s+)?(\S+)\s+")  # after a leading "the": "The Dutch transport ministry"
 # Labels of spans that may open with a nationality adjective the model took in ("Australian Rodney Eyles").
 _DEMONYM_PREFIX_LABELS = frozenset({"PERSON", "ORG"})
 
@@ -480,7 +552,9 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     original = original if original is not None else text
     mentions = _without_headline_guesses(text, original, list(mentions))
     headline_end = title_case_headline_end(text)
-    mentions = _with_datelines(text, _split_demonym_prefix(text, _split_at_line_breaks(text, mentions)))
+    mentions = _split_at_line_breaks(text, mentions)
+    mentions = _split_runs_of_names(text, headline_end or max(text.find("\n"), 0), mentions)
+    mentions = _with_datelines(text, _split_demonym_prefix(text, mentions))
     named: list[tuple[RawMention, str]] = []
     other_spans: list[tuple[int, int]] = []  # dates, numbers, dropped fragments: never re-read as names
     linked: dict[str, str] = {}  # key of a demonym -> its country's name
@@ -518,7 +592,7 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     # A label fixed in the configuration wins over the article's vote, so a name has one facet in every article.
     label_of = {key: config.labels.get(key) or vote_label(votes) for key, votes in label_votes.items()}
     shapes = {key: max(forms, key=forms.__getitem__) for key, forms in surfaces.items()}
-    target = _resolve_short_forms(label_of, shapes)
+    target = _resolve_short_forms(label_of, shapes, frozenset(linked))
     # Again after the short forms: the designator rule labels a bare company name ORG on its own.
     label_of.update((key, label) for key, label in config.labels.items() if key in label_of)
     label_of.update((key, "NORP") for key in linked if key in label_of)
@@ -613,14 +687,20 @@ def vote_label(votes: Counter[str]) -> str:
 # A short form is only taken for a surname when NER itself read it as a person or (a frequent confusion) an
 # organisation; a name it reads as a place ("Washington" beside "Denzel Washington") is a different entity.
 _SURNAME_LABELS = frozenset({"PERSON", "ORG"})
+# Labels the small model gives a surname standing alone ("Allenby" NORP, "Eyles" PRODUCT in sports reports).
+_MISREAD_SURNAME_LABELS = frozenset({"NORP", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW"})
 
 
-def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> dict[str, str]:
+def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str],
+                         demonym_keys: frozenset[str] = frozenset()) -> dict[str, str]:
     """Map the short forms of names in one article onto one key each (and fix the cluster's label).
 
     - a person's surname (or other tail) of exactly one longer person name: "Akar" -> "Hulusi Akar", also when
-      the model read it as a place no gazetteer knows ("Buyoya" GPE -> "Pierre Buyoya"); else a first name alone
-      ("Saddam" -> "Saddam Hussein");
+      the model read it as a place no gazetteer knows ("Buyoya" GPE -> "Pierre Buyoya"), as a group ("Allenby"
+      NORP -> "Robert Allenby") or as a product, work, event or law ("Eyles" PRODUCT -> "Rodney Eyles"); else a
+      first name alone ("Saddam" -> "Saddam Hussein"). A one-word name read as a place no gazetteer knows, that
+      no person bears, is the tail of the one organisation ending in it ("Eagles" -> "Philadelphia Eagles").
+      Nationality words (`demonym_keys`) are never short forms: they keep their link to their country;
     - an organisation name followed only by designators onto the bare name: "Apple Computer" -> "Apple",
       when the bare name occurs in the article too;
     - a name with middle words left out onto the one longer name: "George Bush" -> "George W. Bush";
@@ -634,10 +714,24 @@ def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> di
     # Longest first, so "OS X Lion" -> "Mac OS X Lion" is known before "Lion" is resolved.
     for key in sorted(label_of, key=lambda k: -len(k.split())):
         tokens = key.split()
+        if key in demonym_keys:
+            continue
         if label_of[key] in _PLACE_LABELS and len(tokens) == 1 and key not in known_places():
             # "Buyoya" (GPE) beside "Pierre Buyoya": a surname the model read as a place, when no gazetteer knows
-            # it as one; "Washington" beside "Denzel Washington" stays a place.
-            candidates = {full for full in persons if _ends_with(full, tokens)}
+            # it as one; "Washington" beside "Denzel Washington" stays a place. Else the short form of one
+            # organisation ("Eagles" beside "Philadelphia Eagles": a club by its nickname).
+            candidates = ({full for full in persons if _ends_with(full, tokens)}
+                          or {mapping.get(full, full) for full in others
+                              if label_of[full] == "ORG" and _ends_with(full, tokens)})
+            if len(candidates) == 1:
+                mapping[key] = candidates.pop()
+            continue
+        if label_of[key] in _MISREAD_SURNAME_LABELS and len(tokens) == 1:
+            # "Allenby" (NORP), "Eyles" (PRODUCT): a surname the model gave a label no person has, beside the one
+            # longer name ending in it (a person's, or one the model misread as an organisation).
+            candidates = ({full for full in persons if _ends_with(full, tokens)}
+                          or {mapping.get(full, full) for full in others
+                              if label_of[full] in _SURNAME_LABELS and _ends_with(full, tokens)})
             if len(candidates) == 1:
                 mapping[key] = candidates.pop()
             continue
