@@ -261,6 +261,16 @@ def demonyms() -> dict[str, tuple[str, str]]:
     return {key: (name, demonym) for key, (_population, name, demonym) in best.items()}
 
 
+def country_demonym(country: str) -> str | None:
+    """The nationality word of a country by its name, from the same tables ("United Kingdom" -> "British")."""
+    return _demonym_of_country().get(_key(country))
+
+
+@lru_cache(maxsize=1)
+def _demonym_of_country() -> dict[str, str]:
+    return {_key(name): spelling for name, spelling in demonyms().values()}
+
+
 @lru_cache(maxsize=1)
 def known_places() -> frozenset[str]:
     """Keys of names that are places beyond doubt: countries (and their other spellings), capitals and first-level
@@ -592,10 +602,32 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     # A label fixed in the configuration wins over the article's vote, so a name has one facet in every article.
     label_of = {key: config.labels.get(key) or vote_label(votes) for key, votes in label_votes.items()}
     shapes = {key: max(forms, key=forms.__getitem__) for key, forms in surfaces.items()}
-    target = _resolve_short_forms(label_of, shapes, frozenset(linked))
+    people_words = {word for key, label in label_of.items() if label == "PERSON" and " " in key
+                    for word in key.split()}
+    by_stem = _demonyms_by_stem(label_of, shapes, linked, people_words)
+    target = _resolve_short_forms(label_of, shapes, frozenset(linked) | frozenset(by_stem))
     # Again after the short forms: the designator rule labels a bare company name ORG on its own.
     label_of.update((key, label) for key, label in config.labels.items() if key in label_of)
-    label_of.update((key, "NORP") for key in linked if key in label_of)
+    label_of.update((key, "NORP") for key in [*linked, *by_stem] if key in label_of)
+
+    def id_of(key: str) -> str:
+        if key in linked:
+            return entity_id("GPE", linked[key])
+        if key in by_stem:
+            return id_of(target.get(by_stem[key][0], by_stem[key][0]))
+        return entity_id(label_of[key], _display_form(surfaces[key]))
+
+    def name_of(key: str) -> str:
+        """One name per id in the norp facet: a nationality word linked by its stem is written as the group name
+        its place already has there ("Azeri" beside "Azerbaijani"), as its country's nationality word, or in the
+        singular ("Azeris" -> "Azeri")."""
+        if key not in by_stem:
+            return _display_form(surfaces[key])
+        place = target.get(by_stem[key][0], by_stem[key][0])
+        if label_of[place] == "NORP":
+            return _display_form(surfaces[place])
+        return (country_demonym(_display_form(surfaces[place]))
+                or _display_form(surfaces[key])[:len(by_stem[key][1])])
 
     result: list[EntityMention] = []
     for mention, value in kept:
@@ -606,12 +638,60 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
                 label=label_of[key],
                 start=mention.start,
                 end=mention.end,
-                canonical=_display_form(surfaces[key]),
-                id=entity_id("GPE", linked[key]) if key in linked else entity_id(label_of[key],
-                                                                                 _display_form(surfaces[key])),
+                canonical=name_of(key),
+                id=id_of(key),
             )
         )
     return result
+
+
+# What a nationality word adds to the stem it shares with its place's name: "Azer-i", "Brit-on", "Chech-en",
+# "Zaire-an", "Tajik" (of Tajikistan).
+_DEMONYM_ENDINGS = frozenset({"", "i", "n", "an", "en", "on", "ic", "er"})
+# Labels under which the model reports a nationality word the demonym tables lack ("Tajik" PERSON, "Azeri" NORP).
+_STEM_DEMONYM_LABELS = frozenset({"NORP", "PERSON"})
+
+
+def _demonyms_by_stem(label_of: dict[str, str], shapes: dict[str, str], linked: dict[str, str],
+                      people_words: set[str]) -> dict[str, tuple[str, str]]:
+    """Nationality words the demonym tables lack, linked to the article's place they derive from: name key ->
+    (the key of that place or of a nationality word the tables know, the key's singular form).
+
+    A one-word group or person name (not a word of any person's full name in the article) derives from a place of
+    the article (a name read as a place, or a country or province the gazetteer knows) when both share a stem of 4+
+    letters, the word adds at most a demonym ending to it and the place at most 6 letters ("Tajik"/"Tajikistan",
+    "Briton"/"Britain", "Azeri"/"Azerbaijan", "Chechen"/"Chechnya", "Zairean"/"Zaire"); a plural counts as its
+    singular ("Azeris"). A word that is the last word of one multi-word nationality of the article ("Koreans" beside
+    "South Korean") is that one. Only a single candidate links.
+    """
+    places = {key for key, label in label_of.items() if label in _PLACE_LABELS or key in known_places()}
+    places |= {key for key in linked}
+    links: dict[str, tuple[str, str]] = {}
+    for key, label in label_of.items():
+        if (label not in _STEM_DEMONYM_LABELS or " " in key or key in linked or key in places
+                or key in people_words or len(key) < 4):
+            continue
+        # A plural: a group word, or a word whose singular the article writes too ("Azeris" beside "Azeri"), not a
+        # name ending in s ("Francis").
+        plural = key.endswith("s") and len(key) > 4 and (label == "NORP" or key[:-1] in label_of)
+        forms = {key, key[:-1]} if plural else {key}
+        candidates = {place for place in places if place != key and any(
+            _derives(form, place) or (" " in place and place in linked and place.split()[-1] == form)
+            for form in forms)}
+        if len(candidates) == 1:
+            place = candidates.pop()
+            links[key] = (place, next(f for f in sorted(forms, key=len) if _derives(f, place) or " " in place))
+    return links
+
+
+def _derives(word: str, place: str) -> bool:
+    """True when `word` is a demonym of `place` by shape (see _demonyms_by_stem); both are name keys."""
+    if " " in place:
+        return False
+    stem = 0
+    while stem < min(len(word), len(place)) and word[stem] == place[stem]:
+        stem += 1
+    return stem >= 4 and word[stem:] in _DEMONYM_ENDINGS and len(place) - stem <= 6
 
 
 # Words a span may keep around its name: "the AK Party's" is still read as one span.

@@ -33,7 +33,7 @@ from pipeline.core.facets import entity_id
 from pipeline.core.records import Enrichment, EntityMention
 from pipeline.core.text import strip_accents_casefold
 from pipeline.enrich.annotate import enrich_texts
-from pipeline.enrich.entities import EntityConfig, demonym_country, vote_label
+from pipeline.enrich.entities import EntityConfig, country_demonym, demonym_country, vote_label
 from pipeline.enrich.nlp import LanguageModels
 from pipeline.enrich.places import PlaceResolver
 
@@ -114,6 +114,7 @@ class Resolution:
     # The short-form and acronym tables, so a name the registry has not seen yet ("Ardahan" in today's article)
     # still resolves to the one known name it stands for.
     tables: _Tables | None = None
+    _place_ids: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def resolve(self, mentions: Iterable[EntityMention]) -> tuple[EntityMention, ...]:
         """The mentions with their entity's canonical name, label and id; unknown names keep their own values."""
@@ -131,6 +132,17 @@ class Resolution:
                     mention = replace(mention, id=entity_id(self.label_of[entity], self.display_of[entity]))
                 result.append(mention)
                 continue
+            if mention.label == "NORP" and mention.id and mention.id != entity_id("NORP", mention.canonical):
+                # A nationality word the article linked to a place by its id ("Briton" carrying the id of the
+                # article's "Britain"): it carries that place's entity's id.
+                entity = self.entity_of.get(self._name_of_id().get(mention.id, ""))
+                if entity is not None:
+                    # One name per id in the norp facet, as in the article (entities.canonicalize).
+                    label, display = self.label_of[entity], self.display_of[entity]
+                    name = display if label == "NORP" else country_demonym(display) or mention.canonical
+                    mention = replace(mention, id=entity_id(label, display), canonical=name)
+                result.append(mention)
+                continue
             entity = self.entity_of.get(name)
             if entity is None and self.tables is not None:
                 found = (self.tables.acronym(mention.canonical.replace(".", ""), self._known)
@@ -144,6 +156,12 @@ class Resolution:
             display = self.display_of[entity]
             result.append(replace(mention, label=label, canonical=display, id=entity_id(label, display)))
         return tuple(result)
+
+    def _name_of_id(self) -> dict[str, str]:
+        """Place or group id -> name key of every known name (an id depends only on the facet and the key)."""
+        if self._place_ids is None:
+            self._place_ids = {entity_id(label, key): key for key in self.entity_of for label in ("GPE", "NORP")}
+        return self._place_ids
 
     def _known(self, key: str) -> str:
         return self.entity_of.get(key, key)

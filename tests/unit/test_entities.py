@@ -424,3 +424,34 @@ def test_spans_holding_two_names_are_cut(text, spans, expected):
     values = facet_values(canonicalize(text, mentions(text, *spans)))
     for facet, names in expected.items():
         assert values[facet] == names
+
+
+@pytest.mark.parametrize(
+    ("text", "spans", "linked", "norp"),
+    [
+        # a nationality word the tables lack, derived from a place of the article: one id with the place
+        ("Tajik troops entered Tajikistan .", [("Tajik", "PERSON"), ("Tajikistan", "GPE")],
+         [("Tajik", "Tajikistan")], ["Tadzhik"]),  # one name per id: the tables' word for the country
+        ("The Briton left Britain .", [("Briton", "PERSON"), ("Britain", "GPE")], [("Briton", "Britain")],
+         ["Briton"]),
+        # the plural counts as its singular, and is written so
+        ("Azeris and Azeri officials met in Azerbaijan .", [("Azeris", "NORP"), ("Azeri", "NORP"),
+                                                          ("Azerbaijan", "GPE")],
+         [("Azeris", "Azerbaijan"), ("Azeri", "Azerbaijan")], ["Azerbaijani"]),
+        ("Chechens and a Chechen fled Chechnya .", [("Chechens", "NORP"), ("Chechen", "NORP"), ("Chechnya", "GPE")],
+         [("Chechens", "Chechnya"), ("Chechen", "Chechnya")], ["Chechen"]),
+        # the last word of a nationality the tables know
+        ("South Korean traders sold ; the Koreans sold more .", [("South Korean", "NORP"), ("Koreans", "NORP")],
+         [("Koreans", "South Korean")], ["South Korean"]),
+        # a person's name is no nationality word, nor is a word without a demonym ending
+        ("Georgi Parvanov visited Georgia . Georgi said so .",
+         [("Georgi Parvanov", "PERSON"), ("Georgia", "GPE"), ("Georgi", "PERSON")], [], []),
+        ("Francis met France .", [("Francis", "PERSON"), ("France", "GPE")], [], []),
+    ],
+)
+def test_nationality_words_by_stem(text, spans, linked, norp):
+    result = canonicalize(text, mentions(text, *spans))
+    id_of = {m.text: m.id for m in result}
+    for word, place in linked:
+        assert id_of[word] == id_of[place]
+    assert facet_values(result)["norp"] == norp
