@@ -295,13 +295,49 @@ def demonym_country(value: str, label: str) -> str | None:
     return found[0] if found else None
 
 
-def demonym_of(value: str, label: str) -> tuple[str, str] | None:
-    """(country, the demonym's singular spelling) for a nationality word ("Iraqis" -> ("Iraq", "Iraqi")), or None."""
+def demonym_of(value: str, label: str, *, first_words: bool = False) -> tuple[str, str] | None:
+    """(country, the demonym's singular spelling) for a nationality word ("Iraqis" -> ("Iraq", "Iraqi")), or None.
+    With `first_words`, a whole NORP span that is the first word of one country's name counts too ("Saudi")."""
     if label not in _DEMONYM_LABELS or (label != "NORP" and " " in value):
         return None
     key = _key(value)
     table = demonyms()
-    return table.get(key) or (table.get(key[:-1]) if key.endswith("s") else None)
+    found = table.get(key) or (table.get(key[:-1]) if key.endswith("s") else None)
+    if found is None and first_words and label == "NORP" and " " not in key:
+        # "Saudi": a group word that is the first word of exactly one country's name of several words, written as
+        # that country's nationality word (one name per id in the norp facet).
+        country = _country_of_first_word().get(key)
+        found = (country, country_demonym(country) or value) if country else None
+    return found
+
+
+@lru_cache(maxsize=1)
+def _country_of_first_word() -> dict[str, str]:
+    """First word key -> the country name, for first words that begin a multi-word country name and no other name
+    of countryinfo's data (other countries' names and spellings, capitals, provinces: "North", "Democratic", "San"
+    begin several); a plural ("Turks") is a people, not the first word of a name."""
+    names: dict[str, set[str]] = defaultdict(set)  # first word -> the countries whose names it begins
+    begins: dict[str, set[str]] = defaultdict(set)  # first word -> every name of the data it begins
+    for country in countryinfo_rows():
+        name = country.get("name")
+        if isinstance(name, str) and " " in name.strip():
+            names[_key(name.split()[0])].add(name)
+        for other in [name, country.get("capital"), *(country.get("altSpellings") or []),
+                      *(country.get("provinces") or [])]:
+            if isinstance(other, str) and other.strip():
+                begins[_key(other.split()[0])].add(_key(other))
+    return {word: next(iter(found)) for word, found in names.items()
+            if len(found) == 1 and word.isalpha() and not word.endswith("s")  # "Turks" are no islands
+            and all(other.startswith(_key(next(iter(found)))) or _key(next(iter(found))).startswith(other)
+                    or other in _country_spellings(next(iter(found))) for other in begins[word])}
+
+
+def _country_spellings(name: str) -> set[str]:
+    """Keys of a country's name and other spellings in countryinfo's data."""
+    for country in countryinfo_rows():
+        if country.get("name") == name:
+            return {_key(s) for s in [name, *(country.get("altSpellings") or [])] if isinstance(s, str)}
+    return set()
 
 
 # A wire dateline opens a line: the place in capitals (re-cased for NER or not), an optional region after a comma,
@@ -577,7 +613,7 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
             other_spans.append((mention.start, mention.end))
             continue
         value = _with_own_possessive(text, value, mention.label)
-        demonym = demonym_of(value, mention.label)
+        demonym = demonym_of(value, mention.label, first_words=True)
         if demonym:
             # A nationality word keeps its span, its NORP label and its own name (singular: "Iraqis" -> "Iraqi") in
             # the norp facet, and carries its country's id: "Iraqi" and "Iraq" count as one entity by id.
@@ -586,7 +622,10 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
             continue
         named.append((_narrowed(mention, text, value), value))
         named.extend(_second_conjunct(mention, text, config))
-    kept = [(mention, config.canonical(value)) for mention, value in _with_repeats(text, named, other_spans)]
+    repeats = _with_repeats(text, named, other_spans)
+    kept = [(mention, config.canonical(value)) for mention, value in repeats]
+    # the spelling an article wrote -> the key of the name it counts as ("britain" -> "united kingdom")
+    written = {_key(value): _key(config.canonical(value)) for _mention, value in repeats}
 
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
     label_votes: dict[str, Counter[str]] = defaultdict(Counter)
@@ -604,7 +643,7 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     shapes = {key: max(forms, key=forms.__getitem__) for key, forms in surfaces.items()}
     people_words = {word for key, label in label_of.items() if label == "PERSON" and " " in key
                     for word in key.split()}
-    by_stem = _demonyms_by_stem(label_of, shapes, linked, people_words)
+    by_stem = _demonyms_by_stem(label_of, written, linked, people_words)
     target = _resolve_short_forms(label_of, shapes, frozenset(linked) | frozenset(by_stem))
     # Again after the short forms: the designator rule labels a bare company name ORG on its own.
     label_of.update((key, label) for key, label in config.labels.items() if key in label_of)
@@ -652,7 +691,7 @@ _DEMONYM_ENDINGS = frozenset({"", "i", "n", "an", "en", "on", "ic", "er"})
 _STEM_DEMONYM_LABELS = frozenset({"NORP", "PERSON"})
 
 
-def _demonyms_by_stem(label_of: dict[str, str], shapes: dict[str, str], linked: dict[str, str],
+def _demonyms_by_stem(label_of: dict[str, str], written: dict[str, str], linked: dict[str, str],
                       people_words: set[str]) -> dict[str, tuple[str, str]]:
     """Nationality words the demonym tables lack, linked to the article's place they derive from: name key ->
     (the key of that place or of a nationality word the tables know, the key's singular form).
@@ -662,10 +701,13 @@ def _demonyms_by_stem(label_of: dict[str, str], shapes: dict[str, str], linked: 
     letters, the word adds at most a demonym ending to it and the place at most 6 letters ("Tajik"/"Tajikistan",
     "Briton"/"Britain", "Azeri"/"Azerbaijan", "Chechen"/"Chechnya", "Zairean"/"Zaire"); a plural counts as its
     singular ("Azeris"). A word that is the last word of one multi-word nationality of the article ("Koreans" beside
-    "South Korean") is that one. Only a single candidate links.
+    "South Korean") is that one. A place is compared as the article wrote it (`written`: spelling key -> name
+    key; "Britain" counts as "United Kingdom"). Only a single candidate links.
     """
     places = {key for key, label in label_of.items() if label in _PLACE_LABELS or key in known_places()}
     places |= {key for key in linked}
+    spellings = {(key, key) for key in places} | {(spelling, key) for spelling, key in written.items()
+                                                  if key in places}
     links: dict[str, tuple[str, str]] = {}
     for key, label in label_of.items():
         if (label not in _STEM_DEMONYM_LABELS or " " in key or key in linked or key in places
@@ -675,12 +717,12 @@ def _demonyms_by_stem(label_of: dict[str, str], shapes: dict[str, str], linked: 
         # name ending in s ("Francis").
         plural = key.endswith("s") and len(key) > 4 and (label == "NORP" or key[:-1] in label_of)
         forms = {key, key[:-1]} if plural else {key}
-        candidates = {place for place in places if place != key and any(
-            _derives(form, place) or (" " in place and place in linked and place.split()[-1] == form)
+        matches = {(spelling, place) for spelling, place in spellings if place != key and any(
+            _derives(form, spelling) or (" " in spelling and place in linked and spelling.split()[-1] == form)
             for form in forms)}
-        if len(candidates) == 1:
-            place = candidates.pop()
-            links[key] = (place, next(f for f in sorted(forms, key=len) if _derives(f, place) or " " in place))
+        if len({place for _spelling, place in matches}) == 1:
+            spelling, place = min(matches)
+            links[key] = (place, next(f for f in sorted(forms, key=len) if _derives(f, spelling) or " " in spelling))
     return links
 
 

@@ -447,6 +447,12 @@ def test_spans_holding_two_names_are_cut(text, spans, expected):
         ("Georgi Parvanov visited Georgia . Georgi said so .",
          [("Georgi Parvanov", "PERSON"), ("Georgia", "GPE"), ("Georgi", "PERSON")], [], []),
         ("Francis met France .", [("Francis", "PERSON"), ("France", "GPE")], [], []),
+        # a group word that begins one country's name and no other name of the data
+        ("Saudi officials met in Saudi Arabia .", [("Saudi", "NORP"), ("Saudi Arabia", "GPE")],
+         [], ["Saudi Arabian"]),
+        ("North officials met .", [("North", "NORP")], [], ["North"]),
+        # ... never cut from a longer span
+        ("Sri Lanka - Arjuna Ranatunga won .", [("Sri Lanka", "PERSON")], [], []),
     ],
 )
 def test_nationality_words_by_stem(text, spans, linked, norp):
