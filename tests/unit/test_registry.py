@@ -188,3 +188,20 @@ def test_a_place_the_gazetteer_resolved_outweighs_one_organisation_reading():
     assert resolved(registry.settle(), "Lyon", "ORG") == ("Lyon", "LOC")
     registry.observe("", [mention("Lyon", "ORG")])  # two articles against one: the organisation
     assert resolved(registry.settle(), "Lyon", "LOC") == ("Lyon", "ORG")
+
+
+@pytest.mark.parametrize(("articles", "linked_to", "expected"), [
+    # a nationality word an article linked to its place by id follows the place's entity across the index
+    ([[("Britain", "GPE")], [("Britain", "GPE")]], "Britain", ("Briton", entity_id("GPE", "Britain"))),
+    # ... and takes the group name the entity already has when the place is read as a group everywhere
+    ([[("Tajikistan", "NORP")]], "Tajikistan", ("Tajikistan", entity_id("NORP", "Tajikistan"))),
+    # ... and is written as its country's nationality word when the entity is a country
+    ([[("United Kingdom", "GPE")]], "United Kingdom", ("British", entity_id("GPE", "United Kingdom"))),
+])
+def test_nationality_word_linked_by_id_follows_its_place(articles, linked_to, expected):
+    resolution = learn(*articles)
+    word = EntityMention("Briton", "NORP", 0, 6, "Briton", entity_id("GPE", linked_to))
+    if linked_to == "Tajikistan":
+        word = EntityMention("Tajik", "NORP", 0, 5, "Tajik", entity_id("NORP", "Tajikistan"))
+    (out,) = resolution.resolve([word])
+    assert (out.canonical, out.id) == expected and out.label == "NORP"
