@@ -726,6 +726,12 @@ def _demonyms_by_stem(label_of: dict[str, str], written: dict[str, str], linked:
     return links
 
 
+def same_stem(word: str, other: str) -> bool:
+    """True when two one-word name keys are forms of one word by shape: one adds at most a demonym ending to the
+    stem of 4+ letters they share, the other at most 6 letters ("kurd"/"kurdish", "democrat"/"democratic")."""
+    return _derives(word, other) or _derives(other, word)
+
+
 def _derives(word: str, place: str) -> bool:
     """True when `word` is a demonym of `place` by shape (see _demonyms_by_stem); both are name keys."""
     if " " in place:

@@ -33,7 +33,7 @@ from pipeline.core.facets import entity_id
 from pipeline.core.records import Enrichment, EntityMention
 from pipeline.core.text import strip_accents_casefold
 from pipeline.enrich.annotate import enrich_texts
-from pipeline.enrich.entities import EntityConfig, country_demonym, demonym_country, vote_label
+from pipeline.enrich.entities import EntityConfig, country_demonym, demonym_country, same_stem, vote_label
 from pipeline.enrich.nlp import LanguageModels
 from pipeline.enrich.places import PlaceResolver
 
@@ -368,6 +368,20 @@ class Registry:
                 found = tables.acronym(shape, find)
                 if found and found[0] != key:
                     join(key, *found)
+
+        # Group words of one stem ("Kurds"/"Kurdish", "Democrat"/"Democratic"): the word the most articles use
+        # stands for the other forms, when exactly one other group word shares the stem. Nationality words of
+        # the demonym tables are left out: they carry their country's id already.
+        groups = [key for key, label in own_label.items()
+                  if label == "NORP" and " " not in key and key not in parent and demonym_country(key, "NORP") is None]
+        for key in sorted(groups, key=lambda k: (records[k].articles, k)):
+            forms = {key, key[:-1]} if key.endswith("s") and len(key) > 4 else {key}
+            others = {other for other in groups if other != key and other not in parent
+                      and any(same_stem(form, other) for form in forms)}
+            if len(others) == 1:
+                (other,) = others
+                if (records[other].articles, other) > (records[key].articles, key):
+                    join(key, other, f"another form of the group word {_display(records[other].forms)!r}")
 
         entity_of = {key: find(key) for key in records if key in own_label or key in parent}
         members: dict[str, list[str]] = defaultdict(list)

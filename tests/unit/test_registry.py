@@ -44,6 +44,14 @@ def resolved(resolution, name: str, label: str) -> tuple[str, str]:
     # a place is not a person's surname
     ([[("Denzel Washington", "PERSON")], [("Washington", "GPE")], [("Washington", "GPE")]], "Washington", "GPE",
      ("Washington", "GPE")),
+    # group words of one stem: the most used form stands for the others
+    ([[("Kurdish", "NORP")], [("Kurdish", "NORP")], [("Kurds", "NORP")]], "Kurds", "NORP", ("Kurdish", "NORP")),
+    ([[("Democratic", "NORP")], [("Democrat", "NORP")], [("Democrat", "NORP")]], "Democratic", "NORP",
+     ("Democrat", "NORP")),
+    # ... not when two others share the stem ("Kurd" is a form of both), nor across other endings
+    ([[("Kurdish", "NORP")], [("Kurdi", "NORP")], [("Kurd", "NORP")]], "Kurd", "NORP", ("Kurd", "NORP")),
+    ([[("Christian", "NORP")], [("Christian", "NORP")], [("Christchurch", "NORP")]], "Christchurch", "NORP",
+     ("Christchurch", "NORP")),
     # initials of the one known name spelling them
     ([[("General Motors", "ORG")], [("GM", "ORG")]], "GM", "ORG", ("General Motors", "ORG")),
     ([[("Bank of Japan", "ORG")], [("BOJ", "ORG")]], "BOJ", "ORG", ("Bank of Japan", "ORG")),
