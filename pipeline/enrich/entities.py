@@ -413,11 +413,16 @@ def _split_runs_of_names(text: str, headline_end: int, mentions: list[RawMention
 
     - "Derbyshire and Surrey": two coordinated names, each written alone elsewhere in the article, where the
       whole is not ("Procter and Gamble" stays whole unless the article names both halves on their own);
-    - a headline's "Lebed Chechnya" (headlines drop the words between names): two parts each written in the
-      body, where the whole is not;
+    - a headline's "Lebed Chechnya" (headlines drop the words between names): two parts the body reads as names
+      of different kinds (a person, a place), where it does not write the whole ("Brian Lara" stays whole beside
+      "Brian" and "Lara" in the body);
     - "Controversial Australian", "Total Canadian" at a sentence's start: a capitalised word the article never
       writes again before a nationality word is the sentence's first word, not a name; the nationality word stays.
     """
+    body_labels: dict[str, set[str]] = defaultdict(set)  # what the model read the body's spans as
+    for mention in mentions:
+        if mention.start >= headline_end:
+            body_labels[_key(text[mention.start:mention.end])].add(mention.label)
     result: list[RawMention] = []
     for mention in mentions:
         surface = text[mention.start:mention.end]
@@ -436,7 +441,10 @@ def _split_runs_of_names(text: str, headline_end: int, mentions: list[RawMention
             for cut in range(1, len(words)):
                 left = (mention.start + words[0][0], mention.start + words[cut - 1][1])
                 right = (mention.start + words[cut][0], mention.start + words[-1][1])
-                if all(_elsewhere(text, text[s:e], 0, headline_end) for s, e in (left, right)):
+                labels = [body_labels.get(_key(text[s:e]), set()) for s, e in (left, right)]
+                # Two names of different kinds (a person, a place): a first name and a surname are one name.
+                if (all(_elsewhere(text, text[s:e], 0, headline_end) for s, e in (left, right))
+                        and all(labels) and not labels[0] & labels[1]):
                     pieces = [left, right]
                     break
         if (not pieces and len(words) == 2 and mention.label in _DEMONYM_PREFIX_LABELS | {"NORP"}

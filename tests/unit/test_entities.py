@@ -404,6 +404,9 @@ def test_sentence_casing_keeps_offsets(text):
         ("Kohl Bonn visit ends .\nKohl left Bonn on Monday .", [("Kohl Bonn", "GPE"), ("Kohl", "PERSON"),
                                                                 ("Bonn", "GPE")],
          {"person": ["Kohl"], "place": ["Bonn"]}),
+        # ... not a first name and a surname the body writes apart
+        ("Brian Lara hits century .\nLara scored ; Brian 's father watched .",
+         [("Brian Lara", "PERSON"), ("Lara", "PERSON"), ("Brian", "PERSON")], {"person": ["Brian Lara"]}),
         # ... not when the body writes the whole too
         ("New York Knicks win .\nThe New York Knicks beat New York rivals and the Knicks won .",
          [("New York Knicks", "ORG"), ("New York Knicks", "ORG"), ("New York", "GPE")],
