@@ -612,6 +612,10 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     named: list[tuple[RawMention, str]] = []
     other_spans: list[tuple[int, int]] = []  # dates, numbers, dropped fragments: never re-read as names
     linked: dict[str, str] = {}  # key of a demonym -> its country's name
+    # Names the model read as a person, a place or a group, which hold no number: "Hampshire 5" read as a law beside
+    # "Hampshire" is the name and a score ("Windows 95" beside the company "Windows" stays).
+    plain = {_key(clean_surface(text[m.start:m.end], m.label, language)) for m in mentions
+             if m.label in _NO_NUMBER_LABELS}
     for mention in mentions:
         value = ""
         if mention.label in FACET_OF_LABEL and not _is_title_fragment(mention, text):
@@ -620,6 +624,8 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
                 or not_a_name(value, mention.label, text[mention.start:mention.end])):
             other_spans.append((mention.start, mention.end))
             continue
+        if mention.label in _NUMBERED_LABELS and _key(_TRAILING_SCORE.sub("", value)) in plain:
+            value = _TRAILING_SCORE.sub("", value)
         value = _with_own_possessive(text, value, mention.label)
         demonym = demonym_of(value, mention.label, first_words=True)
         if demonym:

@@ -33,7 +33,14 @@ from pipeline.core.facets import entity_id
 from pipeline.core.records import Enrichment, EntityMention
 from pipeline.core.text import strip_accents_casefold
 from pipeline.enrich.annotate import enrich_texts
-from pipeline.enrich.entities import EntityConfig, country_demonym, demonym_country, same_stem, vote_label
+from pipeline.enrich.entities import (
+    EntityConfig,
+    country_demonym,
+    demonym_country,
+    known_places,
+    same_stem,
+    vote_label,
+)
 from pipeline.enrich.nlp import LanguageModels
 from pipeline.enrich.places import PlaceResolver
 
@@ -211,6 +218,10 @@ class _Tables:
                         tables.tails[words[:1]].add(key)
                 elif label == "ORG":
                     tables.heads[words[:cut]].add(key)
+                    if _is_qualifier(words[0]):
+                        # "U.S. Treasury Department", "British Treasury": an organisation is also named without its
+                        # country ("Treasury")
+                        tables.heads[words[1:cut + 1]].add(key)
             if label != "PERSON":
                 for acronym in _initials(display):
                     tables.initials[acronym].add(key)
@@ -249,6 +260,11 @@ class _Tables:
             return None
         (target,) = candidates
         return target, f"initials of {self.display.get(target, target)!r}, the only known name they spell"
+
+
+def _is_qualifier(word: str) -> bool:
+    """True for a name key's first word that names a country or its people ("u.s.", "british")."""
+    return word in known_places() or demonym_country(word, "NORP") is not None
 
 
 def _initials(name: str) -> set[str]:

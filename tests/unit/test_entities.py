@@ -411,6 +411,11 @@ def test_sentence_casing_keeps_offsets(text):
         ("New York Knicks win .\nThe New York Knicks beat New York rivals and the Knicks won .",
          [("New York Knicks", "ORG"), ("New York Knicks", "ORG"), ("New York", "GPE")],
          {"org": ["New York Knicks"], "place": ["New York"]}),
+        # a name and a score read as a law beside the name read as a place; a product's number stays
+        ("Middlesex beat Hampshire .\nMiddlesex 20 points , Hampshire 5 .",
+         [("Middlesex", "ORG"), ("Hampshire", "GPE"), ("Hampshire 5", "LAW")], {"place": ["Hampshire"], "law": []}),
+        ("Windows 95 ships ; Windows said so .", [("Windows 95", "PRODUCT"), ("Windows", "ORG")],
+         {"product": ["Windows 95"]}),
         # a sentence's first word before a nationality word is no name
         ("Outspoken Australian Tom Lee lost .\nTom Lee said so .", [("Outspoken Australian", "ORG"),
                                                                      ("Tom Lee", "PERSON")],

@@ -52,6 +52,11 @@ def resolved(resolution, name: str, label: str) -> tuple[str, str]:
     ([[("Kurdish", "NORP")], [("Kurdi", "NORP")], [("Kurd", "NORP")]], "Kurd", "NORP", ("Kurd", "NORP")),
     ([[("Christian", "NORP")], [("Christian", "NORP")], [("Christchurch", "NORP")]], "Christchurch", "NORP",
      ("Christchurch", "NORP")),
+    # an organisation named without its country
+    ([[("U.S. Treasury Department", "ORG")], [("Treasury", "ORG")]], "Treasury", "ORG",
+     ("U.S. Treasury Department", "ORG")),
+    ([[("U.S. Treasury Department", "ORG")], [("British Treasury", "ORG")], [("Treasury", "ORG")]], "Treasury", "ORG",
+     ("Treasury", "ORG")),
     # initials of the one known name spelling them
     ([[("General Motors", "ORG")], [("GM", "ORG")]], "GM", "ORG", ("General Motors", "ORG")),
     ([[("Bank of Japan", "ORG")], [("BOJ", "ORG")]], "BOJ", "ORG", ("Bank of Japan", "ORG")),
