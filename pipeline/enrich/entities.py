@@ -426,10 +426,14 @@ def _split_runs_of_names(text: str, headline_end: int, mentions: list[RawMention
     result: list[RawMention] = []
     for mention in mentions:
         surface = text[mention.start:mention.end]
-        whole_elsewhere = _elsewhere(text, surface.strip(), mention.start, mention.end)
+
+        def whole_elsewhere(surface: str = surface, mention: RawMention = mention) -> bool:
+            # Looked up only for the few spans a rule applies to: a search of the whole text per span.
+            return _elsewhere(text, surface.strip(), mention.start, mention.end)
+
         pieces: list[tuple[int, int]] = []
         conjunction = list(_AND.finditer(surface))
-        if len(conjunction) == 1 and not whole_elsewhere:
+        if len(conjunction) == 1 and not whole_elsewhere():
             left, right = surface[:conjunction[0].start()], surface[conjunction[0].end():]
             left = _LEADING_THE.sub("", left)
             full = [(m.start(), m.end()) for m in re.finditer(re.escape(surface), text)]
@@ -437,7 +441,7 @@ def _split_runs_of_names(text: str, headline_end: int, mentions: list[RawMention
                 pieces = [(mention.start + surface.index(left), mention.start + conjunction[0].start()),
                           (mention.start + conjunction[0].end(), mention.end)]
         words = [m.span() for m in re.finditer(r"\S+", surface)]
-        if not pieces and mention.end <= headline_end and len(words) >= 2 and not whole_elsewhere:
+        if not pieces and mention.end <= headline_end and len(words) >= 2 and not whole_elsewhere():
             for cut in range(1, len(words)):
                 left = (mention.start + words[0][0], mention.start + words[cut - 1][1])
                 right = (mention.start + words[cut][0], mention.start + words[-1][1])
