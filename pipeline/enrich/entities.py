@@ -71,6 +71,8 @@ _NUMBERED_LABELS = frozenset({"PRODUCT", "WORK_OF_ART", "LAW", "EVENT"})
 _TRAILING_SCORE = re.compile(r"(?:\s+\d+(?:[.,:/-]\d+)*)+$")
 _TRAILING_DASHED_SCORE = re.compile(r"(?:\s+\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)+)+$")
 _TRAILING_LOWER = re.compile(r"(?:\s+[a-z]+)+$")
+# A lower-case word or prefix ("pro-Socialist", "state-owned"); "iTunes", "eBay" are names.
+_LOWER_PREFIX = re.compile(r"[a-z]+(?:-|$)")
 
 # Other languages (the WikiNER-trained models, French first). In French and most European orthographies the article
 # or the common noun a proper name carries is capitalised when it belongs to the name ("La Roche-sur-Yon", "Le Pen",
@@ -181,6 +183,15 @@ def clean_surface(surface: str, label: str, language: str | None = "en") -> str:
     value = (_TRAILING_SCORE if label not in _NUMBERED_LABELS else _TRAILING_DASHED_SCORE).sub("", value) or value
     if label in _PLACE_LABELS:  # "Guangdong province": the name is the capitalised part
         value = _TRAILING_LOWER.sub("", value) or value
+    if label == "ORG" and language in (None, "en") and _has_capital(value):
+        # "pro-Socialist CFDT union", "Interfax news agency": in English the lower-case words the model took in
+        # around an organisation's name are no part of it (a lower-case particle is: "de Beers"); other
+        # orthographies write names with them ("Assemblée nationale")
+        tokens = value.split()
+        while (len(tokens) > 1 and _LOWER_PREFIX.match(tokens[0]) and tokens[0] not in NAME_PARTICLES
+               and any(_has_capital(t) for t in tokens[1:])):
+            tokens.pop(0)
+        value = _TRAILING_LOWER.sub("", " ".join(tokens)) or value
     if label == "ORG":
         stripped = _LEGAL_FORM.sub("", value)
         value = stripped if _HAS_LETTER.search(stripped) else value
@@ -250,6 +261,16 @@ def demonyms() -> dict[str, tuple[str, str]]:
     return {key: (name, demonym) for key, (_population, name, demonym) in best.items()}
 
 
+def country_demonym(country: str) -> str | None:
+    """The nationality word of a country by its name, from the same tables ("United Kingdom" -> "British")."""
+    return _demonym_of_country().get(_key(country))
+
+
+@lru_cache(maxsize=1)
+def _demonym_of_country() -> dict[str, str]:
+    return {_key(name): spelling for name, spelling in demonyms().values()}
+
+
 @lru_cache(maxsize=1)
 def known_places() -> frozenset[str]:
     """Keys of names that are places beyond doubt: countries (and their other spellings), capitals and first-level
@@ -274,13 +295,49 @@ def demonym_country(value: str, label: str) -> str | None:
     return found[0] if found else None
 
 
-def demonym_of(value: str, label: str) -> tuple[str, str] | None:
-    """(country, the demonym's singular spelling) for a nationality word ("Iraqis" -> ("Iraq", "Iraqi")), or None."""
+def demonym_of(value: str, label: str, *, first_words: bool = False) -> tuple[str, str] | None:
+    """(country, the demonym's singular spelling) for a nationality word ("Iraqis" -> ("Iraq", "Iraqi")), or None.
+    With `first_words`, a whole NORP span that is the first word of one country's name counts too ("Saudi")."""
     if label not in _DEMONYM_LABELS or (label != "NORP" and " " in value):
         return None
     key = _key(value)
     table = demonyms()
-    return table.get(key) or (table.get(key[:-1]) if key.endswith("s") else None)
+    found = table.get(key) or (table.get(key[:-1]) if key.endswith("s") else None)
+    if found is None and first_words and label == "NORP" and " " not in key:
+        # "Saudi": a group word that is the first word of exactly one country's name of several words, written as
+        # that country's nationality word (one name per id in the norp facet).
+        country = _country_of_first_word().get(key)
+        found = (country, country_demonym(country) or value) if country else None
+    return found
+
+
+@lru_cache(maxsize=1)
+def _country_of_first_word() -> dict[str, str]:
+    """First word key -> the country name, for first words that begin a multi-word country name and no other name
+    of countryinfo's data (other countries' names and spellings, capitals, provinces: "North", "Democratic", "San"
+    begin several); a plural ("Turks") is a people, not the first word of a name."""
+    names: dict[str, set[str]] = defaultdict(set)  # first word -> the countries whose names it begins
+    begins: dict[str, set[str]] = defaultdict(set)  # first word -> every name of the data it begins
+    for country in countryinfo_rows():
+        name = country.get("name")
+        if isinstance(name, str) and " " in name.strip():
+            names[_key(name.split()[0])].add(name)
+        for other in [name, country.get("capital"), *(country.get("altSpellings") or []),
+                      *(country.get("provinces") or [])]:
+            if isinstance(other, str) and other.strip():
+                begins[_key(other.split()[0])].add(_key(other))
+    return {word: next(iter(found)) for word, found in names.items()
+            if len(found) == 1 and word.isalpha() and not word.endswith("s")  # "Turks" are no islands
+            and all(other.startswith(_key(next(iter(found)))) or _key(next(iter(found))).startswith(other)
+                    or other in _country_spellings(next(iter(found))) for other in begins[word])}
+
+
+def _country_spellings(name: str) -> set[str]:
+    """Keys of a country's name and other spellings in countryinfo's data."""
+    for country in countryinfo_rows():
+        if country.get("name") == name:
+            return {_key(s) for s in [name, *(country.get("altSpellings") or [])] if isinstance(s, str)}
+    return set()
 
 
 # A wire dateline opens a line: the place in capitals (re-cased for NER or not), an optional region after a comma,
@@ -336,7 +393,80 @@ def _split_at_line_breaks(text: str, mentions: list[RawMention]) -> list[RawMent
     return result
 
 
-_FIRST_WORD = re.compile(r"\s*(\S+)\s+")
+def _elsewhere(text: str, piece: str, start: int, end: int, outside: list[tuple[int, int]] = ()) -> bool:
+    """True when `piece` occurs as whole words outside text[start:end] (first letter as written, the rest in any
+    case) and outside the `outside` spans."""
+    if not piece or not _has_capital(piece[0]):
+        return False
+    pattern = rf"(?<!\w){re.escape(piece[0])}(?i:{re.escape(piece[1:])})(?!\w)"
+    return any(not (start <= m.start() < end) and not any(s <= m.start() < e for s, e in outside)
+               for m in re.finditer(pattern, text))
+
+
+_AND = re.compile(r"\s+and\s+")
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n\s*)\Z")
+
+
+def _split_runs_of_names(text: str, headline_end: int, mentions: list[RawMention]) -> list[RawMention]:
+    """Spans that hold two names the article also writes apart are cut into them, each with the span's label (the
+    article's label vote then gives each its own):
+
+    - "Derbyshire and Surrey": two coordinated names, each written alone elsewhere in the article, where the
+      whole is not ("Procter and Gamble" stays whole unless the article names both halves on their own);
+    - a headline's "Lebed Chechnya" (headlines drop the words between names): two parts the body reads as names
+      of different kinds (a person, a place), where it does not write the whole ("Brian Lara" stays whole beside
+      "Brian" and "Lara" in the body);
+    - "Controversial Australian", "Total Canadian" at a sentence's start: a capitalised word the article never
+      writes again before a nationality word is the sentence's first word, not a name; the nationality word stays.
+    """
+    body_labels: dict[str, set[str]] = defaultdict(set)  # what the model read the body's spans as
+    for mention in mentions:
+        if mention.start >= headline_end:
+            body_labels[_key(text[mention.start:mention.end])].add(mention.label)
+    result: list[RawMention] = []
+    for mention in mentions:
+        surface = text[mention.start:mention.end]
+
+        def whole_elsewhere(surface: str = surface, mention: RawMention = mention) -> bool:
+            # Looked up only for the few spans a rule applies to: a search of the whole text per span.
+            return _elsewhere(text, surface.strip(), mention.start, mention.end)
+
+        pieces: list[tuple[int, int]] = []
+        conjunction = list(_AND.finditer(surface))
+        if len(conjunction) == 1 and not whole_elsewhere():
+            left, right = surface[:conjunction[0].start()], surface[conjunction[0].end():]
+            left = _LEADING_THE.sub("", left)
+            full = [(m.start(), m.end()) for m in re.finditer(re.escape(surface), text)]
+            if all(_elsewhere(text, part.strip(), mention.start, mention.end, full) for part in (left, right)):
+                pieces = [(mention.start + surface.index(left), mention.start + conjunction[0].start()),
+                          (mention.start + conjunction[0].end(), mention.end)]
+        words = [m.span() for m in re.finditer(r"\S+", surface)]
+        if not pieces and mention.end <= headline_end and len(words) >= 2 and not whole_elsewhere():
+            for cut in range(1, len(words)):
+                left = (mention.start + words[0][0], mention.start + words[cut - 1][1])
+                right = (mention.start + words[cut][0], mention.start + words[-1][1])
+                labels = [body_labels.get(_key(text[s:e]), set()) for s, e in (left, right)]
+                # Two names of different kinds (a person, a place): a first name and a surname are one name.
+                if (all(_elsewhere(text, text[s:e], 0, headline_end) for s, e in (left, right))
+                        and all(labels) and not labels[0] & labels[1]):
+                    pieces = [left, right]
+                    break
+        if (not pieces and len(words) == 2 and mention.label in _DEMONYM_PREFIX_LABELS | {"NORP"}
+                and demonym_of(surface, "NORP") is None and demonym_of(surface.split()[1], "NORP") is not None
+                and demonym_of(surface.split()[0], "NORP") is None
+                and _SENTENCE_START.search(text, 0, mention.start + words[0][0])
+                and not _elsewhere(text, surface.split()[0], mention.start, mention.end)):
+            start = mention.start + words[1][0]
+            result.append(RawMention(text[start:mention.end], "NORP", start, mention.end))
+            continue
+        if not pieces:
+            result.append(mention)
+            continue
+        result.extend(RawMention(text[s:e], mention.label, s, e) for s, e in pieces)
+    return result
+
+
+_FIRST_WORD = re.compile(r"\s*(?:[Tt]he\s+)?(\S+)\s+")  # after a leading "the": "The Dutch transport ministry"
 # Labels of spans that may open with a nationality adjective the model took in ("Australian Rodney Eyles").
 _DEMONYM_PREFIX_LABELS = frozenset({"PERSON", "ORG"})
 
@@ -480,10 +610,16 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     original = original if original is not None else text
     mentions = _without_headline_guesses(text, original, list(mentions))
     headline_end = title_case_headline_end(text)
-    mentions = _with_datelines(text, _split_demonym_prefix(text, _split_at_line_breaks(text, mentions)))
+    mentions = _split_at_line_breaks(text, mentions)
+    mentions = _split_runs_of_names(text, headline_end or max(text.find("\n"), 0), mentions)
+    mentions = _with_datelines(text, _split_demonym_prefix(text, mentions))
     named: list[tuple[RawMention, str]] = []
     other_spans: list[tuple[int, int]] = []  # dates, numbers, dropped fragments: never re-read as names
     linked: dict[str, str] = {}  # key of a demonym -> its country's name
+    # Names the model read as a person, a place or a group, which hold no number: "Hampshire 5" read as a law beside
+    # "Hampshire" is the name and a score ("Windows 95" beside the company "Windows" stays).
+    plain = {_key(clean_surface(text[m.start:m.end], m.label, language)) for m in mentions
+             if m.label in _NO_NUMBER_LABELS}
     for mention in mentions:
         value = ""
         if mention.label in FACET_OF_LABEL and not _is_title_fragment(mention, text):
@@ -492,8 +628,10 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
                 or not_a_name(value, mention.label, text[mention.start:mention.end])):
             other_spans.append((mention.start, mention.end))
             continue
+        if mention.label in _NUMBERED_LABELS and _key(_TRAILING_SCORE.sub("", value)) in plain:
+            value = _TRAILING_SCORE.sub("", value)
         value = _with_own_possessive(text, value, mention.label)
-        demonym = demonym_of(value, mention.label)
+        demonym = demonym_of(value, mention.label, first_words=True)
         if demonym:
             # A nationality word keeps its span, its NORP label and its own name (singular: "Iraqis" -> "Iraqi") in
             # the norp facet, and carries its country's id: "Iraqi" and "Iraq" count as one entity by id.
@@ -502,7 +640,10 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
             continue
         named.append((_narrowed(mention, text, value), value))
         named.extend(_second_conjunct(mention, text, config))
-    kept = [(mention, config.canonical(value)) for mention, value in _with_repeats(text, named, other_spans)]
+    repeats = _with_repeats(text, named, other_spans)
+    kept = [(mention, config.canonical(value)) for mention, value in repeats]
+    # the spelling an article wrote -> the key of the name it counts as ("britain" -> "united kingdom")
+    written = {_key(value): _key(config.canonical(value)) for _mention, value in repeats}
 
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
     label_votes: dict[str, Counter[str]] = defaultdict(Counter)
@@ -518,10 +659,32 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
     # A label fixed in the configuration wins over the article's vote, so a name has one facet in every article.
     label_of = {key: config.labels.get(key) or vote_label(votes) for key, votes in label_votes.items()}
     shapes = {key: max(forms, key=forms.__getitem__) for key, forms in surfaces.items()}
-    target = _resolve_short_forms(label_of, shapes)
+    people_words = {word for key, label in label_of.items() if label == "PERSON" and " " in key
+                    for word in key.split()}
+    by_stem = _demonyms_by_stem(label_of, written, linked, people_words)
+    target = _resolve_short_forms(label_of, shapes, frozenset(linked) | frozenset(by_stem))
     # Again after the short forms: the designator rule labels a bare company name ORG on its own.
     label_of.update((key, label) for key, label in config.labels.items() if key in label_of)
-    label_of.update((key, "NORP") for key in linked if key in label_of)
+    label_of.update((key, "NORP") for key in [*linked, *by_stem] if key in label_of)
+
+    def id_of(key: str) -> str:
+        if key in linked:
+            return entity_id("GPE", linked[key])
+        if key in by_stem:
+            return id_of(target.get(by_stem[key][0], by_stem[key][0]))
+        return entity_id(label_of[key], _display_form(surfaces[key]))
+
+    def name_of(key: str) -> str:
+        """One name per id in the norp facet: a nationality word linked by its stem is written as the group name
+        its place already has there ("Azeri" beside "Azerbaijani"), as its country's nationality word, or in the
+        singular ("Azeris" -> "Azeri")."""
+        if key not in by_stem:
+            return _display_form(surfaces[key])
+        place = target.get(by_stem[key][0], by_stem[key][0])
+        if label_of[place] == "NORP":
+            return _display_form(surfaces[place])
+        return (country_demonym(_display_form(surfaces[place]))
+                or _display_form(surfaces[key])[:len(by_stem[key][1])])
 
     result: list[EntityMention] = []
     for mention, value in kept:
@@ -532,12 +695,69 @@ def canonicalize(text: str, mentions: Iterable[RawMention], config: EntityConfig
                 label=label_of[key],
                 start=mention.start,
                 end=mention.end,
-                canonical=_display_form(surfaces[key]),
-                id=entity_id("GPE", linked[key]) if key in linked else entity_id(label_of[key],
-                                                                                 _display_form(surfaces[key])),
+                canonical=name_of(key),
+                id=id_of(key),
             )
         )
     return result
+
+
+# What a nationality word adds to the stem it shares with its place's name: "Azer-i", "Brit-on", "Chech-en",
+# "Zaire-an", "Tajik" (of Tajikistan).
+_DEMONYM_ENDINGS = frozenset({"", "i", "n", "an", "en", "on", "ic", "er"})
+# Labels under which the model reports a nationality word the demonym tables lack ("Tajik" PERSON, "Azeri" NORP).
+_STEM_DEMONYM_LABELS = frozenset({"NORP", "PERSON"})
+
+
+def _demonyms_by_stem(label_of: dict[str, str], written: dict[str, str], linked: dict[str, str],
+                      people_words: set[str]) -> dict[str, tuple[str, str]]:
+    """Nationality words the demonym tables lack, linked to the article's place they derive from: name key ->
+    (the key of that place or of a nationality word the tables know, the key's singular form).
+
+    A one-word group or person name (not a word of any person's full name in the article) derives from a place of
+    the article (a name read as a place, or a country or province the gazetteer knows) when both share a stem of 4+
+    letters, the word adds at most a demonym ending to it and the place at most 6 letters ("Tajik"/"Tajikistan",
+    "Briton"/"Britain", "Azeri"/"Azerbaijan", "Chechen"/"Chechnya", "Zairean"/"Zaire"); a plural counts as its
+    singular ("Azeris"). A word that is the last word of one multi-word nationality of the article ("Koreans" beside
+    "South Korean") is that one. A place is compared as the article wrote it (`written`: spelling key -> name
+    key; "Britain" counts as "United Kingdom"). Only a single candidate links.
+    """
+    places = {key for key, label in label_of.items() if label in _PLACE_LABELS or key in known_places()}
+    places |= {key for key in linked}
+    spellings = {(key, key) for key in places} | {(spelling, key) for spelling, key in written.items()
+                                                  if key in places}
+    links: dict[str, tuple[str, str]] = {}
+    for key, label in label_of.items():
+        if (label not in _STEM_DEMONYM_LABELS or " " in key or key in linked or key in places
+                or key in people_words or len(key) < 4):
+            continue
+        # A plural: a group word, or a word whose singular the article writes too ("Azeris" beside "Azeri"), not a
+        # name ending in s ("Francis").
+        plural = key.endswith("s") and len(key) > 4 and (label == "NORP" or key[:-1] in label_of)
+        forms = {key, key[:-1]} if plural else {key}
+        matches = {(spelling, place) for spelling, place in spellings if place != key and any(
+            _derives(form, spelling) or (" " in spelling and place in linked and spelling.split()[-1] == form)
+            for form in forms)}
+        if len({place for _spelling, place in matches}) == 1:
+            spelling, place = min(matches)
+            links[key] = (place, next(f for f in sorted(forms, key=len) if _derives(f, spelling) or " " in spelling))
+    return links
+
+
+def same_stem(word: str, other: str) -> bool:
+    """True when two one-word name keys are forms of one word by shape: one adds at most a demonym ending to the
+    stem of 4+ letters they share, the other at most 6 letters ("kurd"/"kurdish", "democrat"/"democratic")."""
+    return _derives(word, other) or _derives(other, word)
+
+
+def _derives(word: str, place: str) -> bool:
+    """True when `word` is a demonym of `place` by shape (see _demonyms_by_stem); both are name keys."""
+    if " " in place:
+        return False
+    stem = 0
+    while stem < min(len(word), len(place)) and word[stem] == place[stem]:
+        stem += 1
+    return stem >= 4 and word[stem:] in _DEMONYM_ENDINGS and len(place) - stem <= 6
 
 
 # Words a span may keep around its name: "the AK Party's" is still read as one span.
@@ -613,14 +833,20 @@ def vote_label(votes: Counter[str]) -> str:
 # A short form is only taken for a surname when NER itself read it as a person or (a frequent confusion) an
 # organisation; a name it reads as a place ("Washington" beside "Denzel Washington") is a different entity.
 _SURNAME_LABELS = frozenset({"PERSON", "ORG"})
+# Labels the small model gives a surname standing alone ("Allenby" NORP, "Eyles" PRODUCT in sports reports).
+_MISREAD_SURNAME_LABELS = frozenset({"NORP", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW"})
 
 
-def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> dict[str, str]:
+def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str],
+                         demonym_keys: frozenset[str] = frozenset()) -> dict[str, str]:
     """Map the short forms of names in one article onto one key each (and fix the cluster's label).
 
     - a person's surname (or other tail) of exactly one longer person name: "Akar" -> "Hulusi Akar", also when
-      the model read it as a place no gazetteer knows ("Buyoya" GPE -> "Pierre Buyoya"); else a first name alone
-      ("Saddam" -> "Saddam Hussein");
+      the model read it as a place no gazetteer knows ("Buyoya" GPE -> "Pierre Buyoya"), as a group ("Allenby"
+      NORP -> "Robert Allenby") or as a product, work, event or law ("Eyles" PRODUCT -> "Rodney Eyles"); else a
+      first name alone ("Saddam" -> "Saddam Hussein"). A one-word name read as a place no gazetteer knows, that
+      no person bears, is the tail of the one organisation ending in it ("Eagles" -> "Philadelphia Eagles").
+      Nationality words (`demonym_keys`) are never short forms: they keep their link to their country;
     - an organisation name followed only by designators onto the bare name: "Apple Computer" -> "Apple",
       when the bare name occurs in the article too;
     - a name with middle words left out onto the one longer name: "George Bush" -> "George W. Bush";
@@ -634,10 +860,24 @@ def _resolve_short_forms(label_of: dict[str, str], shapes: dict[str, str]) -> di
     # Longest first, so "OS X Lion" -> "Mac OS X Lion" is known before "Lion" is resolved.
     for key in sorted(label_of, key=lambda k: -len(k.split())):
         tokens = key.split()
+        if key in demonym_keys:
+            continue
         if label_of[key] in _PLACE_LABELS and len(tokens) == 1 and key not in known_places():
             # "Buyoya" (GPE) beside "Pierre Buyoya": a surname the model read as a place, when no gazetteer knows
-            # it as one; "Washington" beside "Denzel Washington" stays a place.
-            candidates = {full for full in persons if _ends_with(full, tokens)}
+            # it as one; "Washington" beside "Denzel Washington" stays a place. Else the short form of one
+            # organisation ("Eagles" beside "Philadelphia Eagles": a club by its nickname).
+            candidates = ({full for full in persons if _ends_with(full, tokens)}
+                          or {mapping.get(full, full) for full in others
+                              if label_of[full] == "ORG" and _ends_with(full, tokens)})
+            if len(candidates) == 1:
+                mapping[key] = candidates.pop()
+            continue
+        if label_of[key] in _MISREAD_SURNAME_LABELS and len(tokens) == 1:
+            # "Allenby" (NORP), "Eyles" (PRODUCT): a surname the model gave a label no person has, beside the one
+            # longer name ending in it (a person's, or one the model misread as an organisation).
+            candidates = ({full for full in persons if _ends_with(full, tokens)}
+                          or {mapping.get(full, full) for full in others
+                              if label_of[full] in _SURNAME_LABELS and _ends_with(full, tokens)})
             if len(candidates) == 1:
                 mapping[key] = candidates.pop()
             continue

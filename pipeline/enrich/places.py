@@ -36,6 +36,7 @@ import yaml
 
 from pipeline.core.facets import entity_id
 from pipeline.core.records import EntityMention
+from pipeline.enrich.entities import country_demonym
 from pipeline.enrich.gazetteer import Gazetteer, Place, default_gazetteer, name_key
 
 # Labels whose mentions are resolved. FAC (buildings, airports, roads) is not: GeoNames cities would only give
@@ -232,7 +233,19 @@ class PlaceResolver:
                                                id=entity_id("GPE", country.name) if country else mention.id))
             else:
                 out.append(mention)
-        return out
+        # A nationality word the rules linked to a place of the article by its id ("Briton" to "Britain") follows
+        # that place's id when the place resolved to an entry ("United Kingdom"), and is written as that country's
+        # nationality word when it has one ("British"), so one id keeps one name in the norp facet.
+        moved = {old.id: new for old, new in zip(mentions, out, strict=True)
+                 if old.label in PLACE_LABELS and old.id and new.id != old.id}
+        return [self._follow(new, moved[new.id]) if new is old and new.label not in PLACE_LABELS
+                and new.id in moved else new for old, new in zip(mentions, out, strict=True)]
+
+    @staticmethod
+    def _follow(mention: EntityMention, place: EntityMention) -> EntityMention:
+        is_country = place.country is not None and name_key(place.country) == name_key(place.canonical)
+        name = country_demonym(place.canonical) if is_country else None
+        return dataclasses.replace(mention, id=place.id, canonical=name or mention.canonical)
 
     def _container_qualifying(self, text: str, previous: EntityMention | None,
                               mention: EntityMention) -> Place | None:

@@ -33,7 +33,14 @@ from pipeline.core.facets import entity_id
 from pipeline.core.records import Enrichment, EntityMention
 from pipeline.core.text import strip_accents_casefold
 from pipeline.enrich.annotate import enrich_texts
-from pipeline.enrich.entities import EntityConfig, demonym_country, vote_label
+from pipeline.enrich.entities import (
+    EntityConfig,
+    country_demonym,
+    demonym_country,
+    known_places,
+    same_stem,
+    vote_label,
+)
 from pipeline.enrich.nlp import LanguageModels
 from pipeline.enrich.places import PlaceResolver
 
@@ -114,6 +121,7 @@ class Resolution:
     # The short-form and acronym tables, so a name the registry has not seen yet ("Ardahan" in today's article)
     # still resolves to the one known name it stands for.
     tables: _Tables | None = None
+    _place_ids: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def resolve(self, mentions: Iterable[EntityMention]) -> tuple[EntityMention, ...]:
         """The mentions with their entity's canonical name, label and id; unknown names keep their own values."""
@@ -131,6 +139,17 @@ class Resolution:
                     mention = replace(mention, id=entity_id(self.label_of[entity], self.display_of[entity]))
                 result.append(mention)
                 continue
+            if mention.label == "NORP" and mention.id and mention.id != entity_id("NORP", mention.canonical):
+                # A nationality word the article linked to a place by its id ("Briton" carrying the id of the
+                # article's "Britain"): it carries that place's entity's id.
+                entity = self.entity_of.get(self._name_of_id().get(mention.id, ""))
+                if entity is not None:
+                    # One name per id in the norp facet, as in the article (entities.canonicalize).
+                    label, display = self.label_of[entity], self.display_of[entity]
+                    name = display if label == "NORP" else country_demonym(display) or mention.canonical
+                    mention = replace(mention, id=entity_id(label, display), canonical=name)
+                result.append(mention)
+                continue
             entity = self.entity_of.get(name)
             if entity is None and self.tables is not None:
                 found = (self.tables.acronym(mention.canonical.replace(".", ""), self._known)
@@ -144,6 +163,12 @@ class Resolution:
             display = self.display_of[entity]
             result.append(replace(mention, label=label, canonical=display, id=entity_id(label, display)))
         return tuple(result)
+
+    def _name_of_id(self) -> dict[str, str]:
+        """Place or group id -> name key of every known name (an id depends only on the facet and the key)."""
+        if self._place_ids is None:
+            self._place_ids = {entity_id(label, key): key for key in self.entity_of for label in ("GPE", "NORP")}
+        return self._place_ids
 
     def _known(self, key: str) -> str:
         return self.entity_of.get(key, key)
@@ -193,6 +218,10 @@ class _Tables:
                         tables.tails[words[:1]].add(key)
                 elif label == "ORG":
                     tables.heads[words[:cut]].add(key)
+                    if _is_qualifier(words[0]):
+                        # "U.S. Treasury Department", "British Treasury": an organisation is also named without its
+                        # country ("Treasury")
+                        tables.heads[words[1:cut + 1]].add(key)
             if label != "PERSON":
                 for acronym in _initials(display):
                     tables.initials[acronym].add(key)
@@ -231,6 +260,11 @@ class _Tables:
             return None
         (target,) = candidates
         return target, f"initials of {self.display.get(target, target)!r}, the only known name they spell"
+
+
+def _is_qualifier(word: str) -> bool:
+    """True for a name key's first word that names a country or its people ("u.s.", "british")."""
+    return word in known_places() or demonym_country(word, "NORP") is not None
 
 
 def _initials(name: str) -> set[str]:
@@ -350,6 +384,20 @@ class Registry:
                 found = tables.acronym(shape, find)
                 if found and found[0] != key:
                     join(key, *found)
+
+        # Group words of one stem ("Kurds"/"Kurdish", "Democrat"/"Democratic"): the word the most articles use
+        # stands for the other forms, when exactly one other group word shares the stem. Nationality words of
+        # the demonym tables are left out: they carry their country's id already.
+        groups = [key for key, label in own_label.items()
+                  if label == "NORP" and " " not in key and key not in parent and demonym_country(key, "NORP") is None]
+        for key in sorted(groups, key=lambda k: (records[k].articles, k)):
+            forms = {key, key[:-1]} if key.endswith("s") and len(key) > 4 else {key}
+            others = {other for other in groups if other != key and other not in parent
+                      and any(same_stem(form, other) for form in forms)}
+            if len(others) == 1:
+                (other,) = others
+                if (records[other].articles, other) > (records[key].articles, key):
+                    join(key, other, f"another form of the group word {_display(records[other].forms)!r}")
 
         entity_of = {key: find(key) for key in records if key in own_label or key in parent}
         members: dict[str, list[str]] = defaultdict(list)

@@ -31,7 +31,10 @@ from pipeline.enrich.places import PlaceResolver, load_places_config, place_reso
 # sentence case, spans across a line break cut into the names that recur, a city the model read as a person after a
 # locative preposition made a place) and mentioned dates, second round of issue 25 (holidays, spelled and
 # coordinated days, seasons/weeks/sets left out, direction rules of the parse). 8: numeric dates ("7/8/07") read in the
-# article's date order (its source's, else its locale's: `date_order`), mentioned dates of issue 25's third round.
+# article's date order (its source's, else its locale's: `date_order`), mentioned dates of issue 25's third round;
+# entity rules, third round of issue 17 (spans holding two names the article writes apart are cut, lower-case words
+# around an English organisation's name dropped, surnames under other labels join their person, nationality words
+# linked to their place by stem).
 DOCUMENT_VERSION = 8
 
 

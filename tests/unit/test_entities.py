@@ -160,6 +160,21 @@ def test_all_caps_form_loses_to_mixed_case_spelling():
         # what is owned is the name, unless only a designator is owned
         ("The Beatles' Apple Corps sued.", [("Beatles' Apple Corps", "ORG")], "org", ["Apple Corps"]),
         ("McDonald's Corp. grew.", [("McDonald's Corp.", "ORG")], "org", ["McDonald's"]),
+        # two coordinated names each written alone elsewhere: two mentions
+        ("Leeds and Hull drew. Leeds won before; Hull lost.",
+         [("Leeds and Hull", "ORG"), ("Leeds", "ORG"), ("Hull", "ORG")], "org", ["Leeds", "Hull"]),
+        # lower-case words around an organisation's name are no part of it
+        ("A spokesman for the pro-Labour GMB union said the GMB agreed.",
+         [("pro-Labour GMB union", "ORG"), ("GMB", "ORG")], "org", ["GMB"]),
+        ("Tass news agency said.", [("Tass news agency", "ORG")], "org", ["Tass"]),
+        # a surname the model gave a label no person has joins the one person ending in it
+        ("Lucy Moss won. Moss said she was happy.", [("Lucy Moss", "PERSON"), ("Moss", "NORP")],
+         "person", ["Lucy Moss"]),
+        ("It beat Anna Kovac. Kovac served well.", [("Anna Kovac", "ORG"), ("Kovac", "PRODUCT")],
+         "org", ["Anna Kovac"]),
+        # a club by its nickname, read as a place no gazetteer knows
+        ("The Dallas Cowboys won. The Cowboys scored.", [("Dallas Cowboys", "ORG"), ("Cowboys", "GPE")],
+         "org", ["Dallas Cowboys"]),
     ],
 )
 def test_short_forms_and_span_repairs(text, spans, facet, expected):
@@ -380,3 +395,77 @@ def test_sentence_casing_keeps_offsets(text):
     cased = sentence_case_headline(text)
     assert len(cased) == len(text) and cased.casefold() == text.casefold()
 
+
+
+@pytest.mark.parametrize(
+    ("text", "spans", "expected"),
+    [
+        # a headline runs two names together that the body writes apart
+        ("Kohl Bonn visit ends .\nKohl left Bonn on Monday .", [("Kohl Bonn", "GPE"), ("Kohl", "PERSON"),
+                                                                ("Bonn", "GPE")],
+         {"person": ["Kohl"], "place": ["Bonn"]}),
+        # ... not a first name and a surname the body writes apart
+        ("Brian Lara hits century .\nLara scored ; Brian 's father watched .",
+         [("Brian Lara", "PERSON"), ("Lara", "PERSON"), ("Brian", "PERSON")], {"person": ["Brian Lara"]}),
+        # ... not when the body writes the whole too
+        ("New York Knicks win .\nThe New York Knicks beat New York rivals and the Knicks won .",
+         [("New York Knicks", "ORG"), ("New York Knicks", "ORG"), ("New York", "GPE")],
+         {"org": ["New York Knicks"], "place": ["New York"]}),
+        # a name and a score read as a law beside the name read as a place; a product's number stays
+        ("Middlesex beat Hampshire .\nMiddlesex 20 points , Hampshire 5 .",
+         [("Middlesex", "ORG"), ("Hampshire", "GPE"), ("Hampshire 5", "LAW")], {"place": ["Hampshire"], "law": []}),
+        ("Windows 95 ships ; Windows said so .", [("Windows 95", "PRODUCT"), ("Windows", "ORG")],
+         {"product": ["Windows 95"]}),
+        # a sentence's first word before a nationality word is no name
+        ("Outspoken Australian Tom Lee lost .\nTom Lee said so .", [("Outspoken Australian", "ORG"),
+                                                                     ("Tom Lee", "PERSON")],
+         {"norp": ["Australian"], "org": [], "person": ["Tom Lee"]}),
+        # ... a name the article writes again stays
+        ("Royal Dutch rose .\nShares of Royal Dutch gained .", [("Royal Dutch", "ORG"), ("Royal Dutch", "ORG")],
+         {"org": ["Royal Dutch"], "norp": []}),
+        # a demonym after a leading "the": the rest is no name
+        ("The Dutch transport ministry said .", [("The Dutch transport ministry", "ORG")],
+         {"org": [], "norp": ["Dutch"]}),
+    ],
+)
+def test_spans_holding_two_names_are_cut(text, spans, expected):
+    values = facet_values(canonicalize(text, mentions(text, *spans)))
+    for facet, names in expected.items():
+        assert values[facet] == names
+
+
+@pytest.mark.parametrize(
+    ("text", "spans", "linked", "norp"),
+    [
+        # a nationality word the tables lack, derived from a place of the article: one id with the place
+        ("Tajik troops entered Tajikistan .", [("Tajik", "PERSON"), ("Tajikistan", "GPE")],
+         [("Tajik", "Tajikistan")], ["Tadzhik"]),  # one name per id: the tables' word for the country
+        ("The Briton left Britain .", [("Briton", "PERSON"), ("Britain", "GPE")], [("Briton", "Britain")],
+         ["Briton"]),
+        # the plural counts as its singular, and is written so
+        ("Azeris and Azeri officials met in Azerbaijan .", [("Azeris", "NORP"), ("Azeri", "NORP"),
+                                                          ("Azerbaijan", "GPE")],
+         [("Azeris", "Azerbaijan"), ("Azeri", "Azerbaijan")], ["Azerbaijani"]),
+        ("Chechens and a Chechen fled Chechnya .", [("Chechens", "NORP"), ("Chechen", "NORP"), ("Chechnya", "GPE")],
+         [("Chechens", "Chechnya"), ("Chechen", "Chechnya")], ["Chechen"]),
+        # the last word of a nationality the tables know
+        ("South Korean traders sold ; the Koreans sold more .", [("South Korean", "NORP"), ("Koreans", "NORP")],
+         [("Koreans", "South Korean")], ["South Korean"]),
+        # a person's name is no nationality word, nor is a word without a demonym ending
+        ("Georgi Parvanov visited Georgia . Georgi said so .",
+         [("Georgi Parvanov", "PERSON"), ("Georgia", "GPE"), ("Georgi", "PERSON")], [], []),
+        ("Francis met France .", [("Francis", "PERSON"), ("France", "GPE")], [], []),
+        # a group word that begins one country's name and no other name of the data
+        ("Saudi officials met in Saudi Arabia .", [("Saudi", "NORP"), ("Saudi Arabia", "GPE")],
+         [], ["Saudi Arabian"]),
+        ("North officials met .", [("North", "NORP")], [], ["North"]),
+        # ... never cut from a longer span
+        ("Sri Lanka - Arjuna Ranatunga won .", [("Sri Lanka", "PERSON")], [], []),
+    ],
+)
+def test_nationality_words_by_stem(text, spans, linked, norp):
+    result = canonicalize(text, mentions(text, *spans))
+    id_of = {m.text: m.id for m in result}
+    for word, place in linked:
+        assert id_of[word] == id_of[place]
+    assert facet_values(result)["norp"] == norp

@@ -44,6 +44,19 @@ def resolved(resolution, name: str, label: str) -> tuple[str, str]:
     # a place is not a person's surname
     ([[("Denzel Washington", "PERSON")], [("Washington", "GPE")], [("Washington", "GPE")]], "Washington", "GPE",
      ("Washington", "GPE")),
+    # group words of one stem: the most used form stands for the others
+    ([[("Kurdish", "NORP")], [("Kurdish", "NORP")], [("Kurds", "NORP")]], "Kurds", "NORP", ("Kurdish", "NORP")),
+    ([[("Democratic", "NORP")], [("Democrat", "NORP")], [("Democrat", "NORP")]], "Democratic", "NORP",
+     ("Democrat", "NORP")),
+    # ... not when two others share the stem ("Kurd" is a form of both), nor across other endings
+    ([[("Kurdish", "NORP")], [("Kurdi", "NORP")], [("Kurd", "NORP")]], "Kurd", "NORP", ("Kurd", "NORP")),
+    ([[("Christian", "NORP")], [("Christian", "NORP")], [("Christchurch", "NORP")]], "Christchurch", "NORP",
+     ("Christchurch", "NORP")),
+    # an organisation named without its country
+    ([[("U.S. Treasury Department", "ORG")], [("Treasury", "ORG")]], "Treasury", "ORG",
+     ("U.S. Treasury Department", "ORG")),
+    ([[("U.S. Treasury Department", "ORG")], [("British Treasury", "ORG")], [("Treasury", "ORG")]], "Treasury", "ORG",
+     ("Treasury", "ORG")),
     # initials of the one known name spelling them
     ([[("General Motors", "ORG")], [("GM", "ORG")]], "GM", "ORG", ("General Motors", "ORG")),
     ([[("Bank of Japan", "ORG")], [("BOJ", "ORG")]], "BOJ", "ORG", ("Bank of Japan", "ORG")),
@@ -188,3 +201,20 @@ def test_a_place_the_gazetteer_resolved_outweighs_one_organisation_reading():
     assert resolved(registry.settle(), "Lyon", "ORG") == ("Lyon", "LOC")
     registry.observe("", [mention("Lyon", "ORG")])  # two articles against one: the organisation
     assert resolved(registry.settle(), "Lyon", "LOC") == ("Lyon", "ORG")
+
+
+@pytest.mark.parametrize(("articles", "linked_to", "expected"), [
+    # a nationality word an article linked to its place by id follows the place's entity across the index
+    ([[("Britain", "GPE")], [("Britain", "GPE")]], "Britain", ("Briton", entity_id("GPE", "Britain"))),
+    # ... and takes the group name the entity already has when the place is read as a group everywhere
+    ([[("Tajikistan", "NORP")]], "Tajikistan", ("Tajikistan", entity_id("NORP", "Tajikistan"))),
+    # ... and is written as its country's nationality word when the entity is a country
+    ([[("United Kingdom", "GPE")]], "United Kingdom", ("British", entity_id("GPE", "United Kingdom"))),
+])
+def test_nationality_word_linked_by_id_follows_its_place(articles, linked_to, expected):
+    resolution = learn(*articles)
+    word = EntityMention("Briton", "NORP", 0, 6, "Briton", entity_id("GPE", linked_to))
+    if linked_to == "Tajikistan":
+        word = EntityMention("Tajik", "NORP", 0, 5, "Tajik", entity_id("NORP", "Tajikistan"))
+    (out,) = resolution.resolve([word])
+    assert (out.canonical, out.id) == expected and out.label == "NORP"
