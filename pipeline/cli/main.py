@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -54,8 +55,10 @@ query language (pipeline/search/syntax.py):
   US  IT  WHO             an ALL-CAPS word ranks the acronym above the ordinary word (us, it, who)
   AT&T  C++  U.S.         words with inner symbols are matched whole
 Nothing else is syntax: AND, NOT, ( ), ~, ^, [ ] are searched as words; an unknown field: prefix or an
-unclosed quote is an error that says so. A query that starts with "-" goes after "--":
-  newsetl search -- '-england "interest rates"'
+unclosed quote is an error that says so. The words of QUERY may be given quoted as one argument or as several;
+a word starting with a single "-" that is no option of this command is a query word:
+  newsetl search -england "interest rates" --place Brazil     (the same as '-england interest rates')
+  newsetl search -- '-england "interest rates"'               (after "--" everything is the query)
 """
 
 
@@ -98,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="full-text and faceted search", description=SEARCH_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("query", nargs="?", default=None, help="what to find, in the query language above")
+    p.add_argument("query", nargs="*", default=[], metavar="QUERY",
+                   help="what to find, in the query language above (several arguments are joined by spaces)")
     facets = p.add_argument_group("facet filters (whole values, case and accents aside; repeatable)")
     for facet in FACET_FLAGS:
         facets.add_argument(f"--{facet.replace('_', '-')}", dest=f"facet_{facet}", action="append", default=[],
@@ -203,9 +207,73 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line (`argv` None: the program's own arguments). Raises SystemExit (code 2) on a usage
+    error, as argparse does, and SystemExit(0) after --help.
+
+    `search`'s query words are moved behind a `--` first (`query_last`), so a word that starts with "-" (`-england`,
+    the query language's NOT) is read as a query word instead of argparse's "unrecognized arguments" error.
+    """
+    parser = build_parser()
+    return parser.parse_args(query_last(list(sys.argv[1:] if argv is None else argv), parser))
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[command]
+
+
+def _option(parser: argparse.ArgumentParser, token: str) -> argparse.Action | None:
+    """The option a token names as argparse reads it: exactly, as `--name=value`, or by a unique prefix of a long
+    option (argparse's allow_abbrev); None for a token that names no option."""
+    name = token.split("=", 1)[0] if token.startswith("--") else token
+    if name in parser._option_string_actions:
+        return parser._option_string_actions[name]
+    if not token.startswith("--"):
+        return None
+    found = {action for option, action in parser._option_string_actions.items() if option.startswith(name)}
+    return found.pop() if len(found) == 1 else None
+
+
+def query_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`argv` with the query words of a `search` command moved, in their order, behind one `--` at the end.
+
+    A token after `search` is a query word unless it is an option of `search` (`--person`, `--from=...`, a unique
+    prefix such as `--pers`, `-h`) or the value an option takes. A single-dash word that is no option (`-england`,
+    `-"bank of"`) is therefore a query word; an unknown `--word` is left to argparse, which refuses it (a mistyped
+    option must not silently become a search term). Everything after an explicit `--` is query words. Any other
+    command's arguments are returned unchanged.
+    """
+    top, start = parser, 0
+    while start < len(argv):  # the command: the first token that is neither a global option nor its value
+        token = argv[start]
+        action = _option(top, token)
+        if action is None:
+            break
+        start += 1 + (action.nargs is None and "=" not in token)
+    if start >= len(argv) or argv[start] != "search":
+        return argv
+    search = _subparser(parser, "search")
+    options: list[str] = []
+    words: list[str] = []
+    rest = iter(argv[start + 1:])
+    for token in rest:
+        if token == "--":
+            words.extend(rest)
+            break
+        action = _option(search, token) if token.startswith("-") and token != "-" else None
+        if action is None and not token.startswith("--"):
+            words.append(token)
+            continue
+        options.append(token)
+        if action is not None and action.nargs is None and "=" not in token:  # an option with a value: take it
+            options.extend(islice(rest, 1))
+    return [*argv[:start + 1], *options, *(["--", *words] if words else [])]
+
+
 def run_command(argv: Sequence[str] | None = None) -> int:
     """Parse the arguments and run the command; returns the exit code (errors are printed in one line)."""
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(argv)
     from pipeline.core.errors import ConfigError, InfrastructureError, ModelNotInstalled
 
     try:
@@ -442,7 +510,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
                if getattr(args, f"facet_{facet}")}
     try:
         request = SearchRequest(
-            query=args.query, filters=filters, published_from=args.published_from, published_to=args.published_to,
+            query=" ".join(args.query) or None, filters=filters, published_from=args.published_from,
+            published_to=args.published_to,
             mentioned_from=args.mentioned_from, mentioned_to=args.mentioned_to, page=args.page, size=args.size,
             sort=args.sort, collapse=args.collapse, facet_size=args.facet_size)
     except ValueError as exc:

@@ -170,3 +170,46 @@ def test_a_long_ref_is_shown_by_its_start_and_end_in_the_run_summary(ref, shown)
               "rejections": [{"ref": ref, "stage": "fetch", "reason": "HTTP 404"}], "warnings": []}
     print_report(report, Console(file=out, width=400, color_system=None))
     assert f"rejected [fetch] {shown}: HTTP 404" in out.getvalue()
+
+
+# (arguments after `newsetl`, the query search reads, facet person, size): a word with a leading "-" that is no
+# option of `search` is the query language's NOT, not argparse's "unrecognized arguments".
+SEARCH_ARGUMENTS = [
+    (["search", "-england"], "-england", [], 10),
+    (["search", "-england", "--place", "UK", "rates"], "-england rates", [], 10),
+    (["search", "interest", "rates"], "interest rates", [], 10),
+    (["search", "--", "-england rates"], "-england rates", [], 10),
+    (["search", "--", "--person"], "--person", [], 10),
+    (["--config", "c.yml", "search", "--size", "5", "-x"], "-x", [], 5),
+    (["search", "--pers", "Tony Blair", "-england", "--size=3"], "-england", ["Tony Blair"], 3),
+    (["search", '-"bank of england"', "-5"], '-"bank of england" -5', [], 10),
+    (["search", "--person", "Tony Blair"], None, ["Tony Blair"], 10),
+]
+
+
+@pytest.mark.parametrize(("argv", "query", "person", "size"), SEARCH_ARGUMENTS)
+def test_search_reads_a_leading_minus_word_as_a_query_word(argv, query, person, size):
+    from pipeline.cli.main import parse_arguments
+
+    args = parse_arguments(argv)
+    assert (" ".join(args.query) or None, args.facet_person, args.size) == (query, person, size)
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["search", "--persn", "x"], "unrecognized arguments: --persn"),  # a mistyped option is no query word
+    (["search", "--person", "-x"], "expected one argument"),
+    (["search", "--f", "2019-01-01"], "ambiguous option"),
+])
+def test_search_still_refuses_a_wrong_option(capsys, argv, said):
+    from pipeline.cli.main import parse_arguments
+
+    with pytest.raises(SystemExit) as stopped:
+        parse_arguments(argv)
+    assert stopped.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_other_commands_keep_their_arguments():
+    from pipeline.cli.main import build_parser, query_last
+
+    for argv in (["ingest", "-x"], ["entities", "split", "-x"], ["--config", "search", "sources"]):
+        assert query_last(list(argv), build_parser()) == argv
