@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipeline.core.errors import ConfigError
 from pipeline.core.facets import FACETS
 from pipeline.core.settings import Settings, read_yaml
+from pipeline.core.text import shortened
 from pipeline.index.store import IndexMissing, Store
 from pipeline.runs.alerts import (
     WatchlistState,
@@ -51,6 +52,11 @@ REREAD = timedelta(hours=6)
 FIRST_WINDOW_DAYS = 1.0
 _ARTICLE_FIELDS = ["title", "url", "source", "language", "published_at", "ingested_at",
                    *(f"entities.{facet}" for facet in FACETS)]
+# A watchlist's name is the Elasticsearch id of its state document and the start of its alerts' ids
+# (`<name>:<article id>`, pipeline/runs/alerts.py); Elasticsearch refuses an id over 512 bytes. 64 ASCII characters
+# keep both far below that (an alert id: at most 64 + 1 + 40) and short enough to read in Kibana's tables.
+MAX_NAME_CHARS = 64
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -99,12 +105,25 @@ class Watchlist(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str
     description: str = ""
     query: str | None = None
     filters: dict[str, list[str]] = Field(default_factory=dict)
     notify: list[NotifyConfig] = Field(default_factory=list)
     first_window_days: float = Field(default=FIRST_WINDOW_DAYS, gt=0)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        """a-z, 0-9, '-', '_', at most MAX_NAME_CHARS: refused here, when the file is read, rather than by
+        Elasticsearch in the middle of a run."""
+        if len(value) > MAX_NAME_CHARS:
+            raise ValueError(f"{len(value):,} characters, at most {MAX_NAME_CHARS} (the name is the id of the "
+                             f"watchlist's state document and starts its alerts' ids in Elasticsearch)")
+        if not _NAME.fullmatch(value):
+            raise ValueError("only a-z, 0-9, '-' and '_', starting with a letter or a digit (it is the id of the "
+                             "watchlist's state document and starts its alerts' ids)")
+        return value
 
     @field_validator("filters", mode="before")
     @classmethod
@@ -157,7 +176,8 @@ def load_watchlists(path: Path) -> list[Watchlist]:
     out: list[Watchlist] = []
     for position, entry in enumerate(entries, start=1):
         name = entry.get("name") if isinstance(entry, dict) else None
-        label = f"watchlist {name!r}" if isinstance(name, str) else f"watchlist #{position}"
+        # An over-long name is shown by its start and end: the error stays one readable line.
+        label = f"watchlist {shortened(name, 80)!r}" if isinstance(name, str) else f"watchlist #{position}"
         if not isinstance(entry, dict):
             raise ConfigError(f"{path}: {label}: expected a mapping with name, query, filters, notify")
         try:

@@ -70,6 +70,11 @@ BAD = [
     ("unknown facet", ENTRY + "    filters: {persons: [x]}\n", "watchlist 'desk': unknown facet(s) ['persons']"),
     ("no query nor filter", ENTRY + "    description: all\n", "watchlist 'desk': needs a 'query' or 'filters'"),
     ("bad name", "watchlists:\n  - {name: 'Desk One', query: x}\n", "watchlist 'Desk One': name:"),
+    ("name too long", "watchlists:\n  - {name: " + "d" * 600 + ", query: x}\n",
+     "characters]…dddddddddddddddddddddddddd': name: 600 characters, at most 64"),
+    ("name 65 characters", "watchlists:\n  - {name: " + "d" * 65 + ", query: x}\n", "65 characters, at most 64"),
+    ("name with a space", "watchlists:\n  - {name: 'desk one', query: x}\n", "only a-z, 0-9, '-' and '_'"),
+    ("name starting with -", "watchlists:\n  - {name: '-desk', query: x}\n", "starting with a letter or a digit"),
     ("duplicate name", ENTRY + "    query: x\n  - {name: desk, query: y}\n",
      "watchlist 'desk': the name is used twice"),
     ("webhook without secret", ENTRY + "    query: x\n    notify: [{kind: webhook}]\n", "exactly one of"),
@@ -95,6 +100,18 @@ def test_a_bad_file_is_one_line_naming_the_file_and_the_watchlist(tmp_path, case
     line = str(caught.value)
     assert "\n" not in line and line.startswith(str(path)), line
     assert message in line, line
+
+
+def test_the_longest_name_gives_ids_elasticsearch_accepts(tmp_path):
+    # Elasticsearch refuses a document id over 512 bytes: the state document's id is the name, an alert's
+    # `<name>:<article id>` (an article id is 40 hex digits).
+    from pipeline.runs.alerts import alert_id
+    from pipeline.search.watchlists import MAX_NAME_CHARS
+
+    name = "d" * MAX_NAME_CHARS
+    (watchlist,) = load_watchlists(write(tmp_path, f"watchlists:\n  - {{name: {name}, query: x}}\n"))
+    assert watchlist.name == name
+    assert len(alert_id(name, "f" * 40).encode("utf-8")) <= 512
 
 
 def test_a_missing_file_is_an_error_not_an_empty_list(tmp_path):
