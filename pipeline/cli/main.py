@@ -786,7 +786,8 @@ def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import asdict
 
     from pipeline.core.errors import InfrastructureError
-    from pipeline.enrich.entities import add_alias, add_distinct, load_entity_config
+    from pipeline.enrich.decisions import record_merge, record_split
+    from pipeline.enrich.entities import load_entity_config
     from pipeline.index.registry import load_registry
     from pipeline.index.store import Store
     from pipeline.runners.stream import apply_manual_decision
@@ -804,11 +805,21 @@ def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
             if refused:
                 err.print(f"[bold red]error:[/] {escape(refused)}; nothing written", soft_wrap=True)
                 return EXIT_USAGE
-            add_alias(settings.entities_config, args.names[1], args.names[0])
-            print(f"{args.names[0]!r} is now a spelling of {args.names[1]!r} ({settings.entities_config})")
+        try:  # a later decision takes back what an earlier one said about the same name (pipeline/enrich/decisions.py)
+            decision = (record_merge(settings.entities_config, *args.names) if args.action == "merge"
+                        else record_split(settings.entities_config, args.names[0]))
+        except ValueError as exc:
+            err.print(f"[bold red]error:[/] {escape(printable(str(exc)))}; nothing written", soft_wrap=True)
+            return EXIT_USAGE
+        for note in decision.notes:
+            print(note)
+        if not decision.written:
+            print(f"nothing to write ({settings.entities_config})")
+        elif args.action == "merge":
+            print(f"{args.names[0]!r} is now a spelling of {decision.config.canonical(args.names[0])!r} "
+                  f"({settings.entities_config})")
         else:
-            add_distinct(settings.entities_config, args.names[0])
-            print(f"{args.names[0]!r} no longer joins another name by learning ({settings.entities_config})")
+            print(f"{args.names[0]!r} no longer joins another name ({settings.entities_config})")
         if args.no_apply:
             print("indexed articles not updated: run `newsetl reenrich` (or `reenrich --registry-changes` after a "
                   "run has queued the change)")

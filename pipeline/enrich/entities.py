@@ -9,7 +9,6 @@ canonical name voted from its mentions.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -17,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from nameparser.config import CONSTANTS
 
 from pipeline.core.facets import FACET_OF_LABEL, entity_id
@@ -949,61 +947,3 @@ def spells(acronym: str, name: str) -> bool:
     return len(words) >= 2 and (initials == acronym.upper() or (
         len(words) > len(acronym) and initials.endswith(acronym.upper())
         and all(w[0].isupper() for w in words[-len(acronym):])))
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Manual decisions (`newsetl entities merge|split`), written into config/entities.yml
-
-
-def _yaml_name(name: str) -> str:
-    """A name as a YAML flow scalar: JSON's quoting is valid YAML and keeps commas, colons and quotes safe."""
-    return json.dumps(name, ensure_ascii=False)
-
-
-def add_alias(path: Path | str, canonical: str, variant: str) -> EntityConfig:
-    """Write a manual merge: `variant` is another spelling of `canonical` (appended to its `aliases` entry, which is
-    created when missing). Comments and the rest of the file are kept. Returns the new configuration.
-
-    Raises ValueError when the result is inconsistent (the variant already belongs to another name).
-    """
-    path = Path(path)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    lines = text.splitlines()
-    entry = re.compile(rf"^  (?:{re.escape(canonical)}|{re.escape(_yaml_name(canonical))}): \[(.*)\]\s*$")
-    for i, line in enumerate(lines):
-        match = entry.match(line)
-        if match:
-            items = match.group(1).strip()
-            lines[i] = line[:match.start(1)] + (f"{items}, " if items else "") + _yaml_name(variant) + "]"
-            break
-    else:
-        if "aliases:" not in lines:
-            lines += ["", "aliases:"]
-        lines.insert(lines.index("aliases:") + 1, f"  {_yaml_name(canonical)}: [{_yaml_name(variant)}]")
-    return _write_checked(path, lines)
-
-
-def add_distinct(path: Path | str, name: str) -> EntityConfig:
-    """Write a manual split: `name` never joins another name through learning (the `distinct` list). Returns the
-    new configuration; raises ValueError when the file would not load."""
-    path = Path(path)
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    if "distinct:" not in lines:
-        lines += ["", "# Names the entity registry never joins to another name (newsetl entities split).", "distinct:"]
-    lines.insert(lines.index("distinct:") + 1, f"  - {_yaml_name(name)}")
-    return _write_checked(path, lines)
-
-
-def _write_checked(path: Path, lines: list[str]) -> EntityConfig:
-    """Write the file only if it loads as a valid configuration (the old content is kept otherwise)."""
-    new = "\n".join(lines) + "\n"
-    old = path.read_text(encoding="utf-8") if path.exists() else None
-    path.write_text(new, encoding="utf-8")
-    try:
-        return load_entity_config(path)
-    except (ValueError, yaml.YAMLError):
-        if old is None:
-            path.unlink()
-        else:
-            path.write_text(old, encoding="utf-8")
-        raise

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from pipeline.cli.main import main
+from pipeline.enrich.entities import load_entity_config
 from pipeline.index.recanon import changes_index
 from pipeline.index.registry import entities_index, load_registry
 from pipeline.runners.stream import apply_registry_changes, ingest
@@ -89,12 +90,13 @@ def test_entities_cli_shows_why_and_writes_manual_decisions(es_settings, tmp_pat
     assert main(["entities", "merge", "N.A.T.O.", "NATO", "--force"]) == 0  # not in these articles: forced
     capsys.readouterr()
     text = rules.read_text(encoding="utf-8")
-    assert text.startswith("# kept\n") and '"N.A.T.O."' in text and '- "Ardahan"' in text
+    assert text.startswith("# kept\n") and "Organization, N.A.T.O.]" in text and "distinct:\n  - Ardahan\n" in text
     assert main(["entities", "show", "Ardahan", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["name"] == "Ardahan"  # the split wins over learning
 
-    # a merge that contradicts the file is refused and leaves it as it was
+    # a merge that would carry other configured names with it is refused, naming them, and leaves the file as it was
     assert main(["entities", "merge", "NATO", "United Nations", "--force"]) == 2
+    assert "'NATO' has configured spellings of its own" in capsys.readouterr().err
     assert rules.read_text(encoding="utf-8") == text
     assert main(["entities", "show"]) == 2
 
@@ -148,3 +150,52 @@ def test_a_manual_split_is_applied_to_indexed_articles(es_settings, es_client, t
     assert main(["reenrich", "--registry-changes", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"changes": 0, "candidates": 0, "rewritten": 0, "conflicts": 0,
                                                    "pending": 0}
+
+
+# An economist named twice in one article: an entity of its own, a person like Kemal Ardahan of FIRST.
+LIRA = [{"id": "s1", "title": "Lira", "text": "\"Any sign that Washington will delay sanctions would help the lira,\" "
+                                            "said Selin Aydin, an economist in Istanbul. Selin Aydin expects a cut "
+                                            "in interest rates.", "published": "2019-06-25"}]
+
+
+def test_a_split_after_a_merge_undoes_it_and_a_merge_after_a_split_redoes_it(es_settings, es_client, tmp_path,
+                                                                              capsys, monkeypatch):
+    alias = es_settings.index.alias
+    ingest([write(tmp_path / "first.jsonl", FIRST), write(tmp_path / "lira.jsonl", LIRA)], es_settings)
+    rules = tmp_path / "entities.yml"
+    rules.write_text("# kept\naliases:\n  NATO: [North Atlantic Treaty Organization]\n", encoding="utf-8")
+    for key, value in [("ELASTICSEARCH_URL", str(es_settings.elasticsearch.url)),
+                       ("NEWSETL_INDEX_ALIAS", alias), ("NEWSETL_ENTITIES_CONFIG", str(rules)),
+                       ("NEWSETL_DATA_DIR", str(tmp_path / "data"))]:
+        monkeypatch.setenv(key, value)
+
+    def facets() -> dict[str, tuple[list[str], list[str]]]:
+        return {title: persons(es_client, alias, title) for title in ("Talks", "Visit", "Lira")}
+
+    own = facets()
+    assert own["Lira"][0] == ["Selin Aydin"] and own["Talks"][0] == ["Kemal Ardahan"]
+    merged = {**own, "Lira": own["Talks"]}  # name and id of the entity it joined
+    nato = {"north atlantic treaty organization": "NATO"}
+    steps = [  # (command, facets after it, configured variants, distinct keys)
+        (["merge", "Selin Aydin", "Kemal Ardahan"], merged, {**nato, "selin aydin": "Kemal Ardahan"}, set()),
+        (["split", "Selin Aydin"], own, nato, {"selin aydin"}),
+        (["merge", "Selin Aydin", "Kemal Ardahan"], merged, {**nato, "selin aydin": "Kemal Ardahan"}, set()),
+        (["split", "Selin Aydin"], own, nato, {"selin aydin"}),
+    ]
+    for command, expected, aliases, distinct in steps:
+        assert main(["entities", *command]) == 0
+        assert facets() == expected, command
+        config = load_entity_config(rules)  # the file holds the last decision only
+        assert ({k: v for k, v in config.aliases.items() if k != v.casefold()}, set(config.distinct)) == \
+            (aliases, distinct), command
+    assert "no longer a spelling of 'Kemal Ardahan'" in capsys.readouterr().out
+
+    assert main(["entities", "show", "Selin Aydin", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["name"], shown["names"]) == ("Selin Aydin", ["selin aydin"])
+    # Nothing is left pending, and re-enriching every article under the final rules gives the same facets.
+    assert main(["reenrich", "--registry-changes", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["changes"] == 0
+    assert main(["reenrich", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["indexed"] == 3
+    assert facets() == own
