@@ -118,13 +118,14 @@ def news_nightly():
 
         return tasks.refresh_day_trends(task_settings(), *window())
 
-    # Default trigger rule: after a finish that failed (a source could not be read) the changes stay queued for
+    # Default trigger rule: after a finish that failed (a source could not be read) what is left stays queued for
     # the next night, and this leaf's upstream_failed keeps the run red.
     @task(pool=ES_POOL, retries=5)
     def recanonicalise() -> dict:
-        """Give indexed articles the new values of the names whose entity the registry changed (what this run and
-        any run before it learnt): their entity facets only, no NER. After a run whose finish failed it does not run
-        (the run stays red); the changes stay queued and the next run applies them."""
+        """Give indexed articles the new values of the names whose entity the registry changed that `finish` left
+        pending (it applies what the run learnt itself, with the registry it has just settled): a change another
+        run queued, or one Elasticsearch refused then. Entity facets only, no NER; nothing is read when no change
+        is pending. After a run whose finish failed it does not run (the run stays red); the next run applies them."""
         from pipeline.runners import tasks
 
         return tasks.recanonicalise(task_settings())

@@ -86,11 +86,21 @@ def record_changes(store: Store, changed: dict[str, set[str]], *, now: datetime)
     return len(results)
 
 
-def recanonicalise(store: Store, registry: Callable[[], Resolution]) -> RecanonReport:
+def change_ids(changed: dict[str, set[str]]) -> frozenset[str]:
+    """The ids `record_changes` gives these changes (name key -> keys articles may hold it under)."""
+    return frozenset(_change_id(key, keys) for key, keys in changed.items())
+
+
+def recanonicalise(store: Store, registry: Callable[[], Resolution], *, settled: Resolution | None = None,
+                   own: frozenset[str] = frozenset()) -> RecanonReport:
     """Apply the pending registry changes to the indexed articles (module docstring); returns what was done.
 
     `registry()` gives the registry as it stands now (settled with the current entity rules); it is called only
-    when changes are pending, so the common run that taught nothing new does not load the registry. Raises
+    when changes are pending, so the common run that taught nothing new does not load the registry. `settled` is
+    the registry as the caller settled it when it recorded the changes `own` (`change_ids`): when every pending
+    change is one of those, it is used instead of `registry()` — nothing was learnt in between, and loading and
+    settling the whole registry again would give the same. A pending change recorded by anyone else (an earlier
+    run, a killed task) was taught by counts the caller may not hold: then `registry()` is read. Raises
     InfrastructureError when Elasticsearch fails; the changes then stay pending.
     """
     report = RecanonReport()
@@ -101,7 +111,7 @@ def recanonicalise(store: Store, registry: Callable[[], Resolution]) -> RecanonR
     report.changes = len(changes)
     if not changes:
         return report
-    resolution = registry()
+    resolution = settled if settled is not None and {hit["_id"] for hit in changes} <= own else registry()
     keys = {key for hit in changes for key in hit["_source"].get("keys") or ()}
     ids = sorted({entity_id(LABEL_OF_FACET[facet], key) for facet in LABEL_FACETS for key in keys})
     seen: set[str] = set()

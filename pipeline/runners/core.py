@@ -34,7 +34,7 @@ from pipeline.enrich.entities import load_entity_config
 from pipeline.enrich.nlp import LanguageModels
 from pipeline.enrich.registry import NameRecord, Registry, Resolution, changed_names
 from pipeline.index.articles import ensure_index, index_articles, skip_unchanged
-from pipeline.index.recanon import RecanonReport, recanonicalise, record_changes
+from pipeline.index.recanon import RecanonReport, change_ids, recanonicalise, record_changes
 from pipeline.index.registry import load_registry, save_records
 from pipeline.index.store import BulkAction, Store
 from pipeline.index.version import resolver_of, version_of
@@ -83,6 +83,10 @@ class Run:
         # (`learnt`) is added to the index by `learn`, after indexing, for the next run.
         self.resolution: Resolution | None = None
         self.learnt = Registry()
+        # The registry as `learn` settled it after adding the run's counts, and the ids of the changes it queued
+        # from it: `recanonicalise` applies those with it instead of loading and settling the same registry again.
+        self.settled: Resolution | None = None
+        self.queued: frozenset[str] = frozenset()
 
     @property
     def store(self) -> Store:
@@ -223,15 +227,17 @@ class Run:
         for record in self.learnt.records.values():
             known.add(record)
         written = save_records(self.store, (known.records[key] for key in self.learnt.records))
-        self.report.registry_changes += record_changes(self.store, changed_names(before, known.settle(config), known),
-                                                       now=self.now)
+        after = known.settle(config)
+        changed = changed_names(before, after, known)
+        self.report.registry_changes += record_changes(self.store, changed, now=self.now)
+        self.settled, self.queued = after, change_ids(changed)
         return written
 
     def recanonicalise(self) -> RecanonReport:
         """Give the indexed articles that hold a name whose value changed their new values (the pending registry
         changes, against the registry as it stands now); counted in the report as `recanonicalised`."""
         done = recanonicalise(self.store, lambda: load_registry(self.store).settle(
-            load_entity_config(self.settings.entities_config)))
+            load_entity_config(self.settings.entities_config)), settled=self.settled, own=self.queued)
         self.report.recanonicalised += done.rewritten
         return done
 

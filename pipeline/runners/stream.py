@@ -21,7 +21,7 @@ from pipeline.enrich.nlp import LanguageModels
 from pipeline.enrich.registry import changed_names
 from pipeline.index.articles import iter_indexed_articles, reread_articles
 from pipeline.index.lifecycle import Migration, migrate_index
-from pipeline.index.recanon import RecanonReport, record_changes
+from pipeline.index.recanon import RecanonReport, change_ids, recanonicalise, record_changes
 from pipeline.index.registry import load_registry
 from pipeline.index.store import Store
 from pipeline.runners.core import ProgressCallback, Run, utcnow
@@ -128,13 +128,16 @@ def apply_registry_changes(settings: Settings, *, store: Store | None = None) ->
 
 def apply_manual_decision(settings: Settings, before: EntityConfig, *, store: Store | None = None) -> RecanonReport:
     """After `newsetl entities merge|split` rewrote the entity rules (`before`: the rules as they were): queue the
-    names whose value the decision changes and rewrite the indexed articles that hold them. Raises
+    names whose value the decision changes and rewrite the indexed articles that hold them, with the registry
+    settled once under the new rules (not loaded and settled again to apply what was just queued). Raises
     InfrastructureError when Elasticsearch fails (`newsetl reenrich --registry-changes` applies them later)."""
     store = store or Store.connect(settings)
     registry = load_registry(store)
     after = registry.settle(load_entity_config(settings.entities_config))
-    record_changes(store, changed_names(registry.settle(before), after, registry), now=utcnow())
-    return apply_registry_changes(settings, store=store)
+    changed = changed_names(registry.settle(before), after, registry)
+    record_changes(store, changed, now=utcnow())
+    return recanonicalise(store, lambda: load_registry(store).settle(load_entity_config(settings.entities_config)),
+                          settled=after, own=change_ids(changed))
 
 
 # Rounds of "read again, enrich again" for documents rewritten while they were being re-enriched.

@@ -187,7 +187,9 @@ class _IndexAlong:
 def finish_run(settings: Settings, staging: Staging, start: date, end: date, *,
                run_id: str | None = None, prune: bool = False) -> RunReport:
     """Merge every task's partial report, settle quarantine and ledger (and with `prune`, remove the documents of
-    files gone from their folder, as `newsetl ingest --prune`), write report.json, record the run."""
+    files gone from their folder, as `newsetl ingest --prune`), apply the registry changes the run queued (as
+    `newsetl ingest`; an Elasticsearch failure there is a warning, the `recanonicalise` task applies them), write
+    report.json, record the run."""
     key = partition_key(start, end)
     part = staging / key
     run = Run(settings, Store.connect(settings), kind=KIND, partition=key)
@@ -224,6 +226,13 @@ def finish_run(settings: Settings, staging: Staging, start: date, end: date, *,
     run.settle(sources)
     if prune:
         run.prune(sources)
+    try:
+        # What the run just taught is applied here, with the registry `settle` has just settled: the DAG's
+        # `recanonicalise` task would load and settle the same registry again to apply it. That task applies what
+        # is left (a change another run queued, or one Elasticsearch refused here), and retries.
+        run.recanonicalise()
+    except InfrastructureError as exc:
+        run.report.warn("entity registry", "recanonicalise", f"left for the recanonicalise task: {exc}")
     seconds = dict(run.report.seconds)
     stages = {
         "collect": {"seconds": seconds.get("collect", 0.0) + seconds.get("batches", 0.0), "files": run.report.files,
@@ -245,10 +254,12 @@ def refresh_day_trends(settings: Settings, start: date, end: date) -> dict[str, 
     written = refresh_trends(Store.connect(settings), days)
     log.info("trends of %s: %d value(s)", ", ".join(map(str, days)), written)
     return {"days": [day.isoformat() for day in days], "trends": written}
+
+
 def recanonicalise(settings: Settings) -> dict[str, Any]:
-    """After the run has learnt (finish_run): rewrite the entity facets of the indexed articles whose names the
-    registry changed (pipeline.index.recanon); returns the counts. Raises InfrastructureError (Airflow retries)
-    when Elasticsearch fails; the changes then stay pending."""
+    """After finish_run: rewrite the entity facets of the indexed articles whose names the registry changed and
+    that finish_run left pending (pipeline.index.recanon; nothing is read when none is); returns the counts.
+    Raises InfrastructureError (Airflow retries) when Elasticsearch fails; the changes then stay pending."""
     return Run(settings, Store.connect(settings), kind=KIND).recanonicalise().to_dict()
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from pipeline.cli.main import main
 from pipeline.enrich.entities import load_entity_config
-from pipeline.index.recanon import changes_index
+from pipeline.enrich.registry import Registry
+from pipeline.index.recanon import changes_index, record_changes
 from pipeline.index.registry import entities_index, load_registry
 from pipeline.runners.stream import apply_registry_changes, ingest
 
@@ -199,3 +202,85 @@ def test_a_split_after_a_merge_undoes_it_and_a_merge_after_a_split_redoes_it(es_
     assert main(["reenrich", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["indexed"] == 3
     assert facets() == own
+
+
+def counted_settles(monkeypatch) -> list[str]:
+    """From now on, every `Registry.settle` call, named by the function that made it (a lambda: `<lambda>`)."""
+    calls: list[str] = []
+    settle = Registry.settle
+
+    def counting(self, config=None):
+        calls.append(sys._getframe(1).f_code.co_name)
+        return settle(self, config)
+
+    monkeypatch.setattr(Registry, "settle", counting)
+    return calls
+
+
+# (case, a change some other run left pending, the settles of the run that learns "Ford" is "Ford Motor Company")
+SETTLES = [
+    # the start state (prepare), before and after the run's counts (learn); its own changes are applied with
+    # learn's "after": the same registry is not loaded and settled a second time
+    ("only this run's changes", False, ["prepare", "learn", "learn"]),
+    # a change another run left was taught by counts this run may not hold: the registry is read again
+    ("a change left by another run", True, ["prepare", "learn", "learn", "<lambda>"]),
+]
+
+
+@pytest.mark.parametrize(("case", "foreign", "settles"), SETTLES, ids=[s[0] for s in SETTLES])
+def test_a_run_settles_the_registry_once_after_learning(es_settings, es_client, es_store, tmp_path, monkeypatch,
+                                                        case, foreign, settles):
+    alias = es_settings.index.alias
+    ingest([write(tmp_path / "short.jsonl", SHORT)], es_settings)
+    if foreign:
+        record_changes(es_store, {"ankara": {"ankara"}}, now=datetime(2019, 6, 24, tzinfo=UTC))
+    calls = counted_settles(monkeypatch)
+    report = ingest([write(tmp_path / "full.jsonl", FULL)], es_settings)
+    assert calls == settles
+    assert report.registry_changes >= 1 and report.recanonicalised >= 1
+    assert orgs(es_client, alias, "Jobs") == orgs(es_client, alias, "Profit")  # applied all the same
+    assert es_client.count(index=changes_index(alias))["count"] == 0
+
+
+def test_a_manual_decision_settles_the_registry_once_per_rules(es_settings, es_client, tmp_path, capsys,
+                                                               monkeypatch):
+    alias = es_settings.index.alias
+    ingest([write(tmp_path / "short.jsonl", SHORT)], es_settings)
+    ingest([write(tmp_path / "full.jsonl", FULL)], es_settings)
+    rules = tmp_path / "entities.yml"
+    rules.write_text("aliases:\n", encoding="utf-8")
+    for key, value in [("ELASTICSEARCH_URL", str(es_settings.elasticsearch.url)),
+                       ("NEWSETL_INDEX_ALIAS", alias), ("NEWSETL_ENTITIES_CONFIG", str(rules)),
+                       ("NEWSETL_DATA_DIR", str(tmp_path / "data"))]:
+        monkeypatch.setenv(key, value)
+    calls = counted_settles(monkeypatch)
+    assert main(["entities", "split", "Ford"]) == 0
+    assert "indexed articles updated: 2 of 2" in capsys.readouterr().out
+    # the registry under the rules before and after the split; what that queued is applied with the "after"
+    assert calls == ["apply_manual_decision", "apply_manual_decision"]
+    assert orgs(es_client, alias, "Jobs")[0] == ["Ford"]
+
+
+def test_finish_leaves_what_elasticsearch_refused_to_the_recanonicalise_task(es_settings, es_client, es_store,
+                                                                             tmp_path, monkeypatch):
+    from datetime import date
+
+    from pipeline.core.errors import InfrastructureError
+    from pipeline.runners import core, tasks
+    from pipeline.runners.staging import Staging
+
+    ingest([write(tmp_path / "short.jsonl", SHORT)], es_settings)
+    record_changes(es_store, {"ankara": {"ankara"}}, now=datetime(2019, 6, 24, tzinfo=UTC))
+
+    def refused(*_args, **_kwargs):
+        raise InfrastructureError("search server refused the update")
+
+    monkeypatch.setattr(core, "recanonicalise", refused)
+    day = date(2019, 6, 25)
+    report = tasks.finish_run(es_settings, Staging.from_settings(es_settings), day, day + timedelta(days=1))
+    assert [w["stage"] for w in report.warnings] == ["recanonicalise"]
+    assert "left for the recanonicalise task: search server refused" in report.warnings[0]["message"]
+    assert es_client.count(index=changes_index(es_settings.index.alias))["count"] == 1  # still queued
+    monkeypatch.undo()
+    assert tasks.recanonicalise(es_settings)["changes"] == 1
+    assert es_client.count(index=changes_index(es_settings.index.alias))["count"] == 0
