@@ -148,8 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "INTO; split NAME: NAME never joins another name by learning. merge and split "
                                    "are written to the entity rules file (config/entities.yml), win over "
                                    "learning, and are applied at once to the indexed articles that hold an "
-                                   "affected name (their entity facets only; --no-apply leaves that to "
-                                   "`newsetl reenrich`).")
+                                   "affected name (their entity facets only; --no-apply leaves that to the "
+                                   "next run or `newsetl reenrich --registry-changes`).")
     p.add_argument("action", choices=["list", "show", "merge", "split"])
     p.add_argument("names", nargs="*", metavar="NAME")
     p.add_argument("--label", help="list: only entities with this label (PERSON, ORG, GPE, ...)")
@@ -158,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="merge: also when a name is not in the registry yet or the two have different labels")
     p.add_argument("--no-apply", action="store_true",
-                   help="merge/split: only write the rules file, leave the indexed articles as they are")
+                   help="merge/split: write the rules file and queue the change; the indexed articles are rewritten "
+                        "by the next run or `newsetl reenrich --registry-changes`")
 
     p = sub.add_parser("reenrich", help="re-run enrichment over indexed articles after a model or entities.yml change")
     p.add_argument("--json", action="store_true", help="print the run report as JSON")
@@ -790,7 +791,7 @@ def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.enrich.entities import load_entity_config
     from pipeline.index.registry import load_registry
     from pipeline.index.store import Store
-    from pipeline.runners.stream import apply_manual_decision
+    from pipeline.runners.stream import apply_manual_decision, queue_manual_decision
 
     wanted = {"list": 0, "show": 1, "merge": 2, "split": 1}[args.action]
     if len(args.names) != wanted:
@@ -821,8 +822,16 @@ def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(f"{args.names[0]!r} no longer joins another name ({settings.entities_config})")
         if args.no_apply:
-            print("indexed articles not updated: run `newsetl reenrich` (or `reenrich --registry-changes` after a "
-                  "run has queued the change)")
+            # Queued, not applied: the next run's re-canonicalisation (newsetl ingest, the nightly DAG) or
+            # `reenrich --registry-changes` rewrites the articles; a run would not queue a change of the rules itself.
+            try:
+                _after, changed = queue_manual_decision(settings, before)
+            except InfrastructureError as exc:
+                err.print(f"[bold red]error:[/] the rules file is written, the change is not queued "
+                          f"({escape(str(exc))}); once Elasticsearch answers, run `newsetl reenrich`", soft_wrap=True)
+                return EXIT_INFRA
+            print(f"indexed articles not updated yet: {len(changed)} changed name(s) queued; the next run (newsetl "
+                  "ingest, the nightly DAG) or `newsetl reenrich --registry-changes` applies them")
             return EXIT_OK
         try:
             done = apply_manual_decision(settings, before)

@@ -18,7 +18,7 @@ from pipeline.core.records import Article, Rejection
 from pipeline.core.settings import Settings
 from pipeline.enrich.entities import EntityConfig, load_entity_config
 from pipeline.enrich.nlp import LanguageModels
-from pipeline.enrich.registry import changed_names
+from pipeline.enrich.registry import Resolution, changed_names
 from pipeline.index.articles import iter_indexed_articles, reread_articles
 from pipeline.index.lifecycle import Migration, migrate_index
 from pipeline.index.recanon import RecanonReport, change_ids, recanonicalise, record_changes
@@ -126,16 +126,26 @@ def apply_registry_changes(settings: Settings, *, store: Store | None = None) ->
     return run.recanonicalise()
 
 
-def apply_manual_decision(settings: Settings, before: EntityConfig, *, store: Store | None = None) -> RecanonReport:
+def queue_manual_decision(settings: Settings, before: EntityConfig, *,
+                          store: Store | None = None) -> tuple[Resolution, dict[str, set[str]]]:
     """After `newsetl entities merge|split` rewrote the entity rules (`before`: the rules as they were): queue the
-    names whose value the decision changes and rewrite the indexed articles that hold them, with the registry
-    settled once under the new rules (not loaded and settled again to apply what was just queued). Raises
-    InfrastructureError when Elasticsearch fails (`newsetl reenrich --registry-changes` applies them later)."""
+    names whose value the decision changes (`<alias>-entity-changes`), so the next run's re-canonicalisation or
+    `newsetl reenrich --registry-changes` rewrites the indexed articles that hold them. Returns the registry settled
+    under the new rules and the changes queued. Raises InfrastructureError when Elasticsearch fails."""
     store = store or Store.connect(settings)
     registry = load_registry(store)
     after = registry.settle(load_entity_config(settings.entities_config))
     changed = changed_names(registry.settle(before), after, registry)
     record_changes(store, changed, now=utcnow())
+    return after, changed
+
+
+def apply_manual_decision(settings: Settings, before: EntityConfig, *, store: Store | None = None) -> RecanonReport:
+    """`queue_manual_decision`, then rewrite the indexed articles that hold a changed name at once, with the registry
+    settled once under the new rules (not loaded and settled again to apply what was just queued). Raises
+    InfrastructureError when Elasticsearch fails (`newsetl reenrich --registry-changes` applies them later)."""
+    store = store or Store.connect(settings)
+    after, changed = queue_manual_decision(settings, before, store=store)
     return recanonicalise(store, lambda: load_registry(store).settle(load_entity_config(settings.entities_config)),
                           settled=after, own=change_ids(changed))
 

@@ -257,7 +257,7 @@ def test_a_manual_decision_settles_the_registry_once_per_rules(es_settings, es_c
     assert main(["entities", "split", "Ford"]) == 0
     assert "indexed articles updated: 2 of 2" in capsys.readouterr().out
     # the registry under the rules before and after the split; what that queued is applied with the "after"
-    assert calls == ["apply_manual_decision", "apply_manual_decision"]
+    assert calls == ["queue_manual_decision", "queue_manual_decision"]
     assert orgs(es_client, alias, "Jobs")[0] == ["Ford"]
 
 
@@ -284,3 +284,25 @@ def test_finish_leaves_what_elasticsearch_refused_to_the_recanonicalise_task(es_
     monkeypatch.undo()
     assert tasks.recanonicalise(es_settings)["changes"] == 1
     assert es_client.count(index=changes_index(es_settings.index.alias))["count"] == 0
+
+
+def test_a_decision_not_applied_at_once_is_applied_by_the_next_run(es_settings, es_client, tmp_path, capsys,
+                                                                   monkeypatch):
+    alias = es_settings.index.alias
+    ingest([write(tmp_path / "short.jsonl", SHORT)], es_settings)
+    ingest([write(tmp_path / "full.jsonl", FULL)], es_settings)
+    rules = tmp_path / "entities.yml"
+    rules.write_text("aliases:\n", encoding="utf-8")
+    for key, value in [("ELASTICSEARCH_URL", str(es_settings.elasticsearch.url)),
+                       ("NEWSETL_INDEX_ALIAS", alias), ("NEWSETL_ENTITIES_CONFIG", str(rules)),
+                       ("NEWSETL_DATA_DIR", str(tmp_path / "data"))]:
+        monkeypatch.setenv(key, value)
+    assert main(["entities", "split", "Ford", "--no-apply"]) == 0
+    assert "changed name(s) queued; the next run" in capsys.readouterr().out
+    assert orgs(es_client, alias, "Jobs")[0] == ["Ford Motor Company"]  # not yet
+    # the next run, about something else, rewrites them
+    report = ingest([write(tmp_path / "first.jsonl", FIRST)], es_settings.model_copy(
+        update={"entities_config": rules}))
+    assert report.recanonicalised == 2
+    assert orgs(es_client, alias, "Jobs")[0] == ["Ford"]
+    assert orgs(es_client, alias, "Profit")[0] == ["Ford Motor Company", "Ford"]
