@@ -210,7 +210,8 @@ def _with_alias(lines: list[str], canonical: str, variant: str) -> list[str]:
     start, end = where
     if _load_line(out[start]) not in ({"aliases": None}, {"aliases": {}}):
         raise ValueError("'aliases:' is written as one flow mapping: edit the file by hand")
-    out[start] = "aliases:" + (out[start].split("#", 1)[1].join(["  #", ""]) if "#" in out[start] else "")
+    comment = out[start].partition("#")[2]
+    out[start] = f"aliases:  #{comment}" if comment else "aliases:"  # `aliases: {}` opens a block now
     for i in range(start + 1, end):
         entry = _load_line(out[i].strip())
         if not (isinstance(entry, dict) and len(entry) == 1):

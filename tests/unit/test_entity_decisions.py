@@ -106,3 +106,17 @@ def test_a_split_names_the_spellings_a_canonical_keeps(tmp_path):
     assert decision.notes == ["'NATO' keeps its configured spellings (north atlantic treaty organization); split "
                               "each of them to separate it"]
     assert state(tmp_path / "entities.yml")[1] == {"nato"}
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "aliases: {}  # none yet\n", "aliases:\ndistinct: []\n",
+                                  "aliases:\n  NATO: [North Atlantic Treaty Organization]\ndistinct: [Ardahan]\n"])
+def test_every_shape_of_the_file_takes_the_decisions(tmp_path, text):
+    path = rules(tmp_path, text)
+    record_merge(path, "Selin Aydin", "Pieter de Graaf")
+    record_split(path, "Ardahan")
+    record_merge(path, "Ardahan", "Kemal Ardahan")
+    aliases, distinct = state(path)
+    assert {k: v for k, v in aliases.items() if k != NATO} == {"selin aydin": "Pieter de Graaf",
+                                                                "ardahan": "Kemal Ardahan"}
+    assert distinct == set()
+    assert path.read_text(encoding="utf-8").startswith(text.split("\n")[0].split("{")[0].rstrip())
