@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from lxml.html import fromstring
 
 from pipeline.clean.html import extract_page, without_headline, without_teasers
-from pipeline.clean.pagemeta import cjk_day, split_authors
+from pipeline.clean.pagemeta import split_authors
 from pipeline.clean.pagetype import teaser_blocks
+from pipeline.clean.pubdate import cjk_day
 from pipeline.clean.titles import strip_site_affix
 
 PARAGRAPHS = "".join(
