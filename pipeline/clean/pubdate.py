@@ -348,9 +348,9 @@ def headline_day(tree: HtmlElement, *, month_first: bool = False) -> str | None:
 
 def _lines_near_headline(tree: HtmlElement) -> list[str]:
     """The text lines next to the article's headline (`_headline_element`), nearest first: up to
-    LINES_AFTER_HEADLINE after it, stopping at the first line of prose (the body has begun), then up to
-    LINES_BEFORE_HEADLINE before it. With no headline, the lines of the page's first byline block and the ones
-    after it."""
+    LINES_AFTER_HEADLINE after it (a standfirst or a caption often stands between the headline and the date
+    line), then up to LINES_BEFORE_HEADLINE before it. With no headline, the lines of the page's first byline
+    block and the ones after it."""
     anchor = _headline_element(tree)
     if anchor is None:
         anchor = next(iter(tree.xpath(_BYLINE_BLOCKS)), None)
@@ -399,15 +399,13 @@ def _lines_near_headline(tree: HtmlElement) -> list[str]:
             if element is anchor:
                 flush()
                 inside, passed = False, True
-            if passed and after and (len(after) >= LINES_AFTER_HEADLINE or len(after[-1]) >= MAX_DATE_LINE_CHARS):
+            if passed and len(after) >= LINES_AFTER_HEADLINE:
                 break
             if element.tail:
                 buffer.append(element.tail)
     else:
         flush()
-    # The first line of prose after the headline starts the article's body: the header block ends there.
-    prose = next((i for i, line in enumerate(after) if len(line) >= MAX_DATE_LINE_CHARS), len(after))
-    return after[:min(prose, LINES_AFTER_HEADLINE)] + list(reversed(before))
+    return after[:LINES_AFTER_HEADLINE] + list(reversed(before))
 
 
 def _headline_element(tree: HtmlElement) -> HtmlElement | None:

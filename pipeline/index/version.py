@@ -30,8 +30,9 @@ from pipeline.enrich.places import PlaceResolver, load_places_config, place_reso
 # timeline_at (published_at, else ingested_at), Kibana's time field. 7: entity rules (a Title Case headline read in
 # sentence case, spans across a line break cut into the names that recur, a city the model read as a person after a
 # locative preposition made a place) and mentioned dates, second round of issue 25 (holidays, spelled and
-# coordinated days, seasons/weeks/sets left out, direction rules of the parse).
-DOCUMENT_VERSION = 7
+# coordinated days, seasons/weeks/sets left out, direction rules of the parse). 8: a page's publication day read from
+# the date line next to its headline (published_at_source `headline`) where no JSON-LD/meta datePublished is stated.
+DOCUMENT_VERSION = 8
 
 
 def code_version() -> str:

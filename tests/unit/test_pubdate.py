@@ -42,8 +42,11 @@ def page(header: str = "", *, before: str = "", head: str = "", lang: str = "en"
     # outside the plausible range: before 1990, after today
     (page("<p>Published 12 March 1985</p>"), None),
     (page("<p>Published 12 March 2999</p>"), None),
-    # a date in the body, after the first paragraph of prose, is a date in the story
-    (page(body=BODY + "<p>12 March 2019</p>"), None),
+    # a date further down, beyond the lines next to the headline, is a date in the story
+    (page(body=BODY * 2 + "<p>12 March 2019</p>"), None),
+    # a standfirst between the headline and the date line
+    (page("<p class='standfirst'>Dock workers return after their union reaches a wage agreement with the port "
+          "authority, ending two weeks of strikes.</p><p>12 March 2019</p>"), "2019-03-12"),
     # a date inside a long line is prose, not a date line
     (page("<p>The union first called the strike on 12 March 2019, when talks with the port authority over the "
           "wage agreement broke down.</p>"), None),
