@@ -18,6 +18,9 @@ from datetime import date, datetime
 from typing import Literal, get_args
 
 import htmldate
+
+# try_date_expr is htmldate's reader of one date expression (not in its __all__; the version is pinned in
+# constraints.txt and tests/unit/test_pubdate.py exercises it).
 from htmldate.extractors import try_date_expr
 from lxml import etree
 from lxml.html import HtmlElement
@@ -51,7 +54,8 @@ _COPYRIGHT = re.compile(r"(?:©|\(c\)|\bcopyright\b)\s*(?:\d{4}\s*[-–]\s*)?\d{
 # 4. 2. 2022, 01.11.2023 (thin or plain spaces after the dots): a day-first numeric date.
 _DOTTED_DAY = re.compile(r"(?<![\d.])(\d{1,2})\.\s*(\d{1,2})\.\s*((?:19|20)\d\d)(?![\d.]\d)")
 _URL_MONTH = re.compile(r"/((?:19|20)\d\d)/(0[1-9]|1[0-2])/")
-# The headline date line: how many text lines after/before the <h1> are read, and how long a date line can be.
+# The headline date line: how many text lines after/before the headline are read, and how long a date line can be
+# (on the dev halves of the htmldate and trafilatura sets, 3 to 12 lines after came within 3 of 737 pages).
 LINES_AFTER_HEADLINE = 6
 LINES_BEFORE_HEADLINE = 2
 MAX_DATE_LINE_CHARS = 100
@@ -315,20 +319,23 @@ def _time_elements(tree: HtmlElement) -> Iterator[tuple[str, bool]]:
 
 
 def headline_day(tree: HtmlElement, *, month_first: bool = False) -> str | None:
-    """The day written in the short text lines next to the article's headline (<h1>), else next to its byline
-    block: "Published 12 March 2019", "March 12, 2019 | 10:41", "Von Jana Berg | 12.03.2019". None when no such
-    line holds a day in the plausible range.
+    """The day (YYYY-MM-DD) written in the short text lines next to the article's headline (`_headline_element`),
+    else in and after its byline block: "Published 12 March 2019", "March 12, 2019 | 10:41", "Von Jana Berg |
+    12.03.2019". None when no such line holds a day in the plausible range.
 
     The line under (or just above) the headline is where an article states its own date to the reader; a date
     further down is a date in the story, a teaser's or a comment's. Lines are the page's text split at block
-    elements; a line of MAX_DATE_LINE_CHARS or more is prose. A piece of a line from an update phrase on
-    ("· Updated 13 March") is the revision, not the publication, and is not read. Each line is read by htmldate's
-    date-expression parser (`htmldate.extractors.try_date_expr`, the parser `find_date` applies to every date it
-    weighs: numeric, ISO and written dates in English, German, French, Turkish, else dateparser's locales), bounded
-    to EARLIEST_PUBLICATION .. today.
+    elements, nearest first; a line of MAX_DATE_LINE_CHARS or more is prose and is skipped. A line's piece from an
+    update phrase on ("· Updated 13 March") is the revision, not the publication, and is not read. Each date
+    expression of a line (`_DATE_EXPRESSION`) is read by htmldate's date-expression parser
+    (`htmldate.extractors.try_date_expr`, the parser `find_date` applies to every date it weighs: numeric, ISO and
+    written dates in English, German, French, Turkish, else dateparser's locales), bounded to
+    EARLIEST_PUBLICATION .. the end of today. That parser reads a numeric date that reads either way (11/08/23) day
+    first; `month_first` (a page in US English) swaps such a date first.
     """
     lines = _lines_near_headline(tree)
-    latest = datetime.now()
+    # Whole days as bounds: the parser memoises its answers by its arguments.
+    latest = datetime.combine(date.today(), datetime.max.time())
     earliest = datetime.combine(EARLIEST_PUBLICATION, datetime.min.time())
     for line in lines:
         if len(line) >= MAX_DATE_LINE_CHARS:
