@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from pipeline.clean.html import PAGE_DATE_SOURCES, extract_page
+from pipeline.clean.html import extract_page
 from pipeline.clean.language import resolve_language
+from pipeline.clean.pubdate import PAGE_DATE_SOURCES
 from pipeline.core.dateorder import article_date_order
 from pipeline.core.ids import canonical_url, document_id, same_site
 from pipeline.core.records import Article, RawArticle, Rejection

@@ -3,8 +3,9 @@
 The cascade, cheapest first, keeping the best candidate:
 1. the page is parsed once (lxml, through trafilatura's tolerant loader);
 2. what the page states about itself is read from JSON-LD, <meta>, <time> and the URL (`pipeline.clean.pagemeta`);
-3. htmldate picks the publication day (attributed to where the page states it); the title and authors come from
-   the stated metadata, else from trafilatura's readers of <h1>/<title> and bylines;
+3. the publication day is arbitrated between htmldate's pick and the page's stated days
+   (`pipeline.clean.pubdate`); the title and authors come from the stated metadata, else from trafilatura's
+   readers of <h1>/<title> and bylines;
 4. trafilatura reads the main text; when a JSON-LD `articleBody` is stated and that text holds little of it
    (a paywall stub, a teaser grid), the stated body is used;
 5. a bs4 reader of <article>/<main>/<body> blocks when nothing else finds text.
@@ -15,10 +16,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
-from datetime import date
-from typing import get_args
 
-import htmldate
 import trafilatura
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 from lxml.html import HtmlElement
@@ -28,17 +26,9 @@ from lxml.html import HtmlElement
 from trafilatura import metadata as trafilatura_metadata
 from trafilatura.settings import use_config
 
-from pipeline.clean.pagemeta import (
-    DateSource,
-    PageMetadata,
-    cjk_day,
-    clean_value,
-    iso_day,
-    read_metadata,
-    split_authors,
-    url_day,
-)
+from pipeline.clean.pagemeta import PageMetadata, clean_value, read_metadata, split_authors
 from pipeline.clean.pagetype import PageType, page_type, teaser_blocks
+from pipeline.clean.pubdate import publication_date
 from pipeline.clean.titles import strip_site_affix
 from pipeline.core.text import join_paragraphs, normalize_text, strip_accents_casefold, word_shingles
 
@@ -55,14 +45,9 @@ MAX_BYLINE_NAMES = 4
 # A paragraph of this many words or more lying this much inside the page's teaser blocks is another page's teaser.
 MIN_TEASER_PARAGRAPH_WORDS = 8
 MIN_TEASER_OVERLAP = 0.9
-# "© 2019", "(c) 2015-2019", "Copyright 2019": the years a copyright line names.
-_COPYRIGHT = re.compile(r"(?:©|\(c\)|\bcopyright\b)\s*(?:\d{4}\s*[-–]\s*)?\d{4}", re.IGNORECASE)
 # Navigation is never article text; on short pages trafilatura's own fallback would keep it.
 _PRUNE = ["//nav", "//*[@role='navigation']"]
 _WORD = re.compile(r"\w+")
-# 4. 2. 2022, 01.11.2023 (thin or plain spaces after the dots): a day-first numeric date.
-_DOTTED_DAY = re.compile(r"(?<![\d.])(\d{1,2})\.\s*(\d{1,2})\.\s*((?:19|20)\d\d)(?![\d.]\d)")
-_URL_MONTH = re.compile(r"/((?:19|20)\d\d)/(0[1-9]|1[0-2])/")
 
 
 def _trafilatura_config():
@@ -73,8 +58,6 @@ def _trafilatura_config():
 
 
 _CONFIG = _trafilatura_config()
-# Where a page's own publication date can come from: where the page states it, or only its text.
-PAGE_DATE_SOURCES = frozenset(get_args(DateSource)) | {"text"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +96,7 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
                              site_name=stated.site_name, canonical_url=stated.canonical_url, extractor="none",
                              page_type="listing", locale=stated.locale)
     text = without_teasers(text, teasers)
-    published, published_source = publication_date(tree, url or stated.canonical_url, stated)
+    published, published_source = publication_date(tree, url or stated.canonical_url, stated.dates)
     title, title_source = _title(tree, stated)
     authors, authors_source = _authors(tree, stated)
     if not text:
@@ -149,126 +132,6 @@ def _main_text(tree: HtmlElement, url: str | None, stated: PageMetadata) -> tupl
         return _paragraphs(body), "jsonld"
     return text, "trafilatura" if text else ""
 
-
-def publication_date(tree: HtmlElement, url: str | None, stated: PageMetadata) -> tuple[str | None, str | None]:
-    """The original publication day and where the page gives it, arbitrated between htmldate and the page's
-    own statements.
-
-    htmldate weighs every date on the page (it tells publication from modification dates better than taking the
-    first stated one: measured in docs/extraction.md); its day is attributed to the first place that states it,
-    or to the page's text. The decision rule over that and the stated candidates, in order:
-    1. a day the page states explicitly as the publication day in its metadata (JSON-LD datePublished,
-       article:published_time) beats a day htmldate took from the URL (often a print-issue day) when they are more
-       than a day apart: one day apart is a stated UTC timestamp against the publisher's local day in the URL
-       (measured: the URL was right in all 4 such pages of the htmldate set). A day htmldate read from a URL
-       that names only a year and month (/2023/10/3-questions/: the slug's number taken as the day) counts as a
-       URL day. A <time> marked as published does not
-       overrule the URL (a page lists many: comments, related posts). Not a day
-       htmldate found in the text: on the Readability pages such days came from the page's own data scripts and
-       were right where a stale article:published_time was not (2 of 3 pages; docs/extraction.md);
-    2. a day htmldate found only in the text gives way to the day the page marks up as its microdata
-       datePublished (`_microdata_day`: the article's visible date line); measured on the htmldate set's dev half,
-       3 pages right and 1 wrong (a republished post) of the 4 it changed;
-    3. a 1 January htmldate read only from the text is a year-only guess: a full day written in the page in CJK
-       notation (2021年03月23日, 2021년 3월 23일), which htmldate does not read, replaces it, as does the
-       copyright-line rule (`_is_copyright_year`) refuse it;
-    4. a day htmldate found only in the text whose month and day both read either way (11/01/2023) is swapped when
-       the page writes the other reading, and not this one, in dotted day-first notation (`_swapped_day`);
-    5. when htmldate finds nothing, the first stated day, else a CJK-notation day in a date element of the page.
-    Returns (YYYY-MM-DD or None, source: jsonld | meta | time | url | text | None).
-    """
-    try:
-        found = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True)
-    except (ValueError, TypeError, RecursionError):
-        found = None
-    found = found[:10] if found else None
-    source = stated.stated_source(found) if found else None
-    explicit = next((d for d in stated.dates if d.explicit and d.source in ("jsonld", "meta")), None)
-    from_url = source == "url" or (found and not source and _url_month_only(url) == found[:7])
-    if found and from_url and explicit and abs(_days_between(explicit.day, found)) > 1:
-        return explicit.day, explicit.source
-    if found and not source and found[4:10] == "-01-01":
-        written = cjk_day(tree)
-        if written and written[:4] == found[:4]:
-            return written, "text"
-    marked = _microdata_day(tree) if found and not source else None
-    if marked and marked != found:
-        return marked, "meta"
-    swapped = _swapped_day(tree, found) if found and not source else None
-    if swapped:
-        return swapped, "text"
-    if found and (source or not _is_copyright_year(tree, found)):
-        return found, source or "text"
-    if stated.dates:
-        return stated.dates[0].day, stated.dates[0].source
-    written = cjk_day(tree)
-    return (written, "text") if written else (None, None)
-
-
-def _microdata_day(tree: HtmlElement) -> str | None:
-    """The day the page marks up as its schema.org microdata `datePublished` (`itemprop="datePublished"` with a
-    machine-readable `content` or `datetime`, on any element), when all such statements name one day; else None.
-
-    The statement sits on the article's visible date line (<span itemprop="datePublished" content="2019-10-18T17:08">
-    18.10.2019</span>); a day htmldate found only in the text (a render timestamp in an HTML comment, a date in a
-    list of other articles) gives way to it.
-    """
-    days = {iso_day(element.get("content") or element.get("datetime"))
-            for element in tree.xpath("//*[@itemprop='datePublished'][@content or @datetime]")}
-    return days.pop() if len(days) == 1 and None not in days else None
-
-
-def _swapped_day(tree: HtmlElement, day: str) -> str | None:
-    """The day with month and day swapped when the page writes that reading, and not `day`'s, in dotted day-first
-    notation (4. 2. 2022, 01.11.2023), else None.
-
-    A numeric date whose two parts are both 12 or less reads either way ("11/01/2023" in a `<meta name=date>`);
-    htmldate picks one order. The dotted form is day-first wherever it is written (German, Scandinavian, Slavic
-    usage; DIN 5008), so the page's own dotted statement settles the order. Only for a day htmldate found in the
-    text (no stated source): a stated ISO day is never ambiguous.
-    """
-    year, month, dom = day.split("-")
-    if month == dom or int(dom) > 12:
-        return None
-    swapped = f"{year}-{dom}-{month}"
-    written = {_dotted_day(match) for text in tree.xpath("//body//text()") for match in _DOTTED_DAY.finditer(text)}
-    return swapped if swapped in written and day not in written else None
-
-
-def _dotted_day(match: re.Match[str]) -> str | None:
-    day, month, year = (int(g) for g in match.groups())
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        return None
-
-
-def _url_month_only(url: str | None) -> str | None:
-    """'YYYY-MM' of a URL path that names a year and a month but no day (/2023/10/3-questions-for/), else None.
-
-    htmldate reads such a path's slug as the day ("/2023/10/3-fragen" → 3 October): a day the URL never states.
-    """
-    if not url or url_day(url):
-        return None
-    match = _URL_MONTH.search(url)
-    return f"{match.group(1)}-{match.group(2)}" if match else None
-
-
-def _days_between(first: str, second: str) -> int:
-    """Days from one YYYY-MM-DD day to another."""
-    return (date.fromisoformat(second) - date.fromisoformat(first)).days
-
-
-def _is_copyright_year(tree: HtmlElement, day: str) -> bool:
-    """True when `day` is 1 January of a year a copyright line of the page names ("© 2019 Ledger Media").
-
-    htmldate's extensive search falls back to such a line as the first day of that year: a day the page never
-    states. Only asked of a day found in the text alone (a day stated in JSON-LD, <meta>, <time> or the URL is
-    kept), so what is lost is a 1 January article dated only in its text on a site whose footer names that year.
-    """
-    if day[4:10] != "-01-01":
-        return False
-    return any(day[:4] in match.group(0) for text in tree.itertext() for match in _COPYRIGHT.finditer(text))
 
 
 def _title(tree: HtmlElement, stated: PageMetadata) -> tuple[str | None, str]:

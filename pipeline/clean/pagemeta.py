@@ -1,22 +1,21 @@
 """What a news page states about itself: schema.org JSON-LD, <meta> tags, <time> elements and the URL.
 
-Every value keeps where it was read from, so the clean stage can record `published_at_source` and a reader can
-tell a stated date from one guessed out of the text. Pure functions of an lxml tree: no network, no state.
+Every value keeps where it was read from; the stated publication days are collected by `pipeline.clean.pubdate`
+(so the clean stage can record `published_at_source` and a reader can tell a stated date from one guessed out of
+the text). Pure functions of an lxml tree: no network, no state.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from lxml.html import HtmlElement
 
-DateSource = Literal["jsonld", "meta", "time", "url"]
+from pipeline.clean.pubdate import DateSource, StatedDate, stated_dates, stated_source
 
 # schema.org types whose datePublished/author/headline describe the article itself (not the site or a video).
 ARTICLE_TYPES = frozenset({
@@ -24,28 +23,12 @@ ARTICLE_TYPES = frozenset({
     "BackgroundNewsArticle", "ReviewNewsArticle", "AskPublicNewsArticle", "BlogPosting", "LiveBlogPosting",
     "Report", "SatiricalArticle", "TechArticle", "ScholarlyArticle", "SocialMediaPosting", "DiscussionForumPosting",
 })
-# <meta> names/properties/itemprops that state the publication (not modification) time, most specific first.
-PUBLISHED_META = (
-    "article:published_time", "og:article:published_time", "datepublished", "article.published",
-    "parsely-pub-date", "sailthru.date", "publish-date", "publish_date", "publishdate", "pubdate",
-    "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created", "citation_publication_date",
-    "date", "og:pubdate",
-)
-# Keys of PUBLISHED_META that name a date without saying which one (publication, revision, event).
-_UNLABELLED_META = frozenset({"date", "dc.date", "dcterms.date"})
 AUTHOR_META = ("author", "authors", "article:author", "parsely-author", "sailthru.author", "dc.creator", "dc:creator",
                "dcterms.creator", "byl", "citation_author", "creator", "rbauthors", "dcsext.author",
                "shareaholic:article_author_name")
 SITE_META = ("og:site_name", "application-name", "twitter:site", "publisher")
 TITLE_META = ("og:title", "twitter:title", "headline", "dc.title", "title")
 
-# 2021年03月23日 (Chinese, Japanese), 2021년 3월 23일 (Korean), read after NFKC folding of full-width digits.
-_CJK_DAY = re.compile(r"((?:19|20)\d\d)\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
-_DATE_ELEMENTS = ("//*[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'publish')"
-                  " or contains(@id, 'date') or contains(@itemprop, 'date')]")
-_ISO_DAY = re.compile(r"((?:19|20)\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
-# /2019/06/25/, /2019-06-25-, /20190625/ in a URL path; a month-only path (/2019/06/) is not a day.
-_URL_DAY = re.compile(r"/((?:19|20)\d\d)[/_-]?(0[1-9]|1[0-2])[/_-]?(0[1-9]|[12]\d|3[01])(?=[/_.-]|$)")
 _BYLINE_PREFIX = re.compile(r"^\s*(?:by|von|par|por|di|door)\s*[:\-]?\s+", re.IGNORECASE)
 # Blog themes label the link to an author's page with a phrase around the name, in the site's language.
 _AUTHOR_PAGE_LINK = re.compile(
@@ -85,20 +68,6 @@ MAX_NAME_WORDS = 5
 
 
 @dataclass(frozen=True, slots=True)
-class StatedDate:
-    """A publication day the page states, and where it says so.
-
-    `explicit`: the statement names publication itself (JSON-LD datePublished, article:published_time and the
-    other PUBLISHED_META keys, a <time> marked as the publication time), as opposed to an unlabelled <time> or a
-    day read from the URL (which is often an issue or a print date, not the day the article went online).
-    """
-
-    day: str  # YYYY-MM-DD
-    source: DateSource
-    explicit: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class PageMetadata:
     """Structured metadata of a page; every field None/empty when the page does not state it."""
 
@@ -118,37 +87,16 @@ class PageMetadata:
 
     def stated_source(self, day: str) -> DateSource | None:
         """Where the page states this publication day, None when only its text does."""
-        return next((d.source for d in self.dates if d.day == day), None)
+        return stated_source(self.dates, day)
 
 
 def read_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
     """Collect the page's own statements about the article, JSON-LD first, then <meta>, <time> and the URL."""
     articles, pages, site_names, schema_types = _jsonld_nodes(tree)
     meta = _meta_values(tree)
-    dates: list[StatedDate] = []
-
-    def add(day: str | None, source: DateSource, explicit: bool = False) -> None:
-        if not day:
-            return
-        for i, known in enumerate(dates):
-            if (known.day, known.source) == (day, source):
-                if explicit and not known.explicit:  # the same statement, now known to name publication
-                    dates[i] = StatedDate(day, source, True)
-                return
-        dates.append(StatedDate(day, source, explicit))
-
-    for article in articles:
-        add(iso_day(_text(article.get("datePublished"))), "jsonld", explicit=True)
-        add(iso_day(_text(article.get("dateCreated"))), "jsonld")
-    for key in PUBLISHED_META:
-        for value in meta.get(key, ()):
-            add(iso_day(value), "meta", explicit=key not in _UNLABELLED_META)
-    for value, marked in _time_elements(tree):
-        add(iso_day(value), "time", explicit=marked)
     canonical = _canonical(tree)
-    for candidate in (url, canonical):
-        add(url_day(candidate), "url")
-
+    dates = stated_dates(tree, [(_text(a.get("datePublished")), _text(a.get("dateCreated"))) for a in articles],
+                         meta, (url, canonical))
     authors: list[str] = []
     for article in articles:
         authors.extend(_jsonld_people(article.get("author")))
@@ -189,44 +137,6 @@ def read_metadata(tree: HtmlElement, url: str | None = None) -> PageMetadata:
         schema_types=schema_types,
         og_type=next(iter(meta.get("og:type", ())), None),
     )
-
-
-def iso_day(value: str | None) -> str | None:
-    """The YYYY-MM-DD day at the start of an ISO-8601 timestamp, None for anything else."""
-    if not value:
-        return None
-    match = _ISO_DAY.match(value.strip())
-    return "-".join(match.groups()) if match else None
-
-
-def cjk_day(tree: HtmlElement) -> str | None:
-    """The first full day the page writes in Chinese/Japanese/Korean notation (2021年03月23日, 2021년 3월 23일),
-    looked for in elements whose class, id or itemprop names a date first, then in the whole page; None if none.
-
-    htmldate reads only Latin-script patterns and falls back to the year alone (as 1 January) on such pages.
-    """
-    for element in tree.xpath(_DATE_ELEMENTS):
-        day = _first_cjk_day(element.text_content())
-        if day:
-            return day
-    return _first_cjk_day(" ".join(tree.itertext()))
-
-
-def _first_cjk_day(text: str) -> str | None:
-    # NFKC folds full-width digits (２０２１年) to ASCII ones.
-    for match in _CJK_DAY.finditer(unicodedata.normalize("NFKC", text)):
-        year, month, day = (int(g) for g in match.groups())
-        try:
-            return date(year, month, day).isoformat()
-        except ValueError:
-            continue
-    return None
-
-
-def url_day(url: str | None) -> str | None:
-    """The day written in a URL path (/2019/06/25/, /20190625/), None when the path holds no full date."""
-    match = _URL_DAY.search(url or "")
-    return "-".join(match.groups()) if match else None
 
 
 def split_authors(value: str) -> list[str]:
@@ -384,17 +294,6 @@ def _meta_values(tree: HtmlElement) -> dict[str, list[str]]:
             if key:
                 values.setdefault(key.strip().lower(), []).append(content)
     return values
-
-
-def _time_elements(tree: HtmlElement) -> Iterator[tuple[str, bool]]:
-    """(datetime, marked) of <time> elements marked as the publication time (marked=True), then of the article's
-    first <time> (marked=False)."""
-    marked = tree.xpath("//time[@datetime][@pubdate or @itemprop='datePublished' or contains(@class, 'publish')"
-                        " or contains(@class, 'posted') or contains(@class, 'entry-date')]")
-    for element in marked:
-        yield element.get("datetime"), True
-    for element in tree.xpath("(//article//time[@datetime])[1]"):
-        yield element.get("datetime"), False
 
 
 def _canonical(tree: HtmlElement) -> str | None:

@@ -34,7 +34,8 @@ from pipeline.enrich.places import PlaceResolver, load_places_config, place_reso
 # article's date order (its source's, else its locale's: `date_order`), mentioned dates of issue 25's third round;
 # entity rules, third round of issue 17 (spans holding two names the article writes apart are cut, lower-case words
 # around an English organisation's name dropped, surnames under other labels join their person, nationality words
-# linked to their place by stem).
+# linked to their place by stem); a page's publication day read from the date line next to its headline
+# (published_at_source `headline`) where no JSON-LD/meta datePublished is stated.
 DOCUMENT_VERSION = 8
 
 

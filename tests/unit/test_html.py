@@ -6,7 +6,8 @@ import pytest
 from lxml.html import fromstring
 
 from pipeline.clean.html import extract_page
-from pipeline.clean.pagemeta import iso_day, read_metadata, split_authors, url_day
+from pipeline.clean.pagemeta import read_metadata, split_authors
+from pipeline.clean.pubdate import iso_day, url_day
 
 BODY = ("<p>Dock workers returned to work on Monday after their union reached a wage agreement with the port.</p>"
         "<p>The union said members would vote on the agreement on Thursday, and the backlog should clear soon.</p>"

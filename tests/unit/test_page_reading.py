@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from lxml.html import fromstring
 
 from pipeline.clean.html import extract_page, without_headline, without_teasers
-from pipeline.clean.pagemeta import cjk_day, split_authors
+from pipeline.clean.pagemeta import split_authors
 from pipeline.clean.pagetype import teaser_blocks
+from pipeline.clean.pubdate import cjk_day
 from pipeline.clean.titles import strip_site_affix
 
 PARAGRAPHS = "".join(
@@ -150,7 +151,8 @@ def test_a_microdata_publication_day_beats_a_day_from_the_text(header, footer, e
     ("<meta name='date' content='11/01/2023 12:43:42'>", "Created in 2023", "2023-01-11"),
 ])
 def test_an_ambiguous_numeric_day_follows_the_pages_dotted_day_first_date(head, written, expected):
-    html = article_page(head).replace("</article>", f"<p>{written}</p></article>")
+    # below the body, beyond the lines next to the headline (a date line there is read first: test_pubdate.py)
+    html = article_page(head, url_date_body=PARAGRAPHS * 2 + f"<p>{written}</p>")
     assert extract_page(html).published == expected
 
 
