@@ -25,6 +25,7 @@ from htmldate.extractors import try_date_expr
 from lxml import etree
 from lxml.html import HtmlElement
 
+from pipeline.core.dateorder import order_of_locale
 from pipeline.core.timestamps import EARLIEST_PUBLICATION
 
 DateSource = Literal["jsonld", "meta", "time", "url"]
@@ -198,9 +199,10 @@ def publication_date(tree: HtmlElement, url: str | None, dates: Sequence[StatedD
 
 
 def _month_first(tree: HtmlElement) -> bool:
-    """Whether the page declares US English (lang="en-US"), whose numeric dates put the month first (3/12/2019);
-    elsewhere a numeric date is day-first."""
-    return (tree.get("lang") or "").strip().lower().replace("_", "-") == "en-us"
+    """Whether the page's declared `<html lang>` is a locale whose numeric dates put the month first (CLDR's order
+    via pipeline.core.dateorder: en-US, en-PH, ... 3/12/2019); elsewhere, or with no locale, a numeric date is read
+    day-first."""
+    return order_of_locale(tree.get("lang")) == "MDY"
 
 
 def _microdata_day(tree: HtmlElement) -> str | None:

@@ -74,6 +74,10 @@ def test_the_headline_is_the_heading_that_agrees_with_the_title(html, expected):
     # 11/08/23 reads either way: month first on a page in US English, day first elsewhere
     ("en-US", True, "2023-11-08"),
     ("en-GB", False, "2023-08-11"),
+    # the order is CLDR's for the declared locale, not a list of tags: English of the Philippines is month-first too
+    ("en-PH", True, "2023-11-08"),
+    ("en_US", True, "2023-11-08"),
+    ("fr", False, "2023-08-11"),
 ])
 def test_a_numeric_date_line_follows_the_pages_locale(lang, month_first, expected):
     tree = fromstring(page("<p>By Jane Doe • 11/08/23 5:19pm</p>", lang=lang))
