@@ -14,6 +14,7 @@ from pipeline.enrich.registry import Registry
 from pipeline.index.recanon import changes_index, record_changes
 from pipeline.index.registry import entities_index, load_registry
 from pipeline.runners.stream import apply_registry_changes, ingest
+from tests.conftest import drop_alias
 
 pytestmark = pytest.mark.integration
 
@@ -306,3 +307,87 @@ def test_a_decision_not_applied_at_once_is_applied_by_the_next_run(es_settings, 
     assert report.recanonicalised == 2
     assert orgs(es_client, alias, "Jobs")[0] == ["Ford"]
     assert orgs(es_client, alias, "Profit")[0] == ["Ford Motor Company", "Ford"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Learning is idempotent per run: a finish that fails after the registry write and is retried counts once
+
+STORIES = {"ardahan.txt": "Defence minister Kemal Ardahan met envoys in Ankara. Kemal Ardahan said talks would go on.",
+           "visit.txt": "Kemal Ardahan flew to Brussels on Monday, where Ardahan met officials of Ford Motor Company."}
+
+
+def staged_day(settings, staging, day):
+    """A nightly partition run task by task up to `finish` (as the DAG's tasks run it), its stories in the landing
+    folder."""
+    from pipeline.runners import tasks
+
+    folder = settings.landing_dir / day.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in STORIES.items():
+        (folder / name).write_text(f"date {day.isoformat()}\n{text}", encoding="utf-8")
+    end = day + timedelta(days=1)
+    for name in tasks.plan_run(settings, staging, day, end):
+        tasks.collect_source(settings, staging, name, day, end)
+    for batch in tasks.plan_batches(settings, staging, day, end):
+        tasks.index_batch(settings, staging, day, end, tasks.enrich_batch(settings, staging, day, end, batch))
+    return end
+
+
+def counts(store) -> dict[str, dict]:
+    return {key: record.to_dict() for key, record in load_registry(store).records.items()}
+
+
+# (case, the call that fails once, after the registry write, and its n-th call)
+FAILING_FINISH = [
+    ("the ledger write", "pipeline.runs.ledger:Ledger.commit", 1),
+    ("queueing the registry changes", "pipeline.runners.core:record_changes", 1),
+    ("the quarantine write", "pipeline.runners.core:update_quarantine", 1),
+]
+
+
+@pytest.mark.parametrize(("case", "point", "nth"), FAILING_FINISH, ids=[c[0] for c in FAILING_FINISH])
+def test_a_retried_finish_counts_the_run_once(es_settings, es_url, es_store, tmp_path, monkeypatch, case, point,
+                                              nth):
+    import importlib
+    from datetime import date
+
+    from pipeline.core.errors import InfrastructureError
+    from pipeline.runners import tasks
+    from pipeline.runners.staging import Staging
+
+    day = date(2019, 6, 25)
+    # The clean run: another alias, the same stories.
+    clean_settings = es_settings.model_copy(update={"index": es_settings.index.model_copy(
+        update={"alias": es_settings.index.alias + "-clean"})})
+    clean_staging = Staging.from_settings(clean_settings.model_copy(update={"data_dir": tmp_path / "clean"}))
+    try:
+        end = staged_day(clean_settings, clean_staging, day)
+        tasks.finish_run(clean_settings, clean_staging, day, end, run_id="nightly:clean")
+        clean = counts(es_store.for_alias(clean_settings.index.alias))
+    finally:
+        drop_alias(es_url, clean_settings.index.alias)
+    assert clean["kemal ardahan"]["articles"] == 2
+
+    staging = Staging.from_settings(es_settings)
+    staged_day(es_settings, staging, day)
+    module_name, _, attr = point.partition(":")
+    owner = importlib.import_module(module_name)
+    *path, name = attr.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    original, calls = getattr(owner, name), []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == nth:
+            raise InfrastructureError(f"search server went away ({case})")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, failing)
+    with pytest.raises(InfrastructureError, match="went away"):
+        tasks.finish_run(es_settings, staging, day, end, run_id="nightly:scheduled__2019-06-25")
+    monkeypatch.undo()
+    assert counts(es_store)["kemal ardahan"]["articles"] == 2  # the registry write went through before the failure
+    # Airflow retries the task: same run id, same staged partition.
+    tasks.finish_run(es_settings, staging, day, end, run_id="nightly:scheduled__2019-06-25")
+    assert counts(es_store) == clean
