@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from pipeline.cli.main import main
 from pipeline.enrich.entities import load_entity_config
-from pipeline.enrich.registry import Registry
+from pipeline.enrich.registry import NameRecord, Registry
 from pipeline.index.recanon import changes_index, record_changes
-from pipeline.index.registry import entities_index, load_registry
+from pipeline.index.registry import entities_index, learn_records, load_registry
 from pipeline.runners.stream import apply_registry_changes, ingest
 from tests.conftest import drop_alias
 
@@ -391,3 +392,60 @@ def test_a_retried_finish_counts_the_run_once(es_settings, es_url, es_store, tmp
     # Airflow retries the task: same run id, same staged partition.
     tasks.finish_run(es_settings, staging, day, end, run_id="nightly:scheduled__2019-06-25")
     assert counts(es_store) == clean
+
+
+def name(key: str, articles: int, label: str = "PERSON") -> NameRecord:
+    return NameRecord(key, Counter({key.title(): articles}), Counter({label: articles}), articles)
+
+
+EARLIER = [name("kemal ardahan", 3), name("ankara", 2, "GPE")]
+RUN = [name("kemal ardahan", 2), name("ardahan", 1), name("ankara", 1, "GPE")]
+
+
+# (case, the keys of RUN an earlier attempt of the run had written before it died)
+ATTEMPTS = [
+    ("first attempt", []),
+    ("after a partial bulk write", ["ardahan"]),
+    ("after the whole write", ["kemal ardahan", "ardahan", "ankara"]),
+]
+
+
+@pytest.mark.parametrize(("case", "written"), ATTEMPTS, ids=[a[0] for a in ATTEMPTS])
+def test_learning_counts_a_run_once_whatever_its_earlier_attempt_wrote(es_store, case, written):
+    now = datetime(2019, 6, 25, tzinfo=UTC)
+    learn_records(es_store, Registry(EARLIER), run_id="nightly:earlier", now=now - timedelta(days=1))
+    if written:
+        learn_records(es_store, Registry(r for r in RUN if r.key in written), run_id="nightly:this", now=now)
+    learnt = learn_records(es_store, Registry(RUN), run_id="nightly:this", now=now)
+
+    expected = Registry(EARLIER)
+    for record in RUN:
+        expected.add(record)
+    assert load_registry(es_store).records == expected.records
+    assert learnt.after.records == expected.records
+    assert learnt.before.records == Registry(EARLIER).records  # what a clean run found, so it queues the same
+    assert (learnt.written, learnt.counted) == (len(RUN) - len(written), sorted(written))
+
+
+def test_two_runs_learning_at_once_both_count(es_store, monkeypatch):
+    """Run A reads the registry, run B writes its counts, then A writes: A's conditional write is refused, A reads
+    the records again and adds its counts to B's instead of writing over them."""
+    from pipeline.index.store import Store
+
+    now = datetime(2019, 6, 25, tzinfo=UTC)
+    learn_records(es_store, Registry(EARLIER), run_id="nightly:earlier", now=now)
+    bulk, interleaved = Store.bulk, []
+
+    def other_run_first(self, actions, **kwargs):
+        if not interleaved:
+            interleaved.append(1)
+            monkeypatch.setattr(Store, "bulk", bulk)  # B runs plainly
+            learn_records(es_store, Registry(RUN), run_id="ingest:b", now=now)
+            monkeypatch.setattr(Store, "bulk", other_run_first)
+        return bulk(self, actions, **kwargs)
+
+    monkeypatch.setattr(Store, "bulk", other_run_first)
+    learnt = learn_records(es_store, Registry(RUN), run_id="ingest:a", now=now)
+    assert load_registry(es_store).records["kemal ardahan"].articles == 3 + 2 + 2
+    assert load_registry(es_store).records["ardahan"].articles == 1 + 1  # created by B, added to by A
+    assert learnt.written == len(RUN)
