@@ -101,11 +101,12 @@ def learn_records(store: Store, learnt: Registry, *, run_id: str, now: datetime)
     and re-applied, up to CONFLICT_ROUNDS times. Creates the index on first use, adds `runs` to an older one.
 
     Raises InfrastructureError when Elasticsearch fails or refuses a record, or when records still change under
-    us after CONFLICT_ROUNDS rounds; ValueError when a stored record is not one.
+    us after CONFLICT_ROUNDS rounds, or when the index has a newer registry mapping version; ValueError when a
+    stored record is not one.
     """
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     index = entities_index(store.alias)
-    store.ensure_index(index, registry_mappings())
+    _ensure_index(store, index)
     stored = {hit["_source"]["key"]: _stored(hit["_source"], (hit["_seq_no"], hit["_primary_term"]))
               for hit in store.scan(index, fields=_FIELDS)}
     counted = sorted(key for key in learnt.records if key in stored and _holds(stored[key], run_id))
@@ -145,6 +146,20 @@ def learn_records(store: Store, learnt: Registry, *, run_id: str, now: datetime)
     withouts = (_without(entry.record, learnt.records.get(key)) for key, entry in stored.items())
     before = Registry(record for record in withouts if record.articles > 0 or record.key not in learnt.records)
     return Learnt(before, after, written, sorted(counted))
+
+
+def _ensure_index(store: Store, index: str) -> None:
+    """The registry index, created, or given the fields of this mapping version in place (the counts stay: an
+    index of version 1 gets `runs`, its records count as held by no run). Refuses an index of a newer version."""
+    mappings = registry_mappings()
+    if store.create_if_missing(index, mappings):
+        return
+    found = store.mapping_meta(index).get("mapping_version", 1)
+    if found > REGISTRY_MAPPING_VERSION:
+        raise InfrastructureError(f"{index!r} has registry mapping version {found}, newer than this newsetl's "
+                                  f"{REGISTRY_MAPPING_VERSION}: upgrade newsetl")
+    if found < REGISTRY_MAPPING_VERSION:
+        store.put_mapping(index, mappings["properties"], meta=mappings["_meta"])
 
 
 def _stored(source: dict[str, Any], version: tuple[int, int] | None) -> _Stored:

@@ -449,3 +449,49 @@ def test_two_runs_learning_at_once_both_count(es_store, monkeypatch):
     assert load_registry(es_store).records["kemal ardahan"].articles == 3 + 2 + 2
     assert load_registry(es_store).records["ardahan"].articles == 1 + 1  # created by B, added to by A
     assert learnt.written == len(RUN)
+
+
+# (case, the registry index as an earlier or later newsetl left it, what learning does)
+INDEX_VERSIONS = [
+    ("version 1: runs added in place, counts kept", 1, None),
+    ("version 3: refused", 3, "newer than this newsetl's 2"),
+]
+
+
+@pytest.mark.parametrize(("case", "version", "refused"), INDEX_VERSIONS, ids=[v[0] for v in INDEX_VERSIONS])
+def test_learning_upgrades_a_version_1_registry_and_refuses_a_newer_one(es_store, es_client, case, version, refused):
+    from pipeline.core.errors import InfrastructureError
+    from pipeline.index.registry import record_id, registry_mappings
+
+    index = entities_index(es_store.alias)
+    mappings = registry_mappings()
+    properties = {k: v for k, v in mappings["properties"].items() if k != "runs" or version > 1}
+    es_client.indices.create(index=index, mappings={**mappings, "properties": properties,
+                                                    "_meta": {"mapping_version": version}})
+    es_client.index(index=index, id=record_id("ankara"), document=EARLIER[1].to_dict(), refresh=True)
+    now = datetime(2019, 6, 25, tzinfo=UTC)
+    if refused:
+        with pytest.raises(InfrastructureError, match=refused):
+            learn_records(es_store, Registry(RUN), run_id="nightly:this", now=now)
+        return
+    learn_records(es_store, Registry(RUN), run_id="nightly:this", now=now)
+    assert load_registry(es_store).records["ankara"].articles == 2 + 1
+    assert es_client.indices.get_mapping(index=index)[index]["mappings"]["_meta"]["mapping_version"] == 2
+
+
+# (case, days between a run's first attempt and its retry, with another run writing the records just before the
+# retry, the times the run is counted)
+MEMORY = [
+    ("retried the next day", 1, 1),
+    ("retried 29 days later", 29, 1),
+    ("retried 31 days later: forgotten, counted again", 31, 2),
+]
+
+
+@pytest.mark.parametrize(("case", "days", "times"), MEMORY, ids=[m[0] for m in MEMORY])
+def test_a_record_remembers_the_runs_it_counted_for_30_days(es_store, case, days, times):
+    start = datetime(2019, 6, 25, tzinfo=UTC)
+    learn_records(es_store, Registry(RUN), run_id="nightly:this", now=start)
+    learn_records(es_store, Registry(EARLIER), run_id="nightly:other", now=start + timedelta(days=days))
+    learn_records(es_store, Registry(RUN), run_id="nightly:this", now=start + timedelta(days=days))
+    assert load_registry(es_store).records["ardahan"].articles == times
