@@ -130,13 +130,16 @@ def learn_records(store: Store, learnt: Registry, *, run_id: str, now: datetime)
                 stored[key] = _Stored(updated[key].record, updated[key].runs, result.version)
                 written += 1
         pending = []
-        for doc in store.read_versioned((record_id(key) for key in conflicts), index, fields=_FIELDS):
-            again = _stored(doc.source, doc.version)
-            stored[again.record.key] = again
-            if _holds(again, run_id):
-                counted.append(again.record.key)
-            else:
-                pending.append(again.record.key)
+        found = {doc.id: _stored(doc.source, doc.version)
+                 for doc in store.read_versioned((record_id(key) for key in conflicts), index, fields=_FIELDS)}
+        for key in conflicts:
+            again = found.get(record_id(key))
+            if again is None:  # deleted meanwhile: created again with the run's counts alone
+                stored.pop(key, None)
+                pending.append(key)
+                continue
+            stored[key] = again
+            (counted if _holds(again, run_id) else pending).append(key)
     if pending:
         raise InfrastructureError(f"{index!r}: {len(pending)} name record(s) kept changing under other writers "
                                   f"through {CONFLICT_ROUNDS} attempts; the run's counts for them are not in yet")
