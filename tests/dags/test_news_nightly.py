@@ -314,7 +314,6 @@ def test_a_finish_retried_after_the_registry_write_counts_the_run_once(airflow_d
     """finish fails once after it wrote the registry (at the ledger); Airflow retries it in the same DAG run, with
     the same run id: the registry holds the run's counts once, as the first attempt left them."""
     from airflow.models.taskinstance import TaskInstance
-    from airflow.utils import timezone
 
     from pipeline.core.errors import InfrastructureError
     from pipeline.index.registry import load_registry
@@ -336,7 +335,7 @@ def test_a_finish_retried_after_the_registry_write_counts_the_run_once(airflow_d
 
     monkeypatch.setattr(Ledger, "commit", failing_once)
     # The retry at once instead of after the DAG's 2-minute delay (dag.test() waits for it like a scheduler).
-    monkeypatch.setattr(TaskInstance, "next_retry_datetime", lambda self: timezone.utcnow())
+    monkeypatch.setattr(TaskInstance, "next_retry_datetime", lambda self: datetime.now(UTC))
     run = bundle_dagbag().get_dag("news_nightly").test(logical_date=datetime(2019, 6, 25, tzinfo=UTC))
     assert run.state == "success"
     (finish,) = [ti for ti in run.get_task_instances() if ti.task_id == "finish"]
