@@ -13,6 +13,7 @@ found by `first_copies` over the whole run on both paths: the first copy in sour
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +36,7 @@ from pipeline.enrich.nlp import LanguageModels
 from pipeline.enrich.registry import NameRecord, Registry, Resolution, changed_names
 from pipeline.index.articles import ensure_index, index_articles, skip_unchanged
 from pipeline.index.recanon import RecanonReport, change_ids, recanonicalise, record_changes
-from pipeline.index.registry import load_registry, save_records
+from pipeline.index.registry import learn_records, load_registry
 from pipeline.index.store import BulkAction, Store
 from pipeline.index.version import resolver_of, version_of
 from pipeline.runs.history import record_run, run_documents
@@ -45,6 +46,8 @@ from pipeline.runs.report import RunReport
 
 # Progress of a run in articles: (articles read so far, the run's total once known: when every unit has been read).
 ProgressCallback = Callable[[int, int | None], None]
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -67,6 +70,10 @@ class Run:
         self.kind = kind
         self.now = now or utcnow()
         self.report = RunReport(started_at=self.now.isoformat(), partition=partition)
+        # The run's id in the runs index and in the entity registry's records (which runs' counts they hold). Two
+        # runs can start in the same second; the random part keeps them apart. A caller whose retries are the same
+        # run (an Airflow task's) sets it to the same id each attempt.
+        self.run_id = f"{kind}:{self.report.started_at}:{uuid.uuid4().hex[:8]}"
         self.version = version_of(settings)
         self.pending: list[PendingUnit] = []  # units read, waiting for their documents' outcome (the ledger)
         self.listings: list[Listing] = []  # feeds and sitemaps as fetched this run
@@ -214,24 +221,24 @@ class Run:
             yield item
 
     def learn(self, records: Iterable[NameRecord] = ()) -> int:
-        """Add what this run's articles taught (and `records` other tasks of it learnt) to the index's registry:
-        one scan and one bulk write per run; returns the number of names written. The names whose value this
-        changes are queued for re-canonicalisation (`recanonicalise`, pipeline.index.recanon)."""
+        """Add what this run's articles taught (and `records` other tasks of it learnt) to the index's registry,
+        once per `run_id` (a retried run adds nothing twice: pipeline.index.registry.learn_records): one scan and
+        one bulk write per run; returns the number of names written. The names whose value the run's counts
+        change are queued for re-canonicalisation (`recanonicalise`, pipeline.index.recanon), by a retry too."""
         for record in records:
             self.learnt.add(record)
         if not self.learnt.records:
             return 0
-        known = load_registry(self.store)
+        learnt = learn_records(self.store, self.learnt, run_id=self.run_id, now=self.now)
+        if learnt.counted:
+            log.info("entity registry: %d name(s) already held the counts of run %s (a retry); not added again",
+                     len(learnt.counted), self.run_id)
         config = load_entity_config(self.settings.entities_config)
-        before = known.settle(config)
-        for record in self.learnt.records.values():
-            known.add(record)
-        written = save_records(self.store, (known.records[key] for key in self.learnt.records))
-        after = known.settle(config)
-        changed = changed_names(before, after, known)
+        before, after = learnt.before.settle(config), learnt.after.settle(config)
+        changed = changed_names(before, after, learnt.after)
         self.report.registry_changes += record_changes(self.store, changed, now=self.now)
         self.settled, self.queued = after, change_ids(changed)
-        return written
+        return learnt.written
 
     def recanonicalise(self) -> RecanonReport:
         """Give the indexed articles that hold a name whose value changed their new values (the pending registry
@@ -342,8 +349,7 @@ class Run:
         if not self.report.seconds:
             self.report.seconds["total"] = round(time.perf_counter() - self._clock, 3)
         self.report.finished_at = utcnow().isoformat()
-        # Two runs can start in the same second; the random part keeps their reports apart.
-        run_id = run_id or f"{self.kind}:{self.report.started_at}:{uuid.uuid4().hex[:8]}"
+        run_id = run_id or self.run_id
         docs = run_documents(self.report.to_dict(), run_id=run_id, kind=self.kind, pipeline_version=self.version,
                              stages=stages)
         # The run reports success only once its writes are durable (the embedded server saves on a tick).

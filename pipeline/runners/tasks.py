@@ -189,12 +189,16 @@ def finish_run(settings: Settings, staging: Staging, start: date, end: date, *,
     """Merge every task's partial report, settle quarantine and ledger (and with `prune`, remove the documents of
     files gone from their folder, as `newsetl ingest --prune`), apply the registry changes the run queued (as
     `newsetl ingest`; an Elasticsearch failure there is a warning, the `recanonicalise` task applies them), write
-    report.json, record the run."""
+    report.json, record the run. Safe to retry: the registry counts the run's names once per `run_id`."""
     key = partition_key(start, end)
     part = staging / key
     run = Run(settings, Store.connect(settings), kind=KIND, partition=key)
     plan = part.read_json("plan.json") if part.exists("plan.json") else {"sources": []}
     run.report.started_at = plan.get("started_at", run.report.started_at)
+    # The same id on every attempt of this task: a retry after the registry write (a failed ledger write) finds
+    # its counts in the registry and adds nothing twice. Without an id from Airflow, the partition and the time its
+    # plan was made (a new plan is a new run) name it.
+    run.run_id = run_id or f"{KIND}:{key}:{run.report.started_at}"
     sources: list[SourceConfig] = []
     for name in plan["sources"]:
         folder = part / "sources" / name
@@ -241,7 +245,7 @@ def finish_run(settings: Settings, staging: Staging, start: date, end: date, *,
         "enrich": {"seconds": seconds.get("enrich", 0.0), "enriched": run.report.enriched},
         "index": {"seconds": seconds.get("index", 0.0), "indexed": run.report.indexed},
     }
-    report = run.close(run_id=run_id, stages=stages)
+    report = run.close(stages=stages)
     part.write_json("report.json", report.to_dict())
     return report
 

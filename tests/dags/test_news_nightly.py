@@ -307,3 +307,39 @@ def test_the_nightly_run_recanonicalises_articles_of_earlier_days(airflow_db, tm
     assert step.state == "success" and step.xcom_pull(task_ids="recanonicalise")["changes"] == 0
     facets = org_facets()
     assert facets["2019-06-24"] == facets["2019-06-25"] == (["Ford Motor Company"], facets["2019-06-25"][1])
+
+
+def test_a_finish_retried_after_the_registry_write_counts_the_run_once(airflow_db, tmp_path, es_url, alias,
+                                                                       monkeypatch):
+    """finish fails once after it wrote the registry (at the ledger); Airflow retries it in the same DAG run, with
+    the same run id: the registry holds the run's counts once, as the first attempt left them."""
+    from airflow.models.taskinstance import TaskInstance
+
+    from pipeline.core.errors import InfrastructureError
+    from pipeline.index.registry import load_registry
+    from pipeline.index.store import Store
+    from pipeline.runs.ledger import Ledger
+
+    landing = tmp_path / "landing"
+    (landing / "2019-06-25").mkdir(parents=True)
+    shutil.copy(SEED, landing / "2019-06-25" / "seed.txt")
+    settings = make_settings(tmp_path, es_url, alias, landing=landing)
+    _use(monkeypatch, settings, es_url)
+    commit, attempts = Ledger.commit, []
+
+    def failing_once(self, *args, **kwargs):
+        attempts.append({k: r.to_dict() for k, r in load_registry(Store.connect(settings)).records.items()})
+        if len(attempts) == 1:
+            raise InfrastructureError("search server went away at the ledger write")
+        return commit(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "commit", failing_once)
+    # The retry at once instead of after the DAG's 2-minute delay (dag.test() waits for it like a scheduler).
+    monkeypatch.setattr(TaskInstance, "next_retry_datetime", lambda self: datetime.now(UTC))
+    run = bundle_dagbag().get_dag("news_nightly").test(logical_date=datetime(2019, 6, 25, tzinfo=UTC))
+    assert run.state == "success"
+    (finish,) = [ti for ti in run.get_task_instances() if ti.task_id == "finish"]
+    assert (finish.state, finish.try_number) == ("success", 2)
+    first, retried = attempts
+    assert first["hulusi akar"]["articles"] == 1  # the first attempt wrote the registry before it failed
+    assert {k: r.to_dict() for k, r in load_registry(Store.connect(settings)).records.items()} == retried == first

@@ -357,3 +357,35 @@ def test_an_article_whose_text_changed_leaves_its_old_story(es_settings, tmp_pat
     ingest([tmp_path / "later"], es_settings)
     later = {doc["title"]: doc["story_id"] for doc in stored(es_settings).values()}
     assert later["Second copy"] == later["Copy of a0"]  # a new copy of the old text joins the old story
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Entity registry: an ingest killed after it learnt, run again, counts its articles once
+
+
+@pytest.mark.parametrize("point", [
+    "pipeline.runners.core:record_changes",   # counts written, the changes they make not queued yet
+    "pipeline.runners.core:update_quarantine",
+    "pipeline.runs.ledger:Ledger.commit",
+])
+def test_an_ingest_killed_after_learning_and_run_again_counts_its_articles_once(es_settings, es_url, tmp_path, point):
+    from pipeline.index.registry import load_registry
+    from tests.conftest import drop_alias
+
+    folder = tmp_path / "in"
+    write_jsonl(folder / "wire.jsonl", [article(n) for n in range(4)])
+    clean_alias = es_settings.index.alias + "-clean"
+    try:
+        ingest([folder], es_settings.model_copy(update={"index": es_settings.index.model_copy(
+            update={"alias": clean_alias})}))
+        clean = load_registry(Store.connect(es_settings).for_alias(clean_alias)).records
+    finally:
+        drop_alias(es_url, clean_alias)
+    assert clean["lyon"].articles == 1
+
+    run_killed(point, ["ingest", str(folder)], es_settings, when="before")
+    assert load_registry(Store.connect(es_settings)).records == clean  # learnt before the kill
+    report = ingest([folder], es_settings)
+    # The articles are found indexed and unchanged: nothing is enriched, so nothing is learnt a second time.
+    assert (report.unchanged, report.enriched) == (4, 0)
+    assert load_registry(Store.connect(es_settings)).records == clean

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from pipeline.cli.main import main
 from pipeline.enrich.entities import load_entity_config
-from pipeline.enrich.registry import Registry
+from pipeline.enrich.registry import NameRecord, Registry
 from pipeline.index.recanon import changes_index, record_changes
-from pipeline.index.registry import entities_index, load_registry
+from pipeline.index.registry import entities_index, learn_records, load_registry
 from pipeline.runners.stream import apply_registry_changes, ingest
+from tests.conftest import drop_alias
 
 pytestmark = pytest.mark.integration
 
@@ -306,3 +308,192 @@ def test_a_decision_not_applied_at_once_is_applied_by_the_next_run(es_settings, 
     assert report.recanonicalised == 2
     assert orgs(es_client, alias, "Jobs")[0] == ["Ford"]
     assert orgs(es_client, alias, "Profit")[0] == ["Ford Motor Company", "Ford"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Learning is idempotent per run: a finish that fails after the registry write and is retried counts once
+
+STORIES = {"ardahan.txt": "Defence minister Kemal Ardahan met envoys in Ankara. Kemal Ardahan said talks would go on.",
+           "visit.txt": "Kemal Ardahan flew to Brussels on Monday, where Ardahan met officials of Ford Motor Company."}
+
+
+def staged_day(settings, staging, day):
+    """A nightly partition run task by task up to `finish` (as the DAG's tasks run it), its stories in the landing
+    folder."""
+    from pipeline.runners import tasks
+
+    folder = settings.landing_dir / day.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in STORIES.items():
+        (folder / name).write_text(f"date {day.isoformat()}\n{text}", encoding="utf-8")
+    end = day + timedelta(days=1)
+    for name in tasks.plan_run(settings, staging, day, end):
+        tasks.collect_source(settings, staging, name, day, end)
+    for batch in tasks.plan_batches(settings, staging, day, end):
+        tasks.index_batch(settings, staging, day, end, tasks.enrich_batch(settings, staging, day, end, batch))
+    return end
+
+
+def counts(store) -> dict[str, dict]:
+    return {key: record.to_dict() for key, record in load_registry(store).records.items()}
+
+
+# (case, the call that fails once, after the registry write, and its n-th call)
+FAILING_FINISH = [
+    ("the ledger write", "pipeline.runs.ledger:Ledger.commit", 1),
+    ("queueing the registry changes", "pipeline.runners.core:record_changes", 1),
+    ("the quarantine write", "pipeline.runners.core:update_quarantine", 1),
+]
+
+
+@pytest.mark.parametrize(("case", "point", "nth"), FAILING_FINISH, ids=[c[0] for c in FAILING_FINISH])
+def test_a_retried_finish_counts_the_run_once(es_settings, es_url, es_store, tmp_path, monkeypatch, case, point,
+                                              nth):
+    import importlib
+    from datetime import date
+
+    from pipeline.core.errors import InfrastructureError
+    from pipeline.runners import tasks
+    from pipeline.runners.staging import Staging
+
+    day = date(2019, 6, 25)
+    # The clean run: another alias, the same stories.
+    clean_settings = es_settings.model_copy(update={"index": es_settings.index.model_copy(
+        update={"alias": es_settings.index.alias + "-clean"})})
+    clean_staging = Staging.from_settings(clean_settings.model_copy(update={"data_dir": tmp_path / "clean"}))
+    try:
+        end = staged_day(clean_settings, clean_staging, day)
+        tasks.finish_run(clean_settings, clean_staging, day, end, run_id="nightly:clean")
+        clean = counts(es_store.for_alias(clean_settings.index.alias))
+    finally:
+        drop_alias(es_url, clean_settings.index.alias)
+    assert clean["kemal ardahan"]["articles"] == 2
+
+    staging = Staging.from_settings(es_settings)
+    staged_day(es_settings, staging, day)
+    module_name, _, attr = point.partition(":")
+    owner = importlib.import_module(module_name)
+    *path, name = attr.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    original, calls = getattr(owner, name), []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == nth:
+            raise InfrastructureError(f"search server went away ({case})")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, failing)
+    with pytest.raises(InfrastructureError, match="went away"):
+        tasks.finish_run(es_settings, staging, day, end, run_id="nightly:scheduled__2019-06-25")
+    monkeypatch.undo()
+    assert counts(es_store)["kemal ardahan"]["articles"] == 2  # the registry write went through before the failure
+    # Airflow retries the task: same run id, same staged partition.
+    tasks.finish_run(es_settings, staging, day, end, run_id="nightly:scheduled__2019-06-25")
+    assert counts(es_store) == clean
+
+
+def name(key: str, articles: int, label: str = "PERSON") -> NameRecord:
+    return NameRecord(key, Counter({key.title(): articles}), Counter({label: articles}), articles)
+
+
+EARLIER = [name("kemal ardahan", 3), name("ankara", 2, "GPE")]
+RUN = [name("kemal ardahan", 2), name("ardahan", 1), name("ankara", 1, "GPE")]
+
+
+# (case, the keys of RUN an earlier attempt of the run had written before it died)
+ATTEMPTS = [
+    ("first attempt", []),
+    ("after a partial bulk write", ["ardahan"]),
+    ("after the whole write", ["kemal ardahan", "ardahan", "ankara"]),
+]
+
+
+@pytest.mark.parametrize(("case", "written"), ATTEMPTS, ids=[a[0] for a in ATTEMPTS])
+def test_learning_counts_a_run_once_whatever_its_earlier_attempt_wrote(es_store, case, written):
+    now = datetime(2019, 6, 25, tzinfo=UTC)
+    learn_records(es_store, Registry(EARLIER), run_id="nightly:earlier", now=now - timedelta(days=1))
+    if written:
+        learn_records(es_store, Registry(r for r in RUN if r.key in written), run_id="nightly:this", now=now)
+    learnt = learn_records(es_store, Registry(RUN), run_id="nightly:this", now=now)
+
+    expected = Registry(EARLIER)
+    for record in RUN:
+        expected.add(record)
+    assert load_registry(es_store).records == expected.records
+    assert learnt.after.records == expected.records
+    assert learnt.before.records == Registry(EARLIER).records  # what a clean run found, so it queues the same
+    assert (learnt.written, learnt.counted) == (len(RUN) - len(written), sorted(written))
+
+
+def test_two_runs_learning_at_once_both_count(es_store, monkeypatch):
+    """Run A reads the registry, run B writes its counts, then A writes: A's conditional write is refused, A reads
+    the records again and adds its counts to B's instead of writing over them."""
+    from pipeline.index.store import Store
+
+    now = datetime(2019, 6, 25, tzinfo=UTC)
+    learn_records(es_store, Registry(EARLIER), run_id="nightly:earlier", now=now)
+    bulk, interleaved = Store.bulk, []
+
+    def other_run_first(self, actions, **kwargs):
+        if not interleaved:
+            interleaved.append(1)
+            monkeypatch.setattr(Store, "bulk", bulk)  # B runs plainly
+            learn_records(es_store, Registry(RUN), run_id="ingest:b", now=now)
+            monkeypatch.setattr(Store, "bulk", other_run_first)
+        return bulk(self, actions, **kwargs)
+
+    monkeypatch.setattr(Store, "bulk", other_run_first)
+    learnt = learn_records(es_store, Registry(RUN), run_id="ingest:a", now=now)
+    assert load_registry(es_store).records["kemal ardahan"].articles == 3 + 2 + 2
+    assert load_registry(es_store).records["ardahan"].articles == 1 + 1  # created by B, added to by A
+    assert learnt.written == len(RUN)
+
+
+# (case, the registry index as an earlier or later newsetl left it, what learning does)
+INDEX_VERSIONS = [
+    ("version 1: runs added in place, counts kept", 1, None),
+    ("version 3: refused", 3, "newer than this newsetl's 2"),
+]
+
+
+@pytest.mark.parametrize(("case", "version", "refused"), INDEX_VERSIONS, ids=[v[0] for v in INDEX_VERSIONS])
+def test_learning_upgrades_a_version_1_registry_and_refuses_a_newer_one(es_store, es_client, case, version, refused):
+    from pipeline.core.errors import InfrastructureError
+    from pipeline.index.registry import record_id, registry_mappings
+
+    index = entities_index(es_store.alias)
+    mappings = registry_mappings()
+    properties = {k: v for k, v in mappings["properties"].items() if k != "runs" or version > 1}
+    es_client.indices.create(index=index, mappings={**mappings, "properties": properties,
+                                                    "_meta": {"mapping_version": version}})
+    es_client.index(index=index, id=record_id("ankara"), document=EARLIER[1].to_dict(), refresh=True)
+    now = datetime(2019, 6, 25, tzinfo=UTC)
+    if refused:
+        with pytest.raises(InfrastructureError, match=refused):
+            learn_records(es_store, Registry(RUN), run_id="nightly:this", now=now)
+        return
+    learn_records(es_store, Registry(RUN), run_id="nightly:this", now=now)
+    assert load_registry(es_store).records["ankara"].articles == 2 + 1
+    assert es_client.indices.get_mapping(index=index)[index]["mappings"]["_meta"]["mapping_version"] == 2
+
+
+# (case, days between a run's first attempt and its retry, with another run writing the records just before the
+# retry, the times the run is counted)
+MEMORY = [
+    ("retried the next day", 1, 1),
+    ("retried 29 days later", 29, 1),
+    ("retried 31 days later: forgotten, counted again", 31, 2),
+]
+
+
+@pytest.mark.parametrize(("case", "days", "times"), MEMORY, ids=[m[0] for m in MEMORY])
+def test_a_record_remembers_the_runs_it_counted_for_30_days(es_store, case, days, times):
+    start = datetime(2019, 6, 25, tzinfo=UTC)
+    learn_records(es_store, Registry(RUN), run_id="nightly:this", now=start)
+    learn_records(es_store, Registry(EARLIER), run_id="nightly:other", now=start + timedelta(days=days))
+    learn_records(es_store, Registry(RUN), run_id="nightly:this", now=start + timedelta(days=days))
+    # "ankara" was written by the other run in between, which forgets runs older than 30 days; "ardahan" was not
+    assert load_registry(es_store).records["ankara"].articles == 2 + times
+    assert load_registry(es_store).records["ardahan"].articles == 1
