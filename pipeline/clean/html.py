@@ -5,8 +5,10 @@ The cascade, cheapest first, keeping the best candidate:
 2. what the page states about itself is read from JSON-LD, <meta>, <time> and the URL (`pipeline.clean.pagemeta`);
 3. htmldate picks the publication day (attributed to where the page states it); the title and authors come from
    the stated metadata, else from trafilatura's readers of <h1>/<title> and bylines;
-4. trafilatura reads the main text; when a JSON-LD `articleBody` is stated and that text holds little of it
-   (a paywall stub, a teaser grid), the stated body is used;
+4. trafilatura reads the main text, in its precision mode (recall mode for a long page, or when the precise reading
+   is short and the recall one finds several times more); when a JSON-LD `articleBody` is stated and that text
+   holds little of it (a paywall stub, a teaser grid), the stated body is used; the standfirst the page shows and
+   the extractor dropped is put back in front (`pipeline.clean.standfirst`);
 5. a bs4 reader of <article>/<main>/<body> blocks when nothing else finds text.
 """
 
@@ -39,6 +41,7 @@ from pipeline.clean.pagemeta import (
     url_day,
 )
 from pipeline.clean.pagetype import PageType, page_type, teaser_blocks
+from pipeline.clean.standfirst import standfirst
 from pipeline.clean.titles import strip_site_affix
 from pipeline.core.text import join_paragraphs, normalize_text, strip_accents_casefold, word_shingles
 
@@ -127,6 +130,9 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
         text, extractor = fallback.text, fallback.extractor
         title = title or fallback.title
     text = without_headline(text, title)
+    lead = standfirst(tree, text)
+    if lead:
+        text = join_paragraphs([_paragraphs(lead), text])
     sources = {"title": title_source, "authors": authors_source}
     return ExtractedPage(
         text=text,
