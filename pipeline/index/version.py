@@ -30,8 +30,9 @@ from pipeline.enrich.places import PlaceResolver, load_places_config, place_reso
 # timeline_at (published_at, else ingested_at), Kibana's time field. 7: entity rules (a Title Case headline read in
 # sentence case, spans across a line break cut into the names that recur, a city the model read as a person after a
 # locative preposition made a place) and mentioned dates, second round of issue 25 (holidays, spelled and
-# coordinated days, seasons/weeks/sets left out, direction rules of the parse).
-DOCUMENT_VERSION = 7
+# coordinated days, seasons/weeks/sets left out, direction rules of the parse). 8: page bodies read in trafilatura's
+# precision mode (recall for long pages) with the dropped standfirst put back in front (issue 20, main text).
+DOCUMENT_VERSION = 8
 
 
 def code_version() -> str:
