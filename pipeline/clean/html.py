@@ -6,8 +6,10 @@ The cascade, cheapest first, keeping the best candidate:
 3. the publication day is arbitrated between htmldate's pick and the page's stated days
    (`pipeline.clean.pubdate`); the title and authors come from the stated metadata, else from trafilatura's
    readers of <h1>/<title> and bylines;
-4. trafilatura reads the main text; when a JSON-LD `articleBody` is stated and that text holds little of it
-   (a paywall stub, a teaser grid), the stated body is used;
+4. trafilatura reads the main text, in its precision mode (recall mode for a long page, or when the precise reading
+   is short and the recall one finds several times more); when a JSON-LD `articleBody` is stated and that text
+   holds little of it (a paywall stub, a teaser grid), the stated body is used; the standfirst the page shows and
+   the extractor dropped is put back in front (`pipeline.clean.standfirst`);
 5. a bs4 reader of <article>/<main>/<body> blocks when nothing else finds text.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
+from typing import Literal
 
 import trafilatura
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
@@ -29,6 +32,7 @@ from trafilatura.settings import use_config
 from pipeline.clean.pagemeta import PageMetadata, clean_value, read_metadata, split_authors
 from pipeline.clean.pagetype import PageType, page_type, teaser_blocks
 from pipeline.clean.pubdate import publication_date
+from pipeline.clean.standfirst import standfirst
 from pipeline.clean.titles import strip_site_affix
 from pipeline.core.text import join_paragraphs, normalize_text, strip_accents_casefold, word_shingles
 
@@ -42,6 +46,14 @@ MAX_TREE_SIZE = 200_000  # elements; larger trees are refused by trafilatura ins
 MIN_ARTICLE_BODY_WORDS = 80
 MIN_ARTICLE_BODY_COVERAGE = 0.3
 MAX_BYLINE_NAMES = 4
+# trafilatura's precision mode drops more boilerplate (share lines, "read more" strips, credits) than its balanced
+# mode, and costs less (it prunes before comparing with readability); a precise reading shorter than
+# PRECISION_MIN_WORDS words gives way to the recall reading when that finds more than PRECISION_SHORTFALL times its
+# words (measured on the dev halves: docs/extraction.md).
+PRECISION_MIN_WORDS = 150
+PRECISION_SHORTFALL = 3
+# A page with more words than this in its <p> elements is read in recall mode from the start.
+LONG_PAGE_WORDS = 2000
 # A paragraph of this many words or more lying this much inside the page's teaser blocks is another page's teaser.
 MIN_TEASER_PARAGRAPH_WORDS = 8
 MIN_TEASER_OVERLAP = 0.9
@@ -104,6 +116,9 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
         text, extractor = fallback.text, fallback.extractor
         title = title or fallback.title
     text = without_headline(text, title)
+    lead = standfirst(tree, text)
+    if lead:
+        text = join_paragraphs([_paragraphs(lead), text])
     sources = {"title": title_source, "authors": authors_source}
     return ExtractedPage(
         text=text,
@@ -122,7 +137,20 @@ def extract_page(html: str, url: str | None = None) -> ExtractedPage:
 
 def _main_text(tree: HtmlElement, url: str | None, stated: PageMetadata) -> tuple[str, str]:
     """The article text and the extractor that found it: trafilatura, or the stated articleBody it mostly missed."""
-    text = _text_of(_trafilatura(tree, url))
+    if _paragraph_words(tree) > LONG_PAGE_WORDS:
+        # A long text: the recall reading keeps the headings and lists the precision one prunes from long articles,
+        # and costs less (it skips the readability comparison when its own text is long).
+        text = _text_of(_trafilatura(tree, url, focus="recall"))
+        words = PRECISION_MIN_WORDS
+    else:
+        text = _text_of(_trafilatura(tree, url, focus="precision"))
+        words = len(text.split())
+    if words < PRECISION_MIN_WORDS:
+        # A short precise reading may have dropped the article with the boilerplate (a product page, a recipe, a
+        # page of short blocks): the recall reading replaces it when it finds several times the text.
+        wider = _text_of(_trafilatura(tree, url, focus="recall"))
+        if len(wider.split()) > PRECISION_SHORTFALL * words:
+            text = wider
     if not text and tree.xpath(" | ".join(_PRUNE)):
         # The pruned navigation held the article (a theme that wraps the whole page in role=navigation or <nav>).
         text = _text_of(_trafilatura(tree, url, prune=False))
@@ -131,6 +159,11 @@ def _main_text(tree: HtmlElement, url: str | None, stated: PageMetadata) -> tupl
         # The page states its whole text and the extractor found little of it (a paywall stub, a teaser grid).
         return _paragraphs(body), "jsonld"
     return text, "trafilatura" if text else ""
+
+
+def _paragraph_words(tree: HtmlElement) -> int:
+    """Words in the page's <p> elements (an upper bound of a long article's length, read before extraction)."""
+    return sum(len(text.split()) for text in tree.xpath("//p//text()"))
 
 
 
@@ -173,15 +206,17 @@ def _parse(html: str) -> HtmlElement | None:
         return None
 
 
-def _trafilatura(tree: HtmlElement, url: str | None, *, prune: bool = True) -> object | None:
-    """trafilatura's main-text extraction (on its own copy of the tree), navigation pruned unless `prune` is
-    False; None when it finds nothing."""
+def _trafilatura(tree: HtmlElement, url: str | None, *, prune: bool = True,
+                 focus: Literal["precision", "balanced", "recall"] = "balanced") -> object | None:
+    """trafilatura's main-text extraction (on its own copy of the tree) in the given mode, navigation pruned
+    unless `prune` is False; None when it finds nothing."""
     try:
         return trafilatura.bare_extraction(
             # Its full cascade: the fast mode alone (no comparison with readability/jusText) measured 0.5 points
             # lower F1, and running it first with the full cascade only for short texts was slower overall.
             tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
             include_images=False, config=_CONFIG, prune_xpath=_PRUNE if prune else None,
+            favor_precision=focus == "precision", favor_recall=focus == "recall",
         )
     except (ValueError, TypeError, RecursionError):  # trafilatura raises these on pathological markup
         return None

@@ -5,6 +5,7 @@ import json
 import pytest
 from lxml.html import fromstring
 
+from pipeline.clean import html as clean_html
 from pipeline.clean.html import extract_page
 from pipeline.clean.pagemeta import read_metadata, split_authors
 from pipeline.clean.pubdate import iso_day, url_day
@@ -198,3 +199,28 @@ def test_article_body_that_the_text_already_holds_changes_nothing():
     extracted = extract_page(page(jsonld({**NEWS_ARTICLE, "articleBody": story})))
     assert extracted.extractor == "trafilatura"
     assert extracted.text.split("\n\n")[1].startswith("Dock workers returned")
+
+
+LONG_BODY = "".join(f"<p>Paragraph {i} of the long report on the strike goes on about the port and its ships "
+                    f"for twenty words or so.</p>" for i in range(120))
+
+
+@pytest.mark.parametrize(("body", "readings"), [
+    # a short article: the precise reading, then the recall one asked whether it finds several times more
+    (BODY, ["precision", "recall"]),
+    # 2,000+ words in <p>: the recall reading alone
+    (LONG_BODY, ["recall"]),
+    # a precise reading of 150+ words stands
+    (BODY * 5, ["precision"]),
+])
+def test_trafilatura_readings_by_page_length(monkeypatch, body, readings):
+    asked = []
+    real = clean_html._trafilatura
+
+    def spy(tree, url, *, prune=True, focus="balanced"):
+        asked.append(focus)
+        return real(tree, url, prune=prune, focus=focus)
+
+    monkeypatch.setattr(clean_html, "_trafilatura", spy)
+    assert extract_page(page(body=body)).text
+    assert asked == readings
