@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,6 +145,17 @@ def _load_line(text: str) -> object:
         return None
 
 
+def _entries_of(lines: list[str], start: int, end: int, canonical: str) -> Iterator[tuple[int, object, object]]:
+    """(line index, head, variants) of each one-line `canonical: ...` entry of the `aliases:` section that spans
+    lines `start` (its header) to `end` (exclusive); variants is a flow list, or None for a block list below."""
+    for i in range(start + 1, end):
+        entry = _load_line(lines[i].strip())
+        if isinstance(entry, dict) and len(entry) == 1:
+            ((head, variants),) = entry.items()
+            if _key(str(head)) == _key(canonical):
+                yield i, head, variants
+
+
 def _without_alias(lines: list[str], canonical: str, key: str) -> list[str]:
     """The lines with the variant `key` taken out of the alias entry of `canonical` (a flow list on the entry's
     line, or a block list under it); an entry left without variants is removed."""
@@ -152,16 +164,8 @@ def _without_alias(lines: list[str], canonical: str, key: str) -> list[str]:
         return lines
     start, end = where
     out: list[str | None] = list(lines)
-    for i in range(start + 1, end):
-        line = out[i]
-        if line is None:
-            continue
-        entry = _load_line(line.strip())
-        if not (isinstance(entry, dict) and len(entry) == 1):
-            continue
-        ((head, variants),) = entry.items()
-        if _key(str(head)) != _key(canonical):
-            continue
+    for i, head, variants in _entries_of(lines, start, end, canonical):
+        line = lines[i]
         if isinstance(variants, list):
             kept = [str(v) for v in variants if _key(str(v)) != key]
             indent = line[:len(line) - len(line.lstrip())]
@@ -212,13 +216,7 @@ def _with_alias(lines: list[str], canonical: str, variant: str) -> list[str]:
         raise ValueError("'aliases:' is written as one flow mapping: edit the file by hand")
     comment = out[start].partition("#")[2]
     out[start] = f"aliases:  #{comment}" if comment else "aliases:"  # `aliases: {}` opens a block now
-    for i in range(start + 1, end):
-        entry = _load_line(out[i].strip())
-        if not (isinstance(entry, dict) and len(entry) == 1):
-            continue
-        ((head, variants),) = entry.items()
-        if _key(str(head)) != _key(canonical):
-            continue
+    for i, _head, variants in _entries_of(out, start, end, canonical):
         if isinstance(variants, list):
             line, _, rest = out[i].rpartition("]")
             out[i] = f"{line}{', ' if variants else ''}{_scalar(variant)}]{rest}"

@@ -51,6 +51,20 @@ def orgs(client, alias: str, title: str) -> tuple[list[str], list[str]]:
     return facet(client, alias, title, "org")
 
 
+NATO_RULES = "# kept\naliases:\n  NATO: [North Atlantic Treaty Organization]\n"
+
+
+def cli_with_rules(settings, tmp_path, monkeypatch, text: str):
+    """Point the `newsetl` CLI at the test's server and alias, with `text` as its config/entities.yml; the file."""
+    rules = tmp_path / "entities.yml"
+    rules.write_text(text, encoding="utf-8")
+    for key, value in [("ELASTICSEARCH_URL", str(settings.elasticsearch.url)),
+                       ("NEWSETL_INDEX_ALIAS", settings.index.alias), ("NEWSETL_ENTITIES_CONFIG", str(rules)),
+                       ("NEWSETL_DATA_DIR", str(tmp_path / "data"))]:
+        monkeypatch.setenv(key, value)
+    return rules
+
+
 def test_a_later_run_resolves_short_forms_against_what_earlier_runs_learnt(es_settings, es_client, es_store,
                                                                            tmp_path):
     assert ingest([write(tmp_path / "first.jsonl", FIRST)], es_settings).indexed == 2
@@ -69,12 +83,7 @@ def test_a_later_run_resolves_short_forms_against_what_earlier_runs_learnt(es_se
 def test_entities_cli_shows_why_and_writes_manual_decisions(es_settings, tmp_path, capsys, monkeypatch):
     ingest([write(tmp_path / "first.jsonl", FIRST)], es_settings)
     ingest([write(tmp_path / "second.jsonl", SECOND)], es_settings)
-    rules = tmp_path / "entities.yml"
-    rules.write_text("# kept\naliases:\n  NATO: [North Atlantic Treaty Organization]\n", encoding="utf-8")
-    for key, value in [("ELASTICSEARCH_URL", str(es_settings.elasticsearch.url)),
-                       ("NEWSETL_INDEX_ALIAS", es_settings.index.alias), ("NEWSETL_ENTITIES_CONFIG", str(rules)),
-                       ("NEWSETL_DATA_DIR", str(tmp_path / "data"))]:
-        monkeypatch.setenv(key, value)
+    rules = cli_with_rules(es_settings, tmp_path, monkeypatch, NATO_RULES)
 
     assert main(["entities", "show", "Ardahan", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
@@ -141,12 +150,7 @@ def test_a_manual_split_is_applied_to_indexed_articles(es_settings, es_client, t
     alias = es_settings.index.alias
     ingest([write(tmp_path / "short.jsonl", SHORT)], es_settings)
     ingest([write(tmp_path / "full.jsonl", FULL)], es_settings)
-    rules = tmp_path / "entities.yml"
-    rules.write_text("aliases: {}\n", encoding="utf-8")
-    for key, value in [("ELASTICSEARCH_URL", str(es_settings.elasticsearch.url)),
-                       ("NEWSETL_INDEX_ALIAS", alias), ("NEWSETL_ENTITIES_CONFIG", str(rules)),
-                       ("NEWSETL_DATA_DIR", str(tmp_path / "data"))]:
-        monkeypatch.setenv(key, value)
+    cli_with_rules(es_settings, tmp_path, monkeypatch, "aliases: {}\n")
     assert main(["entities", "split", "Ford"]) == 0
     assert "indexed articles updated: 2 of 2" in capsys.readouterr().out
     assert orgs(es_client, alias, "Jobs")[0] == ["Ford"]
@@ -167,12 +171,7 @@ def test_a_split_after_a_merge_undoes_it_and_a_merge_after_a_split_redoes_it(es_
                                                                               capsys, monkeypatch):
     alias = es_settings.index.alias
     ingest([write(tmp_path / "first.jsonl", FIRST), write(tmp_path / "lira.jsonl", LIRA)], es_settings)
-    rules = tmp_path / "entities.yml"
-    rules.write_text("# kept\naliases:\n  NATO: [North Atlantic Treaty Organization]\n", encoding="utf-8")
-    for key, value in [("ELASTICSEARCH_URL", str(es_settings.elasticsearch.url)),
-                       ("NEWSETL_INDEX_ALIAS", alias), ("NEWSETL_ENTITIES_CONFIG", str(rules)),
-                       ("NEWSETL_DATA_DIR", str(tmp_path / "data"))]:
-        monkeypatch.setenv(key, value)
+    rules = cli_with_rules(es_settings, tmp_path, monkeypatch, NATO_RULES)
 
     def facets() -> dict[str, tuple[list[str], list[str]]]:
         return {title: persons(es_client, alias, title) for title in ("Talks", "Visit", "Lira")}
@@ -249,12 +248,7 @@ def test_a_manual_decision_settles_the_registry_once_per_rules(es_settings, es_c
     alias = es_settings.index.alias
     ingest([write(tmp_path / "short.jsonl", SHORT)], es_settings)
     ingest([write(tmp_path / "full.jsonl", FULL)], es_settings)
-    rules = tmp_path / "entities.yml"
-    rules.write_text("aliases:\n", encoding="utf-8")
-    for key, value in [("ELASTICSEARCH_URL", str(es_settings.elasticsearch.url)),
-                       ("NEWSETL_INDEX_ALIAS", alias), ("NEWSETL_ENTITIES_CONFIG", str(rules)),
-                       ("NEWSETL_DATA_DIR", str(tmp_path / "data"))]:
-        monkeypatch.setenv(key, value)
+    cli_with_rules(es_settings, tmp_path, monkeypatch, "aliases:\n")
     calls = counted_settles(monkeypatch)
     assert main(["entities", "split", "Ford"]) == 0
     assert "indexed articles updated: 2 of 2" in capsys.readouterr().out
@@ -293,12 +287,7 @@ def test_a_decision_not_applied_at_once_is_applied_by_the_next_run(es_settings, 
     alias = es_settings.index.alias
     ingest([write(tmp_path / "short.jsonl", SHORT)], es_settings)
     ingest([write(tmp_path / "full.jsonl", FULL)], es_settings)
-    rules = tmp_path / "entities.yml"
-    rules.write_text("aliases:\n", encoding="utf-8")
-    for key, value in [("ELASTICSEARCH_URL", str(es_settings.elasticsearch.url)),
-                       ("NEWSETL_INDEX_ALIAS", alias), ("NEWSETL_ENTITIES_CONFIG", str(rules)),
-                       ("NEWSETL_DATA_DIR", str(tmp_path / "data"))]:
-        monkeypatch.setenv(key, value)
+    rules = cli_with_rules(es_settings, tmp_path, monkeypatch, "aliases:\n")
     assert main(["entities", "split", "Ford", "--no-apply"]) == 0
     assert "changed name(s) queued; the next run" in capsys.readouterr().out
     assert orgs(es_client, alias, "Jobs")[0] == ["Ford Motor Company"]  # not yet
