@@ -777,7 +777,7 @@ def merge_refusal(name: str, into: str, settings: Settings, *, force: bool) -> s
     if first.id == second.id:
         return f"{name!r} is already a name of {second.name!r}"
     if first.label != second.label:
-        return (f"{name!r} is a {first.label} and {into!r} a {second.label}: one real entity has one label "
+        return (f"{name!r} is labelled {first.label} and {into!r} {second.label}: one real entity has one label "
                 "(--force merges them anyway)")
     return None
 
@@ -902,6 +902,9 @@ def cmd_server(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "start":
         print(ensure_embedded_server(data_dir))
     elif args.action == "stop":
+        if not (data_dir.exists() and running_url(data_dir)):
+            print(f"not running: nothing to stop (data folder {data_dir})")
+            return EXIT_OK  # the wanted state already holds, as `systemctl stop` of a stopped unit
         stop_embedded_server(data_dir)
         print(f"stopped (data kept in {data_dir})")
     else:

@@ -339,6 +339,7 @@ def test_server_status_exits_3_when_the_embedded_server_is_not_running(monkeypat
     monkeypatch.setenv("NEWSETL_DATA_DIR", str(tmp_path / "data"))
     steps = [  # (action, exit code, printed)
         ("status", 3, "not running"),
+        ("stop", 0, "not running: nothing to stop"),  # stopping a stopped server is not an error, nor "stopped"
         ("start", 0, "http://127.0.0.1:"),
         ("status", 0, "http://127.0.0.1:"),
         ("stop", 0, "stopped"),
