@@ -6,6 +6,7 @@ Each is the run core (pipeline/runners/core.py) chained end to end; memory stays
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -79,8 +80,21 @@ def process_sources(settings: Settings, sources: list[SourceConfig], *, kind: st
     except KeyboardInterrupt:
         # No bookkeeping on the way out: it would hold the user for seconds, and a unit marked done here could
         # have articles still in NER. What is not marked done is read again next run (see Interrupted).
+        _close_quietly(articles, units)
         raise Interrupted(run.report, done=len(run.ok), left=run.unwritten()) from None
     return run.close()
+
+
+def _close_quietly(*generators: Iterable[object]) -> None:
+    """Close the run's generators now, outermost first, a second Ctrl-C ignored: left to garbage collection, their
+    `finally` (closing the fetcher) ran during the interpreter's exit, where a second Ctrl-C (a terminal sends one to
+    every process of the group, the NER workers' exit can take a moment) printed "Exception ignored in: <generator
+    object Run.units>" with a traceback under the one-line summary."""
+    for generator in generators:
+        close = getattr(generator, "close", None)  # generators have it; a plain iterator has nothing to close
+        if close is not None:
+            with contextlib.suppress(KeyboardInterrupt):
+                close()
 
 
 def retry_quarantine(settings: Settings, *, names: list[str] | None = None, stage: str | None = None,

@@ -98,3 +98,34 @@ def test_progress_counts_articles_and_gives_the_total_once_known(es_settings, tm
     ingest([folder], es_settings, on_progress=lambda done, total: calls.append((done, total)))
     assert [done for done, _ in calls[:-1]] == list(range(1, 9))  # 6 JSONL articles, one text, one empty file
     assert all(total is None for _, total in calls[:-1]) and calls[-1] == (8, 8)
+
+
+# "Exception ignored in: <generator ...>" is what Python prints for an exception in a generator closed by garbage
+# collection; pytest reports it as this warning, made an error here.
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_the_run_closes_its_readers_before_it_reports_and_a_second_ctrl_c_then_is_ignored(es_settings, tmp_path,
+                                                                                         monkeypatch):
+    from pipeline.runners.core import Collection, Run
+    from pipeline.runners.stream import Interrupted
+
+    folder = tmp_path / "in"
+    # more files than the first chunk the unchanged-check reads (500 articles), so the reader is still open
+    write_articles(folder, files=3, per_file=300)
+    closed: list[str] = []
+
+    def index(self, articles):
+        next(iter(articles))  # the readers are open: one article is on its way
+        raise KeyboardInterrupt  # the user's Ctrl-C
+
+    def close(self):
+        closed.append("fetcher")
+        raise KeyboardInterrupt  # a second Ctrl-C while the fetcher closes
+
+    monkeypatch.setattr(Run, "enrich", lambda self, articles: articles)
+    monkeypatch.setattr(Run, "index", index)
+    monkeypatch.setattr(Collection, "close", close)
+    with pytest.raises(Interrupted):
+        ingest([folder], es_settings)
+    # closed while the run still held them, not when garbage collection got to them at the interpreter's exit
+    # (where the second Ctrl-C printed "Exception ignored in: <generator object Run.units>" and a traceback)
+    assert closed == ["fetcher"]
