@@ -293,6 +293,31 @@ def demonym_country(value: str, label: str) -> str | None:
     return found[0] if found else None
 
 
+def country_spellings(country: str) -> tuple[str, ...]:
+    """A country's name and its other spellings in countryinfo's data ("Czech Republic" -> (..., "Czechia", ...)),
+    the name first (codes such as "CZ" left out); a name the data lacks is its only spelling."""
+    return (country, *_spellings_of_country().get(_key(country), ()))
+
+
+@lru_cache(maxsize=1)
+def _spellings_of_country() -> dict[str, tuple[str, ...]]:
+    # Codes ("CZ", "CZE") are no spellings of a name: countryinfo writes them as 2 or 3 capitals.
+    return {_key(row["name"]): tuple(s for s in row.get("altSpellings") or []
+                                     if isinstance(s, str) and not re.fullmatch(r"[A-Z]{2,3}", s))
+            for row in countryinfo_rows() if row.get("name")}
+
+
+def name_ids(label: str, name: str) -> frozenset[str]:
+    """The entity ids a facet name may carry in an article: its own (`entity_id(label, name)`), and for a nationality
+    word of the demonym tables its country's ("Japanese" -> Japan's id, as place resolution and the registry write
+    it).
+
+    Raises KeyError for a label that feeds no facet."""
+    country = demonym_country(name, label) if label == "NORP" else None
+    own = entity_id(label, name)
+    return frozenset({own, entity_id("GPE", country)} if country else {own})
+
+
 def demonym_of(value: str, label: str, *, first_words: bool = False) -> tuple[str, str] | None:
     """(country, the demonym's singular spelling) for a nationality word ("Iraqis" -> ("Iraq", "Iraqi")), or None.
     With `first_words`, a whole NORP span that is the first word of one country's name counts too ("Saudi")."""

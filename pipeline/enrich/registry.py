@@ -36,6 +36,7 @@ from pipeline.enrich.annotate import enrich_texts
 from pipeline.enrich.entities import (
     EntityConfig,
     country_demonym,
+    country_spellings,
     demonym_country,
     known_places,
     same_stem,
@@ -134,7 +135,7 @@ class Resolution:
             country = linked or demonym_country(mention.canonical, mention.label)
             if country is not None:
                 # A nationality word keeps its own name and carries the id of its country's entity.
-                entity = self.entity_of.get(_key(country))
+                entity = self._country_entity(country)
                 if entity is not None:
                     mention = replace(mention, id=entity_id(self.label_of[entity], self.display_of[entity]))
                 result.append(mention)
@@ -173,6 +174,25 @@ class Resolution:
     def _known(self, key: str) -> str:
         return self.entity_of.get(key, key)
 
+    def _id(self, entity: str) -> str:
+        """The id articles carry for an entity: a nationality word of the demonym tables ("Turkish") carries its
+        country's id, as `resolve` and place resolution write it: the id of the country's entity when the registry
+        knows the country under one of its spellings ("Czech" -> the known "Czechia"), else the country's own;
+        any other entity the id of its label and display form."""
+        label, display = self.label_of[entity], self.display_of[entity]
+        country = demonym_country(display, label) if label == "NORP" else None
+        if country is None:
+            return entity_id(label, display)
+        known = self._country_entity(country)
+        if known is None or known == entity:
+            return entity_id("GPE", country)
+        return entity_id(self.label_of[known], self.display_of[known])
+
+    def _country_entity(self, country: str) -> str | None:
+        """The entity of a country the registry knows under one of its spellings (countryinfo's), else None."""
+        return next((self.entity_of[_key(spelling)] for spelling in country_spellings(country)
+                     if _key(spelling) in self.entity_of), None)
+
     def entity(self, name: str) -> Entity | None:
         """The entity a name (any spelling) belongs to, with its other names and why they joined; None if unknown."""
         target = self.entity_of.get(_key(name))
@@ -184,7 +204,7 @@ class Resolution:
         for key, entity in self.entity_of.items():
             members[entity].append(key)
         return {
-            entity: Entity(entity_id(self.label_of[entity], self.display_of[entity]), self.display_of[entity],
+            entity: Entity(self._id(entity), self.display_of[entity],
                            self.label_of[entity], tuple(sorted(names)), sum(self.articles.get(k, 0) for k in names),
                            {k: self.why[k] for k in sorted(names) if k in self.why})
             for entity, names in members.items()

@@ -23,6 +23,7 @@ from typing import Any
 from pipeline.core.errors import InfrastructureError
 from pipeline.core.facets import FACET_OF_LABEL, FACETS, LABEL_FACETS, entity_id
 from pipeline.core.trends import BASELINE_DAYS, METHOD, MIN_COUNT, MIN_SCORE, TrendReport, rank_trends
+from pipeline.enrich.entities import name_ids
 from pipeline.index.mapping import keyword
 from pipeline.index.store import BulkAction, Store
 
@@ -42,12 +43,21 @@ def counted_field(facet: str) -> str:
 
 
 def canonical_name(facet: str, key: str, names: Sequence[str]) -> str:
-    """The display name of a counted key: for an entity id, the name among `names` (the names most often seen
-    with it) whose id it is; else the most frequent of them; for a name-counted facet, the key itself."""
+    """The display name of a counted key: for an entity id, the name among `names` (the names of the articles
+    holding the id, most frequent first) whose id it is; else the most frequent of them that carries no other
+    id; else the most frequent; for a name-counted facet, the key itself.
+
+    The facet's names and ids are two flat arrays of an article, so `names` holds every name of those articles
+    ("Japanese" and "Chinese" for Japan's id); a nationality word of the demonym tables carries its country's id
+    (pipeline.enrich.entities.name_ids), which tells which of them is the id's own.
+    """
     if facet not in LABEL_FACETS:
         return key
     label = _LABEL_OF_FACET[facet]
-    return next((name for name in names if entity_id(label, name) == key), names[0] if names else key)
+    ids = {name: name_ids(label, name) for name in names}
+    return next((name for name in names if key in ids[name]),
+                next((name for name in names if not ids[name] - {entity_id(label, name)}),
+                     names[0] if names else key))
 
 
 def compute_trends(store: Store, day: date, *, window_days: int = 1, baseline_days: int = BASELINE_DAYS,

@@ -115,6 +115,27 @@ def test_entities_cli_shows_why_and_writes_manual_decisions(es_settings, tmp_pat
     assert main(["entities", "show"]) == 2
 
 
+# A nationality word of the demonym tables, in an article that names its country and in one that does not.
+TURKISH = [{"id": "t1", "title": "Drills", "text": "Turkish troops held drills near Izmir on Monday. Turkey said the "
+                                                 "drills would end on Friday.", "published": "2019-06-24"},
+           {"id": "t2", "title": "Lira", "text": "Turkish banks raised rates on Tuesday, bankers in Istanbul said.",
+            "published": "2019-06-25"}]
+
+
+def test_a_nationality_word_has_one_id_in_the_registry_and_in_the_articles(es_settings, es_client, tmp_path,
+                                                                          capsys, monkeypatch):
+    ingest([write(tmp_path / "turkish.jsonl", TURKISH)], es_settings)
+    cli_with_rules(es_settings, tmp_path, monkeypatch, "# none\n")
+    stored = {title: dict(zip(*facet(es_client, es_settings.index.alias, title, "norp"), strict=True))
+              for title in ("Drills", "Lira")}
+    assert stored["Drills"]["Turkish"] == stored["Lira"]["Turkish"]
+    assert main(["entities", "list", "--label", "NORP", "--json"]) == 0
+    listed = {e["name"]: e["id"] for e in json.loads(capsys.readouterr().out)}
+    assert main(["entities", "show", "Turkish", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["id"]
+    assert listed["Turkish"] == shown == stored["Drills"]["Turkish"]
+
+
 # A company named by its short form alone; a later article names it in full and defines the short form.
 SHORT = [{"id": "f1", "title": "Jobs", "text": "Ford said on Tuesday it would cut 500 jobs at its Michigan plant. "
                                               "Ford shares fell 2 percent.", "published": "2019-06-24"}]

@@ -146,3 +146,17 @@ def test_newsetl_trends_says_which_day_it_chose(es_settings, es_store, monkeypat
     write(es_store, [article(1, "2026-12-02T10:00:00Z", undated=True), article(2, "2019-06-24T09:00:00Z")])
     assert main(["trends"]) == 0
     assert "2019-06-24 (the newest dated article's day)" in capsys.readouterr().out
+
+
+def test_a_nationality_word_is_shown_under_the_id_its_articles_carry(es_store):
+    # A nationality word carries its country's id (place resolution, the registry); the norp names and ids of an
+    # article are two flat arrays, so the id of "Japanese" is also seen beside "Chinese".
+    japan, china = entity_id("GPE", "Japan"), entity_id("GPE", "China")
+    docs = [{"title": "Osaka", "timeline_at": f"{DAY}T09:00:00Z", "published_at": f"{DAY}T09:00:00Z",
+             "entities": {"norp": ["Japanese", "Chinese"], "norp_id": [japan, china]}},
+            {"title": "Beijing", "timeline_at": f"{DAY}T10:00:00Z", "published_at": f"{DAY}T10:00:00Z",
+             "entities": {"norp": ["Chinese"], "norp_id": [china]}}]
+    write(es_store, docs)
+    report = compute_trends(es_store, DAY, facets=["norp"], min_count=1, min_score=0)
+    assert sorted((t.key, t.value) for t in report.trends["norp"]) == sorted([(japan, "Japanese"),
+                                                                              (china, "Chinese")])

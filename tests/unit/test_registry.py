@@ -218,3 +218,22 @@ def test_nationality_word_linked_by_id_follows_its_place(articles, linked_to, ex
         word = EntityMention("Tajik", "NORP", 0, 5, "Tajik", entity_id("NORP", "Tajikistan"))
     (out,) = resolution.resolve([word])
     assert (out.canonical, out.id) == expected and out.label == "NORP"
+
+
+@pytest.mark.parametrize(("articles", "word", "expected"), [
+    # the country is known: its entity's id, in the listing as in the article
+    ([[("Turkey", "GPE")], [("Turkish", "NORP")]], "Turkish", entity_id("GPE", "Turkey")),
+    # ... also under another spelling of countryinfo's ("Czech" is the Czech Republic's, the articles say Czechia)
+    ([[("Czechia", "GPE")], [("Czech", "NORP")]], "Czech", entity_id("GPE", "Czechia")),
+    # the country is not known: the country's own id, as place resolution gives the word
+    ([[("Turkish", "NORP")]], "Turkish", entity_id("GPE", "Turkey")),
+    # a group word of no country's keeps its own id
+    ([[("Republican", "NORP")]], "Republican", entity_id("NORP", "Republican")),
+])
+def test_a_nationality_word_is_listed_under_the_id_its_articles_carry(articles, word, expected):
+    resolution = learn(*articles)
+    listed = resolution.entity(word)
+    assert listed is not None and (listed.name, listed.label, listed.id) == (word, "NORP", expected)
+    if len(articles) > 1:  # the country known: the article's mention gets that id from the registry
+        (out,) = resolution.resolve([mention(word, "NORP")])
+        assert (out.canonical, out.id) == (word, expected)

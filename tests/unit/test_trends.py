@@ -112,6 +112,25 @@ def test_an_entity_id_is_shown_under_the_name_it_is_the_id_of():
     assert canonical_name("country", "Germany", []) == "Germany"
 
 
+# (facet, counted id, the names of the articles holding it (most frequent first), the name shown)
+NORP_NAMES = [
+    # a nationality word carries its country's id: the word whose country it is, not the article's other group
+    ("norp", entity_id("GPE", "Japan"), ["Chinese", "Japanese"], "Japanese"),
+    ("norp", entity_id("GPE", "China"), ["Chinese", "Japanese"], "Chinese"),
+    # a plural of the tables counts as its country's word too
+    ("norp", entity_id("GPE", "Turkey"), ["Russians", "Turks", "Turkish"], "Turkish"),
+    # a group word of no country's: its own id
+    ("norp", entity_id("NORP", "Republican"), ["American", "Republican"], "Republican"),
+    # a word linked to a place that is no country ("Chechen" with Chechnya's id): the name that carries no other id
+    ("norp", entity_id("GPE", "Chechnya"), ["Russian", "Chechen"], "Chechen"),
+]
+
+
+@pytest.mark.parametrize(("facet", "key", "names", "expected"), NORP_NAMES)
+def test_a_nationality_word_is_shown_under_its_countrys_id(facet, key, names, expected):
+    assert canonical_name(facet, key, names) == expected
+
+
 @pytest.mark.parametrize(("facet", "fld"), [("person", "entities.person_id"), ("place", "entities.place_id"),
                                             ("country", "entities.country")])
 def test_values_are_counted_by_entity_id_where_there_is_one(facet, fld):
