@@ -11,7 +11,9 @@ from pipeline.cli.main import main
 from pipeline.enrich.entities import load_entity_config
 from pipeline.runners.stream import ingest
 from pipeline.search.names import with_canonical_names
+from pipeline.search.notify import Notifier
 from pipeline.search.query import SearchRequest, search
+from pipeline.search.watchlists import Watchlist, run_watchlist
 from tests.integration.test_registry import cli_with_rules, write
 
 pytestmark = pytest.mark.integration
@@ -84,3 +86,18 @@ def test_the_registry_is_read_once_per_search(indexed, monkeypatch):
     assert [hit["title"] for hit in search(store, with_canonical_names(
         store, SearchRequest(filters={"place": ("US",)}), load_entity_config(rules))).hits] == ["Envoys meet"]
 
+
+def test_watchlists_read_spellings_the_same_way(indexed, capsys):
+    settings, rules = indexed
+    from pipeline.index.store import Store
+
+    store = Store.connect(settings)
+    watchlist = Watchlist(name="us-desk", filters={"place": ["U.S."]})
+    run = run_watchlist(store, watchlist, Notifier(env={}), dry_run=True, rules=load_entity_config(rules))
+    assert [match["title"] for match in run.matches] == ["Envoys meet"]
+
+    assert main(["entities", "merge", "Selin Aydin", "Hulusi Akar"]) == 0
+    capsys.readouterr()
+    merged = Watchlist(name="akar", filters={"person": ["Selin Aydin"]})
+    run = run_watchlist(store, merged, Notifier(env={}), dry_run=True, rules=load_entity_config(rules))
+    assert sorted(match["title"] for match in run.matches) == ["Court date", "Envoys meet"]
