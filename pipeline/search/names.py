@@ -21,10 +21,11 @@ from pipeline.enrich.entities import EntityConfig
 from pipeline.enrich.registry import Resolution
 from pipeline.index.registry import load_registry
 from pipeline.index.store import Store
-from pipeline.search.query import FACET_FIELDS, SearchRequest
+from pipeline.search.query import FACET_FIELDS, SearchRequest, facet_term_value
 from pipeline.search.suggest import fold
+from pipeline.search.syntax import parse_query
 
-__all__ = ["canonical_names", "entity_facets", "with_canonical_names"]
+__all__ = ["canonical_names", "entity_facets", "facet_values", "with_canonical_names"]
 
 
 def entity_facets() -> dict[str, str]:
@@ -67,11 +68,28 @@ def _canonical(value: str, facet: str, resolution: Resolution, rules: EntityConf
     return known.name if FACET_OF_LABEL.get(known.label) == facet else None
 
 
+def facet_values(request: SearchRequest) -> dict[str, tuple[str, ...]]:
+    """Every entity facet value the request filters on: its filters and the `facet:value` terms of its query
+    (`place:US`, `-person:"Selin Aydin"`), facet -> values."""
+    values = {facet: list(given) for facet, given in request.filters.items()}
+    if request.query and request.query.strip():
+        parsed = parse_query(request.query, frozenset(FACET_FIELDS))
+        for clause in (*parsed.positive, *parsed.negative):
+            for term in clause.alternatives:
+                value = facet_term_value(term)
+                if value is not None and term.field is not None:
+                    values.setdefault(term.field, []).append(value)
+    facets = entity_facets()
+    return {facet: tuple(dict.fromkeys(given)) for facet, given in values.items() if facet in facets}
+
+
 def with_canonical_names(store: Store, request: SearchRequest, rules: EntityConfig) -> SearchRequest:
-    """The request with its entity filter values' canonical names (`SearchRequest.names`); the registry is read
-    in one scan, and only when an entity facet is filtered. Raises InfrastructureError when Elasticsearch fails."""
-    if not set(request.filters) & set(entity_facets()):
+    """The request with its entity facet values' canonical names (`SearchRequest.names`), for its filters and the
+    `facet:value` terms of its query; the registry is read in one scan, and only when an entity facet is named.
+    Raises InfrastructureError when Elasticsearch fails."""
+    wanted = facet_values(request)
+    if not wanted:
         return request
     resolution = load_registry(store).settle(rules)
-    names = canonical_names(request.filters, resolution, rules)
+    names = canonical_names(wanted, resolution, rules)
     return request.with_names(names) if names else request

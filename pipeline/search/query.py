@@ -164,8 +164,8 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
     must_not: list[dict[str, Any]] = []
     if request.query and request.query.strip():
         parsed = parse_query(request.query, frozenset(FACET_FIELDS))
-        must = [clause_query(c) for c in parsed.positive]
-        must_not = [clause_query(c) for c in parsed.negative]
+        must = [clause_query(c, request.names) for c in parsed.positive]
+        must_not = [clause_query(c, request.names) for c in parsed.negative]
     filters = [facet_filter(facet, value, request.names.get(facet, {}).get(value))
                for facet, values in request.filters.items() for value in values]
     filters += _range("published_at", request.published_from, request.published_to)
@@ -210,13 +210,27 @@ def _text_fields(field: str | None, sub: str = "") -> list[str]:
     return [f"{name}{sub}^{TEXT_BOOSTS[name]:g}" for name in names]
 
 
-def term_query(term: Term) -> dict[str, Any]:
-    """The Elasticsearch query for one term of the parsed query; the user's text only ever fills `query`/`value`."""
+def facet_term_value(term: Term) -> str | None:
+    """The whole facet value a `facet:value` term of the query compares (`person:"tony blair"` -> `tony blair`);
+    None for a prefix or a term of no facet."""
+    if term.field not in FACET_FIELDS or isinstance(term, Prefix):
+        return None
+    return " ".join(term.words) if isinstance(term, Phrase) else term.text
+
+
+def term_query(term: Term, names: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """The Elasticsearch query for one term of the parsed query; the user's text only ever fills `query`/`value`.
+    `names` (SearchRequest.names): a facet value read as an entity's canonical name matches that name too."""
     if term.field in FACET_FIELDS:  # person:"Tony Blair": the facet value, case and accents aside
         fld = f"{FACET_FIELDS[term.field]}.{FOLDED}"
-        if isinstance(term, Prefix):
+        value = facet_term_value(term)
+        if value is None:
             return {"prefix": {fld: {"value": fold(term.text)}}}
-        return {"term": {fld: {"value": " ".join(term.words) if isinstance(term, Phrase) else term.text}}}
+        canonical = (names or {}).get(term.field, {}).get(value)
+        if canonical is None:
+            return {"term": {fld: {"value": value}}}
+        return {"bool": {"should": [{"term": {fld: {"value": name}}} for name in dict.fromkeys([canonical, value])],
+                         "minimum_should_match": 1}}
     if isinstance(term, Prefix):
         # Prefixes are not analysed by Elasticsearch: matched against the folded, unstemmed `.tokens` words.
         return {"bool": {"should": [{"prefix": {f.split("^")[0]: {"value": fold(term.text)}}}
@@ -234,9 +248,9 @@ def term_query(term: Term) -> dict[str, Any]:
     return main
 
 
-def clause_query(clause: Clause) -> dict[str, Any]:
+def clause_query(clause: Clause, names: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     """One ANDed clause: its term, or any of its OR-ed alternatives."""
-    queries = [term_query(t) for t in clause.alternatives]
+    queries = [term_query(t, names) for t in clause.alternatives]
     return queries[0] if len(queries) == 1 else {"bool": {"should": queries, "minimum_should_match": 1}}
 
 

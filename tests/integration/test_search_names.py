@@ -42,6 +42,12 @@ def indexed(es_settings, tmp_path, monkeypatch):
     return es_settings, rules
 
 
+def test_a_facet_term_of_the_query_reads_spellings_as_filters_do(indexed, capsys):
+    result, err = search_json(["talks", "place:U.S."], capsys)
+    assert [hit["title"] for hit in result["hits"]] == ["Envoys meet"]
+    assert "place: U.S. → United States" in err
+
+
 @pytest.mark.parametrize("value", ["US", "u.s.", "U.S.A.", "united states"])
 def test_a_configured_spelling_filters_by_its_canonical_name(indexed, capsys, value):
     result, err = search_json(["--place", value], capsys)
@@ -61,6 +67,12 @@ def test_a_merged_away_name_filters_by_the_name_it_joined(indexed, capsys):
     result, err = search_json(["--person", "Selin Aydin"], capsys)
     assert sorted(hit["title"] for hit in result["hits"]) == ["Court date", "Envoys meet"]
     assert "person: Selin Aydin → Hulusi Akar" in err and not result["suggestions"]
+    # a facet term of the query is read the same way, negated too
+    result, err = search_json(['person:"selin aydin"'], capsys)
+    assert sorted(hit["title"] for hit in result["hits"]) == ["Court date", "Envoys meet"]
+    assert "person: selin aydin → Hulusi Akar" in err
+    result, _err = search_json(['-person:"Selin Aydin"', "--place", "US"], capsys)  # Hulusi Akar's article
+    assert result["total"] == 0
     # the same name in another facet is no spelling of a person: left as given, and it matches nothing
     result, _err = search_json(["--place", "Selin Aydin"], capsys)
     assert result["total"] == 0 and result["names"] == {}

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.enrich.entities import EntityConfig
 from pipeline.enrich.registry import NameRecord, Registry
-from pipeline.search.names import canonical_names
+from pipeline.search.names import canonical_names, facet_values
 from pipeline.search.query import SearchRequest, build_query
 
 RULES = EntityConfig(aliases={"us": "United States", "u.s.": "United States", "united states": "United States",
@@ -44,3 +44,20 @@ def test_a_read_value_matches_its_canonical_name_or_itself():
     assert only == {"bool": {"should": [{"term": {"entities.place.folded": "United States"}},
                                         {"term": {"entities.place.folded": "US"}}], "minimum_should_match": 1}}
     assert request.spellings() == ["place: US → United States"]
+
+
+@pytest.mark.parametrize(("request_", "expected"), [
+    (SearchRequest(query='talks place:US -person:"Selin Aydin" title:US', filters={"place": ("US",)}),
+     {"place": ("US",), "person": ("Selin Aydin",)}),  # text fields and repeated values aside
+    (SearchRequest(query="place:Ank* OR org:NATO", filters={"source": ("wire",)}), {"org": ("NATO",)}),
+])
+def test_facet_values_gather_filters_and_facet_terms_of_the_query(request_, expected):
+    assert facet_values(request_) == expected
+
+
+def test_a_facet_term_of_the_query_matches_its_canonical_name_or_itself():
+    request = SearchRequest(query="place:U.S.").with_names({"place": {"U.S.": "United States"}})
+    (only,) = build_query(request)["query"]["bool"]["must"]
+    assert only == {"bool": {"should": [{"term": {"entities.place.folded": {"value": "United States"}}},
+                                        {"term": {"entities.place.folded": {"value": "U.S."}}}],
+                             "minimum_should_match": 1}}
