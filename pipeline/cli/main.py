@@ -504,7 +504,9 @@ def print_migration_state(status: dict[str, Any], console: Console) -> None:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     """newsetl search: a table of hits with highlights, then top facet values and paging."""
+    from pipeline.enrich.entities import load_entity_config
     from pipeline.index.store import Store
+    from pipeline.search.names import with_canonical_names
     from pipeline.search.query import SearchRequest, search
 
     filters = {facet: tuple(getattr(args, f"facet_{facet}")) for facet in FACET_FLAGS
@@ -518,9 +520,15 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         err.print(f"[bold red]error:[/] {escape(printable(str(exc)))}")
         return EXIT_USAGE
+    store = Store.connect(settings)
+    # Another spelling of an entity (config/entities.yml, the registry) filters by its canonical name.
+    request = with_canonical_names(store, request, load_entity_config(settings.entities_config))
+    for line in request.spellings():
+        err.print(Text(f"{line} (another spelling of the entity; `newsetl entities show` lists them)"),
+                  soft_wrap=True)
     if args.export:
-        return export_search(Store.connect(settings), request, args.export)
-    result = search(Store.connect(settings), request)
+        return export_search(store, request, args.export)
+    result = search(store, request)
     if args.json:
         print_json(result.to_dict())
         return EXIT_OK

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -70,6 +70,18 @@ class SearchRequest:
     sort: str = "relevance"
     collapse: bool = False  # one hit per story, with its number of copies
     facet_size: int = 10
+    # facet -> filter value as given -> the canonical name of the entity it spells (pipeline/search/names.py);
+    # such a value matches articles holding either name.
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def with_names(self, names: dict[str, dict[str, str]]) -> SearchRequest:
+        """The same request, its filter values read as these canonical names."""
+        return replace(self, names=names)
+
+    def spellings(self) -> list[str]:
+        """One line per filter value read as a canonical name: `place: US → United States`."""
+        return [f"{facet}: {value} → {canonical}" for facet, values in self.names.items()
+                for value, canonical in values.items()]
 
     def __post_init__(self) -> None:
         if self.query and len(self.query) > MAX_QUERY_CHARS:
@@ -115,6 +127,8 @@ class SearchResult:
     mentioned_dates: list[tuple[str, int]] = field(default_factory=list)
     # When nothing matched: facet -> filter value that no article has -> the closest existing values.
     suggestions: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # facet -> filter value -> the canonical name it was read as (SearchRequest.names)
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -135,6 +149,7 @@ class SearchResult:
             "facets": {k: [{"value": v, "count": c} for v, c in vals] for k, vals in self.facets.items()},
             "mentioned_dates": [{"value": v, "count": c} for v, c in self.mentioned_dates],
             "suggestions": self.suggestions,
+            "names": self.names,
         }
 
 
@@ -149,9 +164,10 @@ def build_query(request: SearchRequest) -> dict[str, Any]:
     must_not: list[dict[str, Any]] = []
     if request.query and request.query.strip():
         parsed = parse_query(request.query, frozenset(FACET_FIELDS))
-        must = [clause_query(c) for c in parsed.positive]
-        must_not = [clause_query(c) for c in parsed.negative]
-    filters = [facet_filter(facet, value) for facet, values in request.filters.items() for value in values]
+        must = [clause_query(c, request.names) for c in parsed.positive]
+        must_not = [clause_query(c, request.names) for c in parsed.negative]
+    filters = [facet_filter(facet, value, request.names.get(facet, {}).get(value))
+               for facet, values in request.filters.items() for value in values]
     filters += _range("published_at", request.published_from, request.published_to)
     filters += _range("mentioned_dates", request.mentioned_from, request.mentioned_to)
     aggs: dict[str, Any] = {facet: {"terms": {"field": fld, "size": request.facet_size}}
@@ -194,13 +210,27 @@ def _text_fields(field: str | None, sub: str = "") -> list[str]:
     return [f"{name}{sub}^{TEXT_BOOSTS[name]:g}" for name in names]
 
 
-def term_query(term: Term) -> dict[str, Any]:
-    """The Elasticsearch query for one term of the parsed query; the user's text only ever fills `query`/`value`."""
+def facet_term_value(term: Term) -> str | None:
+    """The whole facet value a `facet:value` term of the query compares (`person:"tony blair"` -> `tony blair`);
+    None for a prefix or a term of no facet."""
+    if term.field not in FACET_FIELDS or isinstance(term, Prefix):
+        return None
+    return " ".join(term.words) if isinstance(term, Phrase) else term.text
+
+
+def term_query(term: Term, names: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """The Elasticsearch query for one term of the parsed query; the user's text only ever fills `query`/`value`.
+    `names` (SearchRequest.names): a facet value read as an entity's canonical name matches that name too."""
     if term.field in FACET_FIELDS:  # person:"Tony Blair": the facet value, case and accents aside
         fld = f"{FACET_FIELDS[term.field]}.{FOLDED}"
-        if isinstance(term, Prefix):
+        value = facet_term_value(term)
+        if value is None:
             return {"prefix": {fld: {"value": fold(term.text)}}}
-        return {"term": {fld: {"value": " ".join(term.words) if isinstance(term, Phrase) else term.text}}}
+        canonical = (names or {}).get(term.field, {}).get(value)
+        if canonical is None:
+            return {"term": {fld: {"value": value}}}
+        return {"bool": {"should": [{"term": {fld: {"value": name}}} for name in dict.fromkeys([canonical, value])],
+                         "minimum_should_match": 1}}
     if isinstance(term, Prefix):
         # Prefixes are not analysed by Elasticsearch: matched against the folded, unstemmed `.tokens` words.
         return {"bool": {"should": [{"prefix": {f.split("^")[0]: {"value": fold(term.text)}}}
@@ -218,18 +248,22 @@ def term_query(term: Term) -> dict[str, Any]:
     return main
 
 
-def clause_query(clause: Clause) -> dict[str, Any]:
+def clause_query(clause: Clause, names: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     """One ANDed clause: its term, or any of its OR-ed alternatives."""
-    queries = [term_query(t) for t in clause.alternatives]
+    queries = [term_query(t, names) for t in clause.alternatives]
     return queries[0] if len(queries) == 1 else {"bool": {"should": queries, "minimum_should_match": 1}}
 
 
-def facet_filter(facet: str, value: str) -> dict[str, Any]:
-    """A facet filter: the value compared case- and accent-insensitively (the `.folded` sub-field's normalizer);
+def facet_filter(facet: str, value: str, canonical: str | None = None) -> dict[str, Any]:
+    """A facet filter: the value compared case- and accent-insensitively (the `.folded` sub-field's normalizer),
+    or its entity's `canonical` name when one is given (pipeline/search/names.py: "US" matches "United States");
     a country is matched by its ISO 3166 alpha-2 code, read from any code or name (pipeline/search/countries.py:
     "uk", "DEU", "United States of America"), or by its display name as stored. Raises UnknownCountry (a
     ValueError) for a country value that is neither."""
-    folded = {"term": {f"{FACET_FIELDS[facet]}.{FOLDED}": value}}
+    folded: dict[str, Any] = {"term": {f"{FACET_FIELDS[facet]}.{FOLDED}": value}}
+    if canonical is not None:
+        folded = {"bool": {"should": [{"term": {f"{FACET_FIELDS[facet]}.{FOLDED}": name}}
+                                      for name in dict.fromkeys([canonical, value])], "minimum_should_match": 1}}
     if facet == "country":
         code = {"term": {"entities.country_code": country_code(value)}}
         return {"bool": {"should": [folded, code], "minimum_should_match": 1}}
@@ -254,6 +288,7 @@ def search(store: Store, request: SearchRequest) -> SearchResult:
         facets={facet: _buckets(aggs.get(facet)) for facet in FACET_FIELDS},
         mentioned_dates=_buckets(aggs.get("mentioned_dates")),
         suggestions=suggest_filters(store, request) if total == 0 and request.filters else {},
+        names=request.names,
     )
 
 
@@ -268,7 +303,8 @@ def suggest_filters(store: Store, request: SearchRequest) -> dict[str, dict[str,
         existing = [value for value, _count in _buckets(response.get("aggregations", {}).get(facet))]
         known = {fold(value) for value in existing}
         for value in values:
-            if fold(value) not in known:
+            canonical = request.names.get(facet, {}).get(value)
+            if fold(value) not in known and (canonical is None or fold(canonical) not in known):
                 out.setdefault(facet, {})[value] = closest_values(value, existing)
     return out
 

@@ -32,6 +32,7 @@ from pipeline.core.errors import ConfigError
 from pipeline.core.facets import FACETS
 from pipeline.core.settings import Settings, read_yaml
 from pipeline.core.text import shortened
+from pipeline.enrich.entities import EntityConfig, load_entity_config
 from pipeline.index.store import IndexMissing, Store
 from pipeline.runs.alerts import (
     WatchlistState,
@@ -42,6 +43,7 @@ from pipeline.runs.alerts import (
     record_alerts,
     write_state,
 )
+from pipeline.search.names import with_canonical_names
 from pipeline.search.notify import DEFAULT_SMTP_CONNECTION, NotificationError, Notifier, Target, build_message
 from pipeline.search.query import SearchRequest, build_query
 
@@ -268,9 +270,11 @@ def newest_ingest(store: Store) -> datetime | None:
     return _parse(hits[0]["_source"]["ingested_at"]) if hits else None
 
 
-def watchlist_query(watchlist: Watchlist, since: datetime, until: datetime) -> dict[str, Any]:
-    """The search service's query for the watchlist, restricted to articles ingested in [since, until]."""
-    query = build_query(watchlist.request())["query"]
+def watchlist_query(watchlist: Watchlist, since: datetime, until: datetime,
+                    request: SearchRequest | None = None) -> dict[str, Any]:
+    """The search service's query for the watchlist, restricted to articles ingested in [since, until]; `request`
+    is the watchlist's request with its filters' canonical names (pipeline/search/names.py), when read."""
+    query = build_query(request or watchlist.request())["query"]
     query["bool"]["filter"].append({"range": {"ingested_at": {"gte": _stamp(since), "lte": _stamp(until)}}})
     return query
 
@@ -289,9 +293,11 @@ def alert_document(watchlist: Watchlist, hit: dict[str, Any], now: datetime) -> 
 
 
 def run_watchlist(store: Store, watchlist: Watchlist, notifier: Notifier, *, now: datetime | None = None,
-                  since: datetime | None = None, dry_run: bool = False) -> WatchlistRun:
+                  since: datetime | None = None, dry_run: bool = False,
+                  rules: EntityConfig | None = None) -> WatchlistRun:
     """Run one watchlist (the steps in the module docstring). `since` replaces the start of the window for this
-    run; `dry_run` searches only (nothing recorded, sent or moved).
+    run; `dry_run` searches only (nothing recorded, sent or moved). A filter value that is another spelling of an
+    entity (`rules`, config/entities.yml, or the registry) filters by its canonical name, as `newsetl search` does.
 
     Raises NotificationError when a target refused its message (after every target was tried), IndexMissing
     when the article index does not exist, InfrastructureError when Elasticsearch fails.
@@ -308,7 +314,8 @@ def run_watchlist(store: Store, watchlist: Watchlist, notifier: Notifier, *, now
             from None
     run = WatchlistRun(watchlist.name, since, until, dry_run=dry_run)
     if until is not None and until >= since:
-        hits = store.scan(fields=_ARTICLE_FIELDS, query=watchlist_query(watchlist, since, until),
+        request = with_canonical_names(store, watchlist.request(), rules or EntityConfig())
+        hits = store.scan(fields=_ARTICLE_FIELDS, query=watchlist_query(watchlist, since, until, request),
                           sort=[{"ingested_at": "asc"}])
         run.matches = [alert_document(watchlist, hit, now) for hit in hits]
     if dry_run:
@@ -347,4 +354,5 @@ def run_configured(settings: Settings, name: str, notifier: Notifier, *, since: 
     """Run the watchlist `name` of the configured file (settings.watchlists_config) against the configured
     cluster: what `newsetl watchlists run` and the news_watchlists DAG's tasks call."""
     watchlist = find_watchlist(load_watchlists(settings.watchlists_config), name)
-    return run_watchlist(Store.connect(settings), watchlist, notifier, now=now, since=since, dry_run=dry_run)
+    return run_watchlist(Store.connect(settings), watchlist, notifier, now=now, since=since, dry_run=dry_run,
+                         rules=load_entity_config(settings.entities_config))
