@@ -296,10 +296,12 @@ def run_command(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    except (InfrastructureError, ModelNotInstalled) as exc:
+    except InfrastructureError as exc:
         err.print(f"[bold red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         return EXIT_INFRA
-    except (FileNotFoundError, ConfigError) as exc:  # soft_wrap: one line, however narrow the terminal
+    # soft_wrap: one line, however narrow the terminal. A configured spaCy model that is not installed is a
+    # configuration error (its message says what to install).
+    except (FileNotFoundError, ConfigError, ModelNotInstalled) as exc:
         err.print(f"[bold red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         return EXIT_USAGE
     except ValueError as exc:  # invalid settings

@@ -62,11 +62,13 @@ class IndexSettings(_Frozen):
     """Where and how documents are written."""
 
     alias: str = "news"
-    shards: int = 1
-    replicas: int = 0
-    bulk_chunk_size: int = 500
-    bulk_max_retries: int = 5
-    request_timeout: float = 30.0
+    # Ranges are checked here, so a wrong value is refused in one line naming its key and where it was set, not
+    # by the cluster or the HTTP client later (a 0 s timeout, a negative shard count written into the template).
+    shards: int = Field(default=1, ge=1)
+    replicas: int = Field(default=0, ge=0)
+    bulk_chunk_size: int = Field(default=500, ge=1)
+    bulk_max_retries: int = Field(default=5, ge=0)
+    request_timeout: float = Field(default=30.0, gt=0)  # seconds per request attempt
     # A request that fails transiently (connection refused, timeout, 429/502/503/504) is retried with exponential
     # backoff for at most this long, then the run fails so the scheduler can retry it later.
     retry_seconds: float = Field(default=120.0, ge=0)

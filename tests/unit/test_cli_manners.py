@@ -3,6 +3,7 @@ reader that goes away (`| head`)."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -131,6 +132,13 @@ BAD_SETTINGS = [  # (settings.yml, environment, what the one line must say)
     ("nlp:\n  models: [en]\n", {}, ["nlp.models in {config}: input should be a valid dictionary"]),
     ("", {"NEWSETL_INDEX_SHARDS": "three"}, ["index.shards from NEWSETL_INDEX_SHARDS: input should be a valid"]),
     ("elasticsearch:\n  pasword: hunter2\n", {}, ["unknown key 'elasticsearch.pasword'", "did you mean 'password'?"]),
+    ("index:\n  request_timeout: 0\n", {}, ["index.request_timeout in {config}: input should be greater than 0"]),
+    ("", {"NEWSETL_INDEX_SHARDS": "-3"}, ["index.shards from NEWSETL_INDEX_SHARDS: input should be greater than or "
+                                          "equal to 1", "(got '-3')"]),
+    ("index:\n  replicas: -1\n", {}, ["index.replicas in {config}: input should be greater than or equal to 0"]),
+    ("index:\n  bulk_chunk_size: 0\n", {}, ["index.bulk_chunk_size in {config}: input should be greater"]),
+    ("index:\n  bulk_max_retries: -1\n", {}, ["index.bulk_max_retries in {config}: input should be greater"]),
+    ("default_language: english\n", {}, ["default_language in {config}: not an ISO 639-1 language code"]),
 ]
 
 
@@ -213,3 +221,13 @@ def test_other_commands_keep_their_arguments():
 
     for argv in (["ingest", "-x"], ["entities", "split", "-x"], ["--config", "search", "sources"]):
         assert query_last(list(argv), build_parser()) == argv
+
+
+def test_a_configured_model_that_is_not_installed_is_a_configuration_error(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "settings.yml"
+    config.write_text("nlp:\n  models:\n    en: no_such_spacy_package\n")
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"id": "a", "text": "Tony Blair spoke."}\n'))
+    assert main(["--config", str(config), "enrich", "--jsonl"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'no_such_spacy_package' for language 'en' (nlp.models) is not installed" in err
+    assert "pip install" in " ".join(err.split())
