@@ -156,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=30, help="list: how many (default 30)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--force", action="store_true",
-                   help="merge: also when a name is not in the registry yet or the two have different labels")
+                   help="merge/split: also when a name is not in the registry yet; merge: also when the two have "
+                        "different labels")
     p.add_argument("--no-apply", action="store_true",
                    help="merge/split: write the rules file and queue the change; the indexed articles are rewritten "
                         "by the next run or `newsetl reenrich --registry-changes`")
@@ -784,6 +785,23 @@ def merge_refusal(name: str, into: str, settings: Settings, *, force: bool) -> s
     return None
 
 
+def split_refusal(name: str, settings: Settings, *, force: bool) -> str | None:
+    """Why `entities split NAME` should not be written, or None: unless `force`, a name the registry does not know
+    (a typo would silently become a rule, as for merge_refusal). Raises InfrastructureError when the registry
+    cannot be read."""
+    from pipeline.enrich.entities import load_entity_config
+    from pipeline.index.registry import load_registry
+    from pipeline.index.store import Store
+
+    if force:
+        return None
+    resolution = load_registry(Store.connect(settings)).settle(load_entity_config(settings.entities_config))
+    if resolution.entity(name) is None:
+        return (f"no entity named {name!r} in the registry (`newsetl entities list` shows them; --force writes the "
+                "rule anyway)")
+    return None
+
+
 def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
     """newsetl entities list|show|merge|split: the registry as the index knows it, and manual decisions."""
     from dataclasses import asdict
@@ -803,11 +821,11 @@ def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     if args.action in ("merge", "split"):
         before = load_entity_config(settings.entities_config)
-        if args.action == "merge":
-            refused = merge_refusal(args.names[0], args.names[1], settings, force=args.force)
-            if refused:
-                err.print(f"[bold red]error:[/] {escape(refused)}; nothing written", soft_wrap=True)
-                return EXIT_USAGE
+        refused = (merge_refusal(args.names[0], args.names[1], settings, force=args.force) if args.action == "merge"
+                   else split_refusal(args.names[0], settings, force=args.force))
+        if refused:
+            err.print(f"[bold red]error:[/] {escape(refused)}; nothing written", soft_wrap=True)
+            return EXIT_USAGE
         try:  # a later decision takes back what an earlier one said about the same name (pipeline/enrich/decisions.py)
             decision = (record_merge(settings.entities_config, *args.names) if args.action == "merge"
                         else record_split(settings.entities_config, args.names[0]))
