@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pipeline.collect.config import SourceConfig
 from pipeline.collect.files import WARC_SUFFIXES, iter_files, read_articles
@@ -52,7 +53,9 @@ def _units_of(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
     elif source.kind == "sitemap":
         yield from sitemap_units(source, ctx)
     elif source.kind == "urls":
-        yield from page_units(source.name, source.language, [PageRef(url) for url in read_url_list(source)], ctx)
+        urls, bad_lines = read_url_list(source)
+        yield from bad_line_units(source, bad_lines)
+        yield from page_units(source.name, source.language, [PageRef(url) for url in urls], ctx)
     else:
         yield from _url_units(source, ctx)
 
@@ -107,17 +110,50 @@ def with_source_settings(items: Iterable[RawArticle | Rejection],
         yield item
 
 
-def read_url_list(source: SourceConfig) -> list[str]:
-    """Page URLs of a URL-list file: one per line, blank lines and # comments ignored."""
+def read_url_list(source: SourceConfig) -> tuple[list[str], list[Rejection]]:
+    """(page URLs, bad lines) of a URL-list file: one URL per line, blank lines and # comments ignored.
+
+    A line that is not an http(s) URL with a host (`not a url`, `ftp://x/y`) is rejected on its own, with its
+    reason and `<file>:<line>` as its ref, as a bad JSON Lines line is: the other lines are still fetched. Raises
+    SourceError when the file cannot be read at all.
+    """
     path = Path(source.location)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read URL list {path}: {exc}") from None
-    urls = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
-    if bad := [u for u in urls if not u.startswith(("http://", "https://"))]:
-        raise SourceError(f"{path}: not http(s) URLs: {', '.join(bad[:3])}")
-    return urls
+    urls: list[str] = []
+    bad: list[Rejection] = []
+    for line_no, line in enumerate(lines, 1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        reason = url_line_problem(entry)
+        if reason:
+            bad.append(Rejection(f"{path_text(path)}:{line_no}", "read", f"{reason}: {entry[:200]!r}"))
+        else:
+            urls.append(entry)
+    return urls, bad
+
+
+def url_line_problem(entry: str) -> str | None:
+    """Why one URL-list entry cannot be fetched, or None for an http(s) URL with a host and no spaces."""
+    parts = urlsplit(entry)
+    if parts.scheme.lower() not in ("http", "https"):
+        return (f"not an http(s) URL (scheme {parts.scheme!r})" if parts.scheme and parts.netloc
+                else "not an http(s) URL")
+    if not parts.hostname:
+        return "URL without a host"
+    if any(c.isspace() for c in entry):
+        return "URL with a space"
+    return None
+
+
+def bad_line_units(source: SourceConfig, bad_lines: Iterable[Rejection]) -> Iterator[Unit]:
+    """One unit per rejected URL-list line, keyed by its ref (`<file>:<line>`): it is reported and quarantined
+    like a bad JSON Lines line, and read again (not fetched) by a quarantine retry."""
+    for rejection in bad_lines:
+        yield Unit(source.name, rejection.ref, lambda rejection=rejection: iter([rejection]))
 
 
 def _url_units(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
@@ -154,6 +190,15 @@ def _units_for_keys(source: SourceConfig, ctx: CollectContext, keys: frozenset[s
     if source.location in keys or canonical_url(source.location) in keys:  # the listing itself had failed
         yield from _units_of(source, dataclasses.replace(ctx, only_keys=None, window=None))
         return
+    if source.kind == "urls":  # a rejected line of the list is read again, not fetched as if it were a URL
+        lines = {key for key in keys if not key.startswith(("http://", "https://"))}
+        if lines:
+            still_bad = {rejection.ref: rejection for rejection in read_url_list(source)[1]}
+            yield from bad_line_units(source, [still_bad[key] for key in sorted(lines) if key in still_bad])
+            # a line corrected since: its unit is read without a failure, so its entry is released (its URL is
+            # fetched by the source's next run, like any new line of the list)
+            yield from (Unit(source.name, key, lambda: iter(())) for key in sorted(lines - still_bad.keys()))
+            keys = keys - lines
     yield from page_units(source.name, source.language, [PageRef(key) for key in sorted(keys)], ctx)
 
 
