@@ -23,9 +23,10 @@ from rich.text import Text
 from pipeline.cli.console import Console
 from pipeline.cli.report import print_json, show_report
 from pipeline.cli.trends import add_parser as add_trends_parser
-from pipeline.cli.trends import cmd_trends
+from pipeline.cli.trends import cmd_trends, positive_int
 from pipeline.cli.watchlists import add_parser as add_watchlists_parser
 from pipeline.cli.watchlists import cmd_watchlists
+from pipeline.core.facets import FACET_OF_LABEL
 from pipeline.core.settings import Settings, load_settings
 from pipeline.core.text import printable, shortened
 
@@ -152,8 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "next run or `newsetl reenrich --registry-changes`).")
     p.add_argument("action", choices=["list", "show", "merge", "split"])
     p.add_argument("names", nargs="*", metavar="NAME")
-    p.add_argument("--label", help="list: only entities with this label (PERSON, ORG, GPE, ...)")
-    p.add_argument("--size", type=int, default=30, help="list: how many (default 30)")
+    p.add_argument("--label", type=entity_label,
+                   help=f"list: only entities with this label, in any case ({', '.join(FACET_OF_LABEL)})")
+    p.add_argument("--size", type=positive_int, default=30, help="list: how many, at least 1 (default 30)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--force", action="store_true",
                    help="merge/split: also when a name is not in the registry yet; merge: also when the two have "
@@ -192,6 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_watchlists_parser(sub)
     return parser
+
+
+def entity_label(value: str) -> str:
+    """argparse type: an entity label in any case ("person" -> "PERSON"), one of the labels the registry keeps
+    (pipeline.core.facets.FACET_OF_LABEL); ArgumentTypeError (exit 2) naming them otherwise."""
+    label = value.strip().upper().replace("-", "_").replace(" ", "_")
+    if label not in FACET_OF_LABEL:
+        raise argparse.ArgumentTypeError(f"unknown label {value!r} (known: {', '.join(FACET_OF_LABEL)})")
+    return label
 
 
 def main(argv: Sequence[str] | None = None) -> int:

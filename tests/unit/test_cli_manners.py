@@ -231,3 +231,30 @@ def test_a_configured_model_that_is_not_installed_is_a_configuration_error(tmp_p
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'no_such_spacy_package' for language 'en' (nlp.models) is not installed" in err
     assert "pip install" in " ".join(err.split())
+
+
+@pytest.mark.parametrize(("argv", "label", "size"), [
+    (["entities", "list", "--label", "person"], "PERSON", 30),
+    (["entities", "list", "--label", "Work-Of-Art", "--size", "1"], "WORK_OF_ART", 1),
+    (["entities", "list", "--label", "GPE", "--size", "5"], "GPE", 5),
+    (["entities", "list"], None, 30),
+])
+def test_entities_list_takes_a_label_in_any_case(argv, label, size):
+    from pipeline.cli.main import parse_arguments
+
+    args = parse_arguments(argv)
+    assert (args.label, args.size) == (label, size)
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["entities", "list", "--label", "bogus"], "unknown label 'bogus' (known: PERSON, ORG, GPE"),
+    (["entities", "list", "--size", "0"], "expected at least 1, got 0"),
+    (["entities", "list", "--size", "-5"], "expected at least 1, got -5"),
+    (["entities", "list", "--size", "many"], "expected a whole number, got 'many'"),
+])
+def test_entities_list_refuses_an_unknown_label_or_a_size_below_1(capsys, argv, said):
+    from pipeline.cli.main import parse_arguments
+
+    with pytest.raises(SystemExit) as stopped:
+        parse_arguments(argv)
+    assert stopped.value.code == 2 and said in capsys.readouterr().err
