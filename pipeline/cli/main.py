@@ -131,7 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("enrich", help="text -> entities and dates, JSONL on stdin/stdout")
     p.add_argument("--jsonl", action="store_true", required=True,
-                   help='stdin {"id","text","published","language"} per line (language optional: detected when absent)')
+                   help='stdin {"id","text","published","language","date_order"} per line (language optional: '
+                        'detected when absent; a locale such as en-GB also gives the order of numeric dates; '
+                        'date_order: DMY, MDY or YMD, how "7/8/07" is read, before the locale; another value is '
+                        'ignored with a warning)')
     p.add_argument("--across", action="store_true",
                    help="treat the whole input as one corpus: learn the entity registry from every line, then "
                         "resolve every line against it (output starts after the input ends)")
@@ -709,19 +712,21 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
                                              "error": "'language' must be a string (ISO 639-1, or a locale: en-GB)"}
                 continue
             language = resolve_language(stated, record["text"], settings.default_language)
+            warnings = []
             try:
                 order = article_date_order(record.get("date_order"), [stated], language, None)
-            except ValueError as exc:
-                yield "", None, None, None, {"id": record.get("id"), "error": f"'date_order': {exc}"}
-                continue
+            except ValueError as exc:  # as `ingest` reads a JSONL record: ignored with a warning, the line enriched
+                warnings.append(f"'date_order' ignored: {exc}")
+                order = article_date_order(None, [stated], language, None)
             context: dict[str, Any] = {"id": record.get("id"), "date_order": order}
             day = None
             if record.get("published"):
                 try:
                     day = parse_published(str(record["published"]), now).day
                 except InvalidDate as exc:
-                    yield record["text"], None, language, order, {**context, "warning": str(exc)}
-                    continue
+                    warnings.append(str(exc))
+            if warnings:
+                context["warning"] = "; ".join(warnings)
             yield record["text"], day, language, order, context
 
     rules = load_entity_config(settings.entities_config)

@@ -258,3 +258,13 @@ def test_entities_list_refuses_an_unknown_label_or_a_size_below_1(capsys, argv, 
     with pytest.raises(SystemExit) as stopped:
         parse_arguments(argv)
     assert stopped.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_enrich_help_names_every_input_key(capsys):
+    from pipeline.cli.main import parse_arguments
+
+    with pytest.raises(SystemExit):
+        parse_arguments(["enrich", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    for key in ('"id"', '"text"', '"published"', '"language"', '"date_order"', "DMY, MDY or YMD"):
+        assert key in shown, key

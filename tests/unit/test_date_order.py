@@ -27,6 +27,9 @@ TEXT = "The two companies signed the agreement on 7/8/07 in London, a spokesman 
     ("es", None),  # nor for Spanish (es-US, es-PA write month first)
     ("", None), (None, None), ("xx", None), ("not a locale", None), ("und", None), ("root", None),
     ("en-US, en", None),
+    # a region CLDR has no locale for says no more than the language alone (Babel reads en-ZZ as en-US)
+    ("en-ZZ", None), ("en-XX", None), ("fr-ZZ", "DMY"), ("fr-US", "DMY"), ("zz-ZZ", None),
+    ("zh-Hant-TW", "YMD"), ("en_US.UTF-8", "MDY"),
 ])
 def test_order_of_locale(tag, expected):
     assert order_of_locale(tag) == expected
