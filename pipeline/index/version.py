@@ -36,8 +36,10 @@ from pipeline.enrich.places import PlaceResolver, load_places_config, place_reso
 # around an English organisation's name dropped, surnames under other labels join their person, nationality words
 # linked to their place by stem); a page's publication day read from the date line next to its headline
 # (published_at_source `headline`) where no JSON-LD/meta datePublished is stated; page bodies read in trafilatura's
-# precision mode (recall for long pages) with the dropped standfirst put back in front (issue 20, main text).
-DOCUMENT_VERSION = 8
+# precision mode (recall for long pages) with the dropped standfirst put back in front (issue 20, main text). 9: numeric
+# dates with a two-digit year ("7/8/07", "7.8.07") read in every language the date finder supports when the order is
+# known, and a locale whose region CLDR does not know ("en-ZZ") gives the language's order, not en-US's.
+DOCUMENT_VERSION = 9
 
 
 def code_version() -> str:

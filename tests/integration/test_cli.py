@@ -162,7 +162,7 @@ def test_enrich_reads_numeric_dates_in_the_stated_order_or_locale(cli_env, capsy
         ({}, None, None),  # detected as English: no order
         ({"language": "en-GB", "date_order": "mdy"}, "MDY", "2007-07-08"),
         ({"language": "en-ZZ"}, None, None),  # an unknown region says no more than plain "en"
-        ({"language": "fr-ZZ"}, "DMY", None),  # ...nor than plain "fr" (whose date finder misses two-digit years)
+        ({"language": "fr-ZZ"}, "DMY", "2007-08-07"),  # ...nor than plain "fr"
         ({"language": "en-GB", "date_order": "DM"}, "DMY", "2007-08-07"),  # a wrong order: ignored, as by ingest
     ]
     stdin = "".join(json.dumps({"id": i, "text": text, "published": "2019-06-25", **keys}) + "\n"
