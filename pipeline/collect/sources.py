@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -54,7 +55,7 @@ def _units_of(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
         yield from sitemap_units(source, ctx)
     elif source.kind == "urls":
         urls, bad_lines = read_url_list(source)
-        yield from bad_line_units(source, bad_lines)
+        yield from bad_lines_unit(source, bad_lines, ctx)
         yield from page_units(source.name, source.language, [PageRef(url) for url in urls], ctx)
     else:
         yield from _url_units(source, ctx)
@@ -149,11 +150,28 @@ def url_line_problem(entry: str) -> str | None:
     return None
 
 
-def bad_line_units(source: SourceConfig, bad_lines: Iterable[Rejection]) -> Iterator[Unit]:
-    """One unit per rejected URL-list line, keyed by its ref (`<file>:<line>`): it is reported and quarantined
-    like a bad JSON Lines line, and read again (not fetched) by a quarantine retry."""
-    for rejection in bad_lines:
-        yield Unit(source.name, rejection.ref, lambda rejection=rejection: iter([rejection]))
+def bad_lines_key(source: SourceConfig) -> str:
+    """The unit key of a URL list's rejected lines: not the list's location, which stands for the source itself
+    (a source read without failing releases the entries of its location's unit, even when its bad lines were
+    skipped as unchanged)."""
+    return path_text(Path(source.location)) + "#bad-lines"
+
+
+def bad_lines_unit(source: SourceConfig, bad_lines: list[Rejection], ctx: CollectContext | None) -> Iterator[Unit]:
+    """The rejected lines of a URL list as one unit (bad_lines_key), as a JSON Lines file holds its bad
+    lines: each reported and quarantined (`<file>:<line>`, its reason), the unit skipped by later runs while the
+    bad lines are unchanged, and read again (not fetched) by a quarantine retry (`ctx` None: no ledger is asked,
+    and the unit is read even without bad lines, so the entries of lines corrected since are released)."""
+    key = bad_lines_key(source)
+    fingerprint = "bad-lines:" + hashlib.sha1("\n".join(f"{r.ref}\t{r.reason}" for r in bad_lines).encode()).hexdigest()
+    if ctx is not None:
+        seen = ctx.ledger.known(source.name, [key]).get(key)
+        if seen is not None and seen.fingerprint == fingerprint:
+            ctx.stats.skipped_known += 1
+            return
+        if seen is None and not bad_lines:
+            return  # never had a bad line: nothing to report or release
+    yield Unit(source.name, key, lambda: iter(bad_lines), fingerprint=fingerprint)
 
 
 def _url_units(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
@@ -190,15 +208,11 @@ def _units_for_keys(source: SourceConfig, ctx: CollectContext, keys: frozenset[s
     if source.location in keys or canonical_url(source.location) in keys:  # the listing itself had failed
         yield from _units_of(source, dataclasses.replace(ctx, only_keys=None, window=None))
         return
-    if source.kind == "urls":  # a rejected line of the list is read again, not fetched as if it were a URL
-        lines = {key for key in keys if not key.startswith(("http://", "https://"))}
-        if lines:
-            still_bad = {rejection.ref: rejection for rejection in read_url_list(source)[1]}
-            yield from bad_line_units(source, [still_bad[key] for key in sorted(lines) if key in still_bad])
-            # a line corrected since: its unit is read without a failure, so its entry is released (its URL is
-            # fetched by the source's next run, like any new line of the list)
-            yield from (Unit(source.name, key, lambda: iter(())) for key in sorted(lines - still_bad.keys()))
-            keys = keys - lines
+    if source.kind == "urls":  # the list's rejected lines are read again, not fetched as if they were URLs
+        list_key = bad_lines_key(source)
+        if list_key in keys:
+            yield from bad_lines_unit(source, read_url_list(source)[1], None)
+            keys = keys - {list_key}
     yield from page_units(source.name, source.language, [PageRef(key) for key in sorted(keys)], ctx)
 
 
