@@ -23,9 +23,10 @@ from rich.text import Text
 from pipeline.cli.console import Console
 from pipeline.cli.report import print_json, show_report
 from pipeline.cli.trends import add_parser as add_trends_parser
-from pipeline.cli.trends import cmd_trends
+from pipeline.cli.trends import cmd_trends, positive_int
 from pipeline.cli.watchlists import add_parser as add_watchlists_parser
 from pipeline.cli.watchlists import cmd_watchlists
+from pipeline.core.facets import FACET_OF_LABEL
 from pipeline.core.settings import Settings, load_settings
 from pipeline.core.text import printable, shortened
 
@@ -130,7 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("enrich", help="text -> entities and dates, JSONL on stdin/stdout")
     p.add_argument("--jsonl", action="store_true", required=True,
-                   help='stdin {"id","text","published","language"} per line (language optional: detected when absent)')
+                   help='stdin {"id","text","published","language","date_order"} per line (language optional: '
+                        'detected when absent; a locale such as en-GB also gives the order of numeric dates; '
+                        'date_order: DMY, MDY or YMD, how "7/8/07" is read, before the locale; another value is '
+                        'ignored with a warning)')
     p.add_argument("--across", action="store_true",
                    help="treat the whole input as one corpus: learn the entity registry from every line, then "
                         "resolve every line against it (output starts after the input ends)")
@@ -152,11 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "next run or `newsetl reenrich --registry-changes`).")
     p.add_argument("action", choices=["list", "show", "merge", "split"])
     p.add_argument("names", nargs="*", metavar="NAME")
-    p.add_argument("--label", help="list: only entities with this label (PERSON, ORG, GPE, ...)")
-    p.add_argument("--size", type=int, default=30, help="list: how many (default 30)")
+    p.add_argument("--label", type=entity_label,
+                   help=f"list: only entities with this label, in any case ({', '.join(FACET_OF_LABEL)})")
+    p.add_argument("--size", type=positive_int, default=30, help="list: how many, at least 1 (default 30)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--force", action="store_true",
-                   help="merge: also when a name is not in the registry yet or the two have different labels")
+                   help="merge/split: also when a name is not in the registry yet; merge: also when the two have "
+                        "different labels")
     p.add_argument("--no-apply", action="store_true",
                    help="merge/split: write the rules file and queue the change; the indexed articles are rewritten "
                         "by the next run or `newsetl reenrich --registry-changes`")
@@ -191,6 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_watchlists_parser(sub)
     return parser
+
+
+def entity_label(value: str) -> str:
+    """argparse type: an entity label in any case ("person" -> "PERSON"), one of the labels the registry keeps
+    (pipeline.core.facets.FACET_OF_LABEL); ArgumentTypeError (exit 2) naming them otherwise."""
+    label = value.strip().upper().replace("-", "_").replace(" ", "_")
+    if label not in FACET_OF_LABEL:
+        raise argparse.ArgumentTypeError(f"unknown label {value!r} (known: {', '.join(FACET_OF_LABEL)})")
+    return label
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -296,10 +311,12 @@ def run_command(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    except (InfrastructureError, ModelNotInstalled) as exc:
+    except InfrastructureError as exc:
         err.print(f"[bold red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         return EXIT_INFRA
-    except (FileNotFoundError, ConfigError) as exc:  # soft_wrap: one line, however narrow the terminal
+    # soft_wrap: one line, however narrow the terminal. A configured spaCy model that is not installed is a
+    # configuration error (its message says what to install).
+    except (FileNotFoundError, ConfigError, ModelNotInstalled) as exc:
         err.print(f"[bold red]error:[/] {escape(printable(str(exc)))}", soft_wrap=True)
         return EXIT_USAGE
     except ValueError as exc:  # invalid settings
@@ -703,19 +720,21 @@ def cmd_enrich(args: argparse.Namespace, settings: Settings) -> int:
                                              "error": "'language' must be a string (ISO 639-1, or a locale: en-GB)"}
                 continue
             language = resolve_language(stated, record["text"], settings.default_language)
+            warnings = []
             try:
                 order = article_date_order(record.get("date_order"), [stated], language, None)
-            except ValueError as exc:
-                yield "", None, None, None, {"id": record.get("id"), "error": f"'date_order': {exc}"}
-                continue
+            except ValueError as exc:  # as `ingest` reads a JSONL record: ignored with a warning, the line enriched
+                warnings.append(f"'date_order' ignored: {exc}")
+                order = article_date_order(None, [stated], language, None)
             context: dict[str, Any] = {"id": record.get("id"), "date_order": order}
             day = None
             if record.get("published"):
                 try:
                     day = parse_published(str(record["published"]), now).day
                 except InvalidDate as exc:
-                    yield record["text"], None, language, order, {**context, "warning": str(exc)}
-                    continue
+                    warnings.append(str(exc))
+            if warnings:
+                context["warning"] = "; ".join(warnings)
             yield record["text"], day, language, order, context
 
     rules = load_entity_config(settings.entities_config)
@@ -790,6 +809,23 @@ def merge_refusal(name: str, into: str, settings: Settings, *, force: bool) -> s
     return None
 
 
+def split_refusal(name: str, settings: Settings, *, force: bool) -> str | None:
+    """Why `entities split NAME` should not be written, or None: unless `force`, a name the registry does not know
+    (a typo would silently become a rule, as for merge_refusal). Raises InfrastructureError when the registry
+    cannot be read."""
+    from pipeline.enrich.entities import load_entity_config
+    from pipeline.index.registry import load_registry
+    from pipeline.index.store import Store
+
+    if force:
+        return None
+    resolution = load_registry(Store.connect(settings)).settle(load_entity_config(settings.entities_config))
+    if resolution.entity(name) is None:
+        return (f"no entity named {name!r} in the registry (`newsetl entities list` shows them; --force writes the "
+                "rule anyway)")
+    return None
+
+
 def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
     """newsetl entities list|show|merge|split: the registry as the index knows it, and manual decisions."""
     from dataclasses import asdict
@@ -809,11 +845,11 @@ def cmd_entities(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     if args.action in ("merge", "split"):
         before = load_entity_config(settings.entities_config)
-        if args.action == "merge":
-            refused = merge_refusal(args.names[0], args.names[1], settings, force=args.force)
-            if refused:
-                err.print(f"[bold red]error:[/] {escape(refused)}; nothing written", soft_wrap=True)
-                return EXIT_USAGE
+        refused = (merge_refusal(args.names[0], args.names[1], settings, force=args.force) if args.action == "merge"
+                   else split_refusal(args.names[0], settings, force=args.force))
+        if refused:
+            err.print(f"[bold red]error:[/] {escape(refused)}; nothing written", soft_wrap=True)
+            return EXIT_USAGE
         try:  # a later decision takes back what an earlier one said about the same name (pipeline/enrich/decisions.py)
             decision = (record_merge(settings.entities_config, *args.names) if args.action == "merge"
                         else record_split(settings.entities_config, args.names[0]))

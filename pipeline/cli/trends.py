@@ -38,14 +38,14 @@ def add_parser(sub: argparse._SubParsersAction, parse_date: object) -> None:
     p.add_argument("--day", type=parse_date,
                    help="the (last) day, YYYY-MM-DD (default: the day of the newest dated article; when no article "
                         "is dated, the newest ingest day)")
-    p.add_argument("--window", type=_positive, default=1, metavar="N", help="days ending with --day (default 1)")
-    p.add_argument("--baseline", type=_positive, default=BASELINE_DAYS, metavar="N",
+    p.add_argument("--window", type=positive_int, default=1, metavar="N", help="days ending with --day (default 1)")
+    p.add_argument("--baseline", type=positive_int, default=BASELINE_DAYS, metavar="N",
                    help=f"days before the window to compare with (default {BASELINE_DAYS})")
-    p.add_argument("--min-count", type=_positive, default=MIN_COUNT, metavar="N",
+    p.add_argument("--min-count", type=positive_int, default=MIN_COUNT, metavar="N",
                    help=f"articles a value needs in the window (default {MIN_COUNT})")
     p.add_argument("--min-score", type=float, default=MIN_SCORE, metavar="S",
                    help=f"lowest score shown (default {MIN_SCORE:g})")
-    p.add_argument("--top", type=_positive, default=10, metavar="N", help="values per facet (default 10)")
+    p.add_argument("--top", type=positive_int, default=10, metavar="N", help="values per facet (default 10)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -97,7 +97,8 @@ def print_trends(report: TrendReport, *, defaulted: str | None, console: Console
         console.print("nothing rose above the baseline" + ("" if report.articles else " (no articles that day)"))
 
 
-def _positive(value: str) -> int:
+def positive_int(value: str) -> int:
+    """argparse type: a whole number of at least 1 (a count or a size); ArgumentTypeError (exit 2) otherwise."""
     try:
         number = int(value)
     except ValueError:

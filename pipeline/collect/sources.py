@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pipeline.collect.config import SourceConfig
 from pipeline.collect.files import WARC_SUFFIXES, iter_files, read_articles
@@ -52,7 +54,9 @@ def _units_of(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
     elif source.kind == "sitemap":
         yield from sitemap_units(source, ctx)
     elif source.kind == "urls":
-        yield from page_units(source.name, source.language, [PageRef(url) for url in read_url_list(source)], ctx)
+        urls, bad_lines = read_url_list(source)
+        yield from bad_lines_unit(source, bad_lines, ctx)
+        yield from page_units(source.name, source.language, [PageRef(url) for url in urls], ctx)
     else:
         yield from _url_units(source, ctx)
 
@@ -107,17 +111,67 @@ def with_source_settings(items: Iterable[RawArticle | Rejection],
         yield item
 
 
-def read_url_list(source: SourceConfig) -> list[str]:
-    """Page URLs of a URL-list file: one per line, blank lines and # comments ignored."""
+def read_url_list(source: SourceConfig) -> tuple[list[str], list[Rejection]]:
+    """(page URLs, bad lines) of a URL-list file: one URL per line, blank lines and # comments ignored.
+
+    A line that is not an http(s) URL with a host (`not a url`, `ftp://x/y`) is rejected on its own, with its
+    reason and `<file>:<line>` as its ref, as a bad JSON Lines line is: the other lines are still fetched. Raises
+    SourceError when the file cannot be read at all.
+    """
     path = Path(source.location)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read URL list {path}: {exc}") from None
-    urls = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
-    if bad := [u for u in urls if not u.startswith(("http://", "https://"))]:
-        raise SourceError(f"{path}: not http(s) URLs: {', '.join(bad[:3])}")
-    return urls
+    urls: list[str] = []
+    bad: list[Rejection] = []
+    for line_no, line in enumerate(lines, 1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        reason = url_line_problem(entry)
+        if reason:
+            bad.append(Rejection(f"{path_text(path)}:{line_no}", "read", f"{reason}: {entry[:200]!r}"))
+        else:
+            urls.append(entry)
+    return urls, bad
+
+
+def url_line_problem(entry: str) -> str | None:
+    """Why one URL-list entry cannot be fetched, or None for an http(s) URL with a host and no spaces."""
+    parts = urlsplit(entry)
+    if parts.scheme.lower() not in ("http", "https"):
+        return (f"not an http(s) URL (scheme {parts.scheme!r})" if parts.scheme and parts.netloc
+                else "not an http(s) URL")
+    if not parts.hostname:
+        return "URL without a host"
+    if any(c.isspace() for c in entry):
+        return "URL with a space"
+    return None
+
+
+def bad_lines_key(source: SourceConfig) -> str:
+    """The unit key of a URL list's rejected lines: not the list's location, which stands for the source itself
+    (a source read without failing releases the entries of its location's unit, even when its bad lines were
+    skipped as unchanged)."""
+    return path_text(Path(source.location)) + "#bad-lines"
+
+
+def bad_lines_unit(source: SourceConfig, bad_lines: list[Rejection], ctx: CollectContext | None) -> Iterator[Unit]:
+    """The rejected lines of a URL list as one unit (bad_lines_key), as a JSON Lines file holds its bad
+    lines: each reported and quarantined (`<file>:<line>`, its reason), the unit skipped by later runs while the
+    bad lines are unchanged, and read again (not fetched) by a quarantine retry (`ctx` None: no ledger is asked,
+    and the unit is read even without bad lines, so the entries of lines corrected since are released)."""
+    key = bad_lines_key(source)
+    fingerprint = "bad-lines:" + hashlib.sha1("\n".join(f"{r.ref}\t{r.reason}" for r in bad_lines).encode()).hexdigest()
+    if ctx is not None:
+        seen = ctx.ledger.known(source.name, [key]).get(key)
+        if seen is not None and seen.fingerprint == fingerprint:
+            ctx.stats.skipped_known += 1
+            return
+        if seen is None and not bad_lines:
+            return  # never had a bad line: nothing to report or release
+    yield Unit(source.name, key, lambda: iter(bad_lines), fingerprint=fingerprint)
 
 
 def _url_units(source: SourceConfig, ctx: CollectContext) -> Iterator[Unit]:
@@ -154,6 +208,11 @@ def _units_for_keys(source: SourceConfig, ctx: CollectContext, keys: frozenset[s
     if source.location in keys or canonical_url(source.location) in keys:  # the listing itself had failed
         yield from _units_of(source, dataclasses.replace(ctx, only_keys=None, window=None))
         return
+    if source.kind == "urls":  # the list's rejected lines are read again, not fetched as if they were URLs
+        list_key = bad_lines_key(source)
+        if list_key in keys:
+            yield from bad_lines_unit(source, read_url_list(source)[1], None)
+            keys = keys - {list_key}
     yield from page_units(source.name, source.language, [PageRef(key) for key in sorted(keys)], ctx)
 
 

@@ -69,9 +69,17 @@ def order_of_locale(tag: str | None) -> DateOrder | None:
     'ja' -> 'YMD'; None for 'en' or 'es' (their countries disagree), an unknown tag or none."""
     if not tag or not tag.strip() or re.split(r"[-_.@]", tag.strip())[0].lower() in _NO_LANGUAGE:
         return None  # Babel would read "und" as its likely locale, en_US
-    try:
-        locale = Locale.parse(tag.strip().replace("-", "_"))
-    except (ValueError, TypeError, UnknownLocaleError):
+    locale = _parse_locale(tag.strip().replace("-", "_"))
+    subtags = re.split(r"[_.@]", tag.strip().replace("-", "_"))
+    region = next((part.upper() for part in subtags[1:] if (len(part) == 2 and part.isalpha())
+                   or (len(part) == 3 and part.isdigit())), None)
+    if region and (locale is None or locale.territory != region):
+        # A region CLDR has no locale for says nothing about the order: the language's, as if no region were given
+        # (Babel reads "en_ZZ", the unknown region, as its likely locale en_US, and refuses "fr_US").
+        locale = _parse_locale(subtags[0])
+        if locale is not None and locale.territory:
+            locale = Locale(locale.language, script=locale.script)
+    if locale is None:
         return None
     order = _locale_order(locale)
     if order not in DATE_ORDERS:
@@ -79,6 +87,13 @@ def order_of_locale(tag: str | None) -> DateOrder | None:
     if locale.territory or order == "YMD":
         return order  # type: ignore[return-value]  # one of DATE_ORDERS
     return order if _language_agrees(locale.language, order) else None  # type: ignore[return-value]
+
+
+def _parse_locale(identifier: str) -> Locale | None:
+    try:
+        return Locale.parse(identifier)
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
 
 
 @lru_cache(maxsize=64)

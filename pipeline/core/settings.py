@@ -11,7 +11,16 @@ from urllib.parse import unquote
 
 import yaml
 from dotenv import load_dotenv
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.core.errors import ConfigError, register_secret, split_userinfo
 
@@ -53,11 +62,13 @@ class IndexSettings(_Frozen):
     """Where and how documents are written."""
 
     alias: str = "news"
-    shards: int = 1
-    replicas: int = 0
-    bulk_chunk_size: int = 500
-    bulk_max_retries: int = 5
-    request_timeout: float = 30.0
+    # Ranges are checked here, so a wrong value is refused in one line naming its key and where it was set, not
+    # by the cluster or the HTTP client later (a 0 s timeout, a negative shard count written into the template).
+    shards: int = Field(default=1, ge=1)
+    replicas: int = Field(default=0, ge=0)
+    bulk_chunk_size: int = Field(default=500, ge=1)
+    bulk_max_retries: int = Field(default=5, ge=0)
+    request_timeout: float = Field(default=30.0, gt=0)  # seconds per request attempt
     # A request that fails transiently (connection refused, timeout, 429/502/503/504) is retried with exponential
     # backoff for at most this long, then the run fails so the scheduler can retry it later.
     retry_seconds: float = Field(default=120.0, ge=0)
@@ -210,9 +221,10 @@ class Settings(_Frozen):
     places_config: Path = PROJECT_ROOT / "config" / "places.yml"
     watchlists_config: Path = PROJECT_ROOT / "config" / "watchlists.yml"
     source_name: str = "landing"
-    default_language: str = "en"
     index: IndexSettings = IndexSettings()
     nlp: NlpSettings = NlpSettings()
+    # After `nlp`: its check reads the configured models' languages.
+    default_language: str = "en"
     fetch: FetchSettings = FetchSettings()
     # Articles per staged batch: the unit of an Airflow mapped enrich/index task. Large enough that a task's fixed
     # cost (task start, model load, worker fork, Elasticsearch round trips) is a few percent of its NER time
@@ -221,6 +233,18 @@ class Settings(_Frozen):
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     staging: StagingSettings = StagingSettings()
     kibana: KibanaSettings = KibanaSettings()
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_default_language(cls, code: str, info: ValidationInfo) -> str:
+        # Articles fall back to this language when nothing states one and the detector is unsure: a word such as
+        # "english" would index them under a language no model and no filter knows, silently without entities.
+        nlp = info.data.get("nlp")
+        models = nlp.models if isinstance(nlp, NlpSettings) else DEFAULT_MODELS
+        if code not in models and not _is_iso639_1(code):
+            raise ValueError(f"not an ISO 639-1 language code (two lower-case letters such as 'en' or 'fr'; "
+                             f"the configured models know: {', '.join(sorted(models))})")
+        return code
 
     @property
     def embedded_es_dir(self) -> Path:
@@ -241,6 +265,14 @@ class Settings(_Frozen):
     def runs_dir(self) -> Path:
         """Local staging files and run reports, one folder per partition (when `staging.url` is empty)."""
         return self.data_dir / "runs"
+
+
+def _is_iso639_1(code: str) -> bool:
+    """True when `code` is a two-letter lower-case ISO 639-1 language code (pycountry's ISO 639-3 tables)."""
+    import pycountry  # only when a code is not one of the configured models' languages
+
+    return len(code) == 2 and code.isalpha() and code.islower() and \
+        pycountry.languages.get(alpha_2=code) is not None
 
 
 def _set_path(tree: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:

@@ -187,7 +187,7 @@ def day_first_of(text: str) -> bool | None:
     return orders.pop() if len(orders) == 1 else None
 
 
-def _two_digit_year(digits: str, dct: date | None) -> int | None:
+def two_digit_year(digits: str, dct: date | None) -> int | None:
     """'07 -> 2007, '82 -> 1982: the latest year with these last digits not more than ten years after the
     publication year (None without a publication date: the century is unknown)."""
     if len(digits) == 4:
@@ -201,7 +201,7 @@ def _two_digit_year(digits: str, dct: date | None) -> int | None:
 def _slashed_day(m: re.Match[str], text: str, dct: date | None) -> str | None:
     """"7/8/07", "15/4/2019": day and month in the order the text (or its source) uses; an order nothing decides
     leaves an ambiguous date out rather than guessing it."""
-    year = _two_digit_year(m["year"], dct)
+    year = two_digit_year(m["year"], dct)
     first, second = int(m["first"]), int(m["second"])
     if year is None or not (first and second):
         return None
@@ -221,7 +221,7 @@ def _apostrophe_year(m: re.Match[str], text: str, dct: date | None) -> str | Non
     """"'82", "in '07": a year by its last two digits ("summer '82" is a season: nothing)."""
     if _names_a_period(text, m.start("expr"), m.end("expr")):
         return None
-    year = _two_digit_year(m["yy"], dct)
+    year = two_digit_year(m["yy"], dct)
     return None if year is None else f"{year:04d}"
 
 

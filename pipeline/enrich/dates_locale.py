@@ -31,6 +31,7 @@ from pipeline.enrich.dates import (
     nearest_year,
     resolve_matches,
     shift_months,
+    two_digit_year,
     valid_day,
 )
 
@@ -214,6 +215,12 @@ def _rules(language: str, day_first: bool | None = None) -> list[tuple[re.Patter
     if "Y" in order and order.index("Y") == 2:
         rules.append((re.compile(nb + rf"(?P<{first}>[0-3]?\d)(?P<sep>[./])(?P<{second}>[01]?\d)(?P=sep)"
                                  + year_re + na), _numeric))
+        if day_first is not None:
+            # "7/8/07", "7.8.07": a two-digit year only in an order the article or its source states (or its
+            # language's countries all share, pipeline.core.dateorder), as English reads them; dateparser's
+            # default order of a language alone is not enough to read so short a date.
+            rules.append((re.compile(nb + rf"(?P<{first}>[0-3]?\d)(?P<sep>[./])(?P<{second}>[01]?\d)(?P=sep)"
+                                     r"(?P<yy>\d{2})" + na), _numeric_short))
     weekday_prefix = (rf"(?:(?:{_alternatives(list(weekdays))})\s*,?\s+)?" if weekdays else "")
     rules += [
         (re.compile(nb + weekday_prefix + day_re + r"\s+" + month_re + r"\s*,?\s+" + year_re + na, flags),
@@ -300,6 +307,13 @@ def _shifted(dct: date, steps: int, unit: str) -> str:
 
 def _numeric(m: re.Match[str], text: str, dct: date | None) -> str | None:
     return valid_day(int(m["year"]), int(m["month"]), int(m["day"]))
+
+
+def _numeric_short(m: re.Match[str], text: str, dct: date | None) -> str | None:
+    """A numeric date with a two-digit year: its century from the publication day, as in English ('07 -> 2007;
+    nothing without a publication day)."""
+    year = two_digit_year(m["yy"], dct)
+    return None if year is None else valid_day(year, int(m["month"]), int(m["day"]))
 
 
 def _year(m: re.Match[str], text: str, dct: date | None) -> str | None:

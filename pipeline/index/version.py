@@ -34,12 +34,14 @@ from pipeline.enrich.places import PlaceResolver, load_places_config, place_reso
 # article's date order (its source's, else its locale's: `date_order`), mentioned dates of issue 25's third round;
 # entity rules, third round of issue 17 (spans holding two names the article writes apart are cut, lower-case words
 # around an English organisation's name dropped, surnames under other labels join their person, nationality words
-# linked to their place by stem; a nationality word of the demonym tables carries the id of its country's entity known
-# under another of countryinfo's spellings, "Czech" -> "Czechia", as the registry lists it); a page's publication day
-# read from the date line next to its headline (published_at_source `headline`) where no JSON-LD/meta datePublished is
-# stated; page bodies read in trafilatura's precision mode (recall for long pages) with the dropped standfirst put back
-# in front (issue 20, main text).
-DOCUMENT_VERSION = 8
+# linked to their place by stem); a page's publication day read from the date line next to its headline
+# (published_at_source `headline`) where no JSON-LD/meta datePublished is stated; page bodies read in trafilatura's
+# precision mode (recall for long pages) with the dropped standfirst put back in front (issue 20, main text). 9: numeric
+# dates with a two-digit year ("7/8/07", "7.8.07") read in every language the date finder supports when the order is
+# known, and a locale whose region CLDR does not know ("en-ZZ") gives the language's order, not en-US's; a nationality
+# word of the demonym tables carries the id of its country's entity known under another of countryinfo's spellings
+# ("Czech" -> "Czechia"), as the registry lists it.
+DOCUMENT_VERSION = 9
 
 
 def code_version() -> str:

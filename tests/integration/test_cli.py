@@ -161,17 +161,21 @@ def test_enrich_reads_numeric_dates_in_the_stated_order_or_locale(cli_env, capsy
         ({"language": "en"}, None, None),
         ({}, None, None),  # detected as English: no order
         ({"language": "en-GB", "date_order": "mdy"}, "MDY", "2007-07-08"),
+        ({"language": "en-ZZ"}, None, None),  # an unknown region says no more than plain "en"
+        ({"language": "fr-ZZ"}, "DMY", "2007-08-07"),  # ...nor than plain "fr"
+        ({"language": "en-GB", "date_order": "DM"}, "DMY", "2007-08-07"),  # a wrong order: ignored, as by ingest
     ]
     stdin = "".join(json.dumps({"id": i, "text": text, "published": "2019-06-25", **keys}) + "\n"
                     for i, (keys, _order, _value) in enumerate(cases))
-    stdin += json.dumps({"id": "bad", "text": text, "date_order": "DM"}) + "\n"
     code, out, _ = run_cli(["enrich", "--jsonl"], capsys, stdin=stdin, monkeypatch=monkeypatch)
     records = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and [r["id"] for r in records] == [*range(len(cases)), "bad"]
-    for record, (keys, order, value) in zip(records, cases, strict=False):
+    assert code == 0 and [r["id"] for r in records] == [*range(len(cases))]
+    for record, (keys, order, value) in zip(records, cases, strict=True):
         assert record["date_order"] == order, keys
         assert [d["value"] for d in record["dates"] if d["text"] == "7/8/07"] == ([value] if value else []), keys
-    assert records[-1]["error"] == "'date_order': date order must be one of DMY, MDY, YMD, got 'DM'"
+        assert "error" not in record and ("warning" in record) == ("date_order" in keys and keys["date_order"] == "DM")
+    assert records[-1]["warning"] == "'date_order' ignored: date order must be one of DMY, MDY, YMD, got 'DM'"
+    assert records[-1]["entities"] is not None
 
     # extract answers the page's locale as written, which enrich takes as the language
     html = ("<html lang='en-GB'><head><title>Deal signed</title></head><body><article><h1>Deal signed</h1>"

@@ -100,6 +100,11 @@ def test_entities_cli_shows_why_and_writes_manual_decisions(es_settings, tmp_pat
         assert why in capsys.readouterr().err
         assert rules.read_text(encoding="utf-8").endswith("[North Atlantic Treaty Organization]\n")
 
+    # so is a split of a name the registry does not know (a typo), unless forced
+    assert main(["entities", "split", "Nobody"]) == 2
+    assert "no entity named 'Nobody' in the registry" in capsys.readouterr().err
+    assert rules.read_text(encoding="utf-8").endswith("[North Atlantic Treaty Organization]\n")
+
     assert main(["entities", "split", "Ardahan"]) == 0
     assert main(["entities", "merge", "N.A.T.O.", "NATO", "--force"]) == 0  # not in these articles: forced
     capsys.readouterr()
@@ -273,8 +278,9 @@ def test_a_manual_decision_settles_the_registry_once_per_rules(es_settings, es_c
     calls = counted_settles(monkeypatch)
     assert main(["entities", "split", "Ford"]) == 0
     assert "indexed articles updated: 2 of 2" in capsys.readouterr().out
-    # the registry under the rules before and after the split; what that queued is applied with the "after"
-    assert calls == ["queue_manual_decision", "queue_manual_decision"]
+    # the check that the registry knows the name (as for a merge), then the registry under the rules before and
+    # after the split; what that queued is applied with the "after"
+    assert calls == ["split_refusal", "queue_manual_decision", "queue_manual_decision"]
     assert orgs(es_client, alias, "Jobs")[0] == ["Ford"]
 
 

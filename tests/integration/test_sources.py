@@ -174,6 +174,34 @@ def test_quarantined_pages_are_listed_and_a_retry_indexes_them_once_they_work(se
     assert list_quarantine(store) == (0, [])
 
 
+def test_bad_lines_of_a_url_list_are_rejected_one_by_one_and_the_good_urls_fetched(server, settings, tmp_path):
+    urls = tmp_path / "tonight.urls"
+    good = server.add("/bridge.html", article_html("Lyon opens its new bridge", BRIDGE))
+    urls.write_text(f"# tonight\nnot a url\nftp://x/y\n{good}\nhttp:///nohost\n")
+    report = ingest([urls], settings)
+    assert (report.indexed, report.failed_sources) == (1, [])
+    assert sorted((r["stage"], r["ref"], r["reason"]) for r in report.rejections) == [
+        ("read", f"{urls}:2", "not an http(s) URL: 'not a url'"),
+        ("read", f"{urls}:3", "not an http(s) URL (scheme 'ftp'): 'ftp://x/y'"),
+        ("read", f"{urls}:5", "URL without a host: 'http:///nohost'"),
+    ]
+    store = Store.connect(settings)
+    assert sorted(e["ref"] for e in list_quarantine(store)[1]) == [f"{urls}:2", f"{urls}:3", f"{urls}:5"]
+    again = ingest([urls], settings)  # unchanged bad lines are not reported again, as an unchanged file is not read
+    assert (again.rejected, again.failed_sources) == (0, [])
+
+    # a retry reads the list again (a bad line is not fetched as if it were a URL); a corrected line is released
+    urls.write_text(f"# tonight\nnot a url\n# ftp://x/y\n{good}\nhttp:///nohost\n")
+    retried = retry_quarantine(settings)
+    assert (retried.indexed, retried.released) == (0, 1)
+    assert sorted((e["ref"], e["attempts"]) for e in list_quarantine(store)[1]) == [(f"{urls}:2", 2),
+                                                                                   (f"{urls}:5", 2)]
+    # once the list has no bad line left, the next run releases their entries
+    urls.write_text(f"# tonight\n{good}\n")
+    assert ingest([urls], settings).rejected == 0
+    assert list_quarantine(store) == (0, [])
+
+
 def write_warc(path: Path, records: list[tuple[str, int, str, bytes]]) -> None:
     """A gzipped WARC of response records: (url, status, content type, body)."""
     with path.open("wb") as handle:

@@ -3,6 +3,7 @@ reader that goes away (`| head`)."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -131,6 +132,13 @@ BAD_SETTINGS = [  # (settings.yml, environment, what the one line must say)
     ("nlp:\n  models: [en]\n", {}, ["nlp.models in {config}: input should be a valid dictionary"]),
     ("", {"NEWSETL_INDEX_SHARDS": "three"}, ["index.shards from NEWSETL_INDEX_SHARDS: input should be a valid"]),
     ("elasticsearch:\n  pasword: hunter2\n", {}, ["unknown key 'elasticsearch.pasword'", "did you mean 'password'?"]),
+    ("index:\n  request_timeout: 0\n", {}, ["index.request_timeout in {config}: input should be greater than 0"]),
+    ("", {"NEWSETL_INDEX_SHARDS": "-3"}, ["index.shards from NEWSETL_INDEX_SHARDS: input should be greater than or "
+                                          "equal to 1", "(got '-3')"]),
+    ("index:\n  replicas: -1\n", {}, ["index.replicas in {config}: input should be greater than or equal to 0"]),
+    ("index:\n  bulk_chunk_size: 0\n", {}, ["index.bulk_chunk_size in {config}: input should be greater"]),
+    ("index:\n  bulk_max_retries: -1\n", {}, ["index.bulk_max_retries in {config}: input should be greater"]),
+    ("default_language: english\n", {}, ["default_language in {config}: not an ISO 639-1 language code"]),
 ]
 
 
@@ -213,3 +221,50 @@ def test_other_commands_keep_their_arguments():
 
     for argv in (["ingest", "-x"], ["entities", "split", "-x"], ["--config", "search", "sources"]):
         assert query_last(list(argv), build_parser()) == argv
+
+
+def test_a_configured_model_that_is_not_installed_is_a_configuration_error(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "settings.yml"
+    config.write_text("nlp:\n  models:\n    en: no_such_spacy_package\n")
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"id": "a", "text": "Tony Blair spoke."}\n'))
+    assert main(["--config", str(config), "enrich", "--jsonl"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'no_such_spacy_package' for language 'en' (nlp.models) is not installed" in err
+    assert "pip install" in " ".join(err.split())
+
+
+@pytest.mark.parametrize(("argv", "label", "size"), [
+    (["entities", "list", "--label", "person"], "PERSON", 30),
+    (["entities", "list", "--label", "Work-Of-Art", "--size", "1"], "WORK_OF_ART", 1),
+    (["entities", "list", "--label", "GPE", "--size", "5"], "GPE", 5),
+    (["entities", "list"], None, 30),
+])
+def test_entities_list_takes_a_label_in_any_case(argv, label, size):
+    from pipeline.cli.main import parse_arguments
+
+    args = parse_arguments(argv)
+    assert (args.label, args.size) == (label, size)
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["entities", "list", "--label", "bogus"], "unknown label 'bogus' (known: PERSON, ORG, GPE"),
+    (["entities", "list", "--size", "0"], "expected at least 1, got 0"),
+    (["entities", "list", "--size", "-5"], "expected at least 1, got -5"),
+    (["entities", "list", "--size", "many"], "expected a whole number, got 'many'"),
+])
+def test_entities_list_refuses_an_unknown_label_or_a_size_below_1(capsys, argv, said):
+    from pipeline.cli.main import parse_arguments
+
+    with pytest.raises(SystemExit) as stopped:
+        parse_arguments(argv)
+    assert stopped.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_enrich_help_names_every_input_key(capsys):
+    from pipeline.cli.main import parse_arguments
+
+    with pytest.raises(SystemExit):
+        parse_arguments(["enrich", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    for key in ('"id"', '"text"', '"published"', '"language"', '"date_order"', "DMY, MDY or YMD"):
+        assert key in shown, key

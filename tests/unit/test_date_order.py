@@ -27,6 +27,9 @@ TEXT = "The two companies signed the agreement on 7/8/07 in London, a spokesman 
     ("es", None),  # nor for Spanish (es-US, es-PA write month first)
     ("", None), (None, None), ("xx", None), ("not a locale", None), ("und", None), ("root", None),
     ("en-US, en", None),
+    # a region CLDR has no locale for says no more than the language alone (Babel reads en-ZZ as en-US)
+    ("en-ZZ", None), ("en-XX", None), ("fr-ZZ", "DMY"), ("fr-US", "DMY"), ("zz-ZZ", None),
+    ("zh-Hant-TW", "YMD"), ("en_US.UTF-8", "MDY"),
 ])
 def test_order_of_locale(tag, expected):
     assert order_of_locale(tag) == expected
@@ -103,3 +106,24 @@ def test_the_article_order_reads_an_ambiguous_date_and_no_order_leaves_it_out():
     french = "L'accord a été signé le 7/8/2007 à Paris."
     assert [d.value for d in find_mentioned_dates(french, day, "fr")] == ["2007-08-07"]  # French: day first
     assert [d.value for d in find_mentioned_dates(french, day, "fr", day_first=False)] == ["2007-07-08"]
+
+
+@pytest.mark.parametrize(("language", "text", "day_first_", "expected"), [
+    ("fr", "L'accord a été signé le 7/8/07 à Paris.", True, ["2007-08-07"]),
+    ("fr", "L'accord a été signé le 7/8/07 à Paris.", False, ["2007-07-08"]),
+    ("fr", "L'accord a été signé le 07/08/2007 à Paris.", True, ["2007-08-07"]),
+    ("de", "Der Vertrag wurde am 7.8.07 in Berlin unterzeichnet.", True, ["2007-08-07"]),
+    ("it", "L'accordo è stato firmato il 7/8/07 a Roma.", True, ["2007-08-07"]),
+    ("nl", "Het akkoord werd op 7-8-07 getekend.", True, []),  # a hyphen is no numeric-date separator here
+    ("nl", "Het akkoord werd op 7/8/07 getekend.", True, ["2007-08-07"]),
+    ("pl", "Umowę podpisano 31.12.99 w Warszawie.", True, ["1999-12-31"]),  # the century from the publication day
+    ("es", "El acuerdo se firmó el 7/8/07 en Madrid.", None, []),  # no order known: a short date is left out
+    ("de", "Der Vertrag wurde am 31.2.07 unterzeichnet.", True, []),  # no such day
+])
+def test_two_digit_years_are_read_in_every_language_when_the_order_is_known(language, text, day_first_, expected):
+    found = find_mentioned_dates(text, NOW.date(), language, day_first=day_first_)
+    assert [d.value for d in found if any(c.isdigit() for c in d.text)] == expected
+
+
+def test_a_two_digit_year_needs_a_publication_day_for_its_century():
+    assert find_mentioned_dates("Der Vertrag wurde am 7.8.07 unterzeichnet.", None, "de", day_first=True) == []

@@ -157,3 +157,16 @@ def test_a_copy_of_settings_elsewhere_keeps_the_project_relative_paths(tmp_path)
     assert settings.data_dir == (REPO / ".newsetl").resolve()
     assert settings.entities_config == (REPO / "config" / "entities.yml").resolve()
     assert settings.places_config.is_file() and settings.entities_config.is_file()
+
+
+@pytest.mark.parametrize("language, ok", [("en", True), ("de", True), ("fr", True), ("english", False),
+                                          ("EN", False), ("xx", False), ("en-GB", False), ("", False)])
+def test_default_language_must_be_an_iso_639_1_code(tmp_path, language, ok):
+    config = tmp_path / "settings.yml"
+    config.write_text((REPO / "config" / "settings.yml").read_text(encoding="utf-8")
+                      .replace("default_language: en", f"default_language: {language!r}"), encoding="utf-8")
+    if ok:
+        assert load_settings(config, env={}).default_language == language
+    else:
+        with pytest.raises(ConfigError, match=r"default_language in .*settings\.yml: not an ISO 639-1 language code"):
+            load_settings(config, env={})
