@@ -36,8 +36,10 @@ from pipeline.enrich.places import PlaceResolver, load_places_config, place_reso
 # around an English organisation's name dropped, surnames under other labels join their person, nationality words
 # linked to their place by stem); a page's publication day read from the date line next to its headline
 # (published_at_source `headline`) where no JSON-LD/meta datePublished is stated; page bodies read in trafilatura's
-# precision mode (recall for long pages) with the dropped standfirst put back in front (issue 20, main text).
-DOCUMENT_VERSION = 8
+# precision mode (recall for long pages) with the dropped standfirst put back in front (issue 20, main text). 9: a
+# teaser block is its whole card whatever its element (WordPress archives of <article> teasers refused as listings,
+# teaser paragraphs cut from article bodies by the same blocks).
+DOCUMENT_VERSION = 9
 
 
 def code_version() -> str:
