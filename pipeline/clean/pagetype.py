@@ -59,10 +59,10 @@ def page_type(tree: HtmlElement, main_text: str, schema_types: frozenset[str], o
 
 def teaser_blocks(tree: HtmlElement) -> list[HtmlElement]:
     """Teasers of other pages: around each linked heading (<h2>-<h4> holding or inside a link, outside <nav>,
-    <aside>, <footer> and a page's <header>), the largest enclosing block of at most MAX_TEASER_WORDS words that
-    holds no other linked heading (the teaser card, whatever its element: <div>, <li>, <article> — WordPress
-    archives wrap each excerpt in `<article><header><h2><a>`, whose <header> is the teaser's own); a heading whose
-    parent is already larger is a teaser block alone. Each block once, outermost once.
+    <header>, <footer>, <aside>), the largest enclosing block of at most MAX_TEASER_WORDS words that holds no other
+    linked heading: the teaser card, whatever its element (<div>, <li>, <article> — WordPress archives wrap each
+    excerpt in its own <article>); a heading whose parent is already larger is a teaser block alone. Each block
+    once, outermost once.
 
     A heading whose links all point into a page (`#respond`: a comment form's "Leave a reply · Cancel reply", a
     table of contents) links to no other page, and a heading inside a <blockquote> is quoted text: neither is a
@@ -70,9 +70,8 @@ def teaser_blocks(tree: HtmlElement) -> list[HtmlElement]:
     """
     blocks: list[HtmlElement] = []
     headings = []
-    # A <header> inside an <article> or <section> is that block's own header (HTML's sectioning), not the page's.
     for heading in tree.xpath(_LINKED_HEADINGS):
-        if heading.xpath("ancestor::nav or ancestor::header[not(ancestor::article or ancestor::section)]"
+        if heading.xpath("ancestor::nav or ancestor::header"
                          " or ancestor::footer or ancestor::aside or ancestor::blockquote"):
             continue
         if all("#" in href for href in heading.xpath(".//a/@href | ancestor::a/@href")):
