@@ -58,29 +58,51 @@ def page_type(tree: HtmlElement, main_text: str, schema_types: frozenset[str], o
 
 
 def teaser_blocks(tree: HtmlElement) -> list[HtmlElement]:
-    """Teasers of other pages: the smallest blocks around each linked heading (<h2>-<h4> holding or inside a
-    link, outside <nav>/<header>/<footer>/<aside>) of at most MAX_TEASER_WORDS words, outermost once.
+    """Teasers of other pages: around each linked heading (<h2>-<h4> holding or inside a link, outside <nav>,
+    <header>, <footer>, <aside>), the largest enclosing block of at most MAX_TEASER_WORDS words that holds no other
+    linked heading: the teaser card, whatever its element (<div>, <li>, <article> — WordPress archives wrap each
+    excerpt in its own <article>); a heading whose parent is already larger is a teaser block alone. Each block
+    once, outermost once.
 
     A heading whose links all point into a page (`#respond`: a comment form's "Leave a reply · Cancel reply", a
     table of contents) links to no other page, and a heading inside a <blockquote> is quoted text: neither is a
     teaser (a blog post counted as a listing through both, docs/extraction.md).
     """
     blocks: list[HtmlElement] = []
-    for heading in tree.xpath("//*[self::h2 or self::h3 or self::h4][.//a[@href] or ancestor::a[@href]]"):
-        if heading.xpath("ancestor::nav or ancestor::header or ancestor::footer or ancestor::aside"
-                         " or ancestor::blockquote"):
+    headings = []
+    for heading in tree.xpath(_LINKED_HEADINGS):
+        if heading.xpath("ancestor::nav or ancestor::header"
+                         " or ancestor::footer or ancestor::aside or ancestor::blockquote"):
             continue
         if all("#" in href for href in heading.xpath(".//a/@href | ancestor::a/@href")):
             continue
-        block = heading.getparent()
-        if block is None or block.tag in ("body", "html", "main", "article") or _words(block) > MAX_TEASER_WORDS:
-            block = heading
+        headings.append(heading)
+    for heading in headings:
+        block = _teaser_block(heading)
         if all(block is not seen for seen in blocks):
             blocks.append(block)
     # A block inside another counted block is counted with it (its ancestors looked up in a set: comparing every
     # pair of blocks walked each block's subtree once per block, seconds on a page of hundreds of teasers).
     counted = set(blocks)
     return [b for b in blocks if not any(ancestor in counted for ancestor in b.iterancestors())]
+
+
+_LINKED_HEADINGS = "//*[self::h2 or self::h3 or self::h4][.//a[@href] or ancestor::a[@href]]"
+_LINKED_HEADINGS_INSIDE = "count(.//*[self::h2 or self::h3 or self::h4][.//a[@href] or ancestor::a[@href]])"
+# Page-level containers: never one teaser's block, however short the page.
+_PAGE_CONTAINERS = frozenset({"body", "html", "main"})
+
+
+def _teaser_block(heading: HtmlElement) -> HtmlElement:
+    """The largest ancestor of `heading` (or the heading) of at most MAX_TEASER_WORDS words holding no other
+    linked heading: climbing stops at the first larger one, so a long read's section heading stays alone."""
+    block = heading
+    for ancestor in heading.iterancestors():
+        if (ancestor.tag in _PAGE_CONTAINERS or _words(ancestor) > MAX_TEASER_WORDS
+                or ancestor.xpath(_LINKED_HEADINGS_INSIDE) > 1):
+            break
+        block = ancestor
+    return block
 
 
 def _words(element: HtmlElement) -> int:

@@ -40,7 +40,8 @@ from pipeline.enrich.places import PlaceResolver, load_places_config, place_reso
 # dates with a two-digit year ("7/8/07", "7.8.07") read in every language the date finder supports when the order is
 # known, and a locale whose region CLDR does not know ("en-ZZ") gives the language's order, not en-US's; a nationality
 # word of the demonym tables carries the id of its country's entity known under another of countryinfo's spellings
-# ("Czech" -> "Czechia"), as the registry lists it.
+# ("Czech" -> "Czechia"), as the registry lists it; a teaser block is its whole card whatever its element (WordPress
+# archives of <article> teasers refused as listings, teaser paragraphs cut from article bodies by the same blocks).
 DOCUMENT_VERSION = 9
 
 

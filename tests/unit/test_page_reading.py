@@ -278,6 +278,49 @@ def test_a_listing_page_is_told_from_an_article(html, expected):
     assert extract_page(html, url="https://gazette.example/harbour").page_type == expected
 
 
+def article_teaser(n: int, figure: str = "", tag: str = "article") -> str:
+    # WordPress archive markup: each excerpt its own <article>, the heading's parent being that <article>
+    return (f"<{tag} class='post'>{figure}<h2 class='entry-title'><a href='/2025/05/post-{n}/'>Post number {n} about"
+            f" the harbour works</a></h2><p>A short excerpt for post {n} that says what the post is about and why it"
+            f" matters.</p></{tag}>")
+
+
+def archive(teasers: str) -> str:
+    return ("<html><head><title>Harbour - Blog</title></head><body><header><h1>Blog</h1><nav><a href='/'>Home</a>"
+            "</nav></header><main><h1>Category: Harbour</h1>" + teasers + "</main></body></html>")
+
+
+FIGURE = "<figure><a href='/2025/05/post/'><img src='/harbour.jpg' alt=''></a></figure>"
+RELATED_ARTICLES = ("<section class='related'><h2>Related stories</h2>"
+                    + "".join(article_teaser(n) for n in range(3)) + "</section>")
+
+
+@pytest.mark.parametrize(("html", "expected"), [
+    # repeated teaser blocks are a listing whatever their element
+    (archive("".join(article_teaser(n) for n in range(20))), "listing"),
+    (archive("".join(article_teaser(n, tag="div") for n in range(20))), "listing"),
+    (archive("<ul>" + "".join(article_teaser(n, tag="li") for n in range(20)) + "</ul>"), "listing"),
+    (archive("".join(article_teaser(n, figure=FIGURE) for n in range(20))), "listing"),
+    # a real article with an <article> "related stories" box of three items, inside or after its own <article>
+    (article_page(url_date_body=PARAGRAPHS * 2 + RELATED_ARTICLES), "article"),
+    (article_page(url_date_body=PARAGRAPHS * 2).replace("</article>", "</article>" + RELATED_ARTICLES), "article"),
+    # ... and with a longer box of six, still a minority of its words
+    (article_page(url_date_body=PARAGRAPHS * 3 + "".join(article_teaser(n) for n in range(6))), "article"),
+])
+def test_teasers_in_article_elements_are_teasers(html, expected):
+    assert extract_page(html, url="https://blog.example/category/harbour/").page_type == expected
+
+
+@pytest.mark.parametrize(("teasers", "count", "holds"), [
+    # the block is the whole card, excerpt included, not the heading alone
+    ("".join(article_teaser(n) for n in range(5)), 5, "why it matters"),
+    ("".join(article_teaser(n, figure=FIGURE) for n in range(5)), 5, "why it matters"),
+])
+def test_a_teaser_block_is_its_card(teasers, count, holds):
+    blocks = teaser_blocks(fromstring(archive(teasers)))
+    assert len(blocks) == count and all(holds in block.text_content() for block in blocks)
+
+
 def test_a_section_front_gives_no_text_and_its_page_type():
     page = extract_page(SECTION_FRONT, url="https://gazette.example/harbour")
     assert (page.text, page.page_type, page.published) == ("", "listing", None)
