@@ -613,6 +613,10 @@ def print_search_result(result: Any, alias: str, console: Console) -> None:
                 row.append(Text(str(hit.get("copies", 1)) + (f"\n{', '.join(sorted(others))}" if others else "")))
             table.add_row(*row)
         console.print(table)
+    elif result.total and result.page > result.pages:
+        # Matches exist, this page is past them: say so rather than show an empty page as if nothing matched.
+        console.print(Text(f"page {result.page} is past the last page ({result.pages}): try --page {result.pages}",
+                           style="yellow"))
     for facet, values in result.suggestions.items():
         for value, closest in values.items():
             # Values come from the user and the index: plain Text, never markup.

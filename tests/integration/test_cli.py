@@ -375,3 +375,14 @@ def test_search_into_a_reader_that_went_away_is_quiet_and_exit_0(cli_env, capsys
     assert run_cli(["ingest", str(SEED)], capsys)[0] == 0
     done = closed_pipe_run(args, env=dict(os.environ))
     assert done.stderr == "" and done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["search", "--size", "2", "--page", "999"], "page 999 is past the last page (3): try --page 3"),
+    (["search", "--size", "2", "--page", "3"], None),  # the last page itself has hits: no note
+])
+def test_a_page_past_the_last_one_says_so(cli_env, capsys, args, said):
+    assert run_cli(["ingest", str(REPO / "samples" / "landing")], capsys)[0] == 0
+    code, out, _ = run_cli(args, capsys)
+    assert code == 0 and "5 article(s)" in out
+    assert (said in out) if said else ("past the last page" not in out)
