@@ -407,7 +407,12 @@ def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print_json({"dropped": dropped})
         else:
-            print(f"dropped {dropped} quarantine entr{'y' if dropped == 1 else 'ies'}")
+            what = " and ".join(part for part in (
+                f"source {' or '.join(map(repr, args.sources))}" if args.sources else "",
+                f"stage {args.stage!r}" if args.stage else "") if part)
+            # Nothing to drop is no error (the wanted state holds), but a mistyped source must not look like a drop.
+            print(f"dropped {dropped} quarantine entr{'y' if dropped == 1 else 'ies'}"
+                  + (f": none is of {what} (`newsetl quarantine list` shows them)" if not dropped and what else ""))
         return EXIT_OK
     total, entries = list_quarantine(Store.connect(settings), sources=args.sources or None,
                                      stage=args.stage)

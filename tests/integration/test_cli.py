@@ -299,6 +299,9 @@ def test_quarantine_drop_removes_the_entries_it_is_asked_to(cli_env, capsys, tmp
     assert len(stages) >= 2 and "read" in stages
     code, _, err = run_cli(["quarantine", "drop"], capsys)
     assert code == 2 and "--source, --stage or --all" in err
+    # a source with no entries (a typo) drops nothing and says that none is of it
+    code, out, _ = run_cli(["quarantine", "drop", "--source", "nope"], capsys)
+    assert code == 0 and "dropped 0 quarantine entries: none is of source 'nope'" in " ".join(out.split())
     code, out, _ = run_cli(["quarantine", "drop", "--stage", "read", "--json"], capsys)
     assert code == 0 and json.loads(out)["dropped"] == stages.count("read")
     code, out, _ = run_cli(["quarantine", "list", "--json"], capsys)
